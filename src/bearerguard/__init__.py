@@ -1,0 +1,95 @@
+"""bearerguard: accept JWT bearer access tokens safely and fast.
+
+The core (this package's top level) imports no web framework::
+
+    from bearerguard import Issuer, Validator, AccessClaims
+
+    issuer = Issuer.from_oidc("https://login.example.com",
+                              validator=Validator(aud="api://orders"))
+    jws, claims = issuer.verify_and_validate(token)
+
+Framework adapters live in ``bearerguard.starlette``, ``bearerguard.flask``,
+``bearerguard.wsgi`` and ``bearerguard.django``; the issuing toolkit in
+``bearerguard.issuing``; the local test issuer in ``bearerguard.testing``.
+"""
+
+from __future__ import annotations
+
+from .claims import AccessClaims, StandardClaims, claim
+from .discovery import (
+    DiscoveryResult,
+    Fetcher,
+    FetchResponse,
+    RequestsFetcher,
+    fetch_jwks,
+    fetch_jwks_from_oauth2,
+    fetch_jwks_from_oidc,
+)
+from .errors import (
+    AlgorithmNotAllowed,
+    BearerGuardError,
+    ConfigurationError,
+    DiscoveryError,
+    ExpiredToken,
+    FetchError,
+    InsufficientScope,
+    InvalidClaims,
+    InvalidKey,
+    InvalidRequest,
+    InvalidSignature,
+    InvalidToken,
+    IssuerMismatch,
+    KeySetUnavailable,
+    MalformedToken,
+    MissingToken,
+    TokenTooLarge,
+    UnknownKey,
+    UnsupportedToken,
+)
+from .issuer import Issuer
+from .jwk import PublicJWK, parse_jwks
+from .jws import JWS
+from .keysource import KeySource, StaticKeySet
+from .validation import Validator, validate_standard_claims
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "JWS",
+    "AccessClaims",
+    "AlgorithmNotAllowed",
+    "BearerGuardError",
+    "ConfigurationError",
+    "DiscoveryError",
+    "DiscoveryResult",
+    "ExpiredToken",
+    "FetchError",
+    "FetchResponse",
+    "Fetcher",
+    "InsufficientScope",
+    "InvalidClaims",
+    "InvalidKey",
+    "InvalidRequest",
+    "InvalidSignature",
+    "InvalidToken",
+    "Issuer",
+    "IssuerMismatch",
+    "KeySetUnavailable",
+    "KeySource",
+    "MalformedToken",
+    "MissingToken",
+    "PublicJWK",
+    "RequestsFetcher",
+    "StandardClaims",
+    "StaticKeySet",
+    "TokenTooLarge",
+    "UnknownKey",
+    "UnsupportedToken",
+    "Validator",
+    "claim",
+    "fetch_jwks",
+    "fetch_jwks_from_oauth2",
+    "fetch_jwks_from_oidc",
+    "parse_jwks",
+    "validate_standard_claims",
+]

@@ -1,0 +1,289 @@
+"""Typed claims: frozen dataclasses built from a verified payload.
+
+``StandardClaims`` holds the RFC 7519 registered claims and the OpenID Connect
+claims a :class:`~bearerguard.validation.Validator` checks; ``AccessClaims``
+adds the RFC 9068 access-token claims (``client_id``, scopes, ``roles``).
+Subclass either to add your own claims::
+
+    @dataclass(frozen=True, slots=True, kw_only=True)
+    class AppClaims(AccessClaims):
+        email: str | None = None
+        tenant: str = claim("https://example.com/tenant", default="")
+
+Every value is type-checked against the field's annotation. A claim with the
+wrong JSON type (``exp`` as a string, ``aud`` as an object, ...) becomes an
+:class:`~bearerguard.errors.InvalidClaims` naming the claim — never a
+``TypeError`` deep inside a view.
+"""
+
+from __future__ import annotations
+
+import math
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any, ClassVar, TypeVar
+
+from .errors import ConfigurationError, InvalidClaims
+
+__all__ = ["AccessClaims", "StandardClaims", "claim"]
+
+T = TypeVar("T", bound="StandardClaims")
+
+# NumericDate values (RFC 7519 §2) outside 0 .. 9999-12-31T23:59:59Z are refused:
+# an `exp` of 1e300 must not mean "never expires".
+MAX_NUMERIC_DATE = 253402300799
+_EMPTY: Mapping[str, Any] = types.MappingProxyType({})
+
+
+class _Bad(Exception):
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+Convert = Callable[[Any], Any]
+# One field of a claims class: (attribute, claim name, fallback claim name, converter,
+# MISSING when the field is required else None).
+_Step = tuple[str, str, "str | None", Convert, Any]
+
+
+def claim(name: str, *, default: Any = None) -> Any:
+    """A dataclass field read from the claim *name* (for names that are not identifiers)."""
+    return field(default=default, metadata={"claim": name})
+
+
+def _numeric_date(value: Any) -> float | int:
+    kind = type(value)
+    if (kind is int or (kind is float and math.isfinite(value))) and (
+        0 <= value <= MAX_NUMERIC_DATE
+    ):
+        return value  # type: ignore[no-any-return]
+    raise _Bad("must be a NumericDate (seconds since the epoch)")
+
+
+def _str(value: Any) -> str:
+    if type(value) is not str:
+        raise _Bad("must be a string")
+    return value
+
+
+def _str_or_list(value: Any) -> tuple[str, ...]:
+    # RFC 7519 §4.1.3: aud is a string or an array of strings.
+    if type(value) is str:
+        return (value,)
+    if type(value) is list and all(type(v) is str for v in value):
+        return tuple(value)
+    raise _Bad("must be a string or an array of strings")
+
+
+def _str_list(value: Any) -> tuple[str, ...]:
+    if type(value) is list and all(type(v) is str for v in value):
+        return tuple(value)
+    raise _Bad("must be an array of strings")
+
+
+def _int(value: Any) -> int:
+    if type(value) is not int:
+        raise _Bad("must be an integer")
+    return value
+
+
+def _float(value: Any) -> float:
+    if type(value) not in (int, float) or not math.isfinite(value):
+        raise _Bad("must be a number")
+    return typing.cast(float, value)
+
+
+def _bool(value: Any) -> bool:
+    if type(value) is not bool:
+        raise _Bad("must be a boolean")
+    return value
+
+
+def _object(value: Any) -> Mapping[str, Any]:
+    if type(value) is not dict:
+        raise _Bad("must be a JSON object")
+    return types.MappingProxyType(value)
+
+
+def _list(value: Any) -> list[Any]:
+    if type(value) is not list:
+        raise _Bad("must be an array")
+    return value
+
+
+def _str_frozenset(value: Any) -> frozenset[str]:
+    return frozenset(_str_list(value))
+
+
+def _any(value: Any) -> Any:
+    return value
+
+
+def _optional(inner: Convert) -> Convert:
+    def convert(value: Any) -> Any:
+        return None if value is None else inner(value)
+
+    return convert
+
+
+def _union(options: list[Convert]) -> Convert:
+    def convert(value: Any) -> Any:
+        for option in options:
+            try:
+                return option(value)
+            except _Bad:
+                continue
+        raise _Bad("has an unexpected type")
+
+    return convert
+
+
+_SIMPLE: dict[Any, Convert] = {
+    str: _str,
+    int: _int,
+    float: _float,
+    bool: _bool,
+    typing.Any: _any,
+    object: _any,
+}
+
+
+def _converter_for(annotation: Any, owner: type) -> Convert:
+    """Map a field annotation to a converter, or fail loudly at set-up time."""
+    if annotation in _SIMPLE:
+        return _SIMPLE[annotation]
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        rest = [a for a in args if a is not type(None)]
+        inner = (
+            _converter_for(rest[0], owner)
+            if len(rest) == 1
+            else _union([_converter_for(a, owner) for a in rest])
+        )
+        return _optional(inner) if len(rest) < len(args) else inner
+    if origin is tuple and len(args) == 2 and args[0] is str and args[1] is Ellipsis:
+        return _str_list
+    if origin in (frozenset, set) and args == (str,):
+        return _str_frozenset
+    if origin is list:
+        return _str_list if args == (str,) else _list
+    if origin in (dict, Mapping) or annotation in (dict, Mapping):
+        return _object
+    if annotation is list:
+        return _list
+    raise ConfigurationError(
+        f"{owner.__name__}: claim fields must be str, int, float, bool, list, tuple[str, ...], "
+        f"frozenset[str], dict or Any (optionally | None), not {annotation!r}"
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StandardClaims:
+    """RFC 7519 registered claims plus the OpenID Connect ones a Validator checks.
+
+    ``aud`` is always a tuple (RFC 7519 allows a string or an array);
+    ``raw`` is the untouched payload as a read-only mapping.
+    """
+
+    iss: str | None = None
+    sub: str | None = None
+    aud: tuple[str, ...] = ()
+    exp: float | None = field(default=None, metadata={"kind": "numeric_date"})
+    nbf: float | None = field(default=None, metadata={"kind": "numeric_date"})
+    iat: float | None = field(default=None, metadata={"kind": "numeric_date"})
+    jti: str | None = None
+    azp: str | None = None
+    auth_time: float | None = field(default=None, metadata={"kind": "numeric_date"})
+    nonce: str | None = None
+    acr: str | None = None
+    amr: tuple[str, ...] = ()
+    raw: Mapping[str, Any] = field(
+        default_factory=lambda: _EMPTY, compare=False, hash=False, repr=False
+    )
+
+    # Per-class field plan, built once on first use: (attribute, claim, convert, default).
+    _plans: ClassVar[dict[type, tuple[_Step, ...]]] = {}
+
+    @classmethod
+    def from_payload(cls: type[T], payload: Mapping[str, Any]) -> T:
+        """Build the claims from a verified payload, type-checking every claim."""
+        plan = StandardClaims._plans.get(cls) or cls._build_plan()
+        raw = (
+            payload if type(payload) is types.MappingProxyType else types.MappingProxyType(payload)
+        )
+        values: dict[str, Any] = {"raw": raw}
+        problems: list[str] | None = None
+        get = payload.get
+        for attr, name, fallback, convert, default in plan:
+            value = get(name)
+            if value is None and fallback is not None:
+                value = get(fallback)
+                name = fallback
+            if value is None:
+                if default is MISSING:
+                    problems = problems or []
+                    problems.append(f"{name}: required claim is missing")
+                continue
+            try:
+                values[attr] = convert(value)
+            except _Bad as bad:
+                problems = problems or []
+                problems.append(f"{name}: {bad.reason}")
+        if problems:
+            raise InvalidClaims(problems)
+        return cls(**values)
+
+    @classmethod
+    def _build_plan(cls) -> tuple[_Step, ...]:
+        """Resolve annotations to converters; raises ConfigurationError on unsupported types."""
+        try:
+            hints = typing.get_type_hints(cls)
+        except Exception as exc:  # a forward reference that cannot be resolved
+            raise ConfigurationError(f"{cls.__name__}: cannot resolve annotations: {exc}") from None
+        plan: list[_Step] = []
+        for f in fields(cls):
+            if f.name == "raw":
+                continue
+            name = f.metadata.get("claim", f.name)
+            if f.metadata.get("kind") == "numeric_date":
+                convert: Convert = _numeric_date
+            elif f.metadata.get("kind") == "scopes":
+                convert = _scopes
+            elif f.name == "aud" or f.metadata.get("kind") == "str_or_list":
+                convert = _str_or_list
+            else:
+                convert = _converter_for(hints[f.name], cls)
+            has_default = f.default is not MISSING or f.default_factory is not MISSING
+            fallback = f.metadata.get("fallback")
+            plan.append((f.name, name, fallback, convert, None if has_default else MISSING))
+        result = tuple(plan)
+        StandardClaims._plans[cls] = result
+        return result
+
+
+def _scopes(value: Any) -> frozenset[str]:
+    # RFC 8693 §4.2 / RFC 9068 §2.2.3: `scope` is a space-separated string; some
+    # issuers (Entra ID, Okta) use `scp` as a string or an array instead.
+    if type(value) is str:
+        return frozenset(value.split())
+    if type(value) is list and all(type(v) is str for v in value):
+        return frozenset(value)
+    raise _Bad("must be a space-separated string or an array of strings")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccessClaims(StandardClaims):
+    """Claims of an OAuth 2.0 access token (RFC 9068 §2.2).
+
+    ``scopes`` comes from ``scope`` (a space-separated string) or, when that is
+    absent, from ``scp`` (a string or an array).
+    """
+
+    client_id: str | None = None
+    scopes: frozenset[str] = field(
+        default=frozenset(), metadata={"kind": "scopes", "claim": "scope", "fallback": "scp"}
+    )
+    roles: tuple[str, ...] = field(default=(), metadata={"kind": "str_or_list"})

@@ -1,0 +1,321 @@
+"""Fetching JWKS and authorization-server metadata (OIDC Discovery 1.0 §4, RFC 8414 §3).
+
+Every fetch goes through a :class:`Fetcher` (the default uses ``requests``) with
+a timeout, a body size cap, no redirects, and HTTPS required except for
+loopback addresses. A discovery document's ``issuer`` must equal the issuer
+that was asked for, character for character (OIDC Discovery §4.3, RFC 8414 §3.3):
+otherwise one tenant's metadata could vouch for another's tokens.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+from urllib.parse import urlsplit, urlunsplit
+
+from .encoding import json_object
+from .errors import BearerGuardError, ConfigurationError, DiscoveryError, FetchError, InvalidKey
+from .jwk import PublicJWK, parse_jwks
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "DEFAULT_TIMEOUT",
+    "DiscoveryResult",
+    "FetchResponse",
+    "Fetcher",
+    "RequestsFetcher",
+    "check_url",
+    "fetch_jwks",
+    "fetch_jwks_from_oauth2",
+    "fetch_jwks_from_oidc",
+    "fetch_metadata",
+    "oauth2_metadata_url",
+    "oidc_metadata_url",
+]
+
+DEFAULT_TIMEOUT = 5.0
+DEFAULT_MAX_BYTES = 256 * 1024
+_CHUNK = 16 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResponse:
+    """What a fetcher got: status, headers (lower-case names) and body."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+@runtime_checkable
+class Fetcher(Protocol):
+    """Performs one HTTP GET. Must not follow redirects; must honour the limits.
+
+    Raises :class:`~bearerguard.errors.FetchError` for network failures, a
+    body over *max_bytes*, or a transfer that exceeds *timeout* in total.
+    """
+
+    def __call__(
+        self, url: str, *, headers: Mapping[str, str], timeout: float, max_bytes: int
+    ) -> FetchResponse:
+        """GET *url*."""
+        ...
+
+
+class RequestsFetcher:
+    """The default :class:`Fetcher`, on a ``requests.Session`` (connection reuse).
+
+    The *timeout* bounds the whole transfer, not just each socket read, so a
+    server that trickles bytes cannot hold a caller longer than *timeout*.
+    """
+
+    def __init__(self) -> None:
+        import requests  # deferred: keeps `import bearerguard` cheap
+
+        self._requests = requests
+        self._session = requests.Session()
+        self._session.trust_env = False  # no proxies or .netrc from the environment
+
+    def __call__(
+        self, url: str, *, headers: Mapping[str, str], timeout: float, max_bytes: int
+    ) -> FetchResponse:
+        """GET *url* with the limits applied."""
+        requests = self._requests
+        deadline = time.monotonic() + timeout
+        try:
+            resp = self._session.get(
+                url,
+                headers={"Accept": "application/json", **headers},
+                timeout=(timeout, timeout),
+                allow_redirects=False,
+                stream=True,
+            )
+            try:
+                declared = resp.headers.get("Content-Length")
+                if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+                    raise FetchError(f"response from {_safe(url)} is larger than {max_bytes} bytes")
+                body = bytearray()
+                for chunk in resp.iter_content(_CHUNK):
+                    body += chunk
+                    if len(body) > max_bytes:
+                        raise FetchError(
+                            f"response from {_safe(url)} is larger than {max_bytes} bytes"
+                        )
+                    if time.monotonic() > deadline:
+                        raise FetchError(f"fetching {_safe(url)} took longer than {timeout:g}s")
+                return FetchResponse(
+                    resp.status_code,
+                    {k.lower(): v for k, v in resp.headers.items()},
+                    bytes(body),
+                )
+            finally:
+                resp.close()
+        except requests.Timeout:
+            raise FetchError(f"fetching {_safe(url)} timed out after {timeout:g}s") from None
+        except requests.RequestException as exc:
+            raise FetchError(f"fetching {_safe(url)} failed: {type(exc).__name__}") from None
+
+
+_default_fetcher: RequestsFetcher | None = None
+
+
+def default_fetcher() -> Fetcher:
+    """The process-wide :class:`RequestsFetcher`, created on first use."""
+    global _default_fetcher
+    if _default_fetcher is None:
+        _default_fetcher = RequestsFetcher()
+    return _default_fetcher
+
+
+def _safe(url: str) -> str:
+    """A URL without query or credentials, for messages."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))[:200]
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_url(url: str, what: str, *, require_https: bool = True) -> str:
+    """Validate a configured or discovered URL; loopback may use plain HTTP."""
+    if not isinstance(url, str) or not url:
+        raise ConfigurationError(f"{what} must be a non-empty URL string")
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ConfigurationError(f"{what} must be an absolute http(s) URL, got {_safe(url)!r}")
+    if parts.username or parts.password:
+        raise ConfigurationError(f"{what} must not contain credentials")
+    if parts.fragment:
+        raise ConfigurationError(f"{what} must not contain a fragment")
+    if require_https and parts.scheme != "https" and not _is_loopback(parts.hostname):
+        raise ConfigurationError(
+            f"{what} must use https (plain http is only allowed for loopback addresses): "
+            f"{_safe(url)!r}"
+        )
+    return url
+
+
+def _get_json(
+    url: str, what: str, fetcher: Fetcher | None, timeout: float, max_bytes: int
+) -> tuple[dict[str, Any], FetchResponse]:
+    response = (fetcher or default_fetcher())(url, headers={}, timeout=timeout, max_bytes=max_bytes)
+    return _json_body(response, url, what), response
+
+
+def _json_body(response: FetchResponse, url: str, what: str) -> dict[str, Any]:
+    if 300 <= response.status < 400:
+        raise FetchError(
+            f"{what} at {_safe(url)} redirected (HTTP {response.status}); "
+            "redirects are not followed"
+        )
+    if response.status != 200:
+        raise FetchError(f"{what} at {_safe(url)} answered HTTP {response.status}")
+    try:
+        return json_object(response.body, what)
+    except BearerGuardError as exc:
+        raise FetchError(f"{what} at {_safe(url)}: {exc.description}") from None
+
+
+def fetch_jwks(
+    url: str,
+    *,
+    fetcher: Fetcher | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    require_https: bool = True,
+) -> list[PublicJWK]:
+    """Fetch a JWKS document and return its usable keys (see :func:`parse_jwks`).
+
+    Raises :class:`~bearerguard.errors.FetchError` when the document cannot be
+    fetched, is not a JWKS, or holds no usable key.
+    """
+    check_url(url, "jwks_uri", require_https=require_https)
+    document, _ = _get_json(url, "JWKS", fetcher, timeout, max_bytes)
+    return keys_from_document(document, url)
+
+
+def keys_from_document(document: Mapping[str, Any], url: str) -> list[PublicJWK]:
+    """Parse a fetched JWKS; zero usable keys is an error (never an empty key set)."""
+    try:
+        keys = parse_jwks(document)
+    except InvalidKey as exc:
+        raise FetchError(f"JWKS at {_safe(url)}: {exc.description}") from None
+    if not keys:
+        raise FetchError(f"JWKS at {_safe(url)} holds no usable signing key")
+    return keys
+
+
+@dataclass(frozen=True, slots=True)
+class DiscoveryResult:
+    """The outcome of discovery: the verified ``issuer``, its ``jwks_uri`` and keys."""
+
+    issuer: str
+    jwks_uri: str
+    keys: list[PublicJWK]
+    metadata: Mapping[str, Any] = field(repr=False, default_factory=dict)
+
+
+def oidc_metadata_url(issuer: str) -> str:
+    """OIDC Discovery §4: ``{issuer}/.well-known/openid-configuration``."""
+    return issuer.rstrip("/") + "/.well-known/openid-configuration"
+
+
+def oauth2_metadata_url(issuer: str) -> str:
+    """RFC 8414 §3.1: the well-known segment goes between host and path."""
+    parts = urlsplit(issuer)
+    path = parts.path.rstrip("/")
+    well_known = "/.well-known/oauth-authorization-server" + path
+    return urlunsplit((parts.scheme, parts.netloc, well_known, parts.query, ""))
+
+
+def fetch_metadata(
+    issuer: str,
+    metadata_url: str,
+    *,
+    fetcher: Fetcher | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    require_https: bool = True,
+) -> tuple[str, Mapping[str, Any]]:
+    """Fetch a metadata document, check its ``issuer``, return ``(jwks_uri, metadata)``."""
+    check_url(issuer, "issuer", require_https=require_https)
+    document, _ = _get_json(metadata_url, "metadata document", fetcher, timeout, max_bytes)
+    found = document.get("issuer")
+    if found != issuer:
+        raise DiscoveryError(
+            f"metadata at {_safe(metadata_url)} names issuer {str(found)[:200]!r}, "
+            f"not {issuer!r}; configure the exact issuer string the provider publishes"
+        )
+    jwks_uri = document.get("jwks_uri")
+    if not isinstance(jwks_uri, str):
+        raise DiscoveryError(f"metadata at {_safe(metadata_url)} has no jwks_uri")
+    try:
+        check_url(jwks_uri, "jwks_uri", require_https=require_https)
+    except ConfigurationError as exc:
+        raise DiscoveryError(f"metadata at {_safe(metadata_url)}: {exc.description}") from None
+    return jwks_uri, document
+
+
+def _discover(
+    issuer: str,
+    metadata_url: str,
+    fetcher: Fetcher | None,
+    timeout: float,
+    max_bytes: int,
+    require_https: bool,
+) -> DiscoveryResult:
+    jwks_uri, metadata = fetch_metadata(
+        issuer,
+        metadata_url,
+        fetcher=fetcher,
+        timeout=timeout,
+        max_bytes=max_bytes,
+        require_https=require_https,
+    )
+    keys = fetch_jwks(
+        jwks_uri, fetcher=fetcher, timeout=timeout, max_bytes=max_bytes, require_https=require_https
+    )
+    return DiscoveryResult(issuer, jwks_uri, keys, metadata)
+
+
+def fetch_jwks_from_oidc(
+    base_url: str,
+    *,
+    fetcher: Fetcher | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    require_https: bool = True,
+) -> DiscoveryResult:
+    """OpenID Connect discovery: ``/.well-known/openid-configuration`` → ``jwks_uri`` → keys.
+
+    *base_url* is the issuer identifier exactly as the provider publishes it.
+    """
+    return _discover(
+        base_url, oidc_metadata_url(base_url), fetcher, timeout, max_bytes, require_https
+    )
+
+
+def fetch_jwks_from_oauth2(
+    base_url: str,
+    *,
+    fetcher: Fetcher | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    require_https: bool = True,
+) -> DiscoveryResult:
+    """RFC 8414 discovery: ``/.well-known/oauth-authorization-server[/path]`` → keys."""
+    return _discover(
+        base_url, oauth2_metadata_url(base_url), fetcher, timeout, max_bytes, require_https
+    )

@@ -1,0 +1,305 @@
+"""One trusted token issuer: its URL, its keys, and the validation policy.
+
+The Python counterpart of the seed's ``ajwt.Issuer``::
+
+    from bearerguard import Issuer, Validator
+
+    issuer = Issuer.from_oidc("https://login.example.com",
+                              validator=Validator(aud="api://orders"))
+    jws, claims = issuer.verify_and_validate(token)    # AccessClaims by default
+
+``unsafe_verify`` checks the token's form, signature and ``iss`` only ("unsafe"
+because expiry and audience are not checked); ``verify_and_validate`` adds the
+claim checks of the :class:`~bearerguard.validation.Validator` and raises if any
+of them fails.
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar, overload
+
+from .algorithms import ALGORITHMS
+from .claims import AccessClaims, StandardClaims
+from .discovery import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_TIMEOUT,
+    Fetcher,
+    check_url,
+    fetch_jwks,
+    fetch_jwks_from_oauth2,
+    fetch_jwks_from_oidc,
+)
+from .errors import (
+    AlgorithmNotAllowed,
+    ConfigurationError,
+    ExpiredToken,
+    InvalidClaims,
+    InvalidSignature,
+    IssuerMismatch,
+    UnknownKey,
+)
+from .jwk import PublicJWK
+from .jws import DEFAULT_MAX_TOKEN_SIZE, JWS, DecodedToken, decode
+from .keysource import KeySource, StaticKeySet
+from .validation import Now, Validator, to_timestamp
+
+if TYPE_CHECKING:
+    pass
+
+__all__ = ["MAX_KIDLESS_CANDIDATES", "Issuer"]
+
+C = TypeVar("C", bound=StandardClaims)
+
+# A token without `kid` is tried against at most this many compatible keys, so a
+# kid-less token cannot make the server run one signature check per key in a
+# large key set.
+MAX_KIDLESS_CANDIDATES = 4
+
+
+class Issuer:
+    """A trusted issuer. Immutable after construction; share one per issuer.
+
+    *keys* is a list of :class:`~bearerguard.jwk.PublicJWK` or a key source
+    such as :class:`~bearerguard.keyset.RemoteKeySet`. *algorithms* is an
+    allow-list of JWS algorithms (``None``: every asymmetric algorithm that fits
+    the key). *validator* is required for :meth:`verify_and_validate`.
+    """
+
+    __slots__ = ("_algorithms", "_keys", "_max_token_size", "_url", "_validator")
+
+    def __init__(
+        self,
+        url: str,
+        keys: Iterable[PublicJWK] | KeySource,
+        validator: Validator | None = None,
+        *,
+        algorithms: Iterable[str] | None = None,
+        max_token_size: int = DEFAULT_MAX_TOKEN_SIZE,
+    ) -> None:
+        if not isinstance(url, str) or not url:
+            raise ConfigurationError("issuer url must be a non-empty string")
+        if validator is not None and not isinstance(validator, Validator):
+            raise ConfigurationError("validator must be a bearerguard.Validator")
+        if algorithms is not None:
+            algs = frozenset([algorithms] if isinstance(algorithms, str) else algorithms)
+            unknown = sorted(a for a in algs if a not in ALGORITHMS)
+            if unknown or not algs:
+                raise ConfigurationError(
+                    f"algorithms must be chosen from {', '.join(ALGORITHMS)}; got {unknown or '[]'}"
+                    " (none and HS* are never accepted)"
+                )
+            self._algorithms: frozenset[str] | None = algs
+        else:
+            self._algorithms = None
+        if (
+            isinstance(max_token_size, bool)
+            or not isinstance(max_token_size, int)
+            or max_token_size < 256
+        ):
+            raise ConfigurationError("max_token_size must be an integer of at least 256")
+        self._url = url
+        self._validator = validator
+        self._max_token_size = max_token_size
+        self._keys: KeySource = keys if isinstance(keys, KeySource) else StaticKeySet(keys)
+
+    # -- construction from the network -----------------------------------------
+
+    @classmethod
+    def from_jwks_url(
+        cls,
+        jwks_url: str,
+        *,
+        issuer: str,
+        validator: Validator | None = None,
+        algorithms: Iterable[str] | None = None,
+        fetcher: Fetcher | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        require_https: bool = True,
+    ) -> Issuer:
+        """An issuer whose keys come from *jwks_url*; *issuer* is the expected ``iss``."""
+        check_url(jwks_url, "jwks_url", require_https=require_https)
+        keys = fetch_jwks(
+            jwks_url,
+            fetcher=fetcher,
+            timeout=timeout,
+            max_bytes=max_bytes,
+            require_https=require_https,
+        )
+        return cls(issuer, keys, validator, algorithms=algorithms)
+
+    @classmethod
+    def from_oidc(
+        cls,
+        base_url: str,
+        *,
+        validator: Validator | None = None,
+        algorithms: Iterable[str] | None = None,
+        fetcher: Fetcher | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        require_https: bool = True,
+    ) -> Issuer:
+        """An issuer found by OpenID Connect discovery; ``url`` is the document's ``issuer``."""
+        found = fetch_jwks_from_oidc(
+            base_url,
+            fetcher=fetcher,
+            timeout=timeout,
+            max_bytes=max_bytes,
+            require_https=require_https,
+        )
+        return cls(found.issuer, found.keys, validator, algorithms=algorithms)
+
+    @classmethod
+    def from_oauth2(
+        cls,
+        base_url: str,
+        *,
+        validator: Validator | None = None,
+        algorithms: Iterable[str] | None = None,
+        fetcher: Fetcher | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        require_https: bool = True,
+    ) -> Issuer:
+        """An issuer found by RFC 8414 metadata; ``url`` is the document's ``issuer``."""
+        found = fetch_jwks_from_oauth2(
+            base_url,
+            fetcher=fetcher,
+            timeout=timeout,
+            max_bytes=max_bytes,
+            require_https=require_https,
+        )
+        return cls(found.issuer, found.keys, validator, algorithms=algorithms)
+
+    # -- inspection -------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The issuer identifier; tokens must carry exactly this ``iss``."""
+        return self._url
+
+    @property
+    def validator(self) -> Validator | None:
+        """The claim policy, or ``None`` (then only :meth:`unsafe_verify` works)."""
+        return self._validator
+
+    @property
+    def keys(self) -> KeySource:
+        """The key source."""
+        return self._keys
+
+    @property
+    def algorithms(self) -> frozenset[str] | None:
+        """The algorithm allow-list (``None``: whatever fits the key)."""
+        return self._algorithms
+
+    @property
+    def max_token_size(self) -> int:
+        """The largest token accepted, in bytes."""
+        return self._max_token_size
+
+    def __repr__(self) -> str:
+        return f"Issuer({self._url!r})"
+
+    # -- verification -----------------------------------------------------------
+
+    def decode(self, token: str) -> DecodedToken:
+        """Strictly parse *token* without verifying it (see :func:`bearerguard.jws.decode`)."""
+        decoded = decode(token, max_size=self._max_token_size)
+        if self._algorithms is not None and decoded.alg not in self._algorithms:
+            raise AlgorithmNotAllowed(f"algorithm {decoded.alg!r} is not allowed for this issuer")
+        return decoded
+
+    def unsafe_verify(self, token: str) -> JWS:
+        """Decode, verify the signature and check ``iss``. No time or audience checks."""
+        decoded = self.decode(token)
+        return self.check_signature(decoded, self._keys.get_keys(decoded.kid))
+
+    async def aunsafe_verify(self, token: str) -> JWS:
+        """Async twin of :meth:`unsafe_verify`; key fetches never block the loop."""
+        decoded = self.decode(token)
+        return self.check_signature(decoded, await self._keys.aget_keys(decoded.kid))
+
+    def check_signature(self, decoded: DecodedToken, keys: Sequence[PublicJWK]) -> JWS:
+        """Verify *decoded* against *keys* (those the key source gave for its ``kid``)."""
+        alg = decoded.alg
+        candidates = [key for key in keys if alg in key._allowed]
+        if not candidates:
+            if decoded.kid is not None and keys:
+                # RFC 8725 §3.1: the algorithm must fit the key (no RSA-key/HMAC confusion).
+                raise AlgorithmNotAllowed(f"algorithm {alg!r} does not fit the key {decoded.kid!r}")
+            raise UnknownKey("no key of this issuer matches the token's kid and alg")
+        signing_input = decoded.signing_input
+        signature = decoded.signature
+        for key in candidates[:MAX_KIDLESS_CANDIDATES]:
+            if key.verifier(alg)(signing_input, signature):
+                break
+        else:
+            raise InvalidSignature("signature verification failed")
+        if decoded.payload.get("iss") != self._url:
+            raise IssuerMismatch("token iss does not match the issuer")
+        return JWS(
+            types.MappingProxyType(decoded.header),
+            types.MappingProxyType(decoded.payload),
+            signature,
+            key,
+        )
+
+    @overload
+    def verify_and_validate(
+        self, token: str, claims_type: None = None, now: Now = None
+    ) -> tuple[JWS, AccessClaims]: ...
+
+    @overload
+    def verify_and_validate(
+        self, token: str, claims_type: type[C], now: Now = None
+    ) -> tuple[JWS, C]: ...
+
+    def verify_and_validate(
+        self, token: str, claims_type: type[Any] | None = None, now: Now = None
+    ) -> tuple[JWS, Any]:
+        """Verify *token* and validate its claims; raise on any failure.
+
+        Returns the verified :class:`~bearerguard.jws.JWS` and the claims as
+        *claims_type* (default :class:`~bearerguard.claims.AccessClaims`).
+        Claim failures raise one :class:`~bearerguard.errors.InvalidClaims`
+        (or :class:`~bearerguard.errors.ExpiredToken`) listing every failed check.
+        """
+        validator = self._require_validator()
+        ts = to_timestamp(now)
+        jws = self.unsafe_verify(token)
+        return jws, self.validate(jws, validator, claims_type or AccessClaims, ts)
+
+    async def averify_and_validate(
+        self, token: str, claims_type: type[C] | None = None, now: Now = None
+    ) -> tuple[JWS, Any]:
+        """Async twin of :meth:`verify_and_validate`."""
+        validator = self._require_validator()
+        ts = to_timestamp(now)
+        jws = await self.aunsafe_verify(token)
+        return jws, self.validate(jws, validator, claims_type or AccessClaims, ts)
+
+    def _require_validator(self) -> Validator:
+        if self._validator is None:
+            raise ConfigurationError(
+                f"Issuer({self._url!r}) has no validator: pass validator=Validator(aud=...) "
+                "to use verify_and_validate, or call unsafe_verify and validate yourself"
+            )
+        return self._validator
+
+    @staticmethod
+    def validate(jws: JWS, validator: Validator, claims_type: type[C], now: float) -> C:
+        """Type the claims of a verified *jws* and apply *validator*; raise on failure."""
+        claims = claims_type.from_payload(jws.payload)
+        failures = validator.validate(claims, now)
+        typ_failure = validator.check_typ(jws.header.get("typ"))
+        if typ_failure is not None:
+            failures.append(typ_failure)
+        if failures:
+            if any(f.startswith("exp:") for f in failures):
+                raise ExpiredToken(failures)
+            raise InvalidClaims(failures)
+        return claims
