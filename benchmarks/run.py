@@ -1,0 +1,370 @@
+"""Side-by-side verification benchmark: one process, interleaved rounds.
+
+For each key type it measures, in the same run and interleaved round by round
+so that machine noise hits every contender alike:
+
+* the floor: raw ``cryptography`` signature verification with a pre-loaded key;
+* PyJWT ``jwt.decode``, joserfc and Authlib with equivalent claim checks;
+* bearerguard ``Issuer.verify_and_validate`` (uncached, full strict checks);
+* bearerguard ``Verifier.verify`` with its verified-token cache;
+* a Starlette app end to end through in-process ASGI calls: no auth, ``JWTAuth``
+  with the cache disabled (cold), ``JWTAuth`` with the cache.
+
+It prints ops/s and the ratio to the floor, and with ``--write`` stores the
+table with the machine description in ``benchmarks/RESULTS.md``.
+
+Run: ``make bench`` (or ``python benchmarks/run.py --write``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import statistics
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jwt as pyjwt
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from bearerguard import Issuer, PublicJWK, Validator
+from bearerguard.encoding import b64url_decode
+
+ISS = "https://login.example.com/tenant-7/"
+AUD = "api://orders"
+
+
+@dataclass
+class Case:
+    name: str
+    fn: Callable[[], Any]
+    ops: int = 0
+    seconds: float = 0.0
+    rates: list[float] = field(default_factory=list)
+
+
+@dataclass
+class KeySetup:
+    label: str
+    alg: str
+    private: Any
+    token: str
+    floor: Callable[[], None]
+
+
+def realistic_claims(now: int) -> dict[str, Any]:
+    return {
+        "iss": ISS,
+        "sub": "248289761001",
+        "aud": [AUD, "api://billing"],
+        "exp": now + 3600,
+        "nbf": now - 5,
+        "iat": now - 5,
+        "jti": "b1f6c7e0-8d55-4a8c-9d0e-5f7b0c9b2a11",
+        "client_id": "s6BhdRkqt3",
+        "azp": "s6BhdRkqt3",
+        "scope": "openid profile orders:read orders:write",
+        "auth_time": now - 60,
+        "roles": ["buyer", "reviewer"],
+        "email": "jane@example.com",
+        "tid": "7a1c2e0f-0000-4b7a-9c1e-1a2b3c4d5e6f",
+    }
+
+
+def make_setup(label: str, alg: str, private: Any) -> KeySetup:
+    now = int(time.time())
+    kid = PublicJWK.from_key(private.public_key()).kid
+    token = pyjwt.encode(
+        realistic_claims(now), private, algorithm=alg, headers={"kid": kid, "typ": "at+jwt"}
+    )
+    h, p, s = token.split(".")
+    message = f"{h}.{p}".encode()
+    signature = b64url_decode(s)
+    public = private.public_key()
+    if isinstance(public, rsa.RSAPublicKey):
+        pad, digest = padding.PKCS1v15(), hashes.SHA256()
+
+        def floor() -> None:
+            public.verify(signature, message, pad, digest)
+
+    elif isinstance(public, ec.EllipticCurvePublicKey):
+        half = len(signature) // 2
+        der = encode_dss_signature(
+            int.from_bytes(signature[:half], "big"), int.from_bytes(signature[half:], "big")
+        )
+        scheme = ec.ECDSA(hashes.SHA256())
+
+        def floor() -> None:
+            public.verify(der, message, scheme)
+
+    else:
+
+        def floor() -> None:
+            public.verify(signature, message)
+
+    return KeySetup(label, alg, private, token, floor)
+
+
+def contenders(setup: KeySetup) -> list[Case]:
+    public = setup.private.public_key()
+    jwk = PublicJWK.from_key(public)
+    validator = Validator(aud=AUD)
+    issuer = Issuer(ISS, [jwk], validator)
+    token = setup.token
+    cases = [Case("raw cryptography verify (floor)", setup.floor)]
+
+    def pyjwt_decode() -> None:
+        pyjwt.decode(
+            token,
+            public,
+            algorithms=[setup.alg],
+            audience=AUD,
+            issuer=ISS,
+            options={"require": ["exp", "iss", "aud"]},
+        )
+
+    cases.append(Case("PyJWT jwt.decode", pyjwt_decode))
+    cases.extend(_joserfc_case(setup, public))
+    cases.extend(_authlib_case(setup, public))
+    cases.append(
+        Case("bearerguard Issuer.verify_and_validate", lambda: issuer.verify_and_validate(token))
+    )
+    cases.extend(_verifier_cases(setup, jwk, validator))
+    cases.extend(_starlette_cases(setup, jwk, validator))
+    return cases
+
+
+def _joserfc_case(setup: KeySetup, public: Any) -> list[Case]:
+    try:
+        from joserfc import jwt as jf_jwt
+        from joserfc.jwk import ECKey, OKPKey, RSAKey
+    except ImportError:
+        return []
+    pem = public.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    key_type = {"RS256": RSAKey, "ES256": ECKey, "EdDSA": OKPKey}[setup.alg]
+    key = key_type.import_key(pem)
+    registry = jf_jwt.JWTClaimsRegistry(
+        iss={"essential": True, "value": ISS},
+        aud={"essential": True, "value": AUD},
+        exp={"essential": True},
+    )
+    token = setup.token
+
+    def run() -> None:
+        decoded = jf_jwt.decode(token, key, algorithms=[setup.alg])
+        registry.validate(decoded.claims)
+
+    return [Case("joserfc jwt.decode + registry", run)]
+
+
+def _authlib_case(setup: KeySetup, public: Any) -> list[Case]:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from authlib.jose import JsonWebToken
+    except ImportError:
+        return []
+    pem = public.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    decoder = JsonWebToken([setup.alg])
+    options = {
+        "iss": {"essential": True, "value": ISS},
+        "aud": {"essential": True, "value": AUD},
+        "exp": {"essential": True},
+    }
+    token = setup.token
+
+    def run() -> None:
+        claims = decoder.decode(token, pem, claims_options=options)
+        claims.validate()
+
+    return [Case("Authlib jwt.decode + validate", run)]
+
+
+def _verifier_cases(setup: KeySetup, jwk: PublicJWK, validator: Validator) -> list[Case]:
+    try:
+        from bearerguard.verifier import Verifier
+    except ImportError:
+        return []
+    verifier = Verifier(issuers=[Issuer(ISS, [jwk], validator)])
+    token = setup.token
+    verifier.verify(token)
+    return [Case("bearerguard Verifier.verify (cache hit)", lambda: verifier.verify(token))]
+
+
+def _starlette_cases(setup: KeySetup, jwk: PublicJWK, validator: Validator) -> list[Case]:
+    try:
+        from bearerguard.starlette import JWTAuth
+        from bearerguard.verifier import Verifier
+        from starlette.applications import Starlette
+        from starlette.responses import PlainTextResponse
+        from starlette.routing import Route
+    except ImportError:
+        return []
+
+    async def endpoint(request: Any) -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    def make_app(verifier: Any | None) -> Any:
+        app = Starlette(routes=[Route("/orders", endpoint)])
+        if verifier is not None:
+            app.add_middleware(JWTAuth, verifier=verifier)
+        return app
+
+    def uncached_verifier() -> Any:
+        issuer = Issuer(ISS, [jwk], validator)
+        try:
+            return Verifier(issuers=[issuer], cache_size=0)
+        except TypeError:
+            return Verifier(issuers=[issuer])
+
+    apps = {
+        "Starlette, no auth": make_app(None),
+        "Starlette + JWTAuth (no cache)": make_app(uncached_verifier()),
+        "Starlette + JWTAuth (cache)": make_app(Verifier(issuers=[Issuer(ISS, [jwk], validator)])),
+    }
+    header = [(b"authorization", b"Bearer " + setup.token.encode())]
+    loop = asyncio.new_event_loop()
+
+    def asgi_runner(app: Any, batch: int = 50) -> Callable[[], None]:
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": "/orders",
+            "raw_path": b"/orders",
+            "query_string": b"",
+            "root_path": "",
+            "headers": header,
+            "client": ("127.0.0.1", 50000),
+            "server": ("127.0.0.1", 8000),
+        }
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        status: list[int] = []
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+
+        async def many() -> None:
+            for _ in range(batch):
+                await app(dict(scope), receive, send)
+
+        def run() -> None:
+            loop.run_until_complete(many())
+            if status[-1] != 200:
+                raise RuntimeError(f"ASGI app answered {status[-1]}")
+
+        run.batch = batch  # type: ignore[attr-defined]
+        return run
+
+    return [Case(name, asgi_runner(app)) for name, app in apps.items()]
+
+
+def measure(cases: list[Case], rounds: int, slice_seconds: float) -> None:
+    for case in cases:  # warm up (and fail fast on errors)
+        case.fn()
+    for _ in range(rounds):
+        for case in cases:
+            batch = getattr(case.fn, "batch", 1)
+            n = 0
+            start = time.perf_counter()
+            deadline = start + slice_seconds
+            fn = case.fn
+            while True:
+                for _ in range(20):
+                    fn()
+                n += 20
+                now = time.perf_counter()
+                if now >= deadline:
+                    break
+            elapsed = now - start
+            case.ops += n * batch
+            case.seconds += elapsed
+            case.rates.append(n * batch / elapsed)
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import cryptography
+
+    return (
+        f"{cpu}, {os.cpu_count()} cores; Python {platform.python_version()}; "
+        f"cryptography {cryptography.__version__}; PyJWT {pyjwt.__version__}"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--slice", type=float, default=0.25, help="seconds per case per round")
+    parser.add_argument("--write", action="store_true", help="write benchmarks/RESULTS.md")
+    parser.add_argument("--only", default="", help="comma-separated key labels to run")
+    args = parser.parse_args()
+
+    setups = [
+        make_setup("RS256-2048", "RS256", rsa.generate_private_key(65537, 2048)),
+        make_setup("RS256-4096", "RS256", rsa.generate_private_key(65537, 4096)),
+        make_setup("ES256", "ES256", ec.generate_private_key(ec.SECP256R1())),
+        make_setup("EdDSA", "EdDSA", ed25519.Ed25519PrivateKey.generate()),
+    ]
+    if args.only:
+        wanted = set(args.only.split(","))
+        setups = [s for s in setups if s.label in wanted]
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Machine: {machine()}",
+        f"Run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {args.rounds} interleaved "
+        f"rounds of {args.slice}s per case; one process.",
+        "Ratio = ops/s divided by the raw `cryptography` verify floor of the same key, same run.",
+        "Starlette rows are requests/s through in-process ASGI calls (no network).",
+        "",
+    ]
+    for setup in setups:
+        cases = contenders(setup)
+        measure(cases, args.rounds, args.slice)
+        floor = cases[0].ops / cases[0].seconds
+        lines += [f"## {setup.label}", "", "| contender | ops/s | ratio to floor | spread |"]
+        lines.append("|---|---:|---:|---:|")
+        for case in cases:
+            rate = case.ops / case.seconds
+            spread = statistics.pstdev(case.rates) / statistics.mean(case.rates)
+            lines.append(f"| {case.name} | {rate:,.0f} | {rate / floor:.2f}x | ±{spread:.0%} |")
+        lines.append("")
+        print("\n".join(lines[-len(cases) - 5 :]), flush=True)
+    if args.write:
+        out = Path(__file__).with_name("RESULTS.md")
+        out.write_text("\n".join(lines) + "\n")
+        print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
