@@ -10,6 +10,7 @@ otherwise one tenant's metadata could vouch for another's tokens.
 from __future__ import annotations
 
 import ipaddress
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,13 +28,19 @@ __all__ = [
     "FetchResponse",
     "Fetcher",
     "RequestsFetcher",
+    "cache_lifetime",
     "check_url",
+    "default_fetcher",
     "fetch_jwks",
     "fetch_jwks_from_oauth2",
     "fetch_jwks_from_oidc",
     "fetch_metadata",
+    "json_response",
+    "jwks_uri_from_metadata",
+    "keys_from_document",
     "oauth2_metadata_url",
     "oidc_metadata_url",
+    "safe_url",
 ]
 
 DEFAULT_TIMEOUT = 5.0
@@ -94,18 +101,20 @@ class RequestsFetcher:
                 stream=True,
             )
             try:
-                declared = resp.headers.get("Content-Length")
-                if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-                    raise FetchError(f"response from {_safe(url)} is larger than {max_bytes} bytes")
+                declared = _delta(resp.headers.get("Content-Length", ""))
+                if declared is not None and declared > max_bytes:
+                    raise FetchError(
+                        f"response from {safe_url(url)} is larger than {max_bytes} bytes"
+                    )
                 body = bytearray()
                 for chunk in resp.iter_content(_CHUNK):
                     body += chunk
                     if len(body) > max_bytes:
                         raise FetchError(
-                            f"response from {_safe(url)} is larger than {max_bytes} bytes"
+                            f"response from {safe_url(url)} is larger than {max_bytes} bytes"
                         )
                     if time.monotonic() > deadline:
-                        raise FetchError(f"fetching {_safe(url)} took longer than {timeout:g}s")
+                        raise FetchError(f"fetching {safe_url(url)} took longer than {timeout:g}s")
                 return FetchResponse(
                     resp.status_code,
                     {k.lower(): v for k, v in resp.headers.items()},
@@ -114,9 +123,13 @@ class RequestsFetcher:
             finally:
                 resp.close()
         except requests.Timeout:
-            raise FetchError(f"fetching {_safe(url)} timed out after {timeout:g}s") from None
+            raise FetchError(f"fetching {safe_url(url)} timed out after {timeout:g}s") from None
         except requests.RequestException as exc:
-            raise FetchError(f"fetching {_safe(url)} failed: {type(exc).__name__}") from None
+            raise FetchError(f"fetching {safe_url(url)} failed: {type(exc).__name__}") from None
+
+    def close(self) -> None:
+        """Close pooled connections (the fetcher stays usable and reconnects)."""
+        self._session.close()
 
 
 _default_fetcher: RequestsFetcher | None = None
@@ -130,8 +143,8 @@ def default_fetcher() -> Fetcher:
     return _default_fetcher
 
 
-def _safe(url: str) -> str:
-    """A URL without query or credentials, for messages."""
+def safe_url(url: str) -> str:
+    """A URL without query or credentials, for messages and logs."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     if parts.port:
@@ -154,7 +167,7 @@ def check_url(url: str, what: str, *, require_https: bool = True) -> str:
         raise ConfigurationError(f"{what} must be a non-empty URL string")
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ConfigurationError(f"{what} must be an absolute http(s) URL, got {_safe(url)!r}")
+        raise ConfigurationError(f"{what} must be an absolute http(s) URL, got {safe_url(url)!r}")
     if parts.username or parts.password:
         raise ConfigurationError(f"{what} must not contain credentials")
     if parts.fragment:
@@ -162,7 +175,7 @@ def check_url(url: str, what: str, *, require_https: bool = True) -> str:
     if require_https and parts.scheme != "https" and not _is_loopback(parts.hostname):
         raise ConfigurationError(
             f"{what} must use https (plain http is only allowed for loopback addresses): "
-            f"{_safe(url)!r}"
+            f"{safe_url(url)!r}"
         )
     return url
 
@@ -171,21 +184,22 @@ def _get_json(
     url: str, what: str, fetcher: Fetcher | None, timeout: float, max_bytes: int
 ) -> tuple[dict[str, Any], FetchResponse]:
     response = (fetcher or default_fetcher())(url, headers={}, timeout=timeout, max_bytes=max_bytes)
-    return _json_body(response, url, what), response
+    return json_response(response, url, what), response
 
 
-def _json_body(response: FetchResponse, url: str, what: str) -> dict[str, Any]:
+def json_response(response: FetchResponse, url: str, what: str) -> dict[str, Any]:
+    """The JSON object of a 200 response; anything else raises :class:`FetchError`."""
     if 300 <= response.status < 400:
         raise FetchError(
-            f"{what} at {_safe(url)} redirected (HTTP {response.status}); "
+            f"{what} at {safe_url(url)} redirected (HTTP {response.status}); "
             "redirects are not followed"
         )
     if response.status != 200:
-        raise FetchError(f"{what} at {_safe(url)} answered HTTP {response.status}")
+        raise FetchError(f"{what} at {safe_url(url)} answered HTTP {response.status}")
     try:
         return json_object(response.body, what)
     except BearerGuardError as exc:
-        raise FetchError(f"{what} at {_safe(url)}: {exc.description}") from None
+        raise FetchError(f"{what} at {safe_url(url)}: {exc.description}") from None
 
 
 def fetch_jwks(
@@ -211,9 +225,9 @@ def keys_from_document(document: Mapping[str, Any], url: str) -> list[PublicJWK]
     try:
         keys = parse_jwks(document)
     except InvalidKey as exc:
-        raise FetchError(f"JWKS at {_safe(url)}: {exc.description}") from None
+        raise FetchError(f"JWKS at {safe_url(url)}: {exc.description}") from None
     if not keys:
-        raise FetchError(f"JWKS at {_safe(url)} holds no usable signing key")
+        raise FetchError(f"JWKS at {safe_url(url)} holds no usable signing key")
     return keys
 
 
@@ -252,20 +266,76 @@ def fetch_metadata(
     """Fetch a metadata document, check its ``issuer``, return ``(jwks_uri, metadata)``."""
     check_url(issuer, "issuer", require_https=require_https)
     document, _ = _get_json(metadata_url, "metadata document", fetcher, timeout, max_bytes)
+    return jwks_uri_from_metadata(
+        document, issuer, metadata_url, require_https=require_https
+    ), document
+
+
+def jwks_uri_from_metadata(
+    document: Mapping[str, Any], issuer: str, metadata_url: str, *, require_https: bool = True
+) -> str:
+    """Check a metadata document's ``issuer`` and return its (checked) ``jwks_uri``.
+
+    The ``issuer`` must equal *issuer* character for character (OIDC Discovery
+    §4.3, RFC 8414 §3.3); :class:`~bearerguard.errors.DiscoveryError` otherwise.
+    """
     found = document.get("issuer")
     if found != issuer:
         raise DiscoveryError(
-            f"metadata at {_safe(metadata_url)} names issuer {str(found)[:200]!r}, "
+            f"metadata at {safe_url(metadata_url)} names issuer {str(found)[:200]!r}, "
             f"not {issuer!r}; configure the exact issuer string the provider publishes"
         )
     jwks_uri = document.get("jwks_uri")
     if not isinstance(jwks_uri, str):
-        raise DiscoveryError(f"metadata at {_safe(metadata_url)} has no jwks_uri")
+        raise DiscoveryError(f"metadata at {safe_url(metadata_url)} has no jwks_uri")
     try:
         check_url(jwks_uri, "jwks_uri", require_https=require_https)
     except ConfigurationError as exc:
-        raise DiscoveryError(f"metadata at {_safe(metadata_url)}: {exc.description}") from None
-    return jwks_uri, document
+        raise DiscoveryError(f"metadata at {safe_url(metadata_url)}: {exc.description}") from None
+    return jwks_uri
+
+
+_CACHE_DIRECTIVE = re.compile(r'\s*([A-Za-z-]+)\s*(?:=\s*("?)([^",]*)\2)?\s*')
+
+
+def cache_lifetime(headers: Mapping[str, str]) -> float | None:
+    """Freshness lifetime from ``Cache-Control`` and ``Age`` (RFC 9111 §4.2.1, §4.2.3).
+
+    ``max-age`` minus ``Age``, at least 0; ``no-store``/``no-cache`` mean 0;
+    ``None`` when the response states no lifetime (or states it unreadably),
+    so the caller falls back to its default. *headers* use lower-case names.
+    """
+    value = headers.get("cache-control")
+    if value is None:
+        return None
+    max_age: int | None = None
+    for part in value.split(","):
+        match = _CACHE_DIRECTIVE.fullmatch(part)
+        if match is None:
+            continue
+        name = match.group(1).lower()
+        if name in ("no-store", "no-cache"):
+            return 0.0
+        if name == "max-age" and max_age is None:
+            max_age = _delta(match.group(3) or "")
+            if max_age is None:
+                return None  # an unreadable max-age: fall back to the default lifetime
+    if max_age is None:
+        return None
+    age = _delta(headers.get("age", "")) or 0
+    return float(max(max_age - age, 0))
+
+
+_DIGITS = re.compile(r"[0-9]+")
+_MAX_DELTA = 2**31  # RFC 9111 §1.2.2: larger delta-seconds are taken as 2^31
+
+
+def _delta(text: str) -> int | None:
+    """Non-negative decimal seconds (ASCII digits only); ``None`` if not one."""
+    text = text.strip()
+    if not _DIGITS.fullmatch(text):
+        return None
+    return _MAX_DELTA if len(text) > 10 else min(int(text), _MAX_DELTA)
 
 
 def _discover(

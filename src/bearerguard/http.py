@@ -18,24 +18,44 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from urllib.parse import parse_qsl
 
 from .errors import (
     BearerGuardError,
     InsufficientScope,
     InvalidRequest,
+    InvalidToken,
     KeySetUnavailable,
     MissingToken,
     TokenTooLarge,
 )
 from .jws import DEFAULT_MAX_TOKEN_SIZE
 
-__all__ = ["ErrorResponse", "bearer_token", "error_response", "quote"]
+__all__ = [
+    "REFUSALS",
+    "ErrorResponse",
+    "access_token_in_query",
+    "bearer_token",
+    "error_response",
+    "quote",
+]
 
 # RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
 _CREDENTIALS = re.compile(r"([A-Za-z]+) +([A-Za-z0-9\-._~+/]+=*)")
 # RFC 6750 §3: error_description and scope use %x20-21 / %x23-5B / %x5D-7E only.
 _UNSAFE = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")
 MAX_DESCRIPTION = 200
+
+#: The errors an adapter answers with :func:`error_response` (400/401/403/503).
+#: Anything else (a ConfigurationError, a bug) propagates: it is the server's
+#: fault and belongs in its logs, not in a quiet 500 body.
+REFUSALS: tuple[type[BearerGuardError], ...] = (
+    MissingToken,
+    InvalidRequest,
+    InvalidToken,
+    InsufficientScope,
+    KeySetUnavailable,
+)
 
 
 def bearer_token(
@@ -69,7 +89,13 @@ def bearer_token(
             raw = raw.decode("ascii")
         except UnicodeDecodeError:
             raise InvalidRequest("Authorization header is not ASCII") from None
+    elif not raw.isascii():
+        # WSGI servers hand header bytes over as latin-1 text: same answer as for bytes.
+        raise InvalidRequest("Authorization header is not ASCII")
     value = raw.strip(" \t")
+    if "," in value and "bearer" in _schemes(value):
+        # RFC 9110 §5.3: repeated header lines reach WSGI apps joined by commas.
+        raise InvalidRequest("more than one Authorization header")
     scheme, _, rest = value.partition(" ")
     if scheme.lower() != "bearer":
         if other_credentials:
@@ -84,6 +110,24 @@ def bearer_token(
     if other_credentials:
         raise InvalidRequest("credentials sent in more than one way")
     return match.group(2)
+
+
+def _schemes(value: str) -> list[str]:
+    return [part.strip(" \t").partition(" ")[0].lower() for part in value.split(",")]
+
+
+def access_token_in_query(query: str | bytes) -> bool:
+    """Whether the query string carries an ``access_token`` parameter (RFC 6750 §2.3).
+
+    Adapters pass the answer to :func:`bearer_token` as *other_credentials*:
+    bearerguard takes tokens from the header only, and a token in the URL as
+    well (or instead) is refused with 400 rather than silently ignored.
+    """
+    if isinstance(query, bytes):
+        query = query.decode("latin-1")
+    if "access_token" not in query and "%" not in query:
+        return False
+    return any(name == "access_token" for name, _ in parse_qsl(query, keep_blank_values=True))
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,21 +16,14 @@ of them fails.
 
 from __future__ import annotations
 
+import dataclasses
 import types
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar, overload
 
 from .algorithms import ALGORITHMS
 from .claims import AccessClaims, StandardClaims
-from .discovery import (
-    DEFAULT_MAX_BYTES,
-    DEFAULT_TIMEOUT,
-    Fetcher,
-    check_url,
-    fetch_jwks,
-    fetch_jwks_from_oauth2,
-    fetch_jwks_from_oidc,
-)
+from .discovery import Fetcher
 from .errors import (
     AlgorithmNotAllowed,
     ConfigurationError,
@@ -38,15 +31,14 @@ from .errors import (
     InvalidClaims,
     InvalidSignature,
     IssuerMismatch,
+    TokenTooLarge,
     UnknownKey,
 )
 from .jwk import PublicJWK
 from .jws import DEFAULT_MAX_TOKEN_SIZE, JWS, DecodedToken, decode
+from .keyset import KeySetEvent, KeySetPolicy, RemoteKeySet
 from .keysource import KeySource, StaticKeySet
 from .validation import Now, Validator, to_timestamp
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["MAX_KIDLESS_CANDIDATES", "Issuer"]
 
@@ -99,12 +91,22 @@ class Issuer:
             or max_token_size < 256
         ):
             raise ConfigurationError("max_token_size must be an integer of at least 256")
+        if isinstance(keys, RemoteKeySet) and keys.issuer not in (None, url):
+            # A key set discovered for one issuer must not vouch for another.
+            raise ConfigurationError(
+                f"key set was discovered for issuer {keys.issuer!r}, not {url!r}"
+            )
         self._url = url
         self._validator = validator
         self._max_token_size = max_token_size
         self._keys: KeySource = keys if isinstance(keys, KeySource) else StaticKeySet(keys)
 
     # -- construction from the network -----------------------------------------
+    #
+    # Each builds a RemoteKeySet (refreshed, rotation- and outage-proof). By
+    # default the keys are fetched now, so a wrong URL or issuer fails at
+    # start-up as the seed's constructors do; lazy=True defers every network
+    # call to the first token (framework adapters configured at import time).
 
     @classmethod
     def from_jwks_url(
@@ -115,20 +117,22 @@ class Issuer:
         validator: Validator | None = None,
         algorithms: Iterable[str] | None = None,
         fetcher: Fetcher | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
-        max_bytes: int = DEFAULT_MAX_BYTES,
-        require_https: bool = True,
+        timeout: float | None = None,
+        max_bytes: int | None = None,
+        require_https: bool | None = None,
+        policy: KeySetPolicy | None = None,
+        lazy: bool = False,
+        on_event: Callable[[KeySetEvent], None] | None = None,
     ) -> Issuer:
-        """An issuer whose keys come from *jwks_url*; *issuer* is the expected ``iss``."""
-        check_url(jwks_url, "jwks_url", require_https=require_https)
-        keys = fetch_jwks(
-            jwks_url,
-            fetcher=fetcher,
-            timeout=timeout,
-            max_bytes=max_bytes,
-            require_https=require_https,
-        )
-        return cls(issuer, keys, validator, algorithms=algorithms)
+        """An issuer whose keys come from *jwks_url*; *issuer* is the expected ``iss``.
+
+        *timeout*, *max_bytes* and *require_https*, when given, override the
+        same fields of *policy*. Raises :class:`~bearerguard.errors.FetchError`
+        when eager (the default) and the keys cannot be fetched.
+        """
+        policy = _policy(policy, timeout, max_bytes, require_https)
+        keys = RemoteKeySet(jwks_url, policy=policy, fetcher=fetcher, on_event=on_event)
+        return cls._with_remote(issuer, keys, validator, algorithms, lazy)
 
     @classmethod
     def from_oidc(
@@ -138,19 +142,24 @@ class Issuer:
         validator: Validator | None = None,
         algorithms: Iterable[str] | None = None,
         fetcher: Fetcher | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
-        max_bytes: int = DEFAULT_MAX_BYTES,
-        require_https: bool = True,
+        timeout: float | None = None,
+        max_bytes: int | None = None,
+        require_https: bool | None = None,
+        policy: KeySetPolicy | None = None,
+        lazy: bool = False,
+        on_event: Callable[[KeySetEvent], None] | None = None,
     ) -> Issuer:
-        """An issuer found by OpenID Connect discovery; ``url`` is the document's ``issuer``."""
-        found = fetch_jwks_from_oidc(
-            base_url,
-            fetcher=fetcher,
-            timeout=timeout,
-            max_bytes=max_bytes,
-            require_https=require_https,
-        )
-        return cls(found.issuer, found.keys, validator, algorithms=algorithms)
+        """An issuer found by OpenID Connect discovery.
+
+        *base_url* is the issuer identifier exactly as the provider publishes
+        it: the metadata document's ``issuer`` must equal it, so it becomes
+        :attr:`url`. Eager (default): discovery and the first key fetch happen
+        now and raise :class:`~bearerguard.errors.DiscoveryError` /
+        :class:`~bearerguard.errors.FetchError`; ``lazy=True``: on first use.
+        """
+        policy = _policy(policy, timeout, max_bytes, require_https)
+        keys = RemoteKeySet.from_oidc(base_url, policy=policy, fetcher=fetcher, on_event=on_event)
+        return cls._with_remote(base_url, keys, validator, algorithms, lazy)
 
     @classmethod
     def from_oauth2(
@@ -160,19 +169,33 @@ class Issuer:
         validator: Validator | None = None,
         algorithms: Iterable[str] | None = None,
         fetcher: Fetcher | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
-        max_bytes: int = DEFAULT_MAX_BYTES,
-        require_https: bool = True,
+        timeout: float | None = None,
+        max_bytes: int | None = None,
+        require_https: bool | None = None,
+        policy: KeySetPolicy | None = None,
+        lazy: bool = False,
+        on_event: Callable[[KeySetEvent], None] | None = None,
     ) -> Issuer:
-        """An issuer found by RFC 8414 metadata; ``url`` is the document's ``issuer``."""
-        found = fetch_jwks_from_oauth2(
-            base_url,
-            fetcher=fetcher,
-            timeout=timeout,
-            max_bytes=max_bytes,
-            require_https=require_https,
-        )
-        return cls(found.issuer, found.keys, validator, algorithms=algorithms)
+        """An issuer found by RFC 8414 metadata (see :meth:`from_oidc`)."""
+        policy = _policy(policy, timeout, max_bytes, require_https)
+        keys = RemoteKeySet.from_oauth2(base_url, policy=policy, fetcher=fetcher, on_event=on_event)
+        return cls._with_remote(base_url, keys, validator, algorithms, lazy)
+
+    @classmethod
+    def _with_remote(
+        cls,
+        url: str,
+        keys: RemoteKeySet,
+        validator: Validator | None,
+        algorithms: Iterable[str] | None,
+        lazy: bool,
+    ) -> Issuer:
+        if not isinstance(lazy, bool):
+            raise ConfigurationError("lazy must be True or False")
+        issuer = cls(url, keys, validator, algorithms=algorithms)  # config errors first
+        if not lazy:
+            keys.refresh()
+        return issuer
 
     # -- inspection -------------------------------------------------------------
 
@@ -209,8 +232,7 @@ class Issuer:
     def decode(self, token: str) -> DecodedToken:
         """Strictly parse *token* without verifying it (see :func:`bearerguard.jws.decode`)."""
         decoded = decode(token, max_size=self._max_token_size)
-        if self._algorithms is not None and decoded.alg not in self._algorithms:
-            raise AlgorithmNotAllowed(f"algorithm {decoded.alg!r} is not allowed for this issuer")
+        self._check_decoded(decoded, len(token))
         return decoded
 
     def unsafe_verify(self, token: str) -> JWS:
@@ -222,6 +244,26 @@ class Issuer:
         """Async twin of :meth:`unsafe_verify`; key fetches never block the loop."""
         decoded = self.decode(token)
         return self.check_signature(decoded, await self._keys.aget_keys(decoded.kid))
+
+    def verify_decoded(self, decoded: DecodedToken, size: int) -> JWS:
+        """:meth:`unsafe_verify` for a token already parsed by :func:`~bearerguard.jws.decode`.
+
+        *size* is the token's length; this issuer's size cap and algorithm
+        allow-list are applied here, as :meth:`decode` would have.
+        """
+        self._check_decoded(decoded, size)
+        return self.check_signature(decoded, self._keys.get_keys(decoded.kid))
+
+    async def averify_decoded(self, decoded: DecodedToken, size: int) -> JWS:
+        """Async twin of :meth:`verify_decoded`."""
+        self._check_decoded(decoded, size)
+        return self.check_signature(decoded, await self._keys.aget_keys(decoded.kid))
+
+    def _check_decoded(self, decoded: DecodedToken, size: int) -> None:
+        if size > self._max_token_size:
+            raise TokenTooLarge(f"token is larger than {self._max_token_size} bytes")
+        if self._algorithms is not None and decoded.alg not in self._algorithms:
+            raise AlgorithmNotAllowed(f"algorithm {decoded.alg!r} is not allowed for this issuer")
 
     def check_signature(self, decoded: DecodedToken, keys: Sequence[PublicJWK]) -> JWS:
         """Verify *decoded* against *keys* (those the key source gave for its ``kid``)."""
@@ -303,3 +345,24 @@ class Issuer:
                 raise ExpiredToken(failures)
             raise InvalidClaims(failures)
         return claims
+
+
+def _policy(
+    policy: KeySetPolicy | None,
+    timeout: float | None,
+    max_bytes: int | None,
+    require_https: bool | None,
+) -> KeySetPolicy:
+    """*policy* (default :class:`KeySetPolicy`) with the legacy keyword overrides applied."""
+    if policy is None:
+        policy = KeySetPolicy()
+    elif not isinstance(policy, KeySetPolicy):
+        raise ConfigurationError("policy must be a KeySetPolicy")
+    overrides: dict[str, Any] = {}
+    if timeout is not None:
+        overrides["timeout"] = timeout
+    if max_bytes is not None:
+        overrides["max_bytes"] = max_bytes
+    if require_https is not None:
+        overrides["require_https"] = require_https
+    return dataclasses.replace(policy, **overrides) if overrides else policy

@@ -1,0 +1,199 @@
+"""``BearerTokenBackend``: an authentication backend for bearer access tokens.
+
+::
+
+    AUTHENTICATION_BACKENDS = [
+        "bearerguard.django.BearerTokenBackend",
+        "django.contrib.auth.backends.ModelBackend",   # keep for the admin, if any
+    ]
+
+The credential is keyword-only (``authenticate(request, *, bearer_token=...)``)
+so Django offers this backend bearer tokens and nothing else, and offers bearer
+tokens to no backend that does not name them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, cast
+
+from asgiref.sync import sync_to_async
+from django.contrib.auth import get_user_model
+from django.http import HttpRequest
+
+from ..claims import StandardClaims
+from ..errors import InvalidToken, KeySetUnavailable
+from .conf import DjangoConfig, get_config
+from .core import remember_claims, remember_error
+from .users import TokenUser
+
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+
+__all__ = ["BearerTokenBackend"]
+
+
+class BearerTokenBackend:
+    """Authenticate a request by its bearer access token.
+
+    The token is verified by the verifier ``settings.BEARERGUARD`` describes;
+    ``USER_MODE`` says what user the claims become:
+
+    * ``"stateless"`` (default): a :class:`~bearerguard.django.users.TokenUser`
+      named by the ``USERNAME_CLAIM`` claim (default ``sub``); no database;
+    * ``"lookup"``: the existing active user with that username, else 401;
+    * ``"create"``: that user, created (with an unusable password) on first sight.
+
+    A refused token makes :meth:`authenticate` return ``None`` (Django then
+    tries the next backend and sends ``user_login_failed``); the reason is
+    kept on the request for the middleware's 401 or 503 response. Subclass and
+    override :meth:`configure_user` to copy claims onto database users.
+    """
+
+    def authenticate(
+        self, request: HttpRequest | None, *, bearer_token: str | None = None
+    ) -> TokenUser[Any] | AbstractBaseUser | None:
+        """The user *bearer_token* authenticates, or ``None`` when it is refused."""
+        if bearer_token is None:
+            return None
+        config = get_config()
+        try:
+            claims = config.verifier.verify(bearer_token)
+            user = self._user_for(request, claims, config)
+        except (InvalidToken, KeySetUnavailable) as exc:
+            remember_error(request, exc)
+            return None
+        remember_claims(request, claims)
+        return user
+
+    async def aauthenticate(
+        self, request: HttpRequest | None, *, bearer_token: str | None = None
+    ) -> TokenUser[Any] | AbstractBaseUser | None:
+        """Async twin of :meth:`authenticate`: key fetches never block the event loop."""
+        if bearer_token is None:
+            return None
+        config = get_config()
+        try:
+            claims = await config.verifier.averify(bearer_token)
+            user = await self._auser_for(request, claims, config)
+        except (InvalidToken, KeySetUnavailable) as exc:
+            remember_error(request, exc)
+            return None
+        remember_claims(request, claims)
+        return user
+
+    def get_user(self, user_id: Any) -> AbstractBaseUser | None:
+        """The database user for a session (``None`` in the stateless mode: no sessions)."""
+        if get_config().user_mode == "stateless":
+            return None
+        model = get_user_model()
+        try:
+            user = model._default_manager.get(pk=user_id)
+        except model.DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None
+
+    async def aget_user(self, user_id: Any) -> AbstractBaseUser | None:
+        """Async twin of :meth:`get_user`."""
+        return await sync_to_async(self.get_user)(user_id)
+
+    # -- hooks ----------------------------------------------------------------
+
+    def username_for(self, claims: StandardClaims, config: DjangoConfig) -> str:
+        """The username the claims name: the ``USERNAME_CLAIM`` claim, a non-empty string."""
+        value = claims.raw.get(config.username_claim)
+        if type(value) is not str or not value:
+            raise InvalidToken(f"token has no usable {config.username_claim!r} claim")
+        return value
+
+    def configure_user(
+        self,
+        request: HttpRequest | None,
+        user: AbstractBaseUser,
+        claims: StandardClaims,
+        *,
+        created: bool,
+    ) -> AbstractBaseUser:
+        """Adjust a database *user* from *claims* (lookup and create modes); save it yourself.
+
+        Called on every authentication, with ``created=True`` the first time in
+        the create mode. Returns the user to authenticate.
+        """
+        return user
+
+    async def aconfigure_user(
+        self,
+        request: HttpRequest | None,
+        user: AbstractBaseUser,
+        claims: StandardClaims,
+        *,
+        created: bool,
+    ) -> AbstractBaseUser:
+        """Async twin of :meth:`configure_user` (by default runs it in a thread)."""
+        return await sync_to_async(self.configure_user)(request, user, claims, created=created)
+
+    def user_can_authenticate(self, user: AbstractBaseUser) -> bool:
+        """Refuse inactive users, as Django's ``ModelBackend`` does."""
+        return getattr(user, "is_active", True) is not False
+
+    # -- claims to user -----------------------------------------------------------
+
+    def _user_for(
+        self, request: HttpRequest | None, claims: StandardClaims, config: DjangoConfig
+    ) -> TokenUser[Any] | AbstractBaseUser:
+        username = self.username_for(claims, config)
+        if config.user_mode == "stateless":
+            return TokenUser(claims, username)
+        model = get_user_model()
+        manager = _manager(model)
+        if config.user_mode == "create":
+            user, created = manager.get_or_create(
+                **{model.USERNAME_FIELD: username}, defaults=_new_user_defaults(model)
+            )
+        else:
+            created = False
+            try:
+                user = manager.get_by_natural_key(username)
+            except model.DoesNotExist:
+                raise InvalidToken("no active user for this token") from None
+        return self._checked(self.configure_user(request, user, claims, created=created))
+
+    async def _auser_for(
+        self, request: HttpRequest | None, claims: StandardClaims, config: DjangoConfig
+    ) -> TokenUser[Any] | AbstractBaseUser:
+        username = self.username_for(claims, config)
+        if config.user_mode == "stateless":
+            return TokenUser(claims, username)
+        model = get_user_model()
+        manager = _manager(model)
+        if config.user_mode == "create":
+            user, created = await manager.aget_or_create(
+                **{model.USERNAME_FIELD: username}, defaults=_new_user_defaults(model)
+            )
+        else:
+            created = False
+            try:
+                user = await manager.aget_by_natural_key(username)
+            except model.DoesNotExist:
+                raise InvalidToken("no active user for this token") from None
+        return self._checked(await self.aconfigure_user(request, user, claims, created=created))
+
+    def _checked(self, user: AbstractBaseUser | None) -> AbstractBaseUser:
+        if user is None or not self.user_can_authenticate(user):
+            raise InvalidToken("no active user for this token")
+        return user
+
+
+def _manager(model: type[AbstractBaseUser]) -> BaseUserManager[Any]:
+    return cast("BaseUserManager[Any]", model._default_manager)
+
+
+def _new_user_defaults(model: type[AbstractBaseUser]) -> dict[str, Any]:
+    from django.contrib.auth.hashers import make_password
+    from django.core.exceptions import FieldDoesNotExist
+
+    try:
+        model._meta.get_field("password")
+    except FieldDoesNotExist:
+        return {}
+    # The user signs in at the issuer, never here with a password.
+    return {"password": make_password(None)}

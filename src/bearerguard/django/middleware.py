@@ -1,0 +1,123 @@
+"""``BearerTokenMiddleware``: every request's bearer token, checked before the view.
+
+::
+
+    MIDDLEWARE = [
+        ...,
+        "django.contrib.auth.middleware.AuthenticationMiddleware",  # if you use sessions too
+        "bearerguard.django.BearerTokenMiddleware",
+    ]
+
+Synchronous and asynchronous: under ASGI the token is verified with
+``Verifier.averify`` (through the backends' ``aauthenticate``), so the event
+loop never waits for a key fetch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, cast
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.http import HttpRequest, HttpResponseBase
+
+from ..errors import BearerGuardError, MissingToken
+from .conf import get_config
+from .core import (
+    CHECKED_ATTRIBUTE,
+    aauthenticate_token,
+    authenticate_token,
+    error_http_response,
+    metadata_http_response,
+    remember_claims,
+    set_anonymous,
+    token_of,
+)
+
+if TYPE_CHECKING:
+    from .conf import DjangoConfig
+
+__all__ = ["BearerTokenMiddleware"]
+
+GetResponse = Callable[[HttpRequest], HttpResponseBase]
+AsyncGetResponse = Callable[[HttpRequest], Awaitable[HttpResponseBase]]
+
+
+class BearerTokenMiddleware:
+    """Authenticate each request by its ``Authorization: Bearer`` token.
+
+    * valid token: ``request.user`` is the backend's user (a ``TokenUser`` by
+      default) and ``request.auth_claims`` the verified claims;
+    * no token: 401 with a bare ``Bearer`` challenge when ``REQUIRED`` is true
+      (the default), else the request goes on with ``request.auth_claims = None``
+      and the user other middleware set (or ``AnonymousUser``);
+    * malformed header → 400, bad token → 401, keys unavailable → 503, each
+      rendered by :meth:`~bearerguard.settings.GuardSettings.render`;
+    * ``PUBLIC_PATHS`` (matched against ``request.path_info``; a trailing ``*``
+      makes a prefix) are not authenticated; with ``RESOURCE`` set, the RFC 9728
+      metadata document is served at its well-known path.
+
+    ``settings.BEARERGUARD`` is checked when Django builds the middleware chain,
+    so a wrong setting stops the server from starting, not the first request.
+    """
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: GetResponse | AsyncGetResponse) -> None:
+        self.get_response = get_response
+        self.async_mode = iscoroutinefunction(get_response)
+        if self.async_mode:
+            markcoroutinefunction(self)
+        get_config()  # ImproperlyConfigured at start-up, not on a request
+
+    def __call__(
+        self, request: HttpRequest
+    ) -> HttpResponseBase | Awaitable[HttpResponseBase]:
+        if self.async_mode:
+            return self.__acall__(request)
+        config = get_config()
+        step = _begin(request, config)
+        if isinstance(step, HttpResponseBase):
+            return step
+        if step is not None:
+            error = authenticate_token(request, step)
+            if error is not None:
+                return error_http_response(error, config)
+        # Sync mode: Django gave a synchronous get_response.
+        return cast(GetResponse, self.get_response)(request)
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+        config = get_config()
+        step = _begin(request, config)
+        if isinstance(step, HttpResponseBase):
+            return step
+        if step is not None:
+            error = await aauthenticate_token(request, step)
+            if error is not None:
+                return error_http_response(error, config)
+        return await cast(AsyncGetResponse, self.get_response)(request)
+
+
+def _begin(request: HttpRequest, config: DjangoConfig) -> HttpResponseBase | str | None:
+    """A response to send at once, the token to verify, or ``None`` to go on without one."""
+    metadata = config.guard.metadata
+    if metadata is not None and request.path == metadata.path and request.method in _READ:
+        return metadata_http_response(metadata)
+    remember_claims(request, None)
+    if config.guard.is_public(request.path_info):
+        return None
+    setattr(request, CHECKED_ATTRIBUTE, True)
+    try:
+        token = token_of(request)
+        if token is None and config.guard.required:
+            # RFC 6750 §3.1: no credentials, so a challenge without an error code.
+            raise MissingToken("no bearer token")
+    except BearerGuardError as exc:
+        return error_http_response(exc, config)
+    if token is None:
+        set_anonymous(request)
+    return token
+
+
+_READ = frozenset({"GET", "HEAD"})

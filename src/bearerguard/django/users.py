@@ -1,0 +1,115 @@
+"""The user of a request that a bearer token alone authenticated.
+
+A resource server often has no user table of its own: the identity lives at
+the issuer and arrives as claims. :class:`TokenUser` is what
+``BearerTokenBackend`` hands Django in its default ``"stateless"`` mode. It is
+never saved, answers ``is_authenticated`` with ``True``, and exposes the
+verified claims::
+
+    def orders(request):
+        user = request.user            # TokenUser
+        user.username                  # the token's `sub` (or USERNAME_CLAIM)
+        user.claims                    # AccessClaims (or settings' CLAIMS_TYPE)
+        "orders:read" in user.scopes
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, ClassVar, Generic, TypeVar
+
+from ..claims import StandardClaims
+
+__all__ = ["TokenUser"]
+
+C = TypeVar("C", bound=StandardClaims)
+
+
+class TokenUser(Generic[C]):
+    """A user made from verified claims; nothing is read from or written to the database.
+
+    It has no primary key and no Django permissions (``has_perm`` is always
+    ``False``): decide with :attr:`scopes` and :attr:`claims` instead.
+    ``backend`` is set by :func:`django.contrib.auth.authenticate`.
+    """
+
+    __slots__ = ("backend", "claims", "username")
+
+    is_active: ClassVar[bool] = True
+    is_staff: ClassVar[bool] = False
+    is_superuser: ClassVar[bool] = False
+    is_authenticated: ClassVar[bool] = True
+    is_anonymous: ClassVar[bool] = False
+    pk: ClassVar[None] = None
+    id: ClassVar[None] = None
+
+    def __init__(self, claims: C, username: str) -> None:
+        self.claims = claims
+        self.username = username
+        self.backend: str | None = None
+
+    @property
+    def scopes(self) -> frozenset[str]:
+        """The token's scopes (empty when the claims type has none)."""
+        granted = getattr(self.claims, "scopes", None)
+        return granted if isinstance(granted, frozenset) else frozenset()
+
+    def get_username(self) -> str:
+        """The username, as Django's user classes name it."""
+        return self.username
+
+    def __str__(self) -> str:
+        return self.username
+
+    def __repr__(self) -> str:
+        return f"<TokenUser {self.username!r}>"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, TokenUser):
+            return NotImplemented
+        return self.username == other.username and self.claims == other.claims
+
+    def __hash__(self) -> int:
+        return hash(("TokenUser", self.username))
+
+    # Django's user interface, answered without a database.
+
+    def has_perm(self, perm: str, obj: Any = None) -> bool:
+        """Always ``False``: a token grants scopes, not Django permissions."""
+        return False
+
+    def has_perms(self, perm_list: Iterable[str], obj: Any = None) -> bool:
+        """``False`` unless *perm_list* is empty (as Django's users answer)."""
+        return not list(perm_list)
+
+    def has_module_perms(self, app_label: str) -> bool:
+        """Always ``False``."""
+        return False
+
+    def get_all_permissions(self, obj: Any = None) -> set[str]:
+        """Always empty."""
+        return set()
+
+    async def ahas_perm(self, perm: str, obj: Any = None) -> bool:
+        """Async twin of :meth:`has_perm`."""
+        return False
+
+    async def ahas_perms(self, perm_list: Iterable[str], obj: Any = None) -> bool:
+        """Async twin of :meth:`has_perms`."""
+        return not list(perm_list)
+
+    async def ahas_module_perms(self, app_label: str) -> bool:
+        """Async twin of :meth:`has_module_perms`."""
+        return False
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        raise NotImplementedError("a TokenUser lives in its token and cannot be saved")
+
+    def delete(self, *args: Any, **kwargs: Any) -> None:
+        raise NotImplementedError("a TokenUser lives in its token and cannot be deleted")
+
+    def set_password(self, raw_password: str | None) -> None:
+        raise NotImplementedError("a TokenUser has no password")
+
+    def check_password(self, raw_password: str | None) -> bool:
+        raise NotImplementedError("a TokenUser has no password")

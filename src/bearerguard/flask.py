@@ -1,0 +1,158 @@
+"""Flask: the ``BearerGuard`` extension, ``@require_scopes`` and ``@require_token``.
+
+::
+
+    from flask import Flask, g
+    from bearerguard.flask import BearerGuard, require_scopes
+
+    app = Flask(__name__)
+    guard = BearerGuard(app, oidc="https://login.example.com", audience="api://orders")
+
+    @app.get("/orders")
+    @require_scopes("orders:read")
+    def orders():
+        return {"sub": g.claims.sub}
+
+Settings come from keyword arguments and from ``app.config`` keys named
+``BEARERGUARD_<FIELD>`` (``BEARERGUARD_OIDC``, ``BEARERGUARD_AUDIENCE``,
+``BEARERGUARD_REQUIRED``, ...; keyword arguments win), see
+:class:`~bearerguard.settings.GuardSettings`. Every request that is not public
+is authenticated before its view runs; the claims are in ``g.claims``
+(``None`` when anonymous requests are allowed with ``required=False``).
+Refusals are rendered by :func:`bearerguard.http.error_response`, the bytes
+every adapter sends.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Flask, Response, current_app, g, request
+
+from .errors import BearerGuardError, ConfigurationError, MissingToken
+from .http import REFUSALS
+from .settings import GuardSettings
+from .verifier import Verifier
+from .verifier import require_scopes as check_scopes
+from .wsgi import authenticate_environ
+
+__all__ = ["EXTENSION_KEY", "BearerGuard", "BearerGuardState", "require_scopes", "require_token"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: The key of the per-app state in ``app.extensions``.
+EXTENSION_KEY = "bearerguard"
+#: The endpoint name of the RFC 9728 metadata route (when ``resource`` is set).
+METADATA_ENDPOINT = "bearerguard_resource_metadata"
+
+
+class BearerGuardState:
+    """What :meth:`BearerGuard.init_app` keeps in ``app.extensions["bearerguard"]``."""
+
+    __slots__ = ("_is_public", "_required", "settings", "verifier")
+
+    def __init__(self, settings: GuardSettings, verifier: Verifier[Any]) -> None:
+        self.settings = settings
+        self.verifier = verifier
+        self._required = settings.required
+        self._is_public = settings.is_public
+
+    def authenticate(self) -> Response | None:
+        """``before_request`` hook: set ``g.claims`` or answer with the refusal."""
+        g.claims = None
+        environ = request.environ
+        if self._is_public(environ.get("PATH_INFO", "")):
+            return None
+        try:
+            g.claims = authenticate_environ(environ, self.verifier, required=self._required)
+        except REFUSALS as error:
+            return self.refuse(error)
+        return None
+
+    def refuse(self, error: BearerGuardError) -> Response:
+        """The Flask response for *error*."""
+        rendered = self.settings.render(error)
+        return current_app.response_class(
+            rendered.body, status=rendered.status, headers=list(rendered.headers)
+        )
+
+    def serve_metadata(self) -> Response:
+        """The RFC 9728 protected-resource metadata document."""
+        metadata = self.settings.metadata
+        assert metadata is not None  # the route exists only when it is configured
+        return current_app.response_class(metadata.body, status=200, headers=list(metadata.headers))
+
+
+class BearerGuard:
+    """The Flask extension: ``BearerGuard(app, **settings)`` or ``init_app`` later.
+
+    *settings* are :class:`~bearerguard.settings.GuardSettings` fields; they
+    override ``BEARERGUARD_*`` keys of ``app.config``. Nothing is fetched until
+    the first token arrives.
+    """
+
+    def __init__(self, app: Flask | None = None, **settings: Any) -> None:
+        self._settings = settings
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        """Configure *app*: read its config, build the verifier, register the hook."""
+        if EXTENSION_KEY in app.extensions:
+            raise ConfigurationError("BearerGuard is already initialised on this app")
+        settings = GuardSettings.from_mapping(app.config, prefix="BEARERGUARD_", **self._settings)
+        state = BearerGuardState(settings, settings.build_verifier())
+        app.extensions[EXTENSION_KEY] = state
+        app.before_request(state.authenticate)
+        if settings.metadata is not None:
+            app.add_url_rule(
+                settings.metadata.path,
+                endpoint=METADATA_ENDPOINT,
+                view_func=state.serve_metadata,
+                methods=["GET"],
+            )
+
+    @staticmethod
+    def state(app: Flask | None = None) -> BearerGuardState:
+        """The state of *app* (default: the current app)."""
+        app = app or current_app
+        state = app.extensions.get(EXTENSION_KEY)
+        if not isinstance(state, BearerGuardState):
+            raise ConfigurationError("BearerGuard is not initialised on this Flask app")
+        return state
+
+
+def require_scopes(*scopes: str) -> Callable[[F], F]:
+    """Let the view run only for a verified token granting every one of *scopes*.
+
+    Put it under the route decorator. Without a token: 401; with a token
+    lacking a scope: 403 ``insufficient_scope`` naming the required scopes.
+    """
+    for scope in scopes:
+        if not isinstance(scope, str) or not scope or " " in scope:
+            raise ConfigurationError("each required scope must be one non-empty scope token")
+
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            state = BearerGuard.state()
+            claims = g.get("claims")
+            try:
+                if claims is None:
+                    raise MissingToken("bearer token required")
+                if scopes:
+                    check_scopes(claims, *scopes)
+            except REFUSALS as error:
+                return state.refuse(error)
+            return current_app.ensure_sync(view)(*args, **kwargs)
+
+        return guarded  # type: ignore[return-value]
+
+    return decorator
+
+
+def require_token(view: F) -> F:
+    """Let the view run only for a verified token (useful with ``required=False``)."""
+    return require_scopes()(view)

@@ -1,0 +1,305 @@
+"""A key ring on a directory: the lifecycle of :mod:`.lifecycle`, persisted.
+
+Layout of the directory (created with mode 0700)::
+
+    keyring.json            the manifest: every key's kid, alg, state and timestamps
+    <kid>.private.pem       PKCS#8, mode 0600, optionally encrypted
+    <kid>.public.pem        SubjectPublicKeyInfo
+    <kid>.jwk.json          the public JWK as published
+
+The manifest is the source of truth and is replaced atomically: key files are
+written before a key enters it and deleted after it leaves, so a crash leaves at
+worst an orphan file, never a manifest naming a missing key. Changes hold an
+exclusive lock on the directory, so two ``bearerguard keys rotate`` runs cannot
+interleave. A server reads the ring at start-up (or on reload)::
+
+    ring = KeyRing("/etc/bearerguard/keys")
+    signer = ring.signer(passphrase=os.environ["KEY_PASSPHRASE"])   # the active key
+    app = WellKnownApp(issuer="https://login.example.com", keys=ring.public_keys())
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from ..errors import ConfigurationError, InvalidKey
+from ..jwk import PublicJWK
+from .clock import Clock
+from .documents import jwks_document
+from .keys import KeyPair, default_algorithm, generate_private_key, load_key_pair, write_key_files
+from .lifecycle import KeyState, RingKey, RingState, RotationPolicy, RotationStep
+from .signer import KeyPairSigner
+
+__all__ = ["KeyRing"]
+
+MANIFEST = "keyring.json"
+_LOCK = ".keyring.lock"
+# kids name files here, so they are restricted to a file-name-safe alphabet
+# (RFC 7638 thumbprints are base64url and always fit).
+_KID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")
+_ORDER = {KeyState.ACTIVE: 0, KeyState.PUBLISHED: 1, KeyState.RETIRED: 2, KeyState.GENERATED: 3}
+
+
+def check_kid(kid: str) -> str:
+    """A kid usable as a file name in a key ring."""
+    if not isinstance(kid, str) or _KID.fullmatch(kid) is None:
+        raise ConfigurationError(
+            "kid must be 1-128 characters of A-Z a-z 0-9 . _ - and not start with '.'"
+        )
+    return kid
+
+
+class KeyRing:
+    """The signing keys of one issuer, kept in a directory.
+
+    *policy* sets the waits of the lifecycle; *clock* is the time source.
+    """
+
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        *,
+        policy: RotationPolicy | None = None,
+        clock: Clock = time.time,
+    ) -> None:
+        self._dir = Path(directory)
+        self._policy = policy or RotationPolicy()
+        if not isinstance(self._policy, RotationPolicy):
+            raise ConfigurationError("policy must be a RotationPolicy")
+        self._clock = clock
+
+    @property
+    def directory(self) -> Path:
+        """The ring's directory."""
+        return self._dir
+
+    @property
+    def policy(self) -> RotationPolicy:
+        """The rotation policy."""
+        return self._policy
+
+    def private_key_path(self, kid: str) -> Path:
+        """Where the private key of *kid* lives."""
+        return self._dir / f"{check_kid(kid)}.private.pem"
+
+    def public_key_path(self, kid: str) -> Path:
+        """Where the public PEM of *kid* lives."""
+        return self._dir / f"{check_kid(kid)}.public.pem"
+
+    def jwk_path(self, kid: str) -> Path:
+        """Where the public JWK of *kid* lives."""
+        return self._dir / f"{check_kid(kid)}.jwk.json"
+
+    # -- reading ----------------------------------------------------------------------
+
+    def state(self) -> RingState:
+        """The current manifest (an empty ring if there is none yet)."""
+        path = self._dir / MANIFEST
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return RingState()
+        except (OSError, ValueError) as exc:
+            raise ConfigurationError(f"cannot read {path}: {type(exc).__name__}") from None
+        if not isinstance(data, dict) or data.get("version") != 1:
+            raise ConfigurationError(f"{path} is not a version 1 key ring manifest")
+        entries = data.get("keys")
+        if not isinstance(entries, list):
+            raise ConfigurationError(f"{path} has no 'keys' list")
+        return RingState(tuple(RingKey.from_dict(e) for e in entries))
+
+    def public_keys(self) -> list[PublicJWK]:
+        """The keys to publish: active first, then the next key, then retired ones."""
+        keys = sorted(self.state().published(), key=lambda k: _ORDER[k.state])
+        return [self._public_jwk(key) for key in keys]
+
+    def jwks(self) -> dict[str, list[dict[str, str]]]:
+        """The JWKS document of :meth:`public_keys`."""
+        return jwks_document(self.public_keys())
+
+    def signer(self, passphrase: str | bytes | None = None) -> KeyPairSigner:
+        """A signer on the active key; :class:`ConfigurationError` if none is active."""
+        active = self.state().active
+        if active is None:
+            raise ConfigurationError(
+                f"key ring {self._dir} has no active key; run `bearerguard keys rotate {self._dir}`"
+            )
+        pair = load_key_pair(
+            self.private_key_path(active.kid), active.kid, passphrase, alg=active.alg
+        )
+        if pair.public_jwk.to_dict() != self._public_jwk(active).to_dict():
+            raise InvalidKey(f"{self.private_key_path(active.kid)} does not match its JWK file")
+        return KeyPairSigner(pair)
+
+    def _public_jwk(self, key: RingKey) -> PublicJWK:
+        path = self.jwk_path(key.kid)
+        try:
+            jwk = PublicJWK.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError) as exc:
+            raise ConfigurationError(f"cannot read {path}: {type(exc).__name__}") from None
+        if jwk.kid != key.kid:
+            raise ConfigurationError(f"{path} has kid {jwk.kid!r}, not {key.kid!r}")
+        return jwk
+
+    # -- changing ---------------------------------------------------------------------
+
+    def generate(
+        self,
+        *,
+        kty: str = "RSA",
+        bits: int = 4096,
+        crv: str | None = None,
+        kid: str | None = None,
+        alg: str | None = None,
+        passphrase: str | bytes | None = None,
+    ) -> RingKey:
+        """Generate a key into the ring (state ``generated``: not yet published)."""
+        with self._locked():
+            state = self.state()
+            kid, alg = self._new_key(kty, bits, crv, kid, alg, passphrase)
+            state = state.add(kid, alg, self._clock())
+            self._write(state)
+            return state.get(kid)
+
+    def publish(self, kid: str) -> RingKey:
+        """Publish a generated key in the JWKS."""
+        return self._change(lambda s, now: s.publish(kid, now), kid)
+
+    def activate(self, kid: str, *, force: bool = False) -> RingKey:
+        """Sign with *kid* from now on (see :meth:`RingState.activate`)."""
+        return self._change(lambda s, now: s.activate(kid, now, self._policy, force=force), kid)
+
+    def retire(self, kid: str) -> RingKey:
+        """Stop signing with *kid*; it stays published."""
+        return self._change(lambda s, now: s.retire(kid, now), kid)
+
+    def remove(self, kid: str, *, force: bool = False) -> None:
+        """Drop *kid* from the ring and delete its files."""
+        with self._locked():
+            state = self.state().remove(kid, self._clock(), self._policy, force=force)
+            self._write(state)
+            self._delete_files(kid)
+
+    def rotate(
+        self,
+        *,
+        kty: str = "RSA",
+        bits: int = 4096,
+        crv: str | None = None,
+        alg: str | None = None,
+        passphrase: str | bytes | None = None,
+        dry_run: bool = False,
+    ) -> tuple[RotationStep, ...]:
+        """One scheduled rotation run (see :meth:`RingState.rotate`); returns its steps.
+
+        With *dry_run* nothing is written and new keys are shown as ``<new>``.
+        """
+        with self._locked(dry_run):
+            before = self.state()
+            now = self._clock()
+            if dry_run:
+                names = (f"<new key {n}>" for n in range(1, 10))
+                _, steps = before.rotate(
+                    now, self._policy, lambda: (next(names), alg or _alg_for(kty, crv))
+                )
+                return steps
+
+            def new_key() -> tuple[str, str]:
+                return self._new_key(kty, bits, crv, None, alg, passphrase)
+
+            after, steps = before.rotate(now, self._policy, new_key)
+            self._write(after)
+            for step in steps:
+                if step.action == "remove":
+                    self._delete_files(step.kid)
+            return steps
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _change(self, change: Callable[[RingState, float], RingState], kid: str) -> RingKey:
+        with self._locked():
+            state = change(self.state(), self._clock())
+            self._write(state)
+            return state.get(kid)
+
+    def _new_key(
+        self,
+        kty: str,
+        bits: int,
+        crv: str | None,
+        kid: str | None,
+        alg: str | None,
+        passphrase: str | bytes | None,
+    ) -> tuple[str, str]:
+        key = generate_private_key(kty, bits=bits, crv=crv)
+        pair = KeyPair(
+            private_key=key,
+            kid=kid or PublicJWK.from_key(key.public_key()).thumbprint(),
+            alg=alg or default_algorithm(key),
+        )
+        check_kid(pair.kid)
+        self._ensure_dir()
+        write_key_files(
+            pair,
+            private_path=self.private_key_path(pair.kid),
+            public_path=self.public_key_path(pair.kid),
+            jwk_path=self.jwk_path(pair.kid),
+            passphrase=passphrase,
+        )
+        return pair.kid, pair.alg
+
+    def _ensure_dir(self) -> None:
+        self._dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+    def _write(self, state: RingState) -> None:
+        self._ensure_dir()
+        text = json.dumps({"version": 1, "keys": [k.to_dict() for k in state.keys]}, indent=2)
+        fd, tmp = tempfile.mkstemp(prefix=".keyring-", suffix=".tmp", dir=self._dir)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(text + "\n")
+                out.flush()
+                os.fsync(out.fileno())
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, self._dir / MANIFEST)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+
+    def _delete_files(self, kid: str) -> None:
+        for path in (self.private_key_path(kid), self.public_key_path(kid), self.jwk_path(kid)):
+            path.unlink(missing_ok=True)
+
+    @contextlib.contextmanager
+    def _locked(self, read_only: bool = False) -> Iterator[None]:
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: no advisory locks; run one rotation at a time
+            yield
+            return
+        if read_only and not self._dir.exists():
+            yield
+            return
+        self._ensure_dir()
+        fd = os.open(self._dir / _LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
+
+def _alg_for(kty: str, crv: str | None) -> str:
+    if kty == "RSA":
+        return "RS256"
+    if kty == "EC":
+        return {"P-384": "ES384", "P-521": "ES512"}.get(crv or "P-256", "ES256")
+    return "EdDSA"

@@ -1,0 +1,176 @@
+"""Serving the well-known documents, without I/O: request in, response out.
+
+:class:`WellKnownEndpoints` answers ``GET``/``HEAD`` for the JWKS, the OIDC
+discovery document and the RFC 8414 metadata, with ``ETag`` and
+``If-None-Match`` (304), ``Cache-Control`` and CORS. The ASGI app
+(:mod:`bearerguard.issuing.asgi`) and the local test issuer
+(:mod:`bearerguard.testing`) are thin shells around it.
+
+Cache lifetimes: verifiers cache the JWKS for its ``max-age`` (bearerguard
+clamps it to [1 min, 24 h]), so a new key must be published at least that long
+before it signs — see :class:`~bearerguard.issuing.RotationPolicy`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import ConfigurationError
+from ..jwk import PublicJWK
+from .documents import (
+    discovery_document,
+    jwks_document,
+    oauth2_metadata_path,
+    oidc_metadata_path,
+    same_origin_path,
+)
+
+__all__ = ["Response", "WellKnownEndpoints", "etag_matches", "json_response"]
+
+_NOT_FOUND = b'{"error":"not_found"}'
+_NOT_ALLOWED = b'{"error":"method_not_allowed"}'
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """A response to send: status, header pairs (lower-case names), body."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        """The first value of header *name* (lower-case), or ``None``."""
+        return next((v for k, v in self.headers if k == name), None)
+
+
+def _json(document: Mapping[str, Any]) -> bytes:
+    return json.dumps(document, separators=(",", ":"), sort_keys=False).encode("utf-8")
+
+
+def json_response(
+    body: bytes, *, max_age: int, status: int = 200, extra: Iterable[tuple[str, str]] = ()
+) -> Response:
+    """A cacheable JSON response with a strong ``ETag`` over *body*."""
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    headers = (
+        ("content-type", "application/json"),
+        ("content-length", str(len(body))),
+        ("cache-control", f"public, max-age={max_age}"),
+        ("etag", etag),
+        # Browsers' OIDC clients fetch these documents cross-origin; they are public.
+        ("access-control-allow-origin", "*"),
+        ("x-content-type-options", "nosniff"),
+        *extra,
+    )
+    return Response(status, headers, body)
+
+
+def etag_matches(if_none_match: str | None, etag: str | None) -> bool:
+    """RFC 9110 §13.1.2: weak comparison of an ``If-None-Match`` list with *etag*."""
+    if not if_none_match or not etag:
+        return False
+    if if_none_match.strip() == "*":
+        return True
+    want = etag.removeprefix("W/")
+    return any(tag.strip().removeprefix("W/") == want for tag in if_none_match.split(","))
+
+
+def _plain(status: int, body: bytes, extra: tuple[tuple[str, str], ...] = ()) -> Response:
+    headers = (
+        ("content-type", "application/json"),
+        ("content-length", str(len(body))),
+        ("cache-control", "no-store"),
+        ("x-content-type-options", "nosniff"),
+        *extra,
+    )
+    return Response(status, headers, body)
+
+
+class WellKnownEndpoints:
+    """The JWKS and metadata of one issuer, ready to serve.
+
+    *keys* are the published keys (active, next and retired). *metadata*
+    replaces the default :func:`~bearerguard.issuing.discovery_document`. The
+    JWKS is served at the ``jwks_uri`` path when it is on the issuer's own
+    origin. :meth:`update_keys` swaps the key set atomically (after a rotation).
+    """
+
+    def __init__(
+        self,
+        *,
+        issuer: str,
+        keys: Iterable[PublicJWK],
+        metadata: Mapping[str, Any] | None = None,
+        jwks_max_age: int = 900,
+        metadata_max_age: int = 3600,
+        require_https: bool = True,
+    ) -> None:
+        for name, value in (("jwks_max_age", jwks_max_age), ("metadata_max_age", metadata_max_age)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ConfigurationError(f"{name} must be a non-negative integer of seconds")
+        self._issuer = issuer
+        self._require_https = require_https
+        self._custom_metadata = dict(metadata) if metadata is not None else None
+        self._jwks_max_age = jwks_max_age
+        self._metadata_max_age = metadata_max_age
+        self._routes: dict[str, Response] = {}
+        self.update_keys(keys)
+
+    @property
+    def issuer(self) -> str:
+        """The issuer identifier."""
+        return self._issuer
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        """The paths served."""
+        return tuple(self._routes)
+
+    def update_keys(self, keys: Iterable[PublicJWK]) -> None:
+        """Publish a new key set (and refresh the metadata's algorithm list)."""
+        keys = list(keys)
+        jwks = jwks_document(keys)
+        if self._custom_metadata is not None:
+            metadata = self._custom_metadata
+            if metadata.get("issuer") != self._issuer:
+                raise ConfigurationError("metadata['issuer'] must equal the issuer")
+        else:
+            algs = list(dict.fromkeys(k.alg for k in keys if k.alg)) or ["RS256"]
+            metadata = discovery_document(
+                self._issuer, signing_algs=algs, require_https=self._require_https
+            )
+        jwks_uri = metadata.get("jwks_uri")
+        meta = json_response(_json(metadata), max_age=self._metadata_max_age)
+        routes = {
+            oidc_metadata_path(self._issuer): meta,
+            oauth2_metadata_path(self._issuer): meta,
+        }
+        jwks_path = same_origin_path(jwks_uri, self._issuer) if isinstance(jwks_uri, str) else None
+        if jwks_path is not None:
+            routes[jwks_path] = json_response(_json(jwks), max_age=self._jwks_max_age)
+        self._routes = routes  # one assignment: readers see the old or the new set
+
+    def respond(self, method: str, path: str, if_none_match: str | None = None) -> Response:
+        """The response to ``method path``; HEAD gets GET's headers and no body."""
+        found = self._routes.get(path)
+        if found is None:
+            response = _plain(404, _NOT_FOUND)
+        elif method not in ("GET", "HEAD"):
+            response = _plain(405, _NOT_ALLOWED, (("allow", "GET, HEAD"),))
+        elif etag_matches(if_none_match, found.header("etag")):
+            keep = ("cache-control", "etag", "access-control-allow-origin")
+            return Response(304, tuple(h for h in found.headers if h[0] in keep), b"")
+        else:
+            response = found
+        if method == "HEAD":
+            return Response(response.status, response.headers, b"")
+        return response
+
+    def document(self, path: str) -> bytes:
+        """The body served at *path* (``KeyError`` if none)."""
+        return self._routes[path].body

@@ -1,0 +1,45 @@
+"""Test your protected API against a real issuer on 127.0.0.1.
+
+::
+
+    from bearerguard.testing import LocalIssuer
+
+    with LocalIssuer(audience="api://orders") as issuer:
+        token = issuer.mint(sub="user-42", scopes=["orders:read"])
+
+With pytest, the ``bearerguard_issuer`` fixture (registered by installing
+bearerguard) gives every test a fresh running issuer. Names here are loaded on
+first use, so the pytest plugin that imports this package stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .faults import Fault, RecordedRequest
+    from .keypool import KeyPool
+    from .local_issuer import LocalIssuer
+
+__all__ = ["Fault", "KeyPool", "LocalIssuer", "RecordedRequest"]
+
+_WHERE = {
+    "Fault": ".faults",
+    "RecordedRequest": ".faults",
+    "KeyPool": ".keypool",
+    "LocalIssuer": ".local_issuer",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

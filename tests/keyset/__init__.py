@@ -1,0 +1,1 @@
+"""Tests of bearerguard.keyset (RemoteKeySet, KeySetPolicy)."""

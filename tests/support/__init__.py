@@ -1,0 +1,1 @@
+"""Helpers shared by the key set, discovery and verifier tests."""
