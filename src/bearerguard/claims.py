@@ -83,6 +83,12 @@ def _str_list(value: Any) -> tuple[str, ...]:
     raise _Bad("must be an array of strings")
 
 
+def _str_array(value: Any) -> list[str]:
+    # A list[str] field gets a list (its annotation), copied so the claims
+    # never share a mutable object with ``raw``.
+    return list(_str_list(value))
+
+
 def _int(value: Any) -> int:
     if type(value) is not int:
         raise _Bad("must be an integer")
@@ -111,6 +117,30 @@ def _list(value: Any) -> list[Any]:
     if type(value) is not list:
         raise _Bad("must be an array")
     return value
+
+
+def _list_of(item: Convert) -> Convert:
+    def convert(value: Any) -> list[Any]:
+        if type(value) is not list:
+            raise _Bad("must be an array")
+        try:
+            return [item(v) for v in value]
+        except _Bad as bad:
+            raise _Bad(f"array item {bad.reason}") from None
+
+    return convert
+
+
+def _object_of(item: Convert) -> Convert:
+    def convert(value: Any) -> Mapping[str, Any]:
+        if type(value) is not dict:
+            raise _Bad("must be a JSON object")
+        try:
+            return types.MappingProxyType({k: item(v) for k, v in value.items()})
+        except _Bad as bad:
+            raise _Bad(f"member value {bad.reason}") from None
+
+    return convert
 
 
 def _str_frozenset(value: Any) -> frozenset[str]:
@@ -169,8 +199,24 @@ def _converter_for(annotation: Any, owner: type) -> Convert:
     if origin in (frozenset, set) and args == (str,):
         return _str_frozenset
     if origin is list:
-        return _str_list if args == (str,) else _list
-    if origin in (dict, Mapping) or annotation in (dict, Mapping):
+        # list[int] must check its items too: a wrong item type is the token's
+        # fault (invalid_token), not a TypeError later in the view.
+        if args == (str,):
+            return _str_array
+        return (
+            _list if args[0] in (typing.Any, object) else _list_of(_converter_for(args[0], owner))
+        )
+    if origin in (dict, Mapping):
+        if args[0] is not str:
+            raise ConfigurationError(
+                f"{owner.__name__}: JSON object keys are strings, not {args[0]!r}"
+            )
+        return (
+            _object
+            if args[1] in (typing.Any, object)
+            else _object_of(_converter_for(args[1], owner))
+        )
+    if annotation in (dict, Mapping):
         return _object
     if annotation is list:
         return _list

@@ -5,13 +5,15 @@ canonical encoding only (the unused low bits of the last character are zero),
 so one token has exactly one spelling. JSON texts must be objects, duplicate
 member names are rejected (RFC 7515 §5.2 lets a parser refuse them; a verifier
 that takes the last value while a logger takes the first is a known bypass),
-and the non-standard ``NaN``/``Infinity`` constants are refused.
+and the non-standard ``NaN``/``Infinity`` constants are refused, as are number
+literals too large for a float (``1e999`` would otherwise become infinity).
 """
 
 from __future__ import annotations
 
 import binascii
 import json
+import math
 import re
 from collections.abc import Callable
 from typing import Any
@@ -84,7 +86,20 @@ def _refuse_constant(name: str) -> Any:
     raise MalformedToken(f"non-standard JSON constant {name}")
 
 
-_decoder = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_refuse_constant)
+def _finite_float(text: str) -> float:
+    # json turns an out-of-range literal such as 1e999 into inf without asking
+    # parse_constant: the same non-standard value by another spelling.
+    value = float(text)
+    if not math.isfinite(value):
+        raise MalformedToken("JSON number is out of range")
+    return value
+
+
+_decoder = json.JSONDecoder(
+    object_pairs_hook=_no_duplicates,
+    parse_constant=_refuse_constant,
+    parse_float=_finite_float,
+)
 _decode_json: Callable[[str], Any] = _decoder.decode
 
 

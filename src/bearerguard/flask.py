@@ -88,13 +88,19 @@ class BearerGuardState:
 class BearerGuard:
     """The Flask extension: ``BearerGuard(app, **settings)`` or ``init_app`` later.
 
-    *settings* are :class:`~bearerguard.settings.GuardSettings` fields; they
-    override ``BEARERGUARD_*`` keys of ``app.config``. Nothing is fetched until
-    the first token arrives.
+    The keyword arguments are :class:`~bearerguard.settings.GuardSettings`
+    fields; they override ``BEARERGUARD_*`` keys of ``app.config``. A ready
+    ``settings=`` object is used as it is, config keys aside. Nothing is
+    fetched until the first token arrives.
     """
 
-    def __init__(self, app: Flask | None = None, **settings: Any) -> None:
+    def __init__(
+        self, app: Flask | None = None, *, settings: GuardSettings | None = None, **options: Any
+    ) -> None:
+        if settings is not None and options:
+            raise ConfigurationError("BearerGuard takes settings= or keyword settings, not both")
         self._settings = settings
+        self._options = options
         if app is not None:
             self.init_app(app)
 
@@ -102,7 +108,9 @@ class BearerGuard:
         """Configure *app*: read its config, build the verifier, register the hook."""
         if EXTENSION_KEY in app.extensions:
             raise ConfigurationError("BearerGuard is already initialised on this app")
-        settings = GuardSettings.from_mapping(app.config, prefix="BEARERGUARD_", **self._settings)
+        settings = self._settings or GuardSettings.from_mapping(
+            app.config, prefix="BEARERGUARD_", **self._options
+        )
         state = BearerGuardState(settings, settings.build_verifier())
         app.extensions[EXTENSION_KEY] = state
         app.before_request(state.authenticate)

@@ -45,6 +45,13 @@ _EC_CURVES: dict[str, ec.EllipticCurve] = {
     "P-521": ec.SECP521R1(),
 }
 _EC_NAMES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
+# Field primes (SEC 2 §2.4): a coordinate must be below its prime. cryptography
+# reduces larger values silently, so one key would have several JWK spellings.
+_EC_PRIMES = {
+    "P-256": 2**256 - 2**224 + 2**192 + 2**96 - 1,
+    "P-384": 2**384 - 2**128 - 2**96 + 2**32 - 1,
+    "P-521": 2**521 - 1,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +79,9 @@ class PublicJWK:
         _check_key(self.key)
         if not isinstance(self.kid, str) or not self.kid or len(self.kid) > MAX_KID_LENGTH:
             raise InvalidKey(f"kid must be a non-empty string of at most {MAX_KID_LENGTH} chars")
-        if self.use is not None and not isinstance(self.use, str):
-            raise InvalidKey("use must be a string")
+        if self.use is not None and self.use != "sig":
+            # RFC 7517 §4.2: a key published for "enc" must not verify signatures.
+            raise InvalidKey(f"key is for use {str(self.use)[:20]!r}, not 'sig'")
         if self.alg is not None:
             algorithm = ALGORITHMS.get(self.alg) if isinstance(self.alg, str) else None
             if algorithm is None or not algorithm.fits(self.kty, self.crv):
@@ -274,9 +282,10 @@ def _ec_from_jwk(jwk: Mapping[str, Any]) -> ec.EllipticCurvePublicKey:
     # RFC 7518 §6.2.1.2: coordinates are exactly the full coordinate size.
     if len(x) != size or len(y) != size:
         raise InvalidKey(f"EC coordinates for {crv} must be {size} bytes")
-    numbers = ec.EllipticCurvePublicNumbers(
-        int.from_bytes(x, "big"), int.from_bytes(y, "big"), _EC_CURVES[crv]
-    )
+    xi, yi = int.from_bytes(x, "big"), int.from_bytes(y, "big")
+    if xi >= _EC_PRIMES[crv] or yi >= _EC_PRIMES[crv]:
+        raise InvalidKey(f"EC coordinates are not canonical for {crv}")
+    numbers = ec.EllipticCurvePublicNumbers(xi, yi, _EC_CURVES[crv])
     try:
         # cryptography checks that the point is on the curve.
         return numbers.public_key()
@@ -326,6 +335,7 @@ _P25519 = 2**255 - 19
 _D25519 = (-121665 * pow(121666, _P25519 - 2, _P25519)) % _P25519
 _SQRT_M1 = pow(2, (_P25519 - 1) // 4, _P25519)
 _P448 = 2**448 - 2**224 - 1
+_D448 = _P448 - 39081
 
 
 def _check_ed25519_point(raw: bytes) -> None:
@@ -369,6 +379,14 @@ def _check_ed448_point(raw: bytes) -> None:
     # The points of order 1, 2 and 4 on edwards448 have y in {1, -1, 0}.
     if y in (0, 1, _P448 - 1):
         raise InvalidKey("Ed448 public key is a small-order point")
+    # RFC 8032 §5.2.3: x² = (y² - 1) / (d·y² - 1) must have a square root
+    # (p ≡ 3 mod 4, so the root candidate is u^((p+1)/4)).
+    p = _P448
+    yy = y * y % p
+    x2 = (yy - 1) * pow(_D448 * yy - 1, p - 2, p) % p
+    x = pow(x2, (p + 1) // 4, p)
+    if (x * x - x2) % p:
+        raise InvalidKey("Ed448 public key is not a point on the curve")
 
 
 # -- RFC 7638 thumbprints ---------------------------------------------------------

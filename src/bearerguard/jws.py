@@ -98,6 +98,9 @@ def decode(token: str, *, max_size: int = DEFAULT_MAX_TOKEN_SIZE) -> DecodedToke
             raise UnsupportedToken("encrypted tokens (JWE) are not supported")
         if dots != 2:
             raise MalformedToken("token is not a compact JWS (three dot-separated segments)")
+        if "" in token.split("."):
+            # e.g. an unsecured JWS ("alg": "none") with its empty signature.
+            raise MalformedToken("token has an empty segment")
         raise MalformedToken("token contains characters outside base64url")
     h64, p64, s64 = match.groups()
     if not (_segment_ok(h64) and _segment_ok(p64) and _segment_ok(s64)):

@@ -81,8 +81,13 @@ Clock = Callable[[], float]
 
 
 def _seconds(name: str, value: object, *, positive: bool = True) -> None:
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or value < 0 or (positive and value == 0):  # type: ignore[operator]
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value < 0
+        or (positive and value == 0)
+    ):
         kind = "a positive" if positive else "a non-negative"
         raise ConfigurationError(f"KeySetPolicy.{name} must be {kind} number of seconds")
 
@@ -169,7 +174,14 @@ class KeySetStatus:
     """A snapshot for health checks and metrics (times in seconds, relative to now).
 
     ``state``: ``empty`` (no keys yet), ``fresh``, ``stale`` (past its lifetime,
-    still served) or ``expired`` (past ``max_stale``, not served).
+    still served) or ``expired`` (past ``max_stale``, not served). ``age``:
+    since the last successful fetch or 304; ``expires_in``: until the lifetime
+    ends (negative once stale); ``next_refresh_in``: until a background refresh
+    may start; ``cooldown_remaining``: until an unknown ``kid`` may cause a
+    fetch; ``fetching``: a fetch is in flight; ``last_error``: why the last
+    fetch failed (``None`` after a success); ``fetches``/``failures``: counts of
+    successful and failed fetches; ``absent_kids``: size of the known-absent
+    cache; ``suppressed_refetches``: unknown-``kid`` lookups that did not fetch.
     """
 
     jwks_uri: str | None
@@ -198,6 +210,7 @@ class _Keys:
     generation: int
     body_hash: bytes
     etag: str | None
+    cache_control: str | None
     fetched_at: float
     refresh_at: float
     expires_at: float
@@ -592,7 +605,13 @@ class RemoteKeySet:
         thread = threading.Thread(
             target=self._run, args=(flight,), name="bearerguard-jwks-fetch", daemon=True
         )
-        thread.start()
+        try:
+            thread.start()
+        except RuntimeError:  # out of threads: fail this attempt, never leave it dangling
+            self._flight = None
+            self._last_error = "could not start a fetch thread"
+            self._retry_at = now + self._policy.cooldown
+            flight.future.set_result(False)
         return flight
 
     def _run(self, flight: _Flight) -> None:
@@ -677,7 +696,13 @@ class RemoteKeySet:
         self._last_exc = None
         self._last_error = None
         self._retry_at = -math.inf
-        ttl = self._policy.lifetime(outcome.headers)
+        headers = outcome.headers
+        cache_control = headers.get("cache-control")
+        if outcome.not_modified and cache_control is None and old is not None:
+            # RFC 9111 §4.3.4: a 304 without Cache-Control keeps the stored one.
+            cache_control = old.cache_control
+            headers = {**headers, "cache-control": cache_control} if cache_control else headers
+        ttl = self._policy.lifetime(headers)
         refresh_at = now + ttl * self._policy.refresh_ahead * (1 - _JITTER * self._random.random())
         etag = outcome.headers.get("etag")
         if outcome.keys is None:
@@ -689,6 +714,7 @@ class RemoteKeySet:
                 old.generation,
                 outcome.body_hash or old.body_hash,
                 etag or old.etag,
+                cache_control,
                 now,
                 refresh_at,
                 now + ttl,
@@ -704,7 +730,15 @@ class RemoteKeySet:
         for key in new:
             by_kid[key.kid] = (*by_kid.get(key.kid, ()), key)
         self._keys = _Keys(
-            new, by_kid, self._generation, outcome.body_hash, etag, now, refresh_at, now + ttl
+            new,
+            by_kid,
+            self._generation,
+            outcome.body_hash,
+            etag,
+            cache_control,
+            now,
+            refresh_at,
+            now + ttl,
         )
         events.append(self._event("fetched", ttl=ttl))
         if added or removed:
@@ -714,9 +748,8 @@ class RemoteKeySet:
     # -- events ----------------------------------------------------------------------
 
     def _event(self, kind: EventKind, **details: Any) -> KeySetEvent:
-        return KeySetEvent(
-            kind=kind, jwks_uri=self._jwks_uri, generation=self._generation, **details
-        )
+        uri = self._jwks_uri or self._metadata_url
+        return KeySetEvent(kind=kind, jwks_uri=uri, generation=self._generation, **details)
 
     def _emit(self, events: list[KeySetEvent]) -> None:
         """Log and deliver *events*; called without the lock held."""

@@ -117,7 +117,7 @@ class JWTAuth:
     """
 
     def __init__(
-        self, app: ASGIApp, *, settings: GuardSettings | None = None, **options: Any
+        self, app: ASGIApp, /, *, settings: GuardSettings | None = None, **options: Any
     ) -> None:
         if settings is None:
             settings = GuardSettings(**options)

@@ -34,6 +34,21 @@ RFC9068_REQUIRED = ("iss", "exp", "aud", "sub", "client_id", "iat", "jti")
 
 Now = datetime | float | int | None
 
+_FLAGS = (
+    "ignore_iss",
+    "ignore_sub",
+    "ignore_aud",
+    "ignore_exp",
+    "ignore_jti",
+    "ignore_iat",
+    "ignore_auth_time",
+    "ignore_nonce",
+    "ignore_amr",
+    "ignore_azp",
+    "rfc9068",
+    "require_typ",
+)
+
 
 def to_timestamp(now: Now) -> float:
     """POSIX seconds from a timezone-aware datetime, a number, or ``None`` (current time)."""
@@ -59,15 +74,23 @@ def _seconds(value: float | timedelta | None, name: str) -> float | None:
         return None
     if isinstance(value, timedelta):
         value = value.total_seconds()
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
-        raise ConfigurationError(f"{name} must be a non-negative number of seconds")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        raise ConfigurationError(f"{name} must be a non-negative, finite number of seconds")
     return float(value)
 
 
 def _strings(value: str | Iterable[str] | None, name: str) -> tuple[str, ...]:
     if value is None:
         return ()
-    items = (value,) if isinstance(value, str) else tuple(value)
+    try:
+        items = (value,) if isinstance(value, str) else tuple(value)
+    except TypeError:
+        raise ConfigurationError(f"{name} must be a non-empty string or strings") from None
     if not all(isinstance(v, str) and v for v in items):
         raise ConfigurationError(f"{name} must be a non-empty string or strings")
     return items
@@ -112,6 +135,10 @@ class Validator:
     _max_age: float | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        for flag in _FLAGS:
+            # ignore_aud="false" is truthy: a switch that turns a check off must be a real bool.
+            if type(getattr(self, flag)) is not bool:
+                raise ConfigurationError(f"{flag} must be True or False")
         aud = _strings(self.aud, "aud")
         if not aud and not self.ignore_aud:
             raise ConfigurationError(
@@ -138,7 +165,8 @@ class Validator:
             object.__setattr__(self, "allowed_typ", frozenset({"at+jwt"}))
             object.__setattr__(self, "require_typ", True)
         elif self.allowed_typ is not None:
-            typs = _strings(tuple(self.allowed_typ), "allowed_typ")
+            # _strings, not tuple(): allowed_typ="JWT" means one type, not "J", "W", "T".
+            typs = _strings(self.allowed_typ, "allowed_typ")
             object.__setattr__(self, "allowed_typ", frozenset(normalize_typ(t) for t in typs))
 
     @property

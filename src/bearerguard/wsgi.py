@@ -86,7 +86,7 @@ class BearerAuthMiddleware:
     """
 
     def __init__(
-        self, app: WSGIApplication, *, settings: GuardSettings | None = None, **options: Any
+        self, app: WSGIApplication, /, *, settings: GuardSettings | None = None, **options: Any
     ) -> None:
         if settings is None:
             settings = GuardSettings(**options)

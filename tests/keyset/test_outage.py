@@ -10,7 +10,8 @@ from collections.abc import Callable
 import pytest
 
 from bearerguard import Issuer, KeySetUnavailable
-from bearerguard.keyset import KeySetPolicy, RemoteKeySet
+from bearerguard.discovery import RequestsFetcher
+from bearerguard.keyset import KeySetEvent, KeySetPolicy, RemoteKeySet
 from support.clock import FakeClock
 from support.events import EventLog
 from support.jwks_server import JWKSServer, Reply
@@ -206,17 +207,20 @@ def test_failed_fetch_is_logged_as_a_warning(
 
 def test_callback_that_raises_does_not_break_verification(
     server: JWKSServer,
-    fetcher: object,
+    fetcher: RequestsFetcher,
     clock: FakeClock,
     issuer_for: Callable[[RemoteKeySet], Issuer],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    def broken(event: object) -> None:
+    def broken(event: KeySetEvent) -> None:
         raise RuntimeError("observer bug")
 
     server.set_json(JWKS_PATH, jwks("k1"))
     keyset = RemoteKeySet(
-        server.url(JWKS_PATH), fetcher=fetcher, clock=clock, on_event=broken  # type: ignore[arg-type]
+        server.url(JWKS_PATH),
+        fetcher=fetcher,
+        clock=clock,
+        on_event=broken,
     )
     with caplog.at_level(logging.ERROR, logger="bearerguard.keyset"):
         issuer_for(keyset).verify_and_validate(mint("k1", iss=server.base_url))

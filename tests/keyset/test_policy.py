@@ -33,7 +33,7 @@ def test_policy_is_frozen() -> None:
 
 def test_policy_is_keyword_only() -> None:
     with pytest.raises(TypeError):
-        KeySetPolicy(900)  # type: ignore[misc]
+        KeySetPolicy(900)  # type: ignore[call-arg]
 
 
 @pytest.mark.parametrize(
@@ -96,6 +96,8 @@ def test_lifetime_honours_max_age_minus_age_within_bounds(
 
 def test_lifetime_bounds_follow_the_policy() -> None:
     policy = KeySetPolicy(min_ttl=5, default_ttl=10, max_ttl=20)
-    assert [
-        policy.lifetime({"cache-control": f"max-age={n}"}) for n in (1, 15, 99)
-    ] == [5.0, 15.0, 20.0]
+    assert [policy.lifetime({"cache-control": f"max-age={n}"}) for n in (1, 15, 99)] == [
+        5.0,
+        15.0,
+        20.0,
+    ]

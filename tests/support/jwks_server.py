@@ -13,7 +13,6 @@ assert exactly how many requests the "identity provider" received::
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -177,5 +176,5 @@ class JWKSServer:
             handler.end_headers()
             if body:
                 handler.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError, socket.timeout):
+        except (TimeoutError, BrokenPipeError, ConnectionResetError):
             pass

@@ -45,8 +45,17 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def bogus_token(kid: str, *, iss: str) -> str:
-    """A well-formed RS256 token with *kid* and a junk signature (what a flood sends)."""
+_OMIT: Any = object()
+
+
+def bogus_token(kid: str, *, iss: Any = _OMIT) -> str:
+    """A well-formed RS256 token with *kid* and a junk signature (what a flood sends).
+
+    *iss* may be any JSON value (PyJWT only signs string ones), or left out.
+    """
+    claims: dict[str, Any] = {"aud": AUDIENCE, "sub": "x"}
+    if iss is not _OMIT:
+        claims["iss"] = iss
     header = _b64(json.dumps({"alg": "RS256", "kid": kid}).encode())
-    payload = _b64(json.dumps({"iss": iss, "aud": AUDIENCE, "sub": "x"}).encode())
+    payload = _b64(json.dumps(claims).encode())
     return f"{header}.{payload}.{_b64(b'x' * 256)}"

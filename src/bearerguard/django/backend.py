@@ -21,7 +21,8 @@ from django.contrib.auth import get_user_model
 from django.http import HttpRequest
 
 from ..claims import StandardClaims
-from ..errors import InvalidToken, KeySetUnavailable
+from ..errors import InvalidToken
+from ..http import REFUSALS
 from .conf import DjangoConfig, get_config
 from .core import remember_claims, remember_error
 from .users import TokenUser
@@ -59,7 +60,7 @@ class BearerTokenBackend:
         try:
             claims = config.verifier.verify(bearer_token)
             user = self._user_for(request, claims, config)
-        except (InvalidToken, KeySetUnavailable) as exc:
+        except REFUSALS as exc:
             remember_error(request, exc)
             return None
         remember_claims(request, claims)
@@ -75,7 +76,7 @@ class BearerTokenBackend:
         try:
             claims = await config.verifier.averify(bearer_token)
             user = await self._auser_for(request, claims, config)
-        except (InvalidToken, KeySetUnavailable) as exc:
+        except REFUSALS as exc:
             remember_error(request, exc)
             return None
         remember_claims(request, claims)
@@ -147,7 +148,7 @@ class BearerTokenBackend:
         manager = _manager(model)
         if config.user_mode == "create":
             user, created = manager.get_or_create(
-                **{model.USERNAME_FIELD: username}, defaults=_new_user_defaults(model)
+                defaults=_new_user_defaults(model), **_natural_key(model, username)
             )
         else:
             created = False
@@ -167,7 +168,7 @@ class BearerTokenBackend:
         manager = _manager(model)
         if config.user_mode == "create":
             user, created = await manager.aget_or_create(
-                **{model.USERNAME_FIELD: username}, defaults=_new_user_defaults(model)
+                defaults=_new_user_defaults(model), **_natural_key(model, username)
             )
         else:
             created = False
@@ -185,6 +186,11 @@ class BearerTokenBackend:
 
 def _manager(model: type[AbstractBaseUser]) -> BaseUserManager[Any]:
     return cast("BaseUserManager[Any]", model._default_manager)
+
+
+def _natural_key(model: type[AbstractBaseUser], username: str) -> dict[str, Any]:
+    field = str(model.USERNAME_FIELD)  # a class attribute django-stubs does not declare
+    return {field: username}
 
 
 def _new_user_defaults(model: type[AbstractBaseUser]) -> dict[str, Any]:

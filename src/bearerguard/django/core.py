@@ -15,8 +15,8 @@ from django.contrib.auth import aauthenticate, authenticate
 from django.http import HttpRequest, HttpResponse
 
 from ..claims import StandardClaims
-from ..errors import BearerGuardError, InvalidToken, MissingToken
-from ..http import bearer_token
+from ..errors import BearerGuardError, ConfigurationError, InvalidToken, MissingToken
+from ..http import access_token_in_query, bearer_token
 from ..settings import ResourceMetadata
 from .conf import DjangoConfig
 
@@ -29,6 +29,7 @@ __all__ = [
     "metadata_http_response",
     "remember_claims",
     "remember_error",
+    "scope_tokens",
     "token_of",
 ]
 
@@ -52,10 +53,24 @@ def token_of(request: HttpRequest) -> str | None:
     try:
         return bearer_token(
             request.META.get("HTTP_AUTHORIZATION"),
-            other_credentials="access_token" in request.GET,
+            other_credentials=access_token_in_query(request.META.get("QUERY_STRING", "")),
         )
     except MissingToken:
         return None
+
+
+def scope_tokens(scopes: Iterable[str], where: str) -> tuple[str, ...]:
+    """*scopes* as a tuple, each checked to be one scope token (a programming error otherwise)."""
+    if isinstance(scopes, str):
+        scopes = (scopes,)
+    result = tuple(scopes)
+    for scope in result:
+        # RFC 6749 §3.3: a scope token is non-empty and has no spaces.
+        if type(scope) is not str or not scope or " " in scope:
+            raise ConfigurationError(
+                f"{where}: each scope must be one non-empty scope token, got {scope!r}"
+            )
+    return result
 
 
 def claims_of(request: HttpRequest) -> StandardClaims | None:

@@ -28,7 +28,7 @@ from django.http import HttpRequest, HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 
 from ..claims import StandardClaims
-from ..errors import BearerGuardError, ConfigurationError, InsufficientScope, MissingToken
+from ..errors import BearerGuardError, InsufficientScope, MissingToken
 from ..verifier import require_scopes as check_scopes
 from .conf import get_config
 from .core import (
@@ -37,6 +37,7 @@ from .core import (
     authenticate_token,
     claims_of,
     error_http_response,
+    scope_tokens,
     token_of,
 )
 
@@ -52,12 +53,7 @@ def require_scopes(*scopes: str) -> Callable[[V], V]:
     checks: it never runs without a bearer token, which a browser does not
     send on its own. For class-based views use Django's ``method_decorator``.
     """
-    for scope in scopes:
-        # RFC 6749 §3.3: a scope token is non-empty and has no spaces.
-        if type(scope) is not str or not scope or " " in scope:
-            raise ConfigurationError(
-                f"require_scopes: each scope must be one non-empty scope token, got {scope!r}"
-            )
+    required = scope_tokens(scopes, "require_scopes")
 
     def decorator(view: V) -> V:
         if iscoroutinefunction(view):
@@ -68,7 +64,7 @@ def require_scopes(*scopes: str) -> Callable[[V], V]:
                     refusal = await _aauthenticate(request)
                     if refusal is not None:
                         return refusal
-                refusal = _check(request, scopes)
+                refusal = _check(request, required)
                 if refusal is not None:
                     return refusal
                 return await view(request, *args, **kwargs)
@@ -81,7 +77,7 @@ def require_scopes(*scopes: str) -> Callable[[V], V]:
                 refusal = _authenticate(request)
                 if refusal is not None:
                     return refusal
-            refusal = _check(request, scopes)
+            refusal = _check(request, required)
             if refusal is not None:
                 return refusal
             return view(request, *args, **kwargs)

@@ -71,9 +71,7 @@ class BearerTokenMiddleware:
             markcoroutinefunction(self)
         get_config()  # ImproperlyConfigured at start-up, not on a request
 
-    def __call__(
-        self, request: HttpRequest
-    ) -> HttpResponseBase | Awaitable[HttpResponseBase]:
+    def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
         if self.async_mode:
             return self.__acall__(request)
         config = get_config()
@@ -106,6 +104,7 @@ def _begin(request: HttpRequest, config: DjangoConfig) -> HttpResponseBase | str
         return metadata_http_response(metadata)
     remember_claims(request, None)
     if config.guard.is_public(request.path_info):
+        set_anonymous(request)
         return None
     setattr(request, CHECKED_ATTRIBUTE, True)
     try:

@@ -238,10 +238,12 @@ class KeyRing:
         alg: str | None,
         passphrase: str | bytes | None,
     ) -> tuple[str, str]:
+        if kid is not None:
+            check_kid(kid)  # before the (slow) key generation
         key = generate_private_key(kty, bits=bits, crv=crv)
         pair = KeyPair(
             private_key=key,
-            kid=kid or PublicJWK.from_key(key.public_key()).thumbprint(),
+            kid=kid if kid is not None else PublicJWK.from_key(key.public_key()).thumbprint(),
             alg=alg or default_algorithm(key),
         )
         check_kid(pair.kid)

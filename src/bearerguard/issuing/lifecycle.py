@@ -87,7 +87,9 @@ class RingKey:
         }[self.state]
         for name in required:
             if getattr(self, name) is None:
-                raise ConfigurationError(f"a {self.state.value} key needs {name}")
+                raise ConfigurationError(
+                    f"key {self.kid!r} is {self.state.value} but has no {name}"
+                )
 
     @property
     def in_jwks(self) -> bool:
@@ -123,6 +125,11 @@ class RingKey:
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigurationError(f"malformed key ring entry: {exc!s:.80}") from None
+
+
+def _at(value: float | None, default: float) -> float:
+    # Timestamps may be 0.0 (a test clock); only None means "not set".
+    return default if value is None else value
 
 
 def _opt(value: Any) -> float | None:
@@ -237,7 +244,7 @@ class RingState:
             raise ConfigurationError(f"key {kid!r} is active; activate another key first")
         if not force and not self.removable(key, now, policy):
             raise ConfigurationError(
-                f"key {kid!r} retired {now - (key.retired_at or now):.0f}s ago; tokens it signed "
+                f"key {kid!r} retired {now - _at(key.retired_at, now):.0f}s ago; tokens it signed "
                 f"may be valid until {policy.retire_after:.0f}s have passed (force to override)"
             )
         return RingState(tuple(k for k in self.keys if k.kid != kid))
@@ -292,14 +299,14 @@ class RingState:
     ) -> tuple[RingState, list[RotationStep]]:
         waiting = sorted(
             (k for k in self.keys if k.state is KeyState.PUBLISHED),
-            key=lambda k: (k.published_at or 0.0, k.created_at),
+            key=lambda k: (_at(k.published_at, 0.0), k.created_at),
         )
         if not waiting:
             return self, []
         if self.active is None:
             ready = waiting
         else:
-            ready = [k for k in waiting if now >= (k.published_at or now) + policy.publish_delay]
+            ready = [k for k in waiting if now >= _at(k.published_at, now) + policy.publish_delay]
         if not ready:
             return self, []
         chosen = ready[-1]

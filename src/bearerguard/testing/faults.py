@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ConfigurationError
+from ..issuing.wellknown import Response, json_response
 
-__all__ = ["Fault", "RecordedRequest"]
+__all__ = ["ActiveFault", "Fault", "RecordedRequest", "apply_fault"]
+
+_MALFORMED = b'{"keys": [{"kty": "RSA", "n": '
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -78,3 +82,51 @@ class Fault:
                 or (value is not None and ("\r" in value or "\n" in value))
             ):
                 raise ConfigurationError("header names and values must not contain line breaks")
+
+
+class ActiveFault:
+    """A fault being applied, with how many more requests it applies to."""
+
+    __slots__ = ("fault", "remaining")
+
+    def __init__(self, fault: Fault) -> None:
+        self.fault = fault
+        self.remaining = fault.times
+
+
+def _body(value: Any) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    return json.dumps(value).encode("utf-8")
+
+
+def apply_fault(fault: Fault, response: Response) -> Response:
+    """The response *fault* turns *response* into."""
+    status, body = response.status, response.body
+    headers = list(response.headers)
+    new_body: bytes | None = None
+    if fault.malformed_json:
+        status, new_body = 200, _MALFORMED
+    if fault.body is not None:
+        new_body = _body(fault.body)
+    if fault.status is not None:
+        status = fault.status
+        if new_body is None:
+            new_body = json.dumps({"error": "injected fault", "status": status}).encode()
+    if new_body is not None:
+        body = new_body
+        replaced = json_response(body, max_age=0, status=status)
+        cache = response.header("cache-control") if status == response.status == 200 else None
+        headers = [h for h in replaced.headers if h[0] != "cache-control"]
+        headers.append(("cache-control", cache or "no-store"))
+    if status != 200:
+        # An error is not a representation of the document: no validator for it.
+        headers = [h for h in headers if h[0] != "etag"]
+    for name, value in fault.headers.items():
+        lower = name.lower()
+        headers = [h for h in headers if h[0] != lower]
+        if value is not None:
+            headers.append((lower, value))
+    return Response(status, tuple(headers), body)

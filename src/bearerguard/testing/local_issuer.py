@@ -16,16 +16,14 @@ on an ephemeral port, and records every request it answers.
 
 from __future__ import annotations
 
-import json
 import secrets
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
-from urllib.parse import urlsplit
 
 import jwt
 
@@ -37,12 +35,12 @@ from ..issuing.keys import KeyPair
 from ..issuing.signer import ACCESS_TOKEN_TYP
 from ..issuing.wellknown import Response, WellKnownEndpoints, etag_matches, json_response
 from ..jwk import PublicJWK
-from .faults import Fault, RecordedRequest
+from .faults import ActiveFault, Fault, RecordedRequest, apply_fault
 from .keypool import KeyPool, default_pool
+from .server import make_server
 
 __all__ = ["LocalIssuer"]
 
-_MALFORMED = b'{"keys": [{"kty": "RSA", "n": '
 _LOG_LIMIT = 10_000
 
 
@@ -91,7 +89,7 @@ class LocalIssuer:
         self._active: KeyPair | None = None
         self._next: KeyPair | None = None
         self._dropped: set[str] = set()
-        self._faults: dict[str | None, _ActiveFault] = {}  # None: every path
+        self._faults: dict[str | None, ActiveFault] = {}  # None: every path
         self._log: list[RecordedRequest] = []
         self._counts: Counter[str] = Counter()
         self._server: ThreadingHTTPServer | None = None
@@ -104,9 +102,7 @@ class LocalIssuer:
         """Bind 127.0.0.1, take a key, and serve in a daemon thread."""
         if self._server is not None:
             return self
-        handler = type("_BoundHandler", (_Handler,), {"issuer": self})
-        server = ThreadingHTTPServer(("127.0.0.1", self._port), handler)
-        server.daemon_threads = True
+        server = make_server(self._port, self._respond, self._record)
         self._server = server
         self._stopping.clear()
         with self._lock:
@@ -337,7 +333,7 @@ class LocalIssuer:
         if not isinstance(fault, Fault):
             raise ConfigurationError("inject() needs a Fault")
         with self._lock:
-            self._faults[path] = _ActiveFault(fault)
+            self._faults[path] = ActiveFault(fault)
 
     def force_status(
         self, status: int, path: str | None = None, *, times: int | None = None
@@ -419,7 +415,7 @@ class LocalIssuer:
             return json_response(b'{"error":"starting"}', max_age=0, status=503)
         response = endpoints.respond("GET" if method == "HEAD" else method, path)
         if fault is not None:
-            response = _apply(fault, response)
+            response = apply_fault(fault, response)
         if response.status == 200 and etag_matches(
             headers.get("if-none-match"), response.header("etag")
         ):

@@ -1,0 +1,203 @@
+"""Django REST framework: bearer-token authentication and scope permissions.
+
+::
+
+    REST_FRAMEWORK = {
+        "DEFAULT_AUTHENTICATION_CLASSES": [
+            "bearerguard.django.rest_framework.BearerTokenAuthentication",
+        ],
+        # optional: bearerguard's refusals byte for byte, Cache-Control included
+        "EXCEPTION_HANDLER": "bearerguard.django.rest_framework.exception_handler",
+    }
+
+    class Orders(APIView):
+        permission_classes = [RequireScopes("orders:read")]
+
+        def get(self, request):
+            return Response({"sub": request.auth.sub})     # request.auth: the claims
+
+Tokens are mapped to users by the same backends (``AUTHENTICATION_BACKENDS``)
+and ``settings.BEARERGUARD`` as the middleware; a request the middleware has
+already authenticated is not verified twice.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpResponseBase
+
+try:
+    import rest_framework  # noqa: F401
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "bearerguard.django.rest_framework needs Django REST framework: "
+        "pip install 'bearerguard[drf]'"
+    ) from exc
+
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.exceptions import APIException, NotAuthenticated
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+
+from ..claims import StandardClaims
+from ..errors import BearerGuardError, InsufficientScope, MissingToken
+from ..verifier import require_scopes as check_scopes
+from .conf import get_config
+from .core import (
+    CHECKED_ATTRIBUTE,
+    authenticate_token,
+    claims_of,
+    error_http_response,
+    http_response,
+    scope_tokens,
+    token_of,
+)
+
+if TYPE_CHECKING:
+    # Not at run time: rest_framework.views reads DEFAULT_AUTHENTICATION_CLASSES
+    # on import, which may name this very module.
+    from rest_framework.views import APIView
+
+__all__ = [
+    "BearerTokenAuthentication",
+    "BearerTokenError",
+    "HasScopes",
+    "RequireScopes",
+    "exception_handler",
+]
+
+
+class BearerTokenError(APIException):
+    """A bearerguard refusal raised inside DRF.
+
+    DRF's own exception handler answers it with bearerguard's status, the
+    ``WWW-Authenticate`` challenge, ``Retry-After`` (503) and the same JSON
+    body; :func:`exception_handler` sends :attr:`response` exactly.
+    """
+
+    def __init__(self, error: BearerGuardError) -> None:
+        self.error = error
+        self.response = get_config().guard.render(error)
+        headers = dict(self.response.headers)
+        self.status_code = self.response.status
+        # Read by DRF's exception handler.
+        self.auth_header = headers.get("www-authenticate")
+        retry_after = headers.get("retry-after")
+        self.wait = int(retry_after) if retry_after is not None else None
+        super().__init__(detail=json.loads(self.response.body), code=error.code)
+
+
+class BearerTokenAuthentication(BaseAuthentication):
+    """Authenticate DRF requests by ``Authorization: Bearer`` token.
+
+    ``request.user`` is the backend's user (a ``TokenUser`` by default) and
+    ``request.auth`` the verified claims. No bearer token → ``None`` (the next
+    authentication class may try); a bad one → :class:`BearerTokenError`.
+    :meth:`authenticate_header` gives DRF the ``Bearer`` challenge, so an
+    unauthenticated request gets 401, not 403.
+    """
+
+    def authenticate(self, request: Request) -> tuple[Any, StandardClaims] | None:
+        django_request = request._request
+        if getattr(django_request, CHECKED_ATTRIBUTE, False):
+            # BearerTokenMiddleware has been here: verified, or no token at all.
+            claims = claims_of(django_request)
+            return None if claims is None else (django_request.user, claims)
+        try:
+            token = token_of(django_request)
+        except BearerGuardError as exc:
+            raise BearerTokenError(exc) from None
+        if token is None:
+            return None
+        error = authenticate_token(django_request, token)
+        if error is not None:
+            raise BearerTokenError(error)
+        claims = claims_of(django_request)
+        if claims is None:
+            return None  # another bearer backend accepted the token, without claims
+        return (django_request.user, claims)
+
+    def authenticate_header(self, request: Request) -> str:
+        """The challenge for a request without credentials (RFC 6750 §3.1)."""
+        return _bare_challenge()
+
+
+class HasScopes(BasePermission):
+    """Allow requests whose bearer token grants every scope in ``required_scopes``.
+
+    The scopes come from the view's ``required_scopes`` (or, with
+    :func:`RequireScopes`, from the permission itself). Without verified
+    claims the request is refused the DRF way (401 with the ``Bearer``
+    challenge when no authentication succeeded); missing scopes → 403
+    ``insufficient_scope`` naming the required scopes.
+    """
+
+    required_scopes: ClassVar[tuple[str, ...] | None] = None
+    message = "a bearer token is required"
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        scopes = self._scopes(view)
+        claims = request.auth
+        if not isinstance(claims, StandardClaims):
+            return False
+        try:
+            check_scopes(claims, *scopes)
+        except InsufficientScope as exc:
+            raise BearerTokenError(exc) from None
+        return True
+
+    def _scopes(self, view: APIView) -> tuple[str, ...]:
+        scopes = self.required_scopes
+        if scopes is not None:
+            return scopes
+        wanted = getattr(view, "required_scopes", None)
+        if wanted is None:
+            raise ImproperlyConfigured(
+                f"HasScopes: set required_scopes = [...] on {type(view).__name__}, "
+                "or use RequireScopes('scope', ...) in permission_classes"
+            )
+        return scope_tokens(wanted, f"{type(view).__name__}.required_scopes")
+
+
+def RequireScopes(*scopes: str) -> type[HasScopes]:
+    """A permission class requiring these scopes: ``permission_classes = [RequireScopes("read")]``.
+
+    It combines with DRF's operators like any permission class
+    (``IsAdminUser | RequireScopes("admin")``).
+    """
+    required = scope_tokens(scopes, "RequireScopes")
+
+    class _RequireScopes(HasScopes):
+        required_scopes = required
+
+    name = f"RequireScopes({', '.join(map(repr, required))})"
+    _RequireScopes.__name__ = _RequireScopes.__qualname__ = name
+    return _RequireScopes
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponseBase | None:
+    """DRF's exception handler, but bearerguard's refusals go out byte for byte.
+
+    A :class:`BearerTokenError` and DRF's ``NotAuthenticated`` under a Bearer
+    challenge get exactly the response every bearerguard adapter sends;
+    anything else goes to DRF's default handler.
+    """
+    from rest_framework.views import exception_handler as drf_exception_handler
+    from rest_framework.views import set_rollback
+
+    if isinstance(exc, BearerTokenError):
+        set_rollback()
+        rendered = exc.response
+        return http_response(rendered.status, rendered.headers, rendered.body)
+    if isinstance(exc, NotAuthenticated) and getattr(exc, "auth_header", None) == _bare_challenge():
+        set_rollback()
+        return error_http_response(MissingToken("no bearer token"), get_config())
+    return drf_exception_handler(exc, context)
+
+
+def _bare_challenge() -> str:
+    rendered = get_config().guard.render(MissingToken("no bearer token"))
+    return dict(rendered.headers)["www-authenticate"]

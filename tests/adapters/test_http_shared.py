@@ -1,0 +1,54 @@
+"""The request-side helpers every adapter shares (bearerguard.http additions)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bearerguard.errors import InvalidRequest, MissingToken
+from bearerguard.http import access_token_in_query, bearer_token
+
+
+@pytest.mark.parametrize(
+    ("query", "found"),
+    [
+        pytest.param("", False, id="empty"),
+        pytest.param("a=1&b=2", False, id="other-params"),
+        pytest.param("access_token=x", True, id="plain"),
+        pytest.param(b"a=1&access_token=", True, id="bytes-blank-value"),
+        pytest.param("access_tokens=x", False, id="longer-name"),
+        pytest.param("my_access_token=x", False, id="suffix-of-name"),
+        pytest.param("acc%65ss_token=x", True, id="percent-encoded-name"),
+        pytest.param("q=%20access_token", False, id="in-a-value"),
+    ],
+)
+def test_access_token_in_query(query: str | bytes, found: bool) -> None:
+    """RFC 6750 §2.3: only a parameter *named* access_token counts."""
+    assert access_token_in_query(query) is found
+
+
+@pytest.mark.parametrize(
+    ("header", "error", "description"),
+    [
+        pytest.param("Bearer a, Bearer b", InvalidRequest, "more than one Authorization header",
+                     id="joined-bearer-lines"),
+        pytest.param("Basic eA==, Bearer b", InvalidRequest, "more than one Authorization header",
+                     id="joined-basic-and-bearer"),
+        pytest.param('Digest username="a", realm="b"', MissingToken, "no bearer token",
+                     id="digest-commas-are-not-a-second-line"),
+        pytest.param("Bearer \xff", InvalidRequest, "Authorization header is not ASCII",
+                     id="latin-1-text-from-wsgi"),
+    ],
+)
+def test_wsgi_shaped_headers(header: str, error: type[Exception], description: str) -> None:
+    """Header text as WSGI delivers it gets the same answer as ASGI's separate byte lines."""
+    with pytest.raises(error, match=description):
+        bearer_token(header)
+
+
+def test_two_asgi_lines_and_one_joined_wsgi_line_agree() -> None:
+    """Separate lines and their comma-joined form raise the same error."""
+    with pytest.raises(InvalidRequest) as separate:
+        bearer_token([b"Bearer a", b"Bearer b"])
+    with pytest.raises(InvalidRequest) as joined:
+        bearer_token("Bearer a, Bearer b")
+    assert separate.value.description == joined.value.description

@@ -1,0 +1,232 @@
+"""Django REST framework: BearerTokenAuthentication, HasScopes, RequireScopes, the handler."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from conftest import COMMON_MIDDLEWARE, guard_settings
+from django.core.exceptions import ImproperlyConfigured
+from rest_framework.permissions import IsAdminUser
+from rest_framework.test import APIClient
+from testapp_backends import RecordingBackend
+
+from bearerguard import ConfigurationError
+from bearerguard.django.rest_framework import BearerTokenAuthentication, HasScopes, RequireScopes
+from bearerguard.testing import LocalIssuer
+
+NO_MIDDLEWARE = [COMMON_MIDDLEWARE]
+DEFAULT_HANDLER = {
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+}
+
+
+def client_with(token: str | None) -> APIClient:
+    client = APIClient()
+    if token is not None:
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client
+
+
+@pytest.mark.parametrize("middleware", [True, False], ids=["middleware", "alone"])
+def test_claims_and_user_reach_the_view_verified_once(
+    issuer: LocalIssuer, configure: Callable[..., None], middleware: bool
+) -> None:
+    """request.auth is the claims, request.user the TokenUser; the token is verified once."""
+    configure(AUTHENTICATION_BACKENDS=["testapp_backends.RecordingBackend"])
+    if not middleware:
+        configure(MIDDLEWARE=NO_MIDDLEWARE)
+    RecordingBackend.calls.clear()
+    response = client_with(issuer.mint(sub="ann", scopes=["b", "a"])).get("/drf/claims")
+    assert response.status_code == 200
+    assert json.loads(response.content) == {
+        "user": "TokenUser",
+        "username": "ann",
+        "sub": "ann",
+        "scopes": ["a", "b"],
+    }
+    assert RecordingBackend.calls == ["authenticate"]
+
+
+@pytest.mark.parametrize("middleware", [True, False], ids=["middleware", "alone"])
+def test_no_token_is_401_with_the_bearer_challenge(
+    issuer: LocalIssuer, configure: Callable[..., None], middleware: bool
+) -> None:
+    """authenticate_header gives DRF the challenge, so a missing token is 401, not 403."""
+    configure(BEARERGUARD=guard_settings(issuer, REQUIRED=False, REALM="api"))
+    if not middleware:
+        configure(MIDDLEWARE=NO_MIDDLEWARE)
+    response = APIClient().get("/drf/claims")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+    assert response["Cache-Control"] == "no-store"
+    assert (
+        response.content == b'{"error":"unauthorized","error_description":"bearer token required"}'
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "scopes", "status", "challenge"),
+    [
+        pytest.param("/drf/scoped", ["write"], 200, None, id="require-scopes"),
+        pytest.param(
+            "/drf/scoped",
+            ["read"],
+            403,
+            'Bearer error="insufficient_scope", error_description="missing scope: write", '
+            'scope="write"',
+            id="require-scopes-missing",
+        ),
+        pytest.param("/drf/view-scopes", ["read", "write"], 200, None, id="has-scopes"),
+        pytest.param(
+            "/drf/view-scopes",
+            ["read"],
+            403,
+            'Bearer error="insufficient_scope", error_description="missing scope: write", '
+            'scope="read write"',
+            id="has-scopes-missing",
+        ),
+        pytest.param("/drf/admin-or-writer", ["write"], 200, None, id="composed"),
+        pytest.param(
+            "/drf/admin-or-writer",
+            [],
+            403,
+            'Bearer error="insufficient_scope", error_description="missing scope: write", '
+            'scope="write"',
+            id="composed-missing",
+        ),
+    ],
+)
+def test_scope_permissions(
+    issuer: LocalIssuer,
+    configure: Callable[..., None],
+    path: str,
+    scopes: list[str],
+    status: int,
+    challenge: str | None,
+) -> None:
+    """HasScopes and RequireScopes allow the scopes they name and answer 403 otherwise."""
+    configure(MIDDLEWARE=NO_MIDDLEWARE)
+    response = client_with(issuer.mint(scopes=scopes)).get(path)
+    assert response.status_code == status
+    assert response.get("WWW-Authenticate") == challenge
+
+
+def test_has_scopes_needs_required_scopes(
+    issuer: LocalIssuer, configure: Callable[..., None]
+) -> None:
+    """HasScopes on a view without required_scopes is a configuration error, not a 403."""
+    configure(MIDDLEWARE=NO_MIDDLEWARE)
+    with pytest.raises(ImproperlyConfigured) as caught:
+        client_with(issuer.mint()).get("/drf/no-view-scopes")
+    assert str(caught.value) == (
+        "HasScopes: set required_scopes = [...] on NoViewScopes, "
+        "or use RequireScopes('scope', ...) in permission_classes"
+    )
+
+
+@pytest.mark.parametrize(
+    ("token", "status", "challenge", "body", "headers"),
+    [
+        pytest.param(
+            None,
+            401,
+            "Bearer",
+            {"detail": "Authentication credentials were not provided."},
+            {},
+            id="no-token",
+        ),
+        pytest.param(
+            "expired",
+            401,
+            'Bearer error="invalid_token", error_description="exp: token has expired"',
+            {"error": "invalid_token", "error_description": "exp: token has expired"},
+            {},
+            id="expired",
+        ),
+        pytest.param(
+            "read",
+            403,
+            'Bearer error="insufficient_scope", error_description="missing scope: write", '
+            'scope="write"',
+            {"error": "insufficient_scope", "error_description": "missing scope: write"},
+            {},
+            id="missing-scope",
+        ),
+        pytest.param(
+            "down",
+            503,
+            None,
+            {"error": "temporarily_unavailable", "error_description": "signing keys unavailable"},
+            {"Retry-After": "30"},
+            id="keys-unavailable",
+        ),
+    ],
+)
+def test_drf_default_exception_handler(
+    issuer: LocalIssuer,
+    bearerguard_issuer_factory: Callable[..., LocalIssuer],
+    configure: Callable[..., None],
+    token: str | None,
+    status: int,
+    challenge: str | None,
+    body: dict[str, str],
+    headers: dict[str, str],
+) -> None:
+    """Without bearerguard's handler DRF still answers the status and the exact challenge."""
+    configure(MIDDLEWARE=NO_MIDDLEWARE, REST_FRAMEWORK=DEFAULT_HANDLER)
+    minted: str | None = None
+    if token == "expired":
+        minted = issuer.mint(expires_in=-3600)
+    elif token == "read":
+        minted = issuer.mint(scopes=["read"])
+    elif token == "down":
+        down = bearerguard_issuer_factory()
+        down.force_status(503)
+        configure(BEARERGUARD=guard_settings(down))
+        minted = down.mint()
+    response = client_with(minted).get("/drf/scoped")
+    assert response.status_code == status
+    assert response.get("WWW-Authenticate") == challenge
+    assert json.loads(response.content) == body
+    for name, value in headers.items():
+        assert response[name] == value
+
+
+def test_authenticate_header_is_the_bare_challenge(
+    issuer: LocalIssuer, configure: Callable[..., None]
+) -> None:
+    """RFC 6750 §3.1: the challenge for a request without credentials has no error code."""
+    configure(BEARERGUARD=guard_settings(issuer, REALM="orders"))
+    assert BearerTokenAuthentication().authenticate_header(None) == 'Bearer realm="orders"'  # type: ignore[arg-type]
+
+
+def test_require_scopes_makes_a_named_permission_class() -> None:
+    """RequireScopes(...) is a HasScopes subclass that composes with DRF's operators."""
+    permission = RequireScopes("orders:read", "orders:write")
+    assert issubclass(permission, HasScopes)
+    assert permission.__name__ == "RequireScopes('orders:read', 'orders:write')"
+    assert permission.required_scopes == ("orders:read", "orders:write")
+    assert (IsAdminUser | permission) is not None
+
+
+def test_require_scopes_checks_its_scopes() -> None:
+    """A scope with a space is refused when the class is made."""
+    with pytest.raises(ConfigurationError) as caught:
+        RequireScopes("orders:read orders:write")
+    assert str(caught.value) == (
+        "RequireScopes: each scope must be one non-empty scope token, "
+        "got 'orders:read orders:write'"
+    )
+
+
+def test_request_without_claims_is_not_permitted() -> None:
+    """Authenticated some other way (no token claims in request.auth): permission refused."""
+
+    class Request:
+        auth: Any = None
+
+    permission = RequireScopes("write")()
+    assert permission.has_permission(Request(), object()) is False  # type: ignore[arg-type]

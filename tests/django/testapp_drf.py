@@ -1,0 +1,83 @@
+"""Django REST framework views: the table's API (``ROOT_URLCONF = "testapp_drf"``) and more."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpResponse
+from django.urls import path
+from rest_framework.permissions import AllowAny, IsAdminUser, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from adapters.cases import TEXT
+from bearerguard.django.rest_framework import (
+    BearerTokenAuthentication,
+    HasScopes,
+    RequireScopes,
+)
+
+SCOPE = "write"
+
+
+class Token(APIView):
+    authentication_classes = [BearerTokenAuthentication]
+    permission_classes = [IsAuthenticated]
+
+    def get(self, request: Request) -> HttpResponse:
+        return HttpResponse(request.auth.sub, content_type=TEXT)
+
+
+class Scoped(Token):
+    permission_classes = [RequireScopes(SCOPE)]
+
+
+class Public(APIView):
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+
+    def get(self, request: Request) -> HttpResponse:
+        return HttpResponse(b"public", content_type=TEXT)
+
+
+class Claims(APIView):
+    permission_classes = [IsAuthenticated]
+
+    def get(self, request: Request) -> Response:
+        return Response(
+            {
+                "user": type(request.user).__name__,
+                "username": request.user.get_username(),
+                "sub": request.auth.sub,
+                "scopes": sorted(request.auth.scopes),
+            }
+        )
+
+
+class ViewScopes(Claims):
+    permission_classes = [HasScopes]
+    required_scopes = ["read", SCOPE]
+
+
+class NoViewScopes(Claims):
+    permission_classes = [HasScopes]
+
+
+class AdminOrWriter(Claims):
+    permission_classes = [IsAdminUser | RequireScopes(SCOPE)]
+
+
+urlpatterns = [
+    path("token", Token.as_view()),
+    path("scoped", Scoped.as_view()),
+    path("public", Public.as_view()),
+]
+
+drf_patterns = [
+    path("drf/claims", Claims.as_view()),
+    path("drf/scoped", Scoped.as_view()),
+    path("drf/view-scopes", ViewScopes.as_view()),
+    path("drf/no-view-scopes", NoViewScopes.as_view()),
+    path("drf/admin-or-writer", AdminOrWriter.as_view()),
+]

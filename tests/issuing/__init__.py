@@ -1,0 +1,1 @@
+"""Tests of bearerguard.issuing and the bearerguard CLI."""

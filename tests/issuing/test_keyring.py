@@ -1,0 +1,207 @@
+"""KeyRing: the rotation lifecycle on a key directory (the seed's safe rotation flow)."""
+
+from __future__ import annotations
+
+import json
+import stat
+import threading
+from pathlib import Path
+
+import pytest
+
+from bearerguard import ConfigurationError, InvalidKey, Issuer, Validator, parse_jwks
+from bearerguard.issuing import KeyRing, KeyState, RotationPolicy, TokenIssuer
+from support.clock import FakeClock
+
+from .conftest import T0
+
+DAY = 86400.0
+POLICY = RotationPolicy(publish_delay=DAY, retire_after=2 * DAY)
+
+
+@pytest.fixture
+def ring(tmp_path: Path, clock: FakeClock) -> KeyRing:
+    return KeyRing(tmp_path / "keys", policy=POLICY, clock=clock)
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def _states(ring: KeyRing) -> list[tuple[str, KeyState]]:
+    return [(k.kid, k.state) for k in ring.state().keys]
+
+
+def test_first_rotation_creates_the_ring(ring: KeyRing) -> None:
+    steps = ring.rotate(kty="EC")
+    assert [s.action for s in steps] == ["generate", "activate", "generate"]
+    active, upcoming = steps[0].kid, steps[2].kid
+    assert _states(ring) == [(active, KeyState.ACTIVE), (upcoming, KeyState.PUBLISHED)]
+    assert _mode(ring.directory) == 0o700
+    for kid in (active, upcoming):
+        assert _mode(ring.private_key_path(kid)) == 0o600
+        assert _mode(ring.public_key_path(kid)) == 0o644
+        assert json.loads(ring.jwk_path(kid).read_text())["kid"] == kid
+    manifest = json.loads((ring.directory / "keyring.json").read_text())
+    assert manifest["version"] == 1
+    assert [k["state"] for k in manifest["keys"]] == ["active", "published"]
+
+
+def test_public_keys_list_active_then_next_then_retired(ring: KeyRing, clock: FakeClock) -> None:
+    first = ring.rotate(kty="EC")
+    clock.advance(DAY)
+    second = ring.rotate(kty="EC")
+    assert [s.action for s in second] == ["activate", "retire", "generate"]
+    assert [k.kid for k in ring.public_keys()] == [first[2].kid, second[2].kid, first[0].kid]
+    assert ring.jwks() == {"keys": [k.to_dict() for k in ring.public_keys()]}
+
+
+def test_rotation_is_idempotent_within_the_publish_delay(ring: KeyRing, clock: FakeClock) -> None:
+    ring.rotate(kty="EC")
+    before = ring.state()
+    clock.advance(DAY - 1)
+    assert ring.rotate(kty="EC") == ()
+    assert ring.state() == before
+
+
+def test_retired_key_files_are_deleted_when_it_is_removed(ring: KeyRing, clock: FakeClock) -> None:
+    old = ring.rotate(kty="EC")[0].kid
+    clock.advance(DAY)
+    ring.rotate(kty="EC")
+    clock.advance(2 * DAY)
+    steps = ring.rotate(kty="EC")
+    assert (steps[0].action, steps[0].kid) == ("remove", old)
+    assert not ring.private_key_path(old).exists()
+    assert not ring.jwk_path(old).exists()
+    assert old not in [k.kid for k in ring.public_keys()]
+
+
+def test_tokens_signed_before_a_rotation_still_verify_after_it(
+    ring: KeyRing, clock: FakeClock
+) -> None:
+    """Zero downtime: the retired key stays in the JWKS until its tokens expire."""
+    ring.rotate(kty="EC")
+    issuer_url = "https://login.example.com"
+    before = TokenIssuer(signer=ring.signer(), issuer=issuer_url, audience="api://orders")
+    old_token, _ = before.generate_access_token("user-42", "web-app", [])
+    clock.advance(DAY)
+    ring.rotate(kty="EC")
+    after = TokenIssuer(signer=ring.signer(), issuer=issuer_url, audience="api://orders")
+    new_token, _ = after.generate_access_token("user-42", "web-app", [])
+    verifier = Issuer(issuer_url, parse_jwks(ring.jwks()), Validator(aud="api://orders"))
+    assert verifier.verify_and_validate(old_token)[1].sub == "user-42"
+    assert verifier.verify_and_validate(new_token)[1].sub == "user-42"
+    assert before.signer.kid != after.signer.kid
+
+
+def test_dry_run_changes_nothing(ring: KeyRing) -> None:
+    steps = ring.rotate(kty="EC", dry_run=True)
+    assert [(s.action, s.kid) for s in steps] == [
+        ("generate", "<new key 1>"),
+        ("activate", "<new key 1>"),
+        ("generate", "<new key 2>"),
+    ]
+    assert not ring.directory.exists()
+
+
+def test_encrypted_ring_needs_the_passphrase_to_sign(ring: KeyRing) -> None:
+    active = ring.rotate(kty="EC", passphrase="s3cret")[0].kid
+    assert (
+        ring.private_key_path(active)
+        .read_bytes()
+        .startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    )
+    assert ring.signer("s3cret").kid == active
+    with pytest.raises(InvalidKey) as info:
+        ring.signer()
+    assert info.value.description == (
+        f"{ring.private_key_path(active)} is encrypted; a passphrase is required"
+    )
+
+
+def test_signer_needs_an_active_key(ring: KeyRing) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        ring.signer()
+    hint = f"run `bearerguard keys rotate {ring.directory}`"
+    assert info.value.description == f"key ring {ring.directory} has no active key; {hint}"
+
+
+def test_signer_refuses_a_private_key_that_does_not_match_its_jwk(ring: KeyRing) -> None:
+    steps = ring.rotate(kty="EC")
+    active, upcoming = steps[0].kid, steps[2].kid
+    ring.jwk_path(active).write_text(ring.jwk_path(upcoming).read_text().replace(upcoming, active))
+    with pytest.raises(InvalidKey) as info:
+        ring.signer()
+    assert info.value.description == f"{ring.private_key_path(active)} does not match its JWK file"
+
+
+def test_manual_lifecycle(ring: KeyRing, clock: FakeClock) -> None:
+    """generate → publish → activate → retire → remove, one call each."""
+    key = ring.generate(kty="OKP", kid="kid-2025-01")
+    assert (key.kid, key.alg, key.state) == ("kid-2025-01", "EdDSA", KeyState.GENERATED)
+    assert ring.public_keys() == []
+    assert ring.publish("kid-2025-01").published_at == T0
+    assert [k.kid for k in ring.public_keys()] == ["kid-2025-01"]
+    assert ring.activate("kid-2025-01").state is KeyState.ACTIVE  # nothing active: no wait
+    assert ring.signer().alg == "EdDSA"
+    clock.advance(10)
+    assert ring.retire("kid-2025-01").retired_at == T0 + 10
+    with pytest.raises(ConfigurationError):
+        ring.remove("kid-2025-01")
+    clock.advance(2 * DAY)
+    ring.remove("kid-2025-01")
+    assert ring.state().keys == ()
+    assert sorted(p.name for p in ring.directory.iterdir()) == [".keyring.lock", "keyring.json"]
+
+
+@pytest.mark.parametrize(
+    "kid",
+    [
+        pytest.param("../escape", id="path-traversal"),
+        pytest.param(".hidden", id="dot-file"),
+        pytest.param("a/b", id="slash"),
+        pytest.param("", id="empty"),
+    ],
+)
+def test_kids_must_be_safe_file_names(ring: KeyRing, kid: str) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        ring.generate(kty="EC", kid=kid)
+    assert info.value.description == (
+        "kid must be 1-128 characters of A-Z a-z 0-9 . _ - and not start with '.'"
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        pytest.param("not json", "cannot read {path}: JSONDecodeError", id="not-json"),
+        pytest.param('{"version": 2, "keys": []}', "{path} is not a version 1 key ring manifest",
+                     id="future-version"),
+        pytest.param('{"version": 1}', "{path} has no 'keys' list", id="no-keys"),
+    ],
+)  # fmt: skip
+def test_a_broken_manifest_is_reported(ring: KeyRing, content: str, message: str) -> None:
+    ring.directory.mkdir()
+    path = ring.directory / "keyring.json"
+    path.write_text(content)
+    with pytest.raises(ConfigurationError) as info:
+        ring.state()
+    assert info.value.description == message.format(path=path)
+
+
+def test_concurrent_rotations_do_not_interleave(tmp_path: Path, clock: FakeClock) -> None:
+    """Two rotation runs at once bootstrap the ring once, not twice."""
+    rings = [KeyRing(tmp_path / "keys", policy=POLICY, clock=clock) for _ in range(4)]
+    barrier = threading.Barrier(len(rings))
+
+    def run(ring: KeyRing) -> None:
+        barrier.wait()
+        ring.rotate(kty="EC")
+
+    threads = [threading.Thread(target=run, args=(r,)) for r in rings]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [k.state for k in rings[0].state().keys] == [KeyState.ACTIVE, KeyState.PUBLISHED]
+    assert len(list((tmp_path / "keys").glob("*.private.pem"))) == 2

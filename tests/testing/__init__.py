@@ -1,0 +1,1 @@
+"""Tests of bearerguard.testing: the local issuer and the pytest plugin."""
