@@ -101,13 +101,17 @@ def main() -> int:
                 "expired token",
                 "/orders",
                 401,
-                lambda: f"Bearer {issuer.mint(sub='alice', scopes=['orders:read'], expires_in=-3600)}",
+                lambda: (
+                    f"Bearer {issuer.mint(sub='alice', scopes=['orders:read'], expires_in=-3600)}"
+                ),
             ),
             Step(
                 "token for another API (aud)",
                 "/orders",
                 401,
-                lambda: f"Bearer {issuer.mint(sub='alice', scopes=['orders:read'], audience='api://billing')}",
+                lambda: (
+                    f"Bearer {issuer.mint(sub='alice', scopes=['orders:read'], audience='api://billing')}"
+                ),
             ),
             Step(
                 "valid token, scope missing",
@@ -115,7 +119,9 @@ def main() -> int:
                 403,
                 lambda: f"Bearer {issuer.mint(sub='bob', scopes=['profile'])}",
             ),
-            Step("tampered token (sub changed)", "/orders", 401, lambda: f"Bearer {tamper(reader)}"),
+            Step(
+                "tampered token (sub changed)", "/orders", 401, lambda: f"Bearer {tamper(reader)}"
+            ),
             Step("malformed header 'Bearer abc def'", "/orders", 400, lambda: "Bearer abc def"),
             Step(
                 "token after key rotation (new kid)",
@@ -148,9 +154,11 @@ def main() -> int:
                 )
         print_table(rows)
         print()
-        print(f"issuer: {issuer.url} served discovery {issuer.count(issuer.oidc_path)}x, "
-              f"JWKS {issuer.count(issuer.jwks_path)}x for {len(steps)} requests "
-              "(keys are cached; the rotated key was published ahead)")
+        print(
+            f"issuer: {issuer.url} served discovery {issuer.count(issuer.oidc_path)}x, "
+            f"JWKS {issuer.count(issuer.jwks_path)}x for {len(steps)} requests "
+            "(keys are cached; the rotated key was published ahead)"
+        )
     print("all answers as expected" if not failures else f"{failures} unexpected answer(s)")
     return 1 if failures else 0
 
@@ -159,11 +167,8 @@ def print_table(rows: list[tuple[str, str, str, str, str]]) -> None:
     """Print *rows* under a header, columns aligned."""
     header = ("request", "want", "got", "", "why")
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(5)]
-    line = "  ".join("{:<%d}" % w for w in widths)
-    print(line.format(*header).rstrip())
-    print("  ".join("-" * w for w in widths))
-    for row in rows:
-        print(line.format(*row).rstrip())
+    for row in [header, tuple("-" * w for w in widths), *rows]:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ _CANONICAL_LAST: tuple[frozenset[str], ...] = (
     frozenset(_ALPHABET[::4]),
 )
 _TO_STD = bytes.maketrans(b"-_", b"+/")
+_FROM_STD = str.maketrans("+/", "-_")
 _PAD = (b"", b"", b"==", b"=")
 
 
@@ -63,12 +64,7 @@ def _decode_checked(text: str) -> bytes:
 
 def b64url_encode(data: bytes) -> str:
     """Encode *data* as unpadded base64url."""
-    return (
-        binascii.b2a_base64(data, newline=False)
-        .decode("ascii")
-        .rstrip("=")
-        .translate(str.maketrans("+/", "-_"))
-    )
+    return binascii.b2a_base64(data, newline=False).decode("ascii").rstrip("=").translate(_FROM_STD)
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -341,7 +341,8 @@ class Issuer:
         if typ_failure is not None:
             failures.append(typ_failure)
         if failures:
-            if any(f.startswith("exp:") for f in failures):
+            # Only a passed exp is "expired"; a missing exp is plain invalid (nothing to renew).
+            if any(f.startswith("exp: token has expired") for f in failures):
                 raise ExpiredToken(failures)
             raise InvalidClaims(failures)
         return claims

@@ -47,6 +47,19 @@ __all__ = [
 #: RFC 9728 §3: the well-known URI suffix of protected-resource metadata.
 METADATA_WELL_KNOWN = "/.well-known/oauth-protected-resource"
 _METADATA_CACHE_CONTROL = "public, max-age=3600"
+# What a ready Verifier already decides (so these settings cannot go with verifier=).
+_VERIFIER_HOLDS = (
+    "oidc",
+    "oauth2",
+    "jwks_url",
+    "issuer",
+    "audience",
+    "validator",
+    "claims_type",
+    "algorithms",
+    "policy",
+    "fetcher",
+)
 
 
 def _urls(value: str | Sequence[str] | None, name: str, require_https: bool) -> tuple[str, ...]:
@@ -153,22 +166,7 @@ class GuardSettings:
         object.__setattr__(self, "_metadata", metadata)
 
     def _check_verifier_alone(self) -> None:
-        given = [
-            name
-            for name in (
-                "oidc",
-                "oauth2",
-                "jwks_url",
-                "issuer",
-                "audience",
-                "validator",
-                "claims_type",
-                "algorithms",
-                "policy",
-                "fetcher",
-            )
-            if getattr(self, name) is not None
-        ]
+        given = [name for name in _VERIFIER_HOLDS if getattr(self, name) is not None]
         if given:
             raise ConfigurationError(
                 f"verifier= already holds the issuers and the claim policy; "
@@ -251,9 +249,7 @@ class GuardSettings:
 
     def is_public(self, path: str) -> bool:
         """Whether requests to *path* skip authentication."""
-        if path in self._exact:
-            return True
-        return any(path.startswith(prefix) for prefix in self._prefixes)
+        return path in self._exact or path.startswith(self._prefixes)
 
     def render(self, error: BearerGuardError) -> ErrorResponse:
         """The response for *error*, with this API's realm and RFC 9728 link."""

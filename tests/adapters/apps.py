@@ -156,7 +156,7 @@ def wsgi_app(settings: GuardSettings) -> bg_wsgi.BearerAuthMiddleware:
             return [b"not found"]
         return route(environ, start_response)
 
-    return bg_wsgi.BearerAuthMiddleware(dispatch, settings=settings)  # type: ignore[arg-type]
+    return bg_wsgi.BearerAuthMiddleware(dispatch, settings=settings)
 
 
 @contextmanager

@@ -2,16 +2,20 @@
 
 Framework-free data, importable by any adapter's tests (``from adapters.cases
 import CASES``). Each adapter under test serves the same small API, configured
-with :func:`table_settings`:
+with :func:`table_settings` (or :func:`table_mapping`, for settings files):
 
-* ``TOKEN_PATH`` needs a valid token and answers ``text/plain`` with the ``sub``;
+* ``TOKEN_PATH`` needs a valid token and answers ``text/plain; charset=utf-8``
+  with the token's ``sub`` (``SUB``), with a ``Content-Length``;
 * ``SCOPED_PATH`` needs scope ``SCOPE`` and answers the same way;
 * ``PUBLIC_PATH`` is a public path and answers ``public``;
 * the RFC 9728 document is served at ``METADATA_PATH``.
 
 A case says which request to send (path, query, ``Authorization`` values as
 bytes, with ``{name}`` filled from the minted tokens) and exactly what must
-come back: status, the headers bearerguard sets, and the body bytes.
+come back: status, the headers bearerguard sets, and the body bytes. Cases
+with ``keys_down`` go to an app configured with :func:`unavailable_settings`
+(a fresh one per request). :class:`Observed` reduces a response to what is
+compared; ``case.expected()`` is what it must equal.
 """
 
 from __future__ import annotations
@@ -53,31 +57,39 @@ COMPARED_HEADERS = (
 )
 
 
-def table_settings(issuer_url: str, **overrides: Any) -> GuardSettings:
-    """The settings every adapter in the table is configured with."""
-    options: dict[str, Any] = {
-        "oidc": issuer_url,
-        "audience": AUDIENCE,
-        "realm": REALM,
-        "public_paths": [PUBLIC_PATH],
-        "resource": RESOURCE,
-        "resource_metadata": {"scopes_supported": ["read", SCOPE]},
+def table_mapping(issuer_url: str) -> dict[str, Any]:
+    """The table's configuration as upper-case keys (Django's ``BEARERGUARD = {...}``)."""
+    return {
+        "OIDC": issuer_url,
+        "AUDIENCE": AUDIENCE,
+        "REALM": REALM,
+        "PUBLIC_PATHS": [PUBLIC_PATH],
+        "RESOURCE": RESOURCE,
+        "RESOURCE_METADATA": {"scopes_supported": ["read", SCOPE]},
     }
-    options.update(overrides)
-    return GuardSettings(**options)
+
+
+def unavailable_mapping(down: LocalIssuer) -> dict[str, Any]:
+    """Keys of a table configuration whose only issuer is down.
+
+    A fresh verifier each call, on a frozen clock: its first fetch fails and
+    ``Retry-After`` is exactly the key set's 30 s cooldown.
+    """
+    keys = RemoteKeySet.from_oidc(down.url, clock=lambda: 1000.0)
+    verifier = Verifier([Issuer(down.url, keys, Validator(aud=AUDIENCE))])
+    mapping = table_mapping(down.url)
+    del mapping["OIDC"], mapping["AUDIENCE"]
+    return {**mapping, "VERIFIER": verifier}
+
+
+def table_settings(issuer_url: str) -> GuardSettings:
+    """The settings every adapter in the table is configured with."""
+    return GuardSettings.from_mapping(table_mapping(issuer_url))
 
 
 def unavailable_settings(down: LocalIssuer) -> GuardSettings:
-    """Settings whose only issuer is down: a frozen clock makes ``Retry-After`` exact."""
-    keys = RemoteKeySet.from_oidc(down.url, clock=lambda: 1000.0)
-    verifier = Verifier([Issuer(down.url, keys, Validator(aud=AUDIENCE))])
-    return GuardSettings(
-        verifier=verifier,
-        realm=REALM,
-        public_paths=[PUBLIC_PATH],
-        resource=RESOURCE,
-        resource_metadata={"scopes_supported": ["read", SCOPE]},
-    )
+    """Settings whose only issuer is down (see :func:`unavailable_mapping`)."""
+    return GuardSettings.from_mapping(unavailable_mapping(down))
 
 
 def tamper(token: str) -> str:
@@ -157,7 +169,9 @@ class Case:
 
 
 def _challenge(*params: str) -> str:
-    return ", ".join([f'Bearer realm="{REALM}"', *params, f'resource_metadata="{RESOURCE_METADATA}"'])
+    return ", ".join(
+        [f'Bearer realm="{REALM}"', *params, f'resource_metadata="{RESOURCE_METADATA}"']
+    )
 
 
 def _refusal(code: str, description: str, *extra: str) -> tuple[str, bytes]:
@@ -231,7 +245,11 @@ CASES: list[Case] = [
     # RFC 6750 §3.1: no credentials → a bare challenge, no error code.
     Case(id="no-token", status=401, challenge=_challenge(), body=NO_TOKEN_BODY),
     Case(
-        id="no-token-scoped", path=SCOPED_PATH, status=401, challenge=_challenge(), body=NO_TOKEN_BODY
+        id="no-token-scoped",
+        path=SCOPED_PATH,
+        status=401,
+        challenge=_challenge(),
+        body=NO_TOKEN_BODY,
     ),
     Case(
         id="wrong-scheme",
@@ -241,38 +259,77 @@ CASES: list[Case] = [
         body=NO_TOKEN_BODY,
     ),
     # Malformed requests → 400 invalid_request.
-    _invalid_request("bearer-without-token", "Authorization header has no token after Bearer",
-                     authorization=(b"Bearer",)),
-    _invalid_request("token-with-spaces", "Authorization header is malformed",
-                     authorization=(b"Bearer abc def",)),
-    _invalid_request("two-authorization-headers", "more than one Authorization header",
-                     authorization=(b"Bearer {valid}", b"Bearer {valid}")),
-    _invalid_request("header-and-query-token", "credentials sent in more than one way",
-                     authorization=(b"Bearer {valid}",), query="access_token=abc"),
-    _invalid_request("query-token-only", "token must be sent in the Authorization header",
-                     query="a=1&access_token=abc"),
-    _invalid_request("wrong-scheme-and-query-token",
-                     "token must be sent in the Authorization header",
-                     authorization=(b"Basic dXNlcjpwYXNz",), query="access_token=abc"),
+    _invalid_request(
+        "bearer-without-token",
+        "Authorization header has no token after Bearer",
+        authorization=(b"Bearer",),
+    ),
+    _invalid_request(
+        "token-with-spaces", "Authorization header is malformed", authorization=(b"Bearer abc def",)
+    ),
+    _invalid_request(
+        "two-authorization-headers",
+        "more than one Authorization header",
+        authorization=(b"Bearer {valid}", b"Bearer {valid}"),
+    ),
+    _invalid_request(
+        "header-and-query-token",
+        "credentials sent in more than one way",
+        authorization=(b"Bearer {valid}",),
+        query="access_token=abc",
+    ),
+    _invalid_request(
+        "query-token-only",
+        "token must be sent in the Authorization header",
+        query="a=1&access_token=abc",
+    ),
+    _invalid_request(
+        "wrong-scheme-and-query-token",
+        "token must be sent in the Authorization header",
+        authorization=(b"Basic dXNlcjpwYXNz",),
+        query="access_token=abc",
+    ),
     # Hostile headers: 400/401, never 500.
-    _invalid_request("binary-header", "Authorization header is not ASCII",
-                     authorization=(b"Bearer \xff\xfe\xfd",)),
-    _invalid_request("many-spaces", "Authorization header has no token after Bearer",
-                     authorization=(b"Bearer" + b" " * 4000,)),
-    _invalid_request("spaces-then-garbage", "Authorization header is malformed",
-                     authorization=(b"Bearer " + b" " * 1000 + b"a b",)),
-    _invalid_token("huge-header", "token is larger than 16384 bytes",
-                   authorization=(b"Bearer " + b"A" * 20000,)),
+    _invalid_request(
+        "binary-header",
+        "Authorization header is not ASCII",
+        authorization=(b"Bearer \xff\xfe\xfd",),
+    ),
+    _invalid_request(
+        "many-spaces",
+        "Authorization header has no token after Bearer",
+        authorization=(b"Bearer" + b" " * 4000,),
+    ),
+    _invalid_request(
+        "spaces-then-garbage",
+        "Authorization header is malformed",
+        authorization=(b"Bearer " + b" " * 1000 + b"a b",),
+    ),
+    _invalid_token(
+        "huge-header",
+        "token is larger than 16384 bytes",
+        authorization=(b"Bearer " + b"A" * 20000,),
+    ),
     # Bad tokens → 401 invalid_token with a short, safe description.
-    _invalid_token("not-a-jwt", "token is not a compact JWS (three dot-separated segments)",
-                   authorization=(b"Bearer abc",)),
+    _invalid_token(
+        "not-a-jwt",
+        "token is not a compact JWS (three dot-separated segments)",
+        authorization=(b"Bearer abc",),
+    ),
     _invalid_token("expired", "exp: token has expired", authorization=(b"Bearer {expired}",)),
-    _invalid_token("wrong-audience", "aud: token is not meant for this audience",
-                   authorization=(b"Bearer {wrong_audience}",)),
-    _invalid_token("untrusted-issuer", "token iss is not a trusted issuer",
-                   authorization=(b"Bearer {foreign}",)),
-    _invalid_token("tampered", "signature verification failed",
-                   authorization=(b"Bearer {tampered}",)),
+    _invalid_token(
+        "wrong-audience",
+        "aud: token is not meant for this audience",
+        authorization=(b"Bearer {wrong_audience}",),
+    ),
+    _invalid_token(
+        "untrusted-issuer",
+        "token iss is not a trusted issuer",
+        authorization=(b"Bearer {foreign}",),
+    ),
+    _invalid_token(
+        "tampered", "signature verification failed", authorization=(b"Bearer {tampered}",)
+    ),
     # Verified but not allowed → 403 insufficient_scope naming the scope.
     Case(
         id="missing-scope",

@@ -10,16 +10,17 @@ from contextlib import contextmanager
 from typing import Any
 
 import uvicorn
+from uvicorn.config import WSProtocolType
 
 
 @contextmanager
-def serve(app: Any, *, ws: str = "websockets-sansio") -> Iterator[str]:
+def serve(app: Any, *, ws: WSProtocolType = "websockets-sansio") -> Iterator[str]:
     """Serve *app* until the block ends; yields ``http://127.0.0.1:<port>``."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", ws=ws, lifespan="on")  # type: ignore[arg-type]
+    config = uvicorn.Config(app, log_level="warning", ws=ws, lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="uvicorn-test", daemon=True

@@ -36,7 +36,9 @@ def make_app(issuer: LocalIssuer, **options: Any) -> FastAPI:
         return "open"
 
     @app.websocket("/ws")
-    async def ws(websocket: WebSocket, claims: AccessClaims = Depends(require_scopes("chat"))) -> None:
+    async def ws(
+        websocket: WebSocket, claims: AccessClaims = Depends(require_scopes("chat"))
+    ) -> None:
         await websocket.accept()
         await websocket.send_text(str(claims.sub))
         await websocket.close()
@@ -122,11 +124,16 @@ def test_openapi_shows_no_connection_parameter(client: Any) -> None:
 
 def test_websocket_dependency(client: Any, issuer: LocalIssuer) -> None:
     """A WebSocket route's dependency gets the claims; a missing scope closes with 1008."""
-    with client.websocket_connect("/ws", headers=bearer(issuer.mint(sub="eve", scopes=["chat"]))) as ws:
+    with client.websocket_connect(
+        "/ws", headers=bearer(issuer.mint(sub="eve", scopes=["chat"]))
+    ) as ws:
         assert ws.receive_text() == "eve"
-    with pytest.raises(WebSocketDisconnect) as closed:
-        with client.websocket_connect("/ws", headers=bearer(issuer.mint(scopes=["read"]))):
-            pass  # pragma: no cover - refused before accept
+    refused = bearer(issuer.mint(scopes=["read"]))
+    with (
+        pytest.raises(WebSocketDisconnect) as closed,
+        client.websocket_connect("/ws", headers=refused),
+    ):
+        pass  # pragma: no cover - refused before accept
     assert (closed.value.code, closed.value.reason) == (
         1008,
         "insufficient_scope: missing scope: chat",

@@ -98,9 +98,7 @@ def test_optional_authentication(issuer: LocalIssuer) -> None:
     app, _ = make_app(oidc=issuer.url, audience=AUDIENCE, realm=REALM, required=False)
     client = app.test_client()
     assert client.get("/open").json == {"claims": None}
-    assert client.get("/open", headers=bearer(issuer.mint(sub="carol"))).json == {
-        "claims": "carol"
-    }
+    assert client.get("/open", headers=bearer(issuer.mint(sub="carol"))).json == {"claims": "carol"}
     refused = client.get("/me")
     assert (refused.status_code, refused.data, refused.headers["WWW-Authenticate"]) == (
         401,
@@ -132,7 +130,14 @@ def test_metadata_route(issuer: LocalIssuer) -> None:
     app, _ = make_app(oidc=issuer.url, audience=AUDIENCE, resource="https://api.example.com")
     client = app.test_client()
     document = client.get("/.well-known/oauth-protected-resource")
-    assert (document.status_code, document.json["resource"]) == (200, "https://api.example.com")
+    assert (document.status_code, document.get_json()) == (
+        200,
+        {
+            "resource": "https://api.example.com",
+            "authorization_servers": [issuer.url],
+            "bearer_methods_supported": ["header"],
+        },
+    )
     assert document.headers["Cache-Control"] == "public, max-age=3600"
     assert client.head("/.well-known/oauth-protected-resource").status_code == 200
     assert client.post("/.well-known/oauth-protected-resource").status_code == 405

@@ -29,14 +29,30 @@ def test_access_token_in_query(query: str | bytes, found: bool) -> None:
 @pytest.mark.parametrize(
     ("header", "error", "description"),
     [
-        pytest.param("Bearer a, Bearer b", InvalidRequest, "more than one Authorization header",
-                     id="joined-bearer-lines"),
-        pytest.param("Basic eA==, Bearer b", InvalidRequest, "more than one Authorization header",
-                     id="joined-basic-and-bearer"),
-        pytest.param('Digest username="a", realm="b"', MissingToken, "no bearer token",
-                     id="digest-commas-are-not-a-second-line"),
-        pytest.param("Bearer \xff", InvalidRequest, "Authorization header is not ASCII",
-                     id="latin-1-text-from-wsgi"),
+        pytest.param(
+            "Bearer a, Bearer b",
+            InvalidRequest,
+            "more than one Authorization header",
+            id="joined-bearer-lines",
+        ),
+        pytest.param(
+            "Basic eA==, Bearer b",
+            InvalidRequest,
+            "more than one Authorization header",
+            id="joined-basic-and-bearer",
+        ),
+        pytest.param(
+            'Digest username="a", realm="b"',
+            MissingToken,
+            "no bearer token",
+            id="digest-commas-are-not-a-second-line",
+        ),
+        pytest.param(
+            "Bearer \xff",
+            InvalidRequest,
+            "Authorization header is not ASCII",
+            id="latin-1-text-from-wsgi",
+        ),
     ],
 )
 def test_wsgi_shaped_headers(header: str, error: type[Exception], description: str) -> None:

@@ -198,9 +198,7 @@ def test_websocket_with_token_is_accepted(client: Any, issuer: LocalIssuer) -> N
     ("path", "token", "code", "reason"),
     [
         pytest.param("/ws", None, 1008, "unauthorized: bearer token required", id="no-token"),
-        pytest.param(
-            "/ws", "expired", 1008, "invalid_token: exp: token has expired", id="expired"
-        ),
+        pytest.param("/ws", "expired", 1008, "invalid_token: exp: token has expired", id="expired"),
         pytest.param(
             "/ws-writer",
             "valid",
@@ -215,17 +213,22 @@ def test_websocket_refused_before_accept(
 ) -> None:
     """A refused handshake is closed with 1008 (policy violation) and a short reason."""
     headers = bearer(tokens[token]) if token else {}
-    with pytest.raises(WebSocketDisconnect) as closed:
-        with client.websocket_connect(path, headers=headers):
-            pass  # pragma: no cover - the handshake is refused
+    with (
+        pytest.raises(WebSocketDisconnect) as closed,
+        client.websocket_connect(path, headers=headers),
+    ):
+        pass  # pragma: no cover - the handshake is refused
     assert (closed.value.code, closed.value.reason) == (code, reason)
 
 
 def test_websocket_keys_unavailable(down_issuer: LocalIssuer, tokens: dict[str, str]) -> None:
     """Keys unavailable: closed with 1013 (try again later), not as a bad token."""
-    with TestClient(make_app(down_issuer)) as client, pytest.raises(WebSocketDisconnect) as closed:
-        with client.websocket_connect("/ws", headers=bearer(tokens["down"])):
-            pass  # pragma: no cover
+    with (
+        TestClient(make_app(down_issuer)) as client,
+        pytest.raises(WebSocketDisconnect) as closed,
+        client.websocket_connect("/ws", headers=bearer(tokens["down"])),
+    ):
+        pass  # pragma: no cover - the handshake is refused
     assert (closed.value.code, closed.value.reason) == (
         1013,
         "temporarily_unavailable: signing keys unavailable",
@@ -341,10 +344,16 @@ def test_importing_bearerguard_imports_no_framework() -> None:
         "import importlib; sys.modules.pop('bearerguard.starlette');"
     )
     core = subprocess.run(
-        [sys.executable, "-c", "import sys, bearerguard, bearerguard.settings, bearerguard.wsgi;"
-         "print(sorted(m for m in ('starlette', 'fastapi', 'flask', 'django', 'werkzeug')"
-         " if m in sys.modules))"],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-c",
+            "import sys, bearerguard, bearerguard.settings, bearerguard.wsgi;"
+            "print(sorted(m for m in ('starlette', 'fastapi', 'flask', 'django', 'werkzeug')"
+            " if m in sys.modules))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert core.stdout.strip() == "[]"
     adapter = subprocess.run(

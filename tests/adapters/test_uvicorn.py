@@ -15,12 +15,6 @@ from .cases import CASES, Case, Observed, table_settings, unavailable_settings
 from .servers import serve
 from .test_starlette import make_app
 
-websockets_client = pytest.importorskip(
-    "websockets.sync.client", reason="uvicorn needs the websockets package for WebSockets"
-)
-from websockets.exceptions import InvalidStatus  # noqa: E402
-
-
 
 def _sendable(case: Case) -> bool:
     # Left to the test-client table: a 20 kB header line (h11 refuses it before
@@ -69,12 +63,16 @@ def test_table_over_real_http(
 
 @pytest.fixture(scope="module")
 def ws_url(issuer: LocalIssuer) -> Iterator[str]:
+    # uvicorn speaks WebSocket through the websockets package (a dev dependency).
+    pytest.importorskip("websockets", reason="uvicorn needs websockets for WebSockets")
     with serve(make_app(issuer)) as url:
         yield url.replace("http://", "ws://")
 
 
 def _connect(url: str, headers: dict[str, str]) -> Any:
-    return websockets_client.connect(url, additional_headers=headers, open_timeout=10)
+    from websockets.sync.client import connect
+
+    return connect(url, additional_headers=headers, open_timeout=10)
 
 
 def test_websocket_with_token(ws_url: str, issuer: LocalIssuer) -> None:
@@ -96,8 +94,9 @@ def test_websocket_refused_handshake(
     ws_url: str, tokens: dict[str, str], path: str, token: str | None
 ) -> None:
     """Closed before accept: the server refuses the upgrade with HTTP 403."""
+    from websockets.exceptions import InvalidStatus
+
     headers = {"Authorization": f"Bearer {tokens[token]}"} if token else {}
-    with pytest.raises(InvalidStatus) as refused:
-        with _connect(ws_url + path, headers):
-            pass  # pragma: no cover - never opened
+    with pytest.raises(InvalidStatus) as refused, _connect(ws_url + path, headers):
+        pass  # pragma: no cover - never opened
     assert refused.value.response.status_code == 403

@@ -17,7 +17,7 @@ from bearerguard.wsgi import CLAIMS_KEY, BearerAuthMiddleware, require_scopes, w
 from .cases import AUDIENCE, NO_TOKEN_BODY, REALM
 
 
-@Request.application  # type: ignore[arg-type]
+@Request.application
 def whoami(request: Request) -> Response:
     claims = request.environ[CLAIMS_KEY]
     return Response("anonymous" if claims is None else claims.sub)

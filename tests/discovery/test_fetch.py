@@ -93,7 +93,7 @@ def test_fetch_jwks_times_out(server: JWKSServer, fetcher: RequestsFetcher) -> N
     started = time.monotonic()
     with pytest.raises(FetchError, match="timed out"):
         fetch_jwks(server.url("/jwks.json"), fetcher=fetcher, timeout=0.2)
-    assert time.monotonic() - started < 0.6
+    assert time.monotonic() - started < 1.2  # 0.2 s plus generous scheduling slack
 
 
 def test_fetch_jwks_refuses_plain_http_off_loopback() -> None:

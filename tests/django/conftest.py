@@ -12,70 +12,19 @@ underneath, which also resets bearerguard's cached configuration).
 
 from __future__ import annotations
 
-import shutil
-import sys
-import tempfile
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings
 from django.test.utils import override_settings
+from testapp_settings import SETTINGS, guard_settings
 
 import django
 from bearerguard.testing import LocalIssuer
 
-TESTS = Path(__file__).resolve().parents[1]
-if str(TESTS) not in sys.path:
-    sys.path.append(str(TESTS))  # for `adapters.cases`, the table every adapter shares
-
-_DB_DIR = tempfile.mkdtemp(prefix="bearerguard-django-")
-
-BEARER_MIDDLEWARE = "bearerguard.django.BearerTokenMiddleware"
-BACKEND = "bearerguard.django.BearerTokenBackend"
-COMMON_MIDDLEWARE = "django.middleware.common.CommonMiddleware"  # sets Content-Length
-
-settings.configure(
-    DEBUG=False,
-    SECRET_KEY="bearerguard-tests-only",
-    ALLOWED_HOSTS=["testserver", "127.0.0.1"],
-    ROOT_URLCONF="testapp",
-    USE_TZ=True,
-    INSTALLED_APPS=[
-        "django.contrib.auth",
-        "django.contrib.contenttypes",
-        "rest_framework",
-        "bearerguard.django",  # its AppConfig checks BEARERGUARD during django.setup()
-    ],
-    MIDDLEWARE=[COMMON_MIDDLEWARE, "django.middleware.csrf.CsrfViewMiddleware", BEARER_MIDDLEWARE],
-    AUTHENTICATION_BACKENDS=[BACKEND, "django.contrib.auth.backends.ModelBackend"],
-    DATABASES={
-        "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": f"{_DB_DIR}/db.sqlite3"}
-    },
-    DEFAULT_AUTO_FIELD="django.db.models.AutoField",
-    PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
-    REST_FRAMEWORK={
-        "DEFAULT_AUTHENTICATION_CLASSES": [
-            "bearerguard.django.rest_framework.BearerTokenAuthentication"
-        ],
-        "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-        "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-        "EXCEPTION_HANDLER": "bearerguard.django.rest_framework.exception_handler",
-    },
-    # Valid, and never contacted: every test points BEARERGUARD at a LocalIssuer.
-    BEARERGUARD={
-        "JWKS_URL": "http://127.0.0.1:9/jwks.json",
-        "ISSUER": "http://127.0.0.1:9",
-        "AUDIENCE": "api://test",
-    },
-)
+settings.configure(**SETTINGS)
 django.setup()
-
-
-def guard_settings(issuer: LocalIssuer, **keys: Any) -> dict[str, Any]:
-    """A ``BEARERGUARD`` dict trusting *issuer*; *keys* add or replace settings."""
-    return {"OIDC": issuer.url, "AUDIENCE": issuer.audience, **keys}
 
 
 @pytest.fixture
@@ -106,12 +55,11 @@ def bearerguard_setting(issuer: LocalIssuer, configure: Callable[..., None]) -> 
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _database_dir() -> Iterator[None]:
+def _close_connections() -> Iterator[None]:
     yield
     from django.db import connections
 
-    connections.close_all()
-    shutil.rmtree(_DB_DIR, ignore_errors=True)
+    connections.close_all()  # the directory itself goes at exit (testapp_settings)
 
 
 @pytest.fixture(scope="session")

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
-from conftest import guard_settings
 from django.contrib.auth import aauthenticate, authenticate, get_user_model
 from django.test import AsyncClient, Client, RequestFactory
+from testapp_settings import guard_settings
 
 from bearerguard import AccessClaims, StandardClaims
 from bearerguard.django import BearerTokenBackend, TokenUser, claims_of

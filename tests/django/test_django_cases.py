@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
-from conftest import BACKEND, BEARER_MIDDLEWARE, COMMON_MIDDLEWARE
 from django.http import HttpResponseBase
 from django.test import AsyncClient, Client
+from testapp_settings import BACKEND, BEARER_MIDDLEWARE, COMMON_MIDDLEWARE
 
 from adapters.cases import (
     Case,

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
-from conftest import COMMON_MIDDLEWARE, guard_settings
 from django.test import AsyncClient, Client
 from testapp_backends import RecordingBackend
+from testapp_settings import COMMON_MIDDLEWARE, guard_settings
 
 from bearerguard import ConfigurationError
 from bearerguard.django import require_scopes

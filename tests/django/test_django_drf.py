@@ -7,11 +7,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import COMMON_MIDDLEWARE, guard_settings
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework.permissions import IsAdminUser
 from rest_framework.test import APIClient
 from testapp_backends import RecordingBackend
+from testapp_settings import COMMON_MIDDLEWARE, guard_settings
 
 from bearerguard import ConfigurationError
 from bearerguard.django.rest_framework import BearerTokenAuthentication, HasScopes, RequireScopes

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
-from conftest import guard_settings
 from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 from django.test import AsyncClient, Client
 from testapp_backends import RecordingBackend
+from testapp_settings import guard_settings
 
 from bearerguard.django import BearerTokenMiddleware, get_config
 from bearerguard.testing import LocalIssuer

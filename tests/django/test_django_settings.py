@@ -8,11 +8,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import BACKEND, guard_settings
 from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 from testapp_backends import AppClaims
+from testapp_settings import BACKEND, guard_settings
 
 from bearerguard import ConfigurationError
 from bearerguard.django import (

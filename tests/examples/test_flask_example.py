@@ -5,17 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from examples.flask_app.app import config_from_env, create_app
 
 from bearerguard import ConfigurationError
 from bearerguard.testing import LocalIssuer
-from examples.flask_app.app import config_from_env, create_app
 
 AUDIENCE = "api://orders"
 
 
 @pytest.fixture
-def client(bearerguard_issuer: LocalIssuer, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setenv("BEARERGUARD_OIDC", bearerguard_issuer.url)
+def client(issuer: LocalIssuer, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("BEARERGUARD_OIDC", issuer.url)
     monkeypatch.setenv("BEARERGUARD_AUDIENCE", AUDIENCE)
     return create_app().test_client()
 
@@ -31,19 +31,19 @@ def client(bearerguard_issuer: LocalIssuer, monkeypatch: pytest.MonkeyPatch) -> 
     ],
 )
 def test_routes(
-    client: Any, bearerguard_issuer: LocalIssuer, path: str, scopes: list[str] | None, status: int
+    client: Any, issuer: LocalIssuer, path: str, scopes: list[str] | None, status: int
 ) -> None:
     """A public route, a token route and a scoped route."""
     headers = {}
     if scopes is not None:
-        token = bearerguard_issuer.mint(sub="alice", scopes=scopes, audience=AUDIENCE)
+        token = issuer.mint(sub="alice", scopes=scopes, audience=AUDIENCE)
         headers = {"Authorization": f"Bearer {token}"}
     assert client.get(path, headers=headers).status_code == status
 
 
-def test_me_answer(client: Any, bearerguard_issuer: LocalIssuer) -> None:
+def test_me_answer(client: Any, issuer: LocalIssuer) -> None:
     """The token route answers the claims it saw in g.claims."""
-    token = bearerguard_issuer.mint(sub="alice", scopes=["b", "a"], audience=AUDIENCE)
+    token = issuer.mint(sub="alice", scopes=["b", "a"], audience=AUDIENCE)
     response = client.get("/me", headers={"Authorization": f"Bearer {token}"})
     assert response.json == {"sub": "alice", "scopes": ["a", "b"]}
 

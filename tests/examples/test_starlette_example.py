@@ -6,19 +6,19 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from examples.starlette_app.app import create_app, settings_from_env
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from bearerguard import ConfigurationError
 from bearerguard.testing import LocalIssuer
-from examples.starlette_app.app import create_app, settings_from_env
 
 AUDIENCE = "api://orders"
 
 
 @pytest.fixture
-def client(bearerguard_issuer: LocalIssuer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    monkeypatch.setenv("BEARERGUARD_OIDC", bearerguard_issuer.url)
+def client(issuer: LocalIssuer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    monkeypatch.setenv("BEARERGUARD_OIDC", issuer.url)
     monkeypatch.setenv("BEARERGUARD_AUDIENCE", AUDIENCE)
     monkeypatch.setenv("BEARERGUARD_REALM", "orders")
     with TestClient(create_app()) as test_client:
@@ -40,24 +40,24 @@ def bearer(token: str) -> dict[str, str]:
     ],
 )
 def test_routes(
-    client: Any, bearerguard_issuer: LocalIssuer, path: str, scopes: list[str] | None, status: int
+    client: Any, issuer: LocalIssuer, path: str, scopes: list[str] | None, status: int
 ) -> None:
     """A public route, a token route and a scoped route."""
     headers = {}
     if scopes is not None:
-        headers = bearer(bearerguard_issuer.mint(sub="alice", scopes=scopes, audience=AUDIENCE))
+        headers = bearer(issuer.mint(sub="alice", scopes=scopes, audience=AUDIENCE))
     assert client.get(path, headers=headers).status_code == status
 
 
-def test_orders_answer(client: Any, bearerguard_issuer: LocalIssuer) -> None:
+def test_orders_answer(client: Any, issuer: LocalIssuer) -> None:
     """The scoped route sees the claims."""
-    token = bearerguard_issuer.mint(sub="alice", scopes=["orders:read"], audience=AUDIENCE)
+    token = issuer.mint(sub="alice", scopes=["orders:read"], audience=AUDIENCE)
     assert client.get("/orders", headers=bearer(token)).json()["owner"] == "alice"
 
 
-def test_live_websocket(client: Any, bearerguard_issuer: LocalIssuer) -> None:
+def test_live_websocket(client: Any, issuer: LocalIssuer) -> None:
     """The WebSocket route greets the token's subject; without a token it is closed (1008)."""
-    token = bearerguard_issuer.mint(sub="bob", audience=AUDIENCE)
+    token = issuer.mint(sub="bob", audience=AUDIENCE)
     with client.websocket_connect("/live", headers=bearer(token)) as ws:
         assert ws.receive_json() == {"hello": "bob"}
     with pytest.raises(WebSocketDisconnect) as closed, client.websocket_connect("/live"):

@@ -88,7 +88,8 @@ def test_threads_and_tasks_share_the_same_fetch(
 def test_cancelled_caller_does_not_cancel_the_shared_fetch(
     server: JWKSServer, make_keyset: Callable[..., RemoteKeySet]
 ) -> None:
-    server.set_json(JWKS_PATH, jwks("k1"), delay=0.3)
+    gate = threading.Event()
+    server.set_json(JWKS_PATH, jwks("k1"), gate=gate)
     keyset = make_keyset()
 
     async def main() -> Sequence[PublicJWK]:
@@ -98,6 +99,7 @@ def test_cancelled_caller_does_not_cancel_the_shared_fetch(
         quitter.cancel()
         with pytest.raises(asyncio.CancelledError):
             await quitter
+        gate.set()  # the IdP answers only after the quitter is gone
         return await patient
 
     keys = asyncio.run(main())
@@ -108,7 +110,8 @@ def test_cancelled_caller_does_not_cancel_the_shared_fetch(
 def test_fetch_completes_after_its_only_caller_was_cancelled(
     server: JWKSServer, make_keyset: Callable[..., RemoteKeySet], events: EventLog
 ) -> None:
-    server.set_json(JWKS_PATH, jwks("k1"), delay=0.2)
+    gate = threading.Event()
+    server.set_json(JWKS_PATH, jwks("k1"), gate=gate)
     keyset = make_keyset()
 
     async def main() -> None:
@@ -119,6 +122,7 @@ def test_fetch_completes_after_its_only_caller_was_cancelled(
             await task
 
     asyncio.run(main())
+    gate.set()
     events.wait_for("fetched")
     assert [k.kid for k in keyset.get_keys("k1")] == ["k1"]
     assert server.count() == 1
@@ -148,7 +152,7 @@ def test_event_loop_keeps_ticking_during_a_slow_fetch(
 
     ticks = asyncio.run(main())
     # ~50 ticks fit in 0.5 s; a loop blocked by the fetch would tick once.
-    assert ticks >= 20
+    assert ticks >= 10
     assert server.count() == 1
 
 
@@ -163,7 +167,7 @@ def test_thread_waits_no_longer_than_timeout_on_a_hanging_idp(
     started = time.monotonic()
     with pytest.raises(KeySetUnavailable):
         keyset.get_keys("k1")
-    assert time.monotonic() - started < FAST.timeout + 0.2
+    assert time.monotonic() - started < FAST.timeout + 0.5  # the hang lasts until teardown
     assert server.count() == 1
 
 
@@ -179,7 +183,7 @@ def test_task_waits_no_longer_than_timeout_on_a_hanging_idp(
             await keyset.aget_keys("k1")
         return time.monotonic() - started
 
-    assert asyncio.run(main()) < FAST.timeout + 0.2
+    assert asyncio.run(main()) < FAST.timeout + 0.5
     assert server.count() == 1
 
 
@@ -187,10 +191,10 @@ def test_waiter_that_gives_up_gets_keys_once_the_slow_fetch_lands(
     server: JWKSServer, make_keyset: Callable[..., RemoteKeySet], events: EventLog
 ) -> None:
     """The fetch outlives a timed-out caller and serves the next one: still 1 fetch."""
-    server.set_json(JWKS_PATH, jwks("k1"), delay=0.5)
+    gate = threading.Event()
+    server.set_json(JWKS_PATH, jwks("k1"), gate=gate)
     keyset = make_keyset(KeySetPolicy(timeout=2.0))
     seen: list[str] = []
-    # Give up early by waiting on a short-lived task.
 
     async def impatient() -> None:
         try:
@@ -199,6 +203,7 @@ def test_waiter_that_gives_up_gets_keys_once_the_slow_fetch_lands(
             seen.append("gave up")
 
     asyncio.run(impatient())
+    gate.set()
     events.wait_for("fetched")
     seen.append(keyset.get_keys("k1")[0].kid)
     assert seen == ["gave up", "k1"]

@@ -22,7 +22,7 @@ from .conftest import JWKS_PATH
 TTL = 900  # KeySetPolicy().default_ttl
 MAX_STALE = 86400
 COOLDOWN = 30
-POLICY = KeySetPolicy(timeout=0.3)
+POLICY = KeySetPolicy(timeout=1.0)  # short enough to test a hang, long enough under load
 DOWN = Reply(status=503, body=b"maintenance")
 
 
@@ -138,7 +138,7 @@ def test_bad_answer_keeps_previous_keys_within_timeout(
     clock.advance(TTL + 1)
     started = time.monotonic()
     issuer.verify_and_validate(mint("k1", iss=server.base_url))
-    assert time.monotonic() - started < POLICY.timeout + 0.2
+    assert time.monotonic() - started < POLICY.timeout + 0.5
     assert (server.count(JWKS_PATH), server.count("/elsewhere.json")) == (2, 0)
     events.wait_for("failed")
     assert [k.kid for k in issuer.keys.get_keys(None)] == ["k1"]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import threading
 from collections.abc import Callable
 
 import pytest
@@ -11,7 +13,7 @@ from bearerguard import Issuer, UnknownKey
 from bearerguard.keyset import MAX_ABSENT_KIDS, RemoteKeySet
 from support.clock import FakeClock
 from support.events import EventLog
-from support.jwks_server import JWKSServer
+from support.jwks_server import JWKSServer, Reply, Request
 from support.keys import bogus_token, jwks, mint
 
 from .conftest import JWKS_PATH
@@ -135,11 +137,21 @@ def test_absent_kid_cache_is_bounded(
     server: JWKSServer, make_keyset: Callable[..., RemoteKeySet]
 ) -> None:
     """2,000 distinct unknown kids wait for one cold fetch; only the newest 1,024 are kept."""
-    server.set_json(JWKS_PATH, jwks("k1"), delay=0.2)
+    gate = threading.Event()
+    body = json.dumps(jwks("k1")).encode()
+
+    def answer_when_everyone_waits(request: Request) -> Reply:
+        gate.wait(5)
+        return Reply(body=body)
+
+    server.set(JWKS_PATH, answer_when_everyone_waits)
     keyset = make_keyset()
 
     async def main() -> None:
-        await asyncio.gather(*(keyset.aget_keys(f"bogus-{i}") for i in range(2000)))
+        tasks = [asyncio.create_task(keyset.aget_keys(f"bogus-{i}")) for i in range(2000)]
+        await asyncio.sleep(0)  # every task has run up to its wait for the one fetch
+        gate.set()
+        await asyncio.gather(*tasks)
 
     asyncio.run(main())
     assert server.count() == 1

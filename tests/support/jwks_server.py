@@ -32,17 +32,19 @@ class Request:
 class Reply:
     """How a path answers.
 
-    ``delay``: seconds to wait before answering; ``hang``: never answer (until
-    :meth:`JWKSServer.release` or the server stops); ``etag``: send it as
-    ``ETag`` and answer 304 to a matching ``If-None-Match``;
-    ``content_length=False``: omit ``Content-Length`` (the body ends when the
-    connection closes).
+    ``delay``: seconds to wait before answering; ``gate``: answer once the test
+    sets this event (overlap that holds whatever the machine's load); ``hang``:
+    never answer (until :meth:`JWKSServer.release` or the server stops);
+    ``etag``: send it as ``ETag`` and answer 304 to a matching
+    ``If-None-Match``; ``content_length=False``: omit ``Content-Length`` (the
+    body ends when the connection closes).
     """
 
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    gate: threading.Event | None = None
     hang: bool = False
     etag: str | None = None
     content_length: bool = True
@@ -162,6 +164,8 @@ class JWKSServer:
             return
         if reply.delay:
             self._release.wait(reply.delay)
+        if reply.gate is not None:
+            reply.gate.wait(10)
         status, body = reply.status, reply.body
         if reply.etag is not None and request.headers.get("if-none-match") == reply.etag:
             status, body = 304, b""

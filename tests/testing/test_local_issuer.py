@@ -223,10 +223,10 @@ def test_sign_with_a_retired_key_by_kid(issuer: LocalIssuer) -> None:
 def test_running_issuers_never_share_a_key() -> None:
     pool = KeyPool()
     with LocalIssuer(key_pool=pool) as a, LocalIssuer(key_pool=pool) as b:
-        assert a.kid != b.kid
-        first = a.kid
+        kids = {a.kid, b.kid}
+        assert len(kids) == 2
     with LocalIssuer(key_pool=pool) as c:
-        assert c.kid in (first, b.kid)  # reused once given back
+        assert c.kid in kids  # given back, then lent again
 
 
 # -- faults -----------------------------------------------------------------------------------
@@ -271,8 +271,7 @@ def test_delay_is_cut_short_by_stop(clock: FakeClock) -> None:
 
     thread = threading.Thread(target=fetch)
     thread.start()
-    while local.count() == 0 and not errors:
-        time.sleep(0.01)
+    time.sleep(0.2)  # let the request reach the delay (it is logged only once answered)
     started = time.monotonic()
     local.stop()
     thread.join(timeout=10)

@@ -6,7 +6,8 @@ The shared keys are those of :class:`~bearerguard.settings.GuardSettings`
 ``REQUIRED``, ``REALM``, ``PUBLIC_PATHS``, ``RESOURCE``, ``RESOURCE_METADATA``);
 Django adds ``USER_MODE`` and ``USERNAME_CLAIM``. The result is cached for the
 process — one verifier, so one key set per issuer — and dropped when a test
-changes ``BEARERGUARD`` or ``AUTHENTICATION_BACKENDS`` with ``override_settings``.
+changes ``BEARERGUARD``, ``AUTHENTICATION_BACKENDS`` or ``INSTALLED_APPS``
+(``override_settings``).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ UserMode = Literal["stateless", "lookup", "create"]
 #: ``create``: that user, created on first sight.
 USER_MODES: tuple[UserMode, ...] = ("stateless", "lookup", "create")
 _DJANGO_KEYS = ("USER_MODE", "USERNAME_CLAIM")
-_WATCHED = frozenset({"BEARERGUARD", "AUTHENTICATION_BACKENDS"})
+_WATCHED = frozenset({"BEARERGUARD", "AUTHENTICATION_BACKENDS", "INSTALLED_APPS"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

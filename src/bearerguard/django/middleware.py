@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 
 __all__ = ["BearerTokenMiddleware"]
 
+_READ = frozenset({"GET", "HEAD"})
+
 GetResponse = Callable[[HttpRequest], HttpResponseBase]
 AsyncGetResponse = Callable[[HttpRequest], Awaitable[HttpResponseBase]]
 
@@ -117,6 +119,3 @@ def _begin(request: HttpRequest, config: DjangoConfig) -> HttpResponseBase | str
     if token is None:
         set_anonymous(request)
     return token
-
-
-_READ = frozenset({"GET", "HEAD"})

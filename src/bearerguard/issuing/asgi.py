@@ -83,9 +83,7 @@ class WellKnownApp:
                 {
                     "type": "http.response.start",
                     "status": response.status,
-                    "headers": [
-                        (k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers
-                    ],
+                    "headers": response.raw_headers,
                 }
             )
             await send({"type": "http.response.body", "body": response.body})

@@ -335,9 +335,21 @@ def load_key_pair(
     if not isinstance(key, _PRIVATE_TYPES):
         raise InvalidKey(f"{target} holds a {type(key).__name__}, which cannot sign JWTs")
     try:
-        return _pair(key, kid, alg)
+        pair = _pair(key, kid, alg)
     except InvalidKey as exc:
         raise InvalidKey(f"{target}: {exc.description}") from None
+    _warn_if_exposed(target)
+    return pair
+
+
+def _warn_if_exposed(target: Path) -> None:
+    mode = stat.S_IMODE(target.stat().st_mode)
+    if os.name == "posix" and mode & 0o077:
+        log.warning(
+            "private key file %s is accessible by group or others (mode %o); use 0600",
+            target,
+            mode,
+        )
 
 
 def _read_key_file(target: Path) -> bytes:
@@ -347,12 +359,6 @@ def _read_key_file(target: Path) -> bytes:
             raise InvalidKey(f"{target} is not a regular file")
         if info.st_size > _MAX_KEY_FILE:
             raise InvalidKey(f"{target} is too large to be a private key file")
-        if os.name == "posix" and info.st_mode & 0o077:
-            log.warning(
-                "private key file %s is accessible by group or others (mode %o); use 0600",
-                target,
-                stat.S_IMODE(info.st_mode),
-            )
         data = target.read_bytes()
     except FileNotFoundError:
         raise InvalidKey(f"private key file {target} does not exist") from None

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ConfigurationError
@@ -31,21 +31,49 @@ from .documents import (
 
 __all__ = ["Response", "WellKnownEndpoints", "etag_matches", "json_response"]
 
-_NOT_FOUND = b'{"error":"not_found"}'
-_NOT_ALLOWED = b'{"error":"method_not_allowed"}'
-
 
 @dataclass(frozen=True, slots=True)
 class Response:
-    """A response to send: status, header pairs (lower-case names), body."""
+    """A response to send: status, header pairs (lower-case names), body.
+
+    ``raw_headers`` are the same pairs encoded once for ASGI servers.
+    """
 
     status: int
     headers: tuple[tuple[str, str], ...]
     body: bytes
+    raw_headers: tuple[tuple[bytes, bytes], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        raw = tuple((k.encode("latin-1"), v.encode("latin-1")) for k, v in self.headers)
+        object.__setattr__(self, "raw_headers", raw)
 
     def header(self, name: str) -> str | None:
         """The first value of header *name* (lower-case), or ``None``."""
         return next((v for k, v in self.headers if k == name), None)
+
+    def without_body(self) -> Response:
+        """The answer to HEAD: the same status and headers (Content-Length too), no body."""
+        return Response(self.status, self.headers, b"")
+
+    def not_modified(self) -> Response:
+        """The 304 for a matching ``If-None-Match`` (RFC 9110 §15.4.5: validators, caching)."""
+        keep = ("cache-control", "etag", "access-control-allow-origin")
+        return Response(304, tuple(h for h in self.headers if h[0] in keep), b"")
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    get: Response
+    head: Response
+    not_modified: Response
+    etag: str | None
+
+    @classmethod
+    def of(cls, response: Response) -> _Route:
+        return cls(
+            response, response.without_body(), response.not_modified(), response.header("etag")
+        )
 
 
 def _json(document: Mapping[str, Any]) -> bytes:
@@ -91,6 +119,11 @@ def _plain(status: int, body: bytes, extra: tuple[tuple[str, str], ...] = ()) ->
     return Response(status, headers, body)
 
 
+_NOT_FOUND = _plain(404, b'{"error":"not_found"}')
+_NOT_FOUND_HEAD = _NOT_FOUND.without_body()
+_NOT_ALLOWED = _plain(405, b'{"error":"method_not_allowed"}', (("allow", "GET, HEAD"),))
+
+
 class WellKnownEndpoints:
     """The JWKS and metadata of one issuer, ready to serve.
 
@@ -118,7 +151,7 @@ class WellKnownEndpoints:
         self._custom_metadata = dict(metadata) if metadata is not None else None
         self._jwks_max_age = jwks_max_age
         self._metadata_max_age = metadata_max_age
-        self._routes: dict[str, Response] = {}
+        self._routes: dict[str, _Route] = {}
         self.update_keys(keys)
 
     @property
@@ -145,32 +178,27 @@ class WellKnownEndpoints:
                 self._issuer, signing_algs=algs, require_https=self._require_https
             )
         jwks_uri = metadata.get("jwks_uri")
-        meta = json_response(_json(metadata), max_age=self._metadata_max_age)
+        meta = _Route.of(json_response(_json(metadata), max_age=self._metadata_max_age))
         routes = {
             oidc_metadata_path(self._issuer): meta,
             oauth2_metadata_path(self._issuer): meta,
         }
         jwks_path = same_origin_path(jwks_uri, self._issuer) if isinstance(jwks_uri, str) else None
         if jwks_path is not None:
-            routes[jwks_path] = json_response(_json(jwks), max_age=self._jwks_max_age)
+            routes[jwks_path] = _Route.of(json_response(_json(jwks), max_age=self._jwks_max_age))
         self._routes = routes  # one assignment: readers see the old or the new set
 
     def respond(self, method: str, path: str, if_none_match: str | None = None) -> Response:
-        """The response to ``method path``; HEAD gets GET's headers and no body."""
-        found = self._routes.get(path)
-        if found is None:
-            response = _plain(404, _NOT_FOUND)
-        elif method not in ("GET", "HEAD"):
-            response = _plain(405, _NOT_ALLOWED, (("allow", "GET, HEAD"),))
-        elif etag_matches(if_none_match, found.header("etag")):
-            keep = ("cache-control", "etag", "access-control-allow-origin")
-            return Response(304, tuple(h for h in found.headers if h[0] in keep), b"")
-        else:
-            response = found
-        if method == "HEAD":
-            return Response(response.status, response.headers, b"")
-        return response
+        """The response to ``method path``; every possible response is built in advance."""
+        route = self._routes.get(path)
+        if route is None:
+            return _NOT_FOUND_HEAD if method == "HEAD" else _NOT_FOUND
+        if method == "GET" or method == "HEAD":
+            if if_none_match is not None and etag_matches(if_none_match, route.etag):
+                return route.not_modified
+            return route.get if method == "GET" else route.head
+        return _NOT_ALLOWED
 
     def document(self, path: str) -> bytes:
         """The body served at *path* (``KeyError`` if none)."""
-        return self._routes[path].body
+        return self._routes[path].get.body

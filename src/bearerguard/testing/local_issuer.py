@@ -110,7 +110,11 @@ class LocalIssuer:
                 self._active = self._take_key()
             self._publish()
         self._thread = threading.Thread(
-            target=server.serve_forever, name=f"bearerguard-issuer-{self.port}", daemon=True
+            target=server.serve_forever,
+            # A short poll makes stop() quick: shutdown() waits for the next poll.
+            kwargs={"poll_interval": 0.02},
+            name=f"bearerguard-issuer-{self.port}",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -128,6 +132,7 @@ class LocalIssuer:
         with self._lock:
             self._pool.release(self._keys)
             self._keys, self._active, self._next = [], None, None
+            self._endpoints = None  # a restart gets a new port, hence a new issuer URL
 
     def __enter__(self) -> LocalIssuer:
         return self.start()
@@ -419,8 +424,7 @@ class LocalIssuer:
         if response.status == 200 and etag_matches(
             headers.get("if-none-match"), response.header("etag")
         ):
-            keep = ("cache-control", "etag", "access-control-allow-origin")
-            response = Response(304, tuple(h for h in response.headers if h[0] in keep), b"")
+            response = response.not_modified()
         return response
 
     def _record(self, request: RecordedRequest) -> None:

@@ -28,9 +28,14 @@ def make_server(port: int, respond: Respond, record: Record) -> ThreadingHTTPSer
         (_Handler,),
         {"respond": staticmethod(respond), "record": staticmethod(record)},
     )
-    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-    server.daemon_threads = True
-    return server
+    return _Server(("127.0.0.1", port), handler)
+
+
+class _Server(ThreadingHTTPServer):
+    # A burst of concurrent clients (a key-refetch stampede test) must not
+    # overflow the listen backlog (socketserver's default is 5).
+    request_queue_size = 128
+    daemon_threads = True
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -1,0 +1,75 @@
+"""Strict base64url and JSON: the primitives under every token and JWKS."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from bearerguard.encoding import b64url_decode, b64url_encode, is_b64url, json_object
+from bearerguard.errors import MalformedToken
+
+from .helpers import expect_error
+
+
+@pytest.mark.parametrize(
+    ("text", "canonical"),
+    [
+        pytest.param("", True, id="empty"),
+        pytest.param("AQAB", True, id="len-0-mod-4"),
+        pytest.param("AQ", True, id="len-2-canonical"),
+        pytest.param("AR", False, id="len-2-trailing-bits"),
+        pytest.param("AQA", True, id="len-3-canonical"),
+        pytest.param("AQB", False, id="len-3-trailing-bits"),
+        pytest.param("A", False, id="len-1"),
+        pytest.param("AQ==", False, id="padded"),
+        pytest.param("a+b/", False, id="standard-alphabet"),
+        pytest.param("ab c", False, id="space"),
+        pytest.param("abc\n", False, id="newline"),
+        pytest.param("\u0661\u0662", False, id="unicode-digits"),
+    ],
+)
+def test_is_b64url_accepts_only_the_canonical_spelling(text: str, canonical: bool) -> None:
+    """One byte string, one base64url spelling."""
+    assert is_b64url(text) is canonical
+    if canonical:
+        assert b64url_encode(b64url_decode(text)) == text
+    else:
+        expect_error(lambda: b64url_decode(text, "member"), MalformedToken, match="member")
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 3, 4, 31, 32, 33, 255, 256])
+def test_b64url_round_trip(size: int) -> None:
+    """encode then decode gives the bytes back, and the encoding is canonical."""
+    data = os.urandom(size)
+    text = b64url_encode(data)
+    assert is_b64url(text)
+    assert "=" not in text
+    assert b64url_decode(text) == data
+
+
+@pytest.mark.parametrize(
+    ("data", "match"),
+    [
+        pytest.param(b'{"a":1,"a":2}', "duplicate", id="duplicate"),
+        pytest.param(b'{"a":{"b":1,"b":1}}', "duplicate", id="nested-duplicate"),
+        pytest.param(b'{"a":NaN}', "NaN", id="NaN"),
+        pytest.param(b'{"a":-Infinity}', "Infinity", id="-Infinity"),
+        pytest.param(b'{"a":1e400}', "out of range", id="float-overflow"),
+        pytest.param(b"[]", "not a JSON object", id="array"),
+        pytest.param(b"\xff", "not valid UTF-8 JSON", id="bad-utf8"),
+        pytest.param(b"[" * 100_000, "not valid UTF-8 JSON", id="deep-nesting"),
+    ],
+)
+def test_json_object_is_strict(data: bytes, match: str) -> None:
+    """Duplicates, non-finite numbers, non-objects, bad UTF-8 and deep nesting are refused."""
+    expect_error(lambda: json_object(data, "thing"), MalformedToken, match=match)
+
+
+def test_json_object_accepts_ordinary_json() -> None:
+    """Floats, big-enough integers, unicode escapes and whitespace are fine."""
+    assert json_object(' {"a": 1.5e3, "b": 12345678901234567890, "c": "\\u00e9"} ') == {
+        "a": 1500.0,
+        "b": 12345678901234567890,
+        "c": "é",
+    }
