@@ -188,6 +188,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BearerGuardError as exc:
         print(f"bearerguard: error: {exc.description}", file=sys.stderr)
         return 1
+    except OSError as exc:  # e.g. a directory that is not writable
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"bearerguard: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
 
 
 # -- keys generate ---------------------------------------------------------------------

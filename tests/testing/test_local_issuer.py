@@ -409,3 +409,11 @@ def test_options_are_validated(options: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigurationError) as info:
         LocalIssuer(**options)
     assert info.value.description == message
+
+
+def test_a_stopped_issuer_can_start_again(clock: FakeClock) -> None:
+    local = LocalIssuer(audience=AUD, clock=clock).start()
+    local.stop()
+    with local:
+        assert _get(local.oidc_url).json()["issuer"] == local.url
+        assert _verify(local, local.mint()).sub == "test-user"

@@ -211,7 +211,7 @@ class RedisRefreshStore:
         except InvalidGrant:
             return None
         reply = self._get(keys=list(keys), args=[])
-        if _text(reply[0]) == "missing" or _text(reply[0]) != "live":
+        if _text(reply[0]) != "live":  # "missing", or the family is revoked or gone
             return None
         record = _record(reply[1])
         if record.get("used") == "1":

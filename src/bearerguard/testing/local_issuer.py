@@ -132,6 +132,7 @@ class LocalIssuer:
         with self._lock:
             self._pool.release(self._keys)
             self._keys, self._active, self._next = [], None, None
+            self._dropped.clear()
             self._endpoints = None  # a restart gets a new port, hence a new issuer URL
 
     def __enter__(self) -> LocalIssuer:
