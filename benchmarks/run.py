@@ -208,11 +208,12 @@ def _verifier_cases(setup: KeySetup, jwk: PublicJWK, validator: Validator) -> li
 
 def _starlette_cases(setup: KeySetup, jwk: PublicJWK, validator: Validator) -> list[Case]:
     try:
-        from bearerguard.starlette import JWTAuth
-        from bearerguard.verifier import Verifier
         from starlette.applications import Starlette
         from starlette.responses import PlainTextResponse
         from starlette.routing import Route
+
+        from bearerguard.starlette import JWTAuth
+        from bearerguard.verifier import Verifier
     except ImportError:
         return []
 

@@ -27,7 +27,7 @@ def test_readme_block_runs_as_written(code: str, tmp_path: Path) -> None:
     """The block exits 0 when run as a script in a fresh directory."""
     script = tmp_path / "block.py"
     script.write_text(code, encoding="utf-8")
-    result = subprocess.run(  # noqa: S603
+    result = subprocess.run(
         [sys.executable, str(script)],
         cwd=tmp_path,
         capture_output=True,

@@ -49,8 +49,10 @@ from .errors import (
 from .issuer import Issuer
 from .jwk import PublicJWK, parse_jwks
 from .jws import JWS
+from .keyset import KeySetEvent, KeySetPolicy, KeySetStatus, RemoteKeySet
 from .keysource import KeySource, StaticKeySet
 from .validation import Validator, validate_standard_claims
+from .verifier import Verifier, require_scopes
 
 __version__ = "0.1.0"
 
@@ -75,10 +77,14 @@ __all__ = [
     "Issuer",
     "IssuerMismatch",
     "KeySetUnavailable",
+    "KeySetEvent",
+    "KeySetPolicy",
+    "KeySetStatus",
     "KeySource",
     "MalformedToken",
     "MissingToken",
     "PublicJWK",
+    "RemoteKeySet",
     "RequestsFetcher",
     "StandardClaims",
     "StaticKeySet",
@@ -86,10 +92,12 @@ __all__ = [
     "UnknownKey",
     "UnsupportedToken",
     "Validator",
+    "Verifier",
     "claim",
     "fetch_jwks",
     "fetch_jwks_from_oauth2",
     "fetch_jwks_from_oidc",
     "parse_jwks",
+    "require_scopes",
     "validate_standard_claims",
 ]

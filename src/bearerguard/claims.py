@@ -86,7 +86,9 @@ def _str_list(value: Any) -> tuple[str, ...]:
 def _str_array(value: Any) -> list[str]:
     # A list[str] field gets a list (its annotation), copied so the claims
     # never share a mutable object with ``raw``.
-    return list(_str_list(value))
+    if type(value) is list and all(type(v) is str for v in value):
+        return value[:]
+    raise _Bad("must be an array of strings")
 
 
 def _int(value: Any) -> int:

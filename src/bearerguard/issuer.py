@@ -272,7 +272,7 @@ class Issuer:
         if not candidates:
             if decoded.kid is not None and keys:
                 # RFC 8725 §3.1: the algorithm must fit the key (no RSA-key/HMAC confusion).
-                raise AlgorithmNotAllowed(f"algorithm {alg!r} does not fit the key {decoded.kid!r}")
+                raise AlgorithmNotAllowed(f"algorithm {alg!r} does not fit the key with that kid")
             raise UnknownKey("no key of this issuer matches the token's kid and alg")
         signing_input = decoded.signing_input
         signature = decoded.signature

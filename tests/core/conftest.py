@@ -7,6 +7,10 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed448 import Ed448PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from bearerguard import Issuer, PublicJWK, Validator
 
@@ -17,13 +21,13 @@ from .helpers import AUDIENCE, ISSUER, PrivateKey
 class Keys:
     """The signing keys of the trusted issuer and of an attacker."""
 
-    rsa: rsa.RSAPrivateKey
-    rsa_attacker: rsa.RSAPrivateKey
-    p256: ec.EllipticCurvePrivateKey
-    p384: ec.EllipticCurvePrivateKey
-    p521: ec.EllipticCurvePrivateKey
-    ed25519: ed25519.Ed25519PrivateKey
-    ed448: ed448.Ed448PrivateKey
+    rsa: RSAPrivateKey
+    rsa_attacker: RSAPrivateKey
+    p256: EllipticCurvePrivateKey
+    p384: EllipticCurvePrivateKey
+    p521: EllipticCurvePrivateKey
+    ed25519: Ed25519PrivateKey
+    ed448: Ed448PrivateKey
     kids: dict[str, PrivateKey] = field(default_factory=dict)
 
     def jwks(self) -> list[PublicJWK]:

@@ -8,6 +8,7 @@ URL is ``joe`` and a clock set just before that expiry.
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
@@ -32,7 +33,7 @@ JWS_VECTORS = [
 
 
 @pytest.mark.parametrize(("vector", "alg"), JWS_VECTORS)
-def test_rfc7515_vector_decodes_to_the_published_octets(vector: dict[str, str], alg: str) -> None:
+def test_rfc7515_vector_decodes_to_the_published_octets(vector: dict[str, Any], alg: str) -> None:
     """The header and payload decode to exactly the octets the RFC prints."""
     decoded = decode(vector["token"])
     assert decoded.alg == alg
@@ -45,7 +46,7 @@ def test_rfc7515_vector_decodes_to_the_published_octets(vector: dict[str, str], 
 
 
 @pytest.mark.parametrize(("vector", "alg"), JWS_VECTORS)
-def test_rfc7515_vector_verifies_with_its_published_key(vector: dict[str, str], alg: str) -> None:
+def test_rfc7515_vector_verifies_with_its_published_key(vector: dict[str, Any], alg: str) -> None:
     """unsafe_verify: the signature verifies with the published JWK and iss is "joe"."""
     key = PublicJWK.from_dict(vector["jwk"])
     jws = Issuer("joe", [key]).unsafe_verify(vector["token"])
@@ -56,7 +57,7 @@ def test_rfc7515_vector_verifies_with_its_published_key(vector: dict[str, str], 
 
 
 @pytest.mark.parametrize(("vector", "alg"), JWS_VECTORS)
-def test_rfc7515_vector_validates_before_its_expiry(vector: dict[str, str], alg: str) -> None:
+def test_rfc7515_vector_validates_before_its_expiry(vector: dict[str, Any], alg: str) -> None:
     """With the clock before exp and no audience required, verify_and_validate passes."""
     issuer = Issuer("joe", [PublicJWK.from_dict(vector["jwk"])], Validator(ignore_aud=True))
     jws, claims = issuer.verify_and_validate(vector["token"], StandardClaims, now=RFC7515_EXP - 60)
@@ -67,7 +68,7 @@ def test_rfc7515_vector_validates_before_its_expiry(vector: dict[str, str], alg:
 
 @pytest.mark.parametrize(("vector", "alg"), JWS_VECTORS)
 def test_rfc7515_vector_fails_every_access_token_check_today(
-    vector: dict[str, str], alg: str
+    vector: dict[str, Any], alg: str
 ) -> None:
     """The default policy reports both the missing aud and the 2011 expiry."""
     issuer = Issuer("joe", [PublicJWK.from_dict(vector["jwk"])], Validator(aud="api://orders"))
@@ -81,7 +82,7 @@ def test_rfc7515_vector_fails_every_access_token_check_today(
 
 
 @pytest.mark.parametrize(("vector", "alg"), JWS_VECTORS)
-def test_rfc7515_vector_with_a_flipped_payload_byte_fails(vector: dict[str, str], alg: str) -> None:
+def test_rfc7515_vector_with_a_flipped_payload_byte_fails(vector: dict[str, Any], alg: str) -> None:
     """Sanity check of the check: "joe" → "jof" in the payload breaks the signature."""
     header64, _, sig64 = vector["token"].split(".")
     forged_payload = vector["payload"].replace('"joe"', '"jof"').encode()

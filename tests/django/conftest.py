@@ -15,12 +15,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import django
 import pytest
 from django.conf import settings
 from django.test.utils import override_settings
 from testapp_settings import SETTINGS, guard_settings
 
-import django
 from bearerguard.testing import LocalIssuer
 
 settings.configure(**SETTINGS)

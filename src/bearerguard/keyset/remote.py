@@ -47,10 +47,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urljoin
 
-from .discovery import (
+from ..discovery import (
     Fetcher,
     FetchResponse,
-    cache_lifetime,
     check_url,
     default_fetcher,
     json_response,
@@ -60,145 +59,19 @@ from .discovery import (
     oidc_metadata_url,
     safe_url,
 )
-from .errors import BearerGuardError, ConfigurationError, FetchError, KeySetUnavailable
-from .jwk import PublicJWK
+from ..errors import BearerGuardError, ConfigurationError, FetchError, KeySetUnavailable
+from ..jwk import PublicJWK
+from .events import EventKind, KeySetEvent, KeySetStatus, log_event
+from .policy import MAX_ABSENT_KIDS, MAX_REDIRECTS, KeySetPolicy
 
-__all__ = ["KeySetEvent", "KeySetPolicy", "KeySetStatus", "RemoteKeySet"]
+__all__ = ["RemoteKeySet"]
 
 log = logging.getLogger("bearerguard.keyset")
 
-#: How many kids proven absent are remembered (oldest dropped first).
-MAX_ABSENT_KIDS = 1024
-#: Redirects followed when ``follow_redirects=True``.
-MAX_REDIRECTS = 3
 _JITTER = 0.1
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
-EventKind = Literal[
-    "fetched", "not-modified", "failed", "keys-changed", "stale-served", "refetch-suppressed"
-]
 Clock = Callable[[], float]
-
-
-def _seconds(name: str, value: object, *, positive: bool = True) -> None:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or value < 0
-        or (positive and value == 0)
-    ):
-        kind = "a positive" if positive else "a non-negative"
-        raise ConfigurationError(f"KeySetPolicy.{name} must be {kind} number of seconds")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class KeySetPolicy:
-    """How a :class:`RemoteKeySet` caches, refreshes and fetches (times in seconds).
-
-    ``default_ttl``: lifetime when the response has no ``Cache-Control: max-age``;
-    ``min_ttl``/``max_ttl``: bounds on the honoured ``max-age`` (minus ``Age``);
-    ``refresh_ahead``: fraction of the lifetime at which a background refresh
-    starts; ``cooldown``: at most one unknown-``kid`` refetch (and one retry
-    after a failure) per this many seconds; ``max_stale``: how long past its
-    lifetime the last good set keeps serving while fetches fail; ``timeout``:
-    per HTTP request, and the longest any caller waits for keys; ``max_bytes``:
-    response size cap; ``require_https``: plain http only for loopback hosts;
-    ``follow_redirects``: follow up to three redirects (each target checked
-    like the configured URL).
-    """
-
-    default_ttl: float = 900
-    min_ttl: float = 60
-    max_ttl: float = 86400
-    refresh_ahead: float = 0.75
-    cooldown: float = 30
-    max_stale: float = 86400
-    timeout: float = 5.0
-    max_bytes: int = 262144
-    require_https: bool = True
-    follow_redirects: bool = False
-
-    def __post_init__(self) -> None:
-        for name in ("default_ttl", "min_ttl", "max_ttl", "cooldown", "timeout"):
-            _seconds(name, getattr(self, name))
-        _seconds("max_stale", self.max_stale, positive=False)
-        if not self.min_ttl <= self.default_ttl <= self.max_ttl:
-            raise ConfigurationError("KeySetPolicy needs min_ttl <= default_ttl <= max_ttl")
-        ra = self.refresh_ahead
-        if isinstance(ra, bool) or not isinstance(ra, int | float) or not 0 < ra <= 1:
-            raise ConfigurationError("KeySetPolicy.refresh_ahead must be in (0, 1]")
-        if isinstance(self.max_bytes, bool) or not isinstance(self.max_bytes, int):
-            raise ConfigurationError("KeySetPolicy.max_bytes must be an integer")
-        if self.max_bytes < 1024:
-            raise ConfigurationError("KeySetPolicy.max_bytes must be at least 1024")
-        for name in ("require_https", "follow_redirects"):
-            if not isinstance(getattr(self, name), bool):
-                raise ConfigurationError(f"KeySetPolicy.{name} must be True or False")
-
-    def lifetime(self, headers: Mapping[str, str]) -> float:
-        """The lifetime of a response with *headers*, clamped to [min_ttl, max_ttl]."""
-        stated = cache_lifetime(headers)
-        if stated is None:
-            return float(self.default_ttl)
-        return float(min(max(stated, self.min_ttl), self.max_ttl))
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class KeySetEvent:
-    """Something a :class:`RemoteKeySet` did, passed to ``on_event`` and logged.
-
-    ``kind``: ``fetched`` (a 200 was applied; ``ttl`` set), ``not-modified``
-    (a 304 renewed the lifetime), ``failed`` (``error`` says why; the previous
-    keys stay), ``keys-changed`` (``added``/``removed`` kids; ``generation`` is
-    the new one), ``stale-served`` (keys past their lifetime were used; ``age``
-    since the last good fetch), ``refetch-suppressed`` (an unknown ``kid`` did
-    not cause a fetch; ``reason`` is ``cooldown`` or ``known-absent``).
-    ``stale-served`` and ``refetch-suppressed`` are reported once per fetch
-    attempt, not once per request, so a flood cannot flood the logs.
-    """
-
-    kind: EventKind
-    jwks_uri: str | None
-    generation: int
-    added: tuple[str, ...] = ()
-    removed: tuple[str, ...] = ()
-    reason: str | None = None
-    error: str | None = None
-    ttl: float | None = None
-    age: float | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class KeySetStatus:
-    """A snapshot for health checks and metrics (times in seconds, relative to now).
-
-    ``state``: ``empty`` (no keys yet), ``fresh``, ``stale`` (past its lifetime,
-    still served) or ``expired`` (past ``max_stale``, not served). ``age``:
-    since the last successful fetch or 304; ``expires_in``: until the lifetime
-    ends (negative once stale); ``next_refresh_in``: until a background refresh
-    may start; ``cooldown_remaining``: until an unknown ``kid`` may cause a
-    fetch; ``fetching``: a fetch is in flight; ``last_error``: why the last
-    fetch failed (``None`` after a success); ``fetches``/``failures``: counts of
-    successful and failed fetches; ``absent_kids``: size of the known-absent
-    cache; ``suppressed_refetches``: unknown-``kid`` lookups that did not fetch.
-    """
-
-    jwks_uri: str | None
-    state: Literal["empty", "fresh", "stale", "expired"]
-    generation: int
-    kids: tuple[str, ...]
-    age: float | None
-    expires_in: float | None
-    next_refresh_in: float | None
-    cooldown_remaining: float
-    fetching: bool
-    last_error: str | None
-    etag: str | None
-    fetches: int
-    failures: int
-    absent_kids: int
-    suppressed_refetches: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -754,7 +627,7 @@ class RemoteKeySet:
     def _emit(self, events: list[KeySetEvent]) -> None:
         """Log and deliver *events*; called without the lock held."""
         for event in events:
-            _log(event)
+            log_event(event)
             if self._on_event is not None:
                 try:
                     self._on_event(event)
@@ -780,37 +653,3 @@ def _merge(
     added = tuple(sorted({kid for kid, _ in new_ids - old_ids}))
     removed = tuple(sorted({kid for kid, _ in old_ids - new_ids}))
     return new, added, removed
-
-
-_LEVELS: dict[str, int] = {
-    "fetched": logging.DEBUG,
-    "not-modified": logging.DEBUG,
-    "keys-changed": logging.INFO,
-    "refetch-suppressed": logging.INFO,
-    "failed": logging.WARNING,
-    "stale-served": logging.WARNING,
-}
-
-
-def _log(event: KeySetEvent) -> None:
-    level = _LEVELS[event.kind]
-    if not log.isEnabledFor(level):
-        return
-    where = safe_url(event.jwks_uri or "")
-    if event.kind == "keys-changed":
-        log.log(
-            level,
-            "JWKS %s: keys changed (generation %d): added %s, removed %s",
-            where,
-            event.generation,
-            list(event.added),
-            list(event.removed),
-        )
-    elif event.kind == "failed":
-        log.log(level, "JWKS %s: fetch failed, keeping previous keys: %s", where, event.error)
-    elif event.kind == "stale-served":
-        log.log(level, "JWKS %s: serving keys %.0fs past their last fetch", where, event.age)
-    elif event.kind == "refetch-suppressed":
-        log.log(level, "JWKS %s: unknown kid, refetch suppressed (%s)", where, event.reason)
-    else:
-        log.log(level, "JWKS %s: %s, lifetime %.0fs", where, event.kind, event.ttl)
