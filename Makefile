@@ -21,8 +21,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy src
 
+# coverage starts before pytest, so modules imported by bearerguard's own pytest
+# plugin (an entry point, loaded early) are measured too.
 pytest: $(STAMP)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m coverage run -m pytest $(PYTEST_ARGS)
+	$(PY) -m coverage report --skip-covered --sort=cover
 
 # The whole suite: lint, strict typing, then every test.
 test: lint typecheck pytest
