@@ -75,16 +75,24 @@ class Fetcher(Protocol):
 class RequestsFetcher:
     """The default :class:`Fetcher`, on a ``requests.Session`` (connection reuse).
 
-    The *timeout* bounds the whole transfer, not just each socket read, so a
-    server that trickles bytes cannot hold a caller longer than *timeout*.
+    The *timeout* bounds each connect and read and, checked after every read,
+    the whole transfer: a server that trickles bytes is cut off after at most
+    about twice *timeout* (a :class:`~bearerguard.keyset.RemoteKeySet` never
+    lets a caller wait longer than *timeout* regardless).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, session: Any = None, trust_env: bool = False) -> None:
         import requests  # deferred: keeps `import bearerguard` cheap
 
         self._requests = requests
-        self._session = requests.Session()
-        self._session.trust_env = False  # no proxies or .netrc from the environment
+        if session is None:
+            session = requests.Session()
+            # By default no proxies, CA bundles or .netrc from the environment:
+            # where keys come from should not change with a variable. Pass
+            # trust_env=True (HTTPS_PROXY, REQUESTS_CA_BUNDLE, ...) or a
+            # configured requests.Session (client certificates, private CAs).
+            session.trust_env = trust_env
+        self._session = session
 
     def __call__(
         self, url: str, *, headers: Mapping[str, str], timeout: float, max_bytes: int
@@ -107,7 +115,13 @@ class RequestsFetcher:
                         f"response from {safe_url(url)} is larger than {max_bytes} bytes"
                     )
                 body = bytearray()
-                for chunk in resp.iter_content(_CHUNK):
+                raw = resp.raw
+                while True:
+                    # read1: returns after one socket read, so the deadline is
+                    # checked between reads even when the server trickles bytes.
+                    chunk = raw.read1(_CHUNK, decode_content=True)
+                    if not chunk:
+                        break
                     body += chunk
                     if len(body) > max_bytes:
                         raise FetchError(
@@ -147,8 +161,12 @@ def safe_url(url: str) -> str:
     """A URL without query or credentials, for messages and logs."""
     parts = urlsplit(url)
     host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
+    try:
+        port = parts.port
+    except ValueError:  # an out-of-range or non-numeric port
+        port = None
+    if port:
+        host = f"{host}:{port}"
     return urlunsplit((parts.scheme, host, parts.path, "", ""))[:200]
 
 
@@ -292,6 +310,13 @@ def jwks_uri_from_metadata(
         check_url(jwks_uri, "jwks_uri", require_https=require_https)
     except ConfigurationError as exc:
         raise DiscoveryError(f"metadata at {safe_url(metadata_url)}: {exc.description}") from None
+    plain_http = urlsplit(jwks_uri).scheme != "https"
+    if require_https and plain_http and urlsplit(issuer).scheme == "https":
+        # Plain http is allowed for loopback only so that local issuers work; an
+        # https issuer's metadata must not point the fetcher at a local service.
+        raise DiscoveryError(
+            f"metadata at {safe_url(metadata_url)}: jwks_uri must use https for an https issuer"
+        )
     return jwks_uri
 
 

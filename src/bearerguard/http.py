@@ -37,6 +37,7 @@ __all__ = [
     "access_token_in_query",
     "bearer_token",
     "error_response",
+    "is_cors_preflight",
     "quote",
 ]
 
@@ -114,6 +115,18 @@ def bearer_token(
 
 def _schemes(value: str) -> list[str]:
     return [part.strip(" \t").partition(" ")[0].lower() for part in value.split(",")]
+
+
+def is_cors_preflight(method: str, origin: object, request_method: object) -> bool:
+    """Whether a request is a CORS preflight (Fetch standard, "CORS-preflight request").
+
+    Browsers never attach credentials to a preflight, so adapters let it
+    through unauthenticated (for the app's CORS handling to answer) instead
+    of refusing it with 401, which would make every cross-origin call fail.
+    *origin* and *request_method* are the ``Origin`` and
+    ``Access-Control-Request-Method`` header values (``None`` when absent).
+    """
+    return method == "OPTIONS" and bool(origin) and bool(request_method)
 
 
 def access_token_in_query(query: str | bytes) -> bool:

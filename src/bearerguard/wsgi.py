@@ -28,7 +28,13 @@ from typing import TYPE_CHECKING, Any
 
 from .claims import StandardClaims
 from .errors import BearerGuardError, ConfigurationError, MissingToken
-from .http import REFUSALS, ErrorResponse, access_token_in_query, bearer_token
+from .http import (
+    REFUSALS,
+    ErrorResponse,
+    access_token_in_query,
+    bearer_token,
+    is_cors_preflight,
+)
 from .settings import GuardSettings
 from .verifier import Verifier
 from .verifier import require_scopes as check_scopes
@@ -63,6 +69,12 @@ def authenticate_environ(
 
     Raises a :data:`~bearerguard.http.REFUSALS` error for a request to refuse.
     """
+    if is_cors_preflight(
+        environ.get("REQUEST_METHOD", ""),
+        environ.get("HTTP_ORIGIN"),
+        environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
+    ):
+        return None  # preflights carry no credentials; the app's CORS handling answers
     # WSGI servers join repeated header lines with ", "; bearer_token sees that.
     header = environ.get("HTTP_AUTHORIZATION")
     other = access_token_in_query(environ.get("QUERY_STRING", ""))

@@ -208,3 +208,38 @@ def test_rotation_announced_ahead_needs_no_fetch(bearerguard_issuer: LocalIssuer
     bearerguard_issuer.rotate()
     assert client.get("/me", headers=bearer(bearerguard_issuer.mint())).status_code == 200
     assert bearerguard_issuer.count(bearerguard_issuer.jwks_path) == 1
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        pytest.param(
+            {"Origin": "https://app.example", "Access-Control-Request-Method": "GET"},
+            200,
+            id="cors-preflight-passes-to-the-app",
+        ),
+        pytest.param({"Origin": "https://app.example"}, 401, id="options-without-acrm-refused"),
+        pytest.param({"Access-Control-Request-Method": "GET"}, 401, id="options-without-origin"),
+    ],
+)
+def test_cors_preflight_is_not_refused(
+    issuer: LocalIssuer, headers: dict[str, str], status: int
+) -> None:
+    """Browsers send preflights without credentials; a 401 would break every CORS call."""
+    app, _ = make_app(oidc=issuer.url, audience=AUDIENCE)
+    response = app.test_client().options("/orders", headers=headers)
+    assert response.status_code == status
+
+
+def test_cors_preflight_does_not_open_a_scoped_view(issuer: LocalIssuer) -> None:
+    """A view that handles OPTIONS itself still gets no claims, so require_scopes refuses."""
+    app, _ = make_app(oidc=issuer.url, audience=AUDIENCE)
+
+    @app.route("/custom", methods=["OPTIONS"])
+    @require_scopes("orders:read")
+    def custom() -> dict[str, Any]:
+        return {"secret": True}
+
+    preflight = {"Origin": "https://app.example", "Access-Control-Request-Method": "GET"}
+    response = app.test_client().options("/custom", headers=preflight)
+    assert response.status_code == 401

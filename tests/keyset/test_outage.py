@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from bearerguard import Issuer, KeySetUnavailable
-from bearerguard.discovery import RequestsFetcher
+from bearerguard.discovery import FetchResponse, RequestsFetcher
 from bearerguard.keyset import KeySetEvent, KeySetPolicy, RemoteKeySet
 from support.clock import FakeClock
 from support.events import EventLog
@@ -228,3 +230,46 @@ def test_callback_that_raises_does_not_break_verification(
         "on_event callback raised; ignoring it",
         "on_event callback raised; ignoring it",
     ]
+
+
+class _StuckOnce:
+    """A fetcher (the injection seam) whose second call never returns until released.
+
+    It stands for what a timeout cannot catch: a fetcher that ignores its
+    deadline, or a server trickling bytes just fast enough to beat each read timeout.
+    """
+
+    def __init__(self, real: RequestsFetcher) -> None:
+        self.real = real
+        self.calls = 0
+        self.release = threading.Event()
+
+    def __call__(self, url: str, **kwargs: Any) -> FetchResponse:
+        self.calls += 1
+        if self.calls == 2:
+            self.release.wait(30)
+        return self.real(url, **kwargs)
+
+
+def test_hung_fetch_is_abandoned_so_a_new_one_can_start(
+    server: JWKSServer, clock: FakeClock, events: EventLog, fetcher: RequestsFetcher
+) -> None:
+    stuck = _StuckOnce(fetcher)
+    keyset = RemoteKeySet(
+        server.url(JWKS_PATH), policy=POLICY, fetcher=stuck, clock=clock, on_event=events
+    )
+    server.set_json(JWKS_PATH, jwks("k1"))
+    try:
+        assert [k.kid for k in keyset.get_keys("k1")] == ["k1"]
+        clock.advance(TTL + 1)
+        # The refresh hangs: this caller waits at most `timeout`, then gets the stale keys.
+        assert [k.kid for k in keyset.get_keys("k1")] == ["k1"]
+        assert keyset.status().fetching
+        clock.advance(2 * POLICY.timeout + 1)
+        # The hung fetch is given up on and a new one starts (and succeeds).
+        assert [k.kid for k in keyset.get_keys("k1")] == ["k1"]
+        assert stuck.calls == 3
+        assert keyset.status().state == "fresh"
+        assert any("did not finish" in (e.error or "") for e in events.of("failed"))
+    finally:
+        stuck.release.set()

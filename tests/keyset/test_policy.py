@@ -18,6 +18,7 @@ def test_defaults_are_the_documented_ones() -> None:
         "max_ttl": 86400,
         "refresh_ahead": 0.75,
         "cooldown": 30,
+        "absent_ttl": 300,
         "max_stale": 86400,
         "timeout": 5.0,
         "max_bytes": 262144,

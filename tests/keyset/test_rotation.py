@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 
 from bearerguard import Issuer, UnknownKey
-from bearerguard.keyset import MAX_ABSENT_KIDS, RemoteKeySet
+from bearerguard.keyset import MAX_ABSENT_KIDS, KeySetPolicy, RemoteKeySet
 from support.clock import FakeClock
 from support.events import EventLog
 from support.jwks_server import JWKSServer, Reply, Request
@@ -99,11 +99,28 @@ def test_bogus_kid_seen_again_causes_no_fetch(
     clock.advance(COOLDOWN)
     with pytest.raises(UnknownKey):
         warm.unsafe_verify(bogus_token("bogus", iss=server.base_url))
-    clock.advance(COOLDOWN * 10)  # long past the cooldown, still within the lifetime
+    clock.advance(COOLDOWN * 5)  # long past the cooldown, within absent_ttl and the lifetime
     with pytest.raises(UnknownKey):
         warm.unsafe_verify(bogus_token("bogus", iss=server.base_url))
     assert server.count() == 2
     assert [e.reason for e in events.of("refetch-suppressed")] == ["known-absent"]
+
+
+def test_kid_probed_before_it_is_published_is_not_locked_out(
+    server: JWKSServer, clock: FakeClock, warm: Issuer
+) -> None:
+    """An attacker (or a lagging CDN) can mark the next kid absent only for absent_ttl."""
+    clock.advance(COOLDOWN)
+    with pytest.raises(UnknownKey):
+        warm.unsafe_verify(bogus_token("k2", iss=server.base_url))  # k2 not published yet
+    assert server.count() == 2
+    server.set_json(JWKS_PATH, jwks("k1", "k2"))  # the IdP publishes k2 and signs with it
+    with pytest.raises(UnknownKey):
+        warm.verify_and_validate(mint("k2", iss=server.base_url))  # still known-absent
+    assert server.count() == 2
+    clock.advance(KeySetPolicy().absent_ttl)
+    warm.verify_and_validate(mint("k2", iss=server.base_url))
+    assert server.count() == 3
 
 
 def test_kid_suppressed_by_cooldown_is_not_taken_for_absent(

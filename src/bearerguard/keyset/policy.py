@@ -37,7 +37,11 @@ class KeySetPolicy:
     ``min_ttl``/``max_ttl``: bounds on the honoured ``max-age`` (minus ``Age``);
     ``refresh_ahead``: fraction of the lifetime at which a background refresh
     starts; ``cooldown``: at most one unknown-``kid`` refetch (and one retry
-    after a failure) per this many seconds; ``max_stale``: how long past its
+    after a failure) per this many seconds; ``absent_ttl``: how long a ``kid``
+    that a completed fetch proved absent causes no refetch (after that it may
+    cause one more, still within the cooldown; so a kid probed before the
+    identity provider publishes it is not locked out for a whole key-set
+    lifetime); ``max_stale``: how long past its
     lifetime the last good set keeps serving while fetches fail; ``timeout``:
     per HTTP request, and the longest any caller waits for keys; ``max_bytes``:
     response size cap; ``require_https``: plain http only for loopback hosts;
@@ -50,6 +54,7 @@ class KeySetPolicy:
     max_ttl: float = 86400
     refresh_ahead: float = 0.75
     cooldown: float = 30
+    absent_ttl: float = 300
     max_stale: float = 86400
     timeout: float = 5.0
     max_bytes: int = 262144
@@ -57,7 +62,7 @@ class KeySetPolicy:
     follow_redirects: bool = False
 
     def __post_init__(self) -> None:
-        for name in ("default_ttl", "min_ttl", "max_ttl", "cooldown", "timeout"):
+        for name in ("default_ttl", "min_ttl", "max_ttl", "cooldown", "absent_ttl", "timeout"):
             _seconds(name, getattr(self, name))
         _seconds("max_stale", self.max_stale, positive=False)
         if not self.min_ttl <= self.default_ttl <= self.max_ttl:

@@ -103,15 +103,16 @@ class _Outcome:
 class _Flight:
     """The one fetch in progress; its future always resolves to True (ok) or False."""
 
-    __slots__ = ("etag", "future", "last_hash")
+    __slots__ = ("etag", "future", "last_hash", "started")
 
-    def __init__(self, etag: str | None, last_hash: bytes) -> None:
+    def __init__(self, etag: str | None, last_hash: bytes, started: float) -> None:
         self.future: futures.Future[bool] = futures.Future()
         # A running Future cannot be cancelled, so an asyncio caller that gives
         # up (and cancels its wrapper) never cancels the shared fetch.
         self.future.set_running_or_notify_cancel()
         self.etag = etag
         self.last_hash = last_hash
+        self.started = started
 
 
 @dataclass(slots=True)
@@ -216,6 +217,9 @@ class RemoteKeySet:
         self._issuer = issuer
         self._metadata_url = metadata_url
         self._policy = policy
+        # Discovery makes two requests, each bounded by the timeout; beyond
+        # twice that plus a margin a fetch is considered hung.
+        self._abandon_after = 2 * policy.timeout + 1.0
         self._fetcher = fetcher
         self._clock: Clock = clock or time.monotonic
         self._on_event = on_event
@@ -228,7 +232,8 @@ class RemoteKeySet:
         self._retry_at = -math.inf  # after a failure: no new attempt before this
         self._last_error: str | None = None
         self._last_exc: FetchError | None = None
-        self._absent: OrderedDict[str, None] = OrderedDict()
+        # kid -> when a completed fetch proved it absent (oldest first).
+        self._absent: OrderedDict[str, float] = OrderedDict()
         self._reported: set[str] = set()  # once-per-attempt events already sent
         self._fetches = 0
         self._failures = 0
@@ -379,6 +384,12 @@ class RemoteKeySet:
     def _decide(self, kid: str | None, now: float, events: list[KeySetEvent]) -> _Ticket:
         keys = self._keys
         flight = self._flight
+        if flight is not None and now >= flight.started + self._abandon_after:
+            # A fetch that outlived every deadline (a server trickling bytes, a
+            # fetcher that ignores its timeout) must not pin the key set: give
+            # up on it so that a new attempt can start. Its late result is dropped.
+            self._abandon(flight, now, events)
+            flight = None
         if keys is None:
             if flight is not None:
                 return _Ticket(flight=flight)
@@ -386,8 +397,8 @@ class RemoteKeySet:
                 raise self._unavailable(now)
             return _Ticket(flight=self._start(now))
         if now >= keys.expires_at:
-            # Past the lifetime: try to refresh, and wait for it (bounded);
-            # right after a failed attempt, serve stale keys without waiting.
+            # Past the lifetime: try to refresh, and wait for it (bounded by the
+            # timeout); right after a failed attempt, serve stale keys without waiting.
             if flight is not None:
                 return _Ticket(flight=flight)
             if now >= self._retry_at:
@@ -400,15 +411,29 @@ class RemoteKeySet:
         found = keys.by_kid.get(kid)
         if found:
             return _Ticket(keys=found)
-        if kid in self._absent:
-            self._suppress("known-absent", events)
-            return _Ticket(keys=_EMPTY)
+        proven_absent_at = self._absent.get(kid)
+        if proven_absent_at is not None:
+            if now < proven_absent_at + self._policy.absent_ttl:
+                self._suppress("known-absent", events)
+                return _Ticket(keys=_EMPTY)
+            del self._absent[kid]  # old news: the kid may be published by now
         if flight is not None:
             return _Ticket(flight=flight)
         if now < self._last_attempt + self._policy.cooldown:
             self._suppress("cooldown", events)
             return _Ticket(keys=_EMPTY)
         return _Ticket(flight=self._start(now))
+
+    def _abandon(self, flight: _Flight, now: float, events: list[KeySetEvent]) -> None:
+        """Forget a fetch that never finished (caller holds the lock)."""
+        self._flight = None
+        self._failures += 1
+        where = safe_url(self._jwks_uri or self._metadata_url or "")
+        error = FetchError(f"fetching {where} did not finish in {self._abandon_after:g}s")
+        self._last_exc = error
+        self._last_error = error.description
+        self._retry_at = now
+        events.append(self._event("failed", error=error.description))
 
     def _finish(self, kid: str | None, flight: _Flight) -> Sequence[PublicJWK]:
         """After waiting for *flight* (done or not): answer from what the set holds."""
@@ -447,7 +472,8 @@ class RemoteKeySet:
         if proven:
             # A fetch completed after this kid was asked for and it is not
             # there: remember that, so the kid alone never causes another fetch.
-            self._absent[kid] = None
+            self._absent[kid] = now
+            self._absent.move_to_end(kid)
             if len(self._absent) > MAX_ABSENT_KIDS:
                 self._absent.popitem(last=False)
         return _EMPTY
@@ -471,7 +497,7 @@ class RemoteKeySet:
     def _start(self, now: float) -> _Flight:
         """Start the one fetch (caller holds the lock)."""
         keys = self._keys
-        flight = _Flight(keys.etag if keys else None, keys.body_hash if keys else b"")
+        flight = _Flight(keys.etag if keys else None, keys.body_hash if keys else b"", now)
         self._flight = flight
         self._last_attempt = now
         self._reported.clear()
@@ -500,8 +526,10 @@ class RemoteKeySet:
         ok = False
         try:
             with self._lock:
-                self._flight = None
-                ok = self._apply(outcome, self._clock(), events)
+                if self._flight is flight:
+                    self._flight = None
+                    ok = self._apply(outcome, self._clock(), events)
+                # else: the flight was abandoned as hung; its late result is dropped.
         finally:
             # Waiters resume after the new state is in place and its events
             # have been delivered, so logs read in order.
