@@ -18,6 +18,7 @@ wrong JSON type (``exp`` as a string, ``aud`` as an object, ...) becomes an
 
 from __future__ import annotations
 
+import functools
 import math
 import types
 import typing
@@ -48,6 +49,14 @@ Convert = Callable[[Any], Any]
 _Step = tuple[str, str, "str | None", Convert, Any]
 
 
+_NOT_DATE = "must be a NumericDate (seconds since the epoch)"
+_NOT_STR = "must be a string"
+_NOT_STR_OR_LIST = "must be a string or an array of strings"
+_NOT_INT = "must be an integer"
+_NOT_BOOL = "must be a boolean"
+_NOT_SCOPES = "must be a space-separated string or an array of strings"
+
+
 def claim(name: str, *, default: Any = None) -> Any:
     """A dataclass field read from the claim *name* (for names that are not identifiers)."""
     return field(default=default, metadata={"claim": name})
@@ -59,26 +68,35 @@ def _numeric_date(value: Any) -> float | int:
         0 <= value <= MAX_NUMERIC_DATE
     ):
         return value  # type: ignore[no-any-return]
-    raise _Bad("must be a NumericDate (seconds since the epoch)")
+    raise _Bad(_NOT_DATE)
 
 
 def _str(value: Any) -> str:
     if type(value) is not str:
-        raise _Bad("must be a string")
+        raise _Bad(_NOT_STR)
     return value
+
+
+def _all_str(items: list[Any]) -> bool:
+    # A loop, not all(<generator>): this runs for aud, scopes and roles of
+    # every token, and a generator costs more than the check itself.
+    for item in items:  # noqa: SIM110
+        if type(item) is not str:
+            return False
+    return True
 
 
 def _str_or_list(value: Any) -> tuple[str, ...]:
     # RFC 7519 §4.1.3: aud is a string or an array of strings.
     if type(value) is str:
         return (value,)
-    if type(value) is list and all(type(v) is str for v in value):
+    if type(value) is list and _all_str(value):
         return tuple(value)
-    raise _Bad("must be a string or an array of strings")
+    raise _Bad(_NOT_STR_OR_LIST)
 
 
 def _str_list(value: Any) -> tuple[str, ...]:
-    if type(value) is list and all(type(v) is str for v in value):
+    if type(value) is list and _all_str(value):
         return tuple(value)
     raise _Bad("must be an array of strings")
 
@@ -86,14 +104,14 @@ def _str_list(value: Any) -> tuple[str, ...]:
 def _str_array(value: Any) -> list[str]:
     # A list[str] field gets a list (its annotation), copied so the claims
     # never share a mutable object with ``raw``.
-    if type(value) is list and all(type(v) is str for v in value):
+    if type(value) is list and _all_str(value):
         return value[:]
     raise _Bad("must be an array of strings")
 
 
 def _int(value: Any) -> int:
     if type(value) is not int:
-        raise _Bad("must be an integer")
+        raise _Bad(_NOT_INT)
     return value
 
 
@@ -105,7 +123,7 @@ def _float(value: Any) -> float:
 
 def _bool(value: Any) -> bool:
     if type(value) is not bool:
-        raise _Bad("must be a boolean")
+        raise _Bad(_NOT_BOOL)
     return value
 
 
@@ -252,64 +270,235 @@ class StandardClaims:
         default_factory=lambda: _EMPTY, compare=False, hash=False, repr=False
     )
 
-    # Per-class field plan, built once on first use: (attribute, claim, convert, default).
-    _plans: ClassVar[dict[type, tuple[_Step, ...]]] = {}
+    # Per-class builder, made once on first use (see _make_builder).
+    _builders: ClassVar[dict[type, Callable[[Mapping[str, Any]], Any]]] = {}
 
     @classmethod
     def from_payload(cls: type[T], payload: Mapping[str, Any]) -> T:
         """Build the claims from a verified payload, type-checking every claim."""
-        plan = StandardClaims._plans.get(cls) or cls._build_plan()
-        raw = (
-            payload if type(payload) is types.MappingProxyType else types.MappingProxyType(payload)
-        )
-        values: dict[str, Any] = {"raw": raw}
-        problems: list[str] | None = None
-        get = payload.get
-        for attr, name, fallback, convert, default in plan:
-            value = get(name)
-            if value is None and fallback is not None:
-                value = get(fallback)
-                name = fallback
-            if value is None:
-                if default is MISSING:
-                    problems = problems or []
-                    problems.append(f"{name}: required claim is missing")
-                continue
-            try:
-                values[attr] = convert(value)
-            except _Bad as bad:
-                problems = problems or []
-                problems.append(f"{name}: {bad.reason}")
-        if problems:
-            raise InvalidClaims(problems)
-        return cls(**values)
+        build = StandardClaims._builders.get(cls)
+        if build is None:
+            build = _make_builder(cls)
+            StandardClaims._builders[cls] = build
+        claims: T = build(payload)
+        return claims
 
-    @classmethod
-    def _build_plan(cls) -> tuple[_Step, ...]:
-        """Resolve annotations to converters; raises ConfigurationError on unsupported types."""
+
+def _plan(cls: type[StandardClaims]) -> tuple[_Step, ...]:
+    """Resolve annotations to converters; raises ConfigurationError on unsupported types."""
+    try:
+        hints = typing.get_type_hints(cls)
+    except Exception as exc:  # a forward reference that cannot be resolved
+        raise ConfigurationError(f"{cls.__name__}: cannot resolve annotations: {exc}") from None
+    plan: list[_Step] = []
+    for f in fields(cls):
+        if f.name == "raw":
+            continue
+        name = f.metadata.get("claim", f.name)
+        if f.metadata.get("kind") == "numeric_date":
+            convert: Convert = _numeric_date
+        elif f.metadata.get("kind") == "scopes":
+            convert = _scopes
+        elif f.name == "aud" or f.metadata.get("kind") == "str_or_list":
+            convert = _str_or_list
+        else:
+            # A JSON null counts as absent, so a top-level "| None" needs no converter.
+            convert = _converter_for(_strip_none(hints[f.name]), cls)
+        has_default = f.default is not MISSING or f.default_factory is not MISSING
+        fallback = f.metadata.get("fallback")
+        plan.append((f.name, name, fallback, convert, None if has_default else MISSING))
+    return tuple(plan)
+
+
+def _strip_none(annotation: Any) -> Any:
+    """``X | None`` -> ``X`` (unions of several types keep their other members)."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        args = typing.get_args(annotation)
+        rest = tuple(a for a in args if a is not type(None))
+        if len(rest) == 1:
+            return rest[0]
+        if len(rest) < len(args):
+            return typing.Union[rest]  # noqa: UP007 (a runtime tuple of types)
+    return annotation
+
+
+def _from_plan(cls: type[T], plan: tuple[_Step, ...], payload: Mapping[str, Any]) -> T:
+    """The general builder: through the class's own ``__init__`` (and ``__post_init__``)."""
+    raw = payload if type(payload) is types.MappingProxyType else types.MappingProxyType(payload)
+    values: dict[str, Any] = {"raw": raw}
+    problems: list[str] | None = None
+    get = payload.get
+    for attr, name, fallback, convert, default in plan:
+        value = get(name)
+        if value is None and fallback is not None:
+            value = get(fallback)
+            name = fallback
+        if value is None:
+            if default is MISSING:
+                problems = problems or []
+                problems.append(f"{name}: required claim is missing")
+            continue
         try:
-            hints = typing.get_type_hints(cls)
-        except Exception as exc:  # a forward reference that cannot be resolved
-            raise ConfigurationError(f"{cls.__name__}: cannot resolve annotations: {exc}") from None
-        plan: list[_Step] = []
-        for f in fields(cls):
-            if f.name == "raw":
-                continue
-            name = f.metadata.get("claim", f.name)
-            if f.metadata.get("kind") == "numeric_date":
-                convert: Convert = _numeric_date
-            elif f.metadata.get("kind") == "scopes":
-                convert = _scopes
-            elif f.name == "aud" or f.metadata.get("kind") == "str_or_list":
-                convert = _str_or_list
-            else:
-                convert = _converter_for(hints[f.name], cls)
-            has_default = f.default is not MISSING or f.default_factory is not MISSING
-            fallback = f.metadata.get("fallback")
-            plan.append((f.name, name, fallback, convert, None if has_default else MISSING))
-        result = tuple(plan)
-        StandardClaims._plans[cls] = result
-        return result
+            values[attr] = convert(value)
+        except _Bad as bad:
+            problems = problems or []
+            problems.append(f"{name}: {bad.reason}")
+    if problems:
+        raise InvalidClaims(problems)
+    return cls(**values)
+
+
+# -- the fast builder ------------------------------------------------------------
+#
+# Building claims is a large share of verifying a token: a frozen dataclass's
+# __init__ sets each field through object.__setattr__, and a generic loop calls
+# one converter per field. For a class whose __init__ is the one @dataclass
+# wrote (no __post_init__, no custom __new__, every field an __init__ argument),
+# the same object can be built directly: the checks of the common claim types
+# written out inline, then each slot set through its descriptor. Anything else
+# uses _from_plan. Both produce the same claims and the same failures, in the
+# same order (tests/core/test_claims.py runs through both).
+
+
+def _inline_table() -> dict[Convert, tuple[tuple[tuple[str, str], ...], str]]:
+    """Converters the builder writes out inline: ``((condition, value), ...), reason``.
+
+    Each says, for the JSON value ``v``, the same as the converter function:
+    the first condition that holds gives the value, none holding is the reason.
+    """
+    return {
+        _str: ((("type(v) is str", "v"),), _NOT_STR),
+        _int: ((("type(v) is int", "v"),), _NOT_INT),
+        _bool: ((("type(v) is bool", "v"),), _NOT_BOOL),
+        _numeric_date: (
+            (
+                (
+                    "(type(v) is int or (type(v) is float and _isfinite(v)))"
+                    " and 0 <= v <= _MAX_DATE",
+                    "v",
+                ),
+            ),
+            _NOT_DATE,
+        ),
+        _str_or_list: (
+            (("type(v) is str", "(v,)"), ("type(v) is list and _all_str(v)", "tuple(v)")),
+            _NOT_STR_OR_LIST,
+        ),
+        _scopes: (
+            (
+                ("type(v) is str", "frozenset(v.split())"),
+                ("type(v) is list and _all_str(v)", "frozenset(v)"),
+            ),
+            _NOT_SCOPES,
+        ),
+    }
+
+
+def _make_builder(cls: type[T]) -> Callable[[Mapping[str, Any]], T]:
+    plan = _plan(cls)
+    setters = _slot_setters(cls)
+    if setters is None:
+        return functools.partial(_from_plan, cls, plan)
+    defaults = {f.name: f for f in fields(cls)}
+    namespace: dict[str, Any] = {
+        "_MP": types.MappingProxyType,
+        "_Bad": _Bad,
+        "_Invalid": InvalidClaims,
+        "_new": object.__new__,
+        "_cls": cls,
+        "_isfinite": math.isfinite,
+        "_MAX_DATE": MAX_NUMERIC_DATE,
+        "_all_str": _all_str,
+    }
+    lines = [
+        "def build(payload):",
+        "    get = payload.get",
+        "    problems = []",
+    ]
+    for i, (attr, name, fallback, convert, required) in enumerate(plan):
+        f = defaults[attr]
+        if required is MISSING:
+            absent = [f"a{i} = None", f"problems.append({name!r} + ': required claim is missing')"]
+            if fallback is not None:
+                absent[1] = f"problems.append({fallback!r} + ': required claim is missing')"
+        elif f.default_factory is not MISSING:
+            namespace[f"f{i}"] = f.default_factory
+            absent = [f"a{i} = f{i}()"]
+        else:
+            namespace[f"d{i}"] = f.default
+            absent = [f"a{i} = d{i}"]
+        label = "n" if fallback is not None else repr(name)
+        lines.append(f"    v = get({name!r})")
+        if fallback is not None:
+            lines.append(f"    n = {name!r}")
+            lines.append("    if v is None:")
+            lines.append(f"        v = get({fallback!r})")
+            lines.append(f"        n = {fallback!r}")
+        lines.append("    if v is None:")
+        lines += [f"        {line}" for line in absent]
+        inline = _INLINE.get(convert)
+        if inline is not None:
+            branches, reason = inline
+            for condition, expression in branches:
+                lines.append(f"    elif {condition}:")
+                lines.append(f"        a{i} = {expression}")
+            lines.append("    else:")
+            lines.append(f"        a{i} = None")
+            lines.append(f"        problems.append({label} + {': ' + reason!r})")
+        else:
+            namespace[f"c{i}"] = convert
+            lines.append("    else:")
+            lines.append("        try:")
+            lines.append(f"            a{i} = c{i}(v)")
+            lines.append("        except _Bad as bad:")
+            lines.append(f"            a{i} = None")
+            lines.append(f"            problems.append({label} + ': ' + bad.reason)")
+    lines.append("    if problems:")
+    lines.append("        raise _Invalid(problems)")
+    lines.append("    claims = _new(_cls)")
+    lines.append("    s_raw(claims, payload if type(payload) is _MP else _MP(payload))")
+    namespace["s_raw"] = setters["raw"]
+    for i, (attr, *_) in enumerate(plan):
+        namespace[f"s{i}"] = setters[attr]
+        lines.append(f"    s{i}(claims, a{i})")
+    lines.append("    return claims")
+    # The source holds only this module's templates, the repr() of claim names
+    # and numbered locals: nothing from a token reaches it.
+    filename = f"<bearerguard claims builder for {cls.__qualname__}>"
+    code = compile("\n".join(lines) + "\n", filename, "exec")
+    exec(code, namespace)  # noqa: S102
+    build: Callable[[Mapping[str, Any]], T] = namespace["build"]
+    return build
+
+
+def _slot_setters(cls: type) -> dict[str, Callable[[Any, Any], None]] | None:
+    """Each field's setter when building *cls* field by field is what ``cls(...)`` does.
+
+    ``None`` when that cannot be shown: a ``__post_init__``, a custom
+    ``__new__``, an ``__init__`` that @dataclass did not write, or an
+    ``__init__`` whose arguments are not exactly the fields.
+    """
+    if hasattr(cls, "__post_init__") or any("__new__" in k.__dict__ for k in cls.__mro__[:-1]):
+        return None
+    init = cls.__dict__.get("__init__")
+    params = cls.__dict__.get("__dataclass_params__")
+    code = getattr(init, "__code__", None)
+    if params is None or not params.init or code is None or code.co_filename != "<string>":
+        return None
+    names = [f.name for f in fields(cls)]
+    arguments = code.co_varnames[1 : 1 + code.co_argcount - 1 + code.co_kwonlyargcount]
+    if sorted(arguments) != sorted(names):
+        return None
+    setters: dict[str, Callable[[Any, Any], None]] = {}
+    for name in names:
+        for klass in cls.__mro__:
+            descriptor = klass.__dict__.get(name)
+            if descriptor is not None:
+                break
+        if type(descriptor) is not types.MemberDescriptorType:
+            return None  # not a slot (a class without slots=True): keep __init__
+        setters[name] = descriptor.__set__
+    return setters
 
 
 def _scopes(value: Any) -> frozenset[str]:
@@ -317,9 +506,9 @@ def _scopes(value: Any) -> frozenset[str]:
     # issuers (Entra ID, Okta) use `scp` as a string or an array instead.
     if type(value) is str:
         return frozenset(value.split())
-    if type(value) is list and all(type(v) is str for v in value):
+    if type(value) is list and _all_str(value):
         return frozenset(value)
-    raise _Bad("must be a space-separated string or an array of strings")
+    raise _Bad(_NOT_SCOPES)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -335,3 +524,6 @@ class AccessClaims(StandardClaims):
         default=frozenset(), metadata={"kind": "scopes", "claim": "scope", "fallback": "scp"}
     )
     roles: tuple[str, ...] = field(default=(), metadata={"kind": "str_or_list"})
+
+
+_INLINE = _inline_table()

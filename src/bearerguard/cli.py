@@ -67,7 +67,9 @@ def _passphrase(args: argparse.Namespace) -> str | None:
     return None
 
 
-def _add_passphrase_options(parser: argparse.ArgumentParser) -> None:
+def _add_passphrase_options(
+    parser: argparse.ArgumentParser, *, no_encryption: bool = False
+) -> None:
     group = parser.add_mutually_exclusive_group()
     group.add_argument(
         "--passphrase-env",
@@ -79,6 +81,12 @@ def _add_passphrase_options(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="encrypt private keys with the passphrase in this file (trailing newline ignored)",
     )
+    if no_encryption:
+        group.add_argument(
+            "--no-encryption",
+            action="store_true",
+            help="write new private keys unencrypted even though the ring's keys are encrypted",
+        )
 
 
 def _add_key_type_options(parser: argparse.ArgumentParser) -> None:
@@ -150,7 +158,7 @@ def _parser() -> argparse.ArgumentParser:
         "at least the longest token lifetime plus leeway)",
     )
     _add_key_type_options(rot)
-    _add_passphrase_options(rot)
+    _add_passphrase_options(rot, no_encryption=True)
     rot.set_defaults(run=_cmd_rotate)
 
     jwks = key_commands.add_parser("jwks", help="print the JWKS of a key ring", allow_abbrev=False)
@@ -255,6 +263,7 @@ def _cmd_rotate(args: argparse.Namespace, out: TextIO) -> int:
         crv=args.crv,
         alg=args.alg,
         passphrase=passphrase,
+        allow_unencrypted=args.no_encryption,
         dry_run=args.dry_run,
     )
     verb = "would " if args.dry_run else ""

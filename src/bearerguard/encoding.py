@@ -15,6 +15,7 @@ import binascii
 import json
 import math
 import re
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -36,6 +37,21 @@ _TO_STD = bytes.maketrans(b"-_", b"+/")
 _FROM_STD = str.maketrans("+/", "-_")
 _PAD = (b"", b"", b"==", b"=")
 
+# The fast path (see jws.decode): one bytes.translate maps base64url onto the
+# standard alphabet and maps the standard alphabet's own "+", "/" and "=" onto
+# "!", which binascii's strict mode refuses like every other stray byte. So a
+# strict a2b_base64 of a translated segment both checks and decodes it: what it
+# accepts is exactly the base64url alphabet (plus the padding added here), and
+# only the unused trailing bits are left to check (STD_CANONICAL_LAST).
+URL_TO_STD = bytes.maketrans(b"-_+/=", b"+/!!!")
+_STD_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+STD_CANONICAL_LAST: tuple[frozenset[int], ...] = (
+    frozenset(),
+    frozenset(),
+    frozenset(_STD_ALPHABET[::16]),
+    frozenset(_STD_ALPHABET[::4]),
+)
+
 
 def is_b64url(text: str) -> bool:
     """True when *text* is canonical unpadded base64url (the empty string included)."""
@@ -54,6 +70,34 @@ def b64url_decode(text: str, what: str = "value") -> bytes:
     if not is_b64url(text):
         raise MalformedToken(f"{what} is not canonical base64url")
     return _decode_checked(text)
+
+
+if sys.version_info >= (3, 11):
+
+    def std_segment_decode(segment: bytes) -> bytes | None:
+        """Decode a segment already mapped by :data:`URL_TO_STD`; ``None`` unless canonical.
+
+        ``None`` (never an exception) lets the caller fall back to the slow
+        path, which names the exact problem. The empty segment decodes to b"".
+        """
+        rem = len(segment) & 3
+        if rem and (rem == 1 or segment[-1] not in STD_CANONICAL_LAST[rem]):
+            return None
+        try:
+            return binascii.a2b_base64(segment + _PAD[rem], strict_mode=True)
+        except binascii.Error:
+            return None
+
+else:  # pragma: no cover - Python 3.10 has no strict_mode; check the alphabet first
+
+    def std_segment_decode(segment: bytes) -> bytes | None:
+        """Decode a segment already mapped by :data:`URL_TO_STD`; ``None`` unless canonical."""
+        rem = len(segment) & 3
+        if rem and (rem == 1 or segment[-1] not in STD_CANONICAL_LAST[rem]):
+            return None
+        if segment.translate(None, _STD_ALPHABET):
+            return None
+        return binascii.a2b_base64(segment + _PAD[rem])
 
 
 def _decode_checked(text: str) -> bytes:
@@ -97,6 +141,26 @@ _decoder = json.JSONDecoder(
     parse_float=_finite_float,
 )
 _decode_json: Callable[[str], Any] = _decoder.decode
+# JSONDecoder.decode adds two regex calls around the C scanner to skip
+# whitespace; a token's JSON almost never has any. object_fast scans directly
+# and leaves anything unusual (whitespace, errors) to json_object.
+_scan_once: Callable[[str, int], tuple[Any, int]] = _decoder.scan_once  # type: ignore[attr-defined]
+
+
+def object_fast(data: bytes) -> dict[str, Any] | None:
+    """The JSON object in *data* (same rules as :func:`json_object`), or ``None``.
+
+    ``None`` means "not a plain JSON object without surrounding whitespace";
+    the caller then runs :func:`json_object`, which accepts or names the error.
+    """
+    try:
+        text = data.decode("utf-8")
+        value, end = _scan_once(text, 0)
+    except (ValueError, RecursionError, StopIteration, MalformedToken):
+        return None
+    if end != len(text) or type(value) is not dict:
+        return None
+    return value
 
 
 def json_object(data: bytes | str, what: str = "JSON") -> dict[str, Any]:

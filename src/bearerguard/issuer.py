@@ -17,8 +17,8 @@ of them fails.
 from __future__ import annotations
 
 import dataclasses
-import types
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from time import time as _time
 from typing import Any, TypeVar, overload
 
 from .algorithms import ALGORITHMS
@@ -35,12 +35,12 @@ from .errors import (
     UnknownKey,
 )
 from .jwk import PublicJWK
-from .jws import DEFAULT_MAX_TOKEN_SIZE, JWS, DecodedToken, decode
+from .jws import DEFAULT_MAX_TOKEN_SIZE, JWS, DecodedToken, decode, parse, verified_jws
 from .keyset import KeySetEvent, KeySetPolicy, RemoteKeySet
 from .keysource import KeySource, StaticKeySet
-from .validation import Now, Validator, to_timestamp
+from .validation import Now, Validator, check_claims, to_timestamp
 
-__all__ = ["MAX_KIDLESS_CANDIDATES", "Issuer"]
+__all__ = ["MAX_KIDLESS_CANDIDATES", "Issuer", "validated_claims"]
 
 C = TypeVar("C", bound=StandardClaims)
 
@@ -228,6 +228,11 @@ class Issuer:
         return f"Issuer({self._url!r})"
 
     # -- verification -----------------------------------------------------------
+    #
+    # Every path runs the same checks in the same order: parse (size cap, strict
+    # form, header) -> this issuer's size cap and algorithm allow-list -> keys
+    # for the kid -> signature -> iss -> claim types -> claim policy -> typ.
+    # The fast paths below only avoid building objects nobody asked for.
 
     def decode(self, token: str) -> DecodedToken:
         """Strictly parse *token* without verifying it (see :func:`bearerguard.jws.decode`)."""
@@ -237,13 +242,24 @@ class Issuer:
 
     def unsafe_verify(self, token: str) -> JWS:
         """Decode, verify the signature and check ``iss``. No time or audience checks."""
-        decoded = self.decode(token)
-        return self.check_signature(decoded, self._keys.get_keys(decoded.kid))
+        header, payload, signing_input, signature, alg, kid = parse(token, self._max_token_size)
+        if self._algorithms is not None and alg not in self._algorithms:
+            raise AlgorithmNotAllowed(f"algorithm {alg!r} is not allowed for this issuer")
+        key = self.find_key(alg, kid, self._keys.get_keys(kid), signing_input, signature)
+        if payload.get("iss") != self._url:
+            raise IssuerMismatch("token iss does not match the issuer")
+        return verified_jws(header, payload, signature, key)
 
     async def aunsafe_verify(self, token: str) -> JWS:
         """Async twin of :meth:`unsafe_verify`; key fetches never block the loop."""
-        decoded = self.decode(token)
-        return self.check_signature(decoded, await self._keys.aget_keys(decoded.kid))
+        header, payload, signing_input, signature, alg, kid = parse(token, self._max_token_size)
+        if self._algorithms is not None and alg not in self._algorithms:
+            raise AlgorithmNotAllowed(f"algorithm {alg!r} is not allowed for this issuer")
+        keys = await self._keys.aget_keys(kid)
+        key = self.find_key(alg, kid, keys, signing_input, signature)
+        if payload.get("iss") != self._url:
+            raise IssuerMismatch("token iss does not match the issuer")
+        return verified_jws(header, payload, signature, key)
 
     def verify_decoded(self, decoded: DecodedToken, size: int) -> JWS:
         """:meth:`unsafe_verify` for a token already parsed by :func:`~bearerguard.jws.decode`.
@@ -267,28 +283,41 @@ class Issuer:
 
     def check_signature(self, decoded: DecodedToken, keys: Sequence[PublicJWK]) -> JWS:
         """Verify *decoded* against *keys* (those the key source gave for its ``kid``)."""
-        alg = decoded.alg
-        candidates = [key for key in keys if alg in key._allowed]
-        if not candidates:
-            if decoded.kid is not None and keys:
+        key = self.find_key(
+            decoded.alg, decoded.kid, keys, decoded.signing_input, decoded.signature
+        )
+        if decoded.payload.get("iss") != self._url:
+            raise IssuerMismatch("token iss does not match the issuer")
+        return verified_jws(decoded.header, decoded.payload, decoded.signature, key)
+
+    @staticmethod
+    def find_key(
+        alg: str,
+        kid: str | None,
+        keys: Sequence[PublicJWK],
+        signing_input: bytes,
+        signature: bytes,
+    ) -> PublicJWK:
+        """The key among *keys* whose *alg* signature over *signing_input* verifies.
+
+        Only keys that allow *alg* are tried, at most
+        :data:`MAX_KIDLESS_CANDIDATES` of them, in order.
+        """
+        tried = 0
+        for key in keys:
+            if alg in key._allowed:
+                verify = key._verifiers.get(alg) or key.verifier(alg)
+                if verify(signing_input, signature):
+                    return key
+                tried += 1
+                if tried == MAX_KIDLESS_CANDIDATES:
+                    break
+        if not tried:
+            if kid is not None and keys:
                 # RFC 8725 §3.1: the algorithm must fit the key (no RSA-key/HMAC confusion).
                 raise AlgorithmNotAllowed(f"algorithm {alg!r} does not fit the key with that kid")
             raise UnknownKey("no key of this issuer matches the token's kid and alg")
-        signing_input = decoded.signing_input
-        signature = decoded.signature
-        for key in candidates[:MAX_KIDLESS_CANDIDATES]:
-            if key.verifier(alg)(signing_input, signature):
-                break
-        else:
-            raise InvalidSignature("signature verification failed")
-        if decoded.payload.get("iss") != self._url:
-            raise IssuerMismatch("token iss does not match the issuer")
-        return JWS(
-            types.MappingProxyType(decoded.header),
-            types.MappingProxyType(decoded.payload),
-            signature,
-            key,
-        )
+        raise InvalidSignature("signature verification failed")
 
     @overload
     def verify_and_validate(
@@ -310,19 +339,25 @@ class Issuer:
         Claim failures raise one :class:`~bearerguard.errors.InvalidClaims`
         (or :class:`~bearerguard.errors.ExpiredToken`) listing every failed check.
         """
-        validator = self._require_validator()
-        ts = to_timestamp(now)
+        validator = self._validator or self._require_validator()
+        ts = _time() if now is None else to_timestamp(now)
         jws = self.unsafe_verify(token)
-        return jws, self.validate(jws, validator, claims_type or AccessClaims, ts)
+        claims = validated_claims(
+            jws.payload, jws.header.get("typ"), validator, claims_type or AccessClaims, ts
+        )
+        return jws, claims
 
     async def averify_and_validate(
         self, token: str, claims_type: type[C] | None = None, now: Now = None
     ) -> tuple[JWS, Any]:
         """Async twin of :meth:`verify_and_validate`."""
-        validator = self._require_validator()
-        ts = to_timestamp(now)
+        validator = self._validator or self._require_validator()
+        ts = _time() if now is None else to_timestamp(now)
         jws = await self.aunsafe_verify(token)
-        return jws, self.validate(jws, validator, claims_type or AccessClaims, ts)
+        claims = validated_claims(
+            jws.payload, jws.header.get("typ"), validator, claims_type or AccessClaims, ts
+        )
+        return jws, claims
 
     def _require_validator(self) -> Validator:
         if self._validator is None:
@@ -335,17 +370,33 @@ class Issuer:
     @staticmethod
     def validate(jws: JWS, validator: Validator, claims_type: type[C], now: float) -> C:
         """Type the claims of a verified *jws* and apply *validator*; raise on failure."""
-        claims = claims_type.from_payload(jws.payload)
-        failures = validator.validate(claims, now)
-        typ_failure = validator.check_typ(jws.header.get("typ"))
-        if typ_failure is not None:
-            failures.append(typ_failure)
-        if failures:
-            # Only a passed exp is "expired"; a missing exp is plain invalid (nothing to renew).
-            if any(f.startswith("exp: token has expired") for f in failures):
-                raise ExpiredToken(failures)
-            raise InvalidClaims(failures)
-        return claims
+        return validated_claims(jws.payload, jws.header.get("typ"), validator, claims_type, now)
+
+
+def validated_claims(
+    payload: Mapping[str, Any],
+    typ: str | None,
+    validator: Validator,
+    claims_type: type[C],
+    now: float,
+) -> C:
+    """*payload* of a verified token as *claims_type*, once *validator* passes it at *now*.
+
+    Raises :class:`~bearerguard.errors.InvalidClaims` (or
+    :class:`~bearerguard.errors.ExpiredToken`) listing every failed check,
+    the header ``typ`` check included.
+    """
+    claims = claims_type.from_payload(payload)
+    failures = check_claims(claims, validator, now)
+    typ_failure = validator.check_typ(typ)
+    if typ_failure is not None:
+        failures.append(typ_failure)
+    if failures:
+        # Only a passed exp is "expired"; a missing exp is plain invalid (nothing to renew).
+        if any(f.startswith("exp: token has expired") for f in failures):
+            raise ExpiredToken(failures)
+        raise InvalidClaims(failures)
+    return claims
 
 
 def _policy(

@@ -59,6 +59,7 @@ _VERIFIER_HOLDS = (
     "algorithms",
     "policy",
     "fetcher",
+    "cache_size",
 )
 
 
@@ -99,7 +100,9 @@ class GuardSettings:
     What they must satisfy: ``audience`` (required unless ``validator`` gives the
     whole claim policy), ``claims_type`` (default
     :class:`~bearerguard.claims.AccessClaims`), ``algorithms`` (allow-list).
-    ``policy`` and ``fetcher`` tune key fetching.
+    ``policy`` and ``fetcher`` tune key fetching. ``cache_size`` is the
+    verified-token cache's capacity (default
+    :data:`~bearerguard.verifier.DEFAULT_CACHE_SIZE` entries; ``0`` turns it off).
 
     Requests: ``required=True`` refuses requests without a token (401);
     ``required=False`` lets them through unauthenticated for the view to decide.
@@ -121,6 +124,7 @@ class GuardSettings:
     algorithms: Sequence[str] | None = None
     policy: KeySetPolicy | None = None
     fetcher: Fetcher | None = None
+    cache_size: int | None = None
     required: bool = True
     realm: str | None = None
     public_paths: Sequence[str] = ()
@@ -145,6 +149,12 @@ class GuardSettings:
             self._check_verifier_alone()
         else:
             self._check_sources(https)
+        if self.cache_size is not None and (
+            isinstance(self.cache_size, bool)
+            or not isinstance(self.cache_size, int)
+            or self.cache_size < 0
+        ):
+            raise ConfigurationError("cache_size= must be a non-negative integer (0: no cache)")
         if not isinstance(self.required, bool):
             raise ConfigurationError("required= must be True or False")
         if self.realm is not None and (not isinstance(self.realm, str) or not self.realm):
@@ -268,7 +278,7 @@ class GuardSettings:
             return self.verifier
         from .issuer import Issuer
         from .keyset import KeySetPolicy
-        from .verifier import Verifier
+        from .verifier import DEFAULT_CACHE_SIZE, Verifier
 
         validator = self.validator or Validator(aud=self.audience)
         options: dict[str, Any] = {
@@ -283,7 +293,11 @@ class GuardSettings:
         if self.jwks_url is not None:
             assert self.issuer is not None  # checked in __post_init__
             issuers.append(Issuer.from_jwks_url(self.jwks_url, issuer=self.issuer, **options))
-        return Verifier(issuers=issuers, claims_type=self.claims_type or AccessClaims)
+        return Verifier(
+            issuers=issuers,
+            claims_type=self.claims_type or AccessClaims,
+            cache_size=DEFAULT_CACHE_SIZE if self.cache_size is None else self.cache_size,
+        )
 
     # -- from settings files ----------------------------------------------------
 

@@ -25,7 +25,14 @@ from .errors import ConfigurationError
 if TYPE_CHECKING:
     from .claims import StandardClaims
 
-__all__ = ["DEFAULT_TYP", "Validator", "normalize_typ", "to_timestamp", "validate_standard_claims"]
+__all__ = [
+    "DEFAULT_TYP",
+    "Validator",
+    "check_claims",
+    "normalize_typ",
+    "to_timestamp",
+    "validate_standard_claims",
+]
 
 DEFAULT_TYP = frozenset({"at+jwt", "jwt"})
 MAX_LEEWAY = 300.0
@@ -192,8 +199,12 @@ def validate_standard_claims(
     claims: StandardClaims, validator: Validator, now: Now = None
 ) -> list[str]:
     """Every failed check of *claims* against *validator* at *now* (empty: valid)."""
+    return check_claims(claims, validator, to_timestamp(now))
+
+
+def check_claims(claims: StandardClaims, validator: Validator, t: float) -> list[str]:
+    """:func:`validate_standard_claims` at POSIX seconds *t* (already converted)."""
     v = validator
-    t = to_timestamp(now)
     leeway = v._leeway
     failures: list[str] = []
 

@@ -14,22 +14,67 @@ it never causes a network call::
     claims = verifier.verify(token)            # sync code (threads)
     claims = await verifier.averify(token)     # asyncio code: never blocks the loop
     require_scopes(claims, "orders:read")      # InsufficientScope (403) when missing
+
+A verified-token cache (``cache_size=``, default 10,000 entries; ``0`` turns it
+off) remembers the claims of recently verified tokens, keyed by the exact token
+string. A repeated token then skips parsing, the signature check and the claim
+checks that cannot change, but never the ones that can: every hit re-checks
+``exp``, ``nbf``, ``iat`` and ``max_age`` against the clock (with the
+validator's leeway) and asks the issuer's key source whether the key that
+verified the token is still in the set. An entry that fails either is dropped
+and the token verified from scratch, so a hit never accepts a token that the
+full path would refuse, and the error a refused token gets is the full path's.
 """
 
 from __future__ import annotations
 
+import math
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
-from typing import Generic, TypeVar, overload
+from dataclasses import dataclass
+from time import time as _time
+from typing import Any, Generic, TypeVar, overload
 
 from .claims import AccessClaims, StandardClaims
-from .errors import ConfigurationError, InsufficientScope, IssuerMismatch
-from .issuer import Issuer
-from .jws import DecodedToken, decode
+from .errors import (
+    AlgorithmNotAllowed,
+    ConfigurationError,
+    InsufficientScope,
+    IssuerMismatch,
+    TokenTooLarge,
+)
+from .issuer import Issuer, validated_claims
+from .jwk import PublicJWK
+from .jws import DecodedToken, decode, parse
+from .keysource import KeySource
 from .validation import Now, Validator, to_timestamp
 
-__all__ = ["Verifier", "require_scopes"]
+__all__ = ["DEFAULT_CACHE_SIZE", "CacheInfo", "Verifier", "require_scopes"]
 
 C = TypeVar("C", bound=StandardClaims)
+
+#: Entries the verified-token cache holds by default (``cache_size=0`` disables it).
+DEFAULT_CACHE_SIZE = 10_000
+
+# One cache entry: (claims, deadline, not_before, leeway, key source, key, kid).
+# A hit needs now < deadline and now + leeway >= not_before (see _time_window)
+# and the key still among key_source.get_keys(kid).
+_Entry = tuple[Any, float, float, float, KeySource, PublicJWK, "str | None"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CacheInfo:
+    """Counters of a :class:`Verifier`'s verified-token cache.
+
+    ``hits`` and ``misses`` are counted without a lock, so under heavy
+    concurrency they are close, not exact; ``size`` is the number of entries.
+    """
+
+    hits: int
+    misses: int
+    size: int
+    maxsize: int
 
 
 class Verifier(Generic[C]):
@@ -47,15 +92,44 @@ class Verifier(Generic[C]):
     issuer's keys cannot be had. Immutable; share one across threads and tasks.
     """
 
-    __slots__ = ("_claims_type", "_issuers", "_max_token_size", "_routes")
+    __slots__ = (
+        "_cache",
+        "_cache_lock",
+        "_cache_size",
+        "_claims_type",
+        "_hits",
+        "_issuers",
+        "_max_token_size",
+        "_misses",
+        "_routes",
+    )
 
     @overload
-    def __init__(self: Verifier[AccessClaims], issuers: Iterable[Issuer]) -> None: ...
+    def __init__(
+        self: Verifier[AccessClaims],
+        issuers: Iterable[Issuer],
+        *,
+        cache_size: int = DEFAULT_CACHE_SIZE,
+    ) -> None: ...
 
     @overload
-    def __init__(self, issuers: Iterable[Issuer], claims_type: type[C]) -> None: ...
+    def __init__(
+        self,
+        issuers: Iterable[Issuer],
+        claims_type: type[C],
+        *,
+        cache_size: int = DEFAULT_CACHE_SIZE,
+    ) -> None: ...
 
-    def __init__(self, issuers: Iterable[Issuer], claims_type: type[C] | None = None) -> None:
+    def __init__(
+        self,
+        issuers: Iterable[Issuer],
+        claims_type: type[C] | None = None,
+        *,
+        cache_size: int = DEFAULT_CACHE_SIZE,
+    ) -> None:
+        if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 0:
+            raise ConfigurationError("cache_size must be a non-negative integer (0: no cache)")
         if isinstance(issuers, Issuer):
             raise ConfigurationError("issuers must be a list of Issuer objects")
         issuers = tuple(issuers)
@@ -80,6 +154,14 @@ class Verifier(Generic[C]):
         self._claims_type: type[C] = chosen  # type: ignore[assignment]
         # Parse with the largest cap; each issuer's own cap is applied after routing.
         self._max_token_size = max(i.max_token_size for i in issuers)
+        # An OrderedDict as LRU: get, move_to_end, pop and popitem are each one
+        # C call on str keys, atomic under the GIL, so a hit takes no lock; the
+        # lock only keeps inserts and evictions of concurrent misses in order.
+        self._cache: OrderedDict[str, _Entry] | None = OrderedDict() if cache_size else None
+        self._cache_size = cache_size
+        self._cache_lock = threading.Lock()
+        self._hits = 0
+        self._misses = 0
 
     @property
     def issuers(self) -> tuple[Issuer, ...]:
@@ -93,6 +175,22 @@ class Verifier(Generic[C]):
 
     def __repr__(self) -> str:
         return f"Verifier({list(self._routes)!r})"
+
+    @property
+    def cache_size(self) -> int:
+        """The verified-token cache's capacity in entries (0: no cache)."""
+        return self._cache_size
+
+    def cache_info(self) -> CacheInfo:
+        """Hits, misses and size of the verified-token cache."""
+        size = len(self._cache) if self._cache is not None else 0
+        return CacheInfo(hits=self._hits, misses=self._misses, size=size, maxsize=self._cache_size)
+
+    def cache_clear(self) -> None:
+        """Forget every cached token (the next use of each is verified in full)."""
+        if self._cache is not None:
+            with self._cache_lock:
+                self._cache.clear()
 
     def _route(self, token: str) -> tuple[DecodedToken, Issuer, Validator]:
         """Parse *token* once and pick its issuer by the unverified ``iss``.
@@ -108,10 +206,6 @@ class Verifier(Generic[C]):
             raise IssuerMismatch("token iss is not a trusted issuer")
         return decoded, route[0], route[1]
 
-    # A verified-token cache belongs at the top of verify/averify: look the
-    # token up before _route and store (claims, exp, key-set generation) after
-    # validate, so the hot path of a repeated token skips parsing and RSA.
-
     def verify(self, token: str, *, now: Now = None) -> C:
         """Verify *token* and validate its claims; return them as :attr:`claims_type`.
 
@@ -119,10 +213,27 @@ class Verifier(Generic[C]):
         current time. May wait (bounded by the key set's timeout) for a key
         fetch: call :meth:`averify` from async code instead.
         """
-        ts = to_timestamp(now)
-        decoded, issuer, validator = self._route(token)
-        jws = issuer.verify_decoded(decoded, len(token))
-        return Issuer.validate(jws, validator, self._claims_type, ts)
+        t = _time() if now is None else to_timestamp(now)
+        cache = self._cache
+        if cache is not None and type(token) is str:
+            entry = cache.get(token)
+            if entry is not None:
+                claims, deadline, not_before, leeway, source, key, kid = entry
+                if t < deadline and t + leeway >= not_before and key in source.get_keys(kid):
+                    self._hits += 1
+                    try:  # noqa: SIM105 (a with-block costs more than the rest of a hit)
+                        cache.move_to_end(token)
+                    except KeyError:  # evicted by another thread since the lookup
+                        pass
+                    return claims  # type: ignore[no-any-return]
+                cache.pop(token, None)
+            self._misses += 1
+        # The full path: parse once, route by the unverified iss, then the
+        # chosen issuer's checks in Issuer.unsafe_verify's order.
+        header, payload, signing_input, signature, alg, kid = parse(token, self._max_token_size)
+        issuer, validator, source = self._issuer_for(payload, len(token), alg)
+        key = Issuer.find_key(alg, kid, source.get_keys(kid), signing_input, signature)
+        return self._finish(token, header, payload, key, kid, issuer, validator, source, t)
 
     async def averify(self, token: str, *, now: Now = None) -> C:
         """Async twin of :meth:`verify`: key fetches run off the event loop.
@@ -130,10 +241,94 @@ class Verifier(Generic[C]):
         If the awaiting task is cancelled, a key fetch it started carries on
         for the other callers.
         """
-        ts = to_timestamp(now)
-        decoded, issuer, validator = self._route(token)
-        jws = await issuer.averify_decoded(decoded, len(token))
-        return Issuer.validate(jws, validator, self._claims_type, ts)
+        t = _time() if now is None else to_timestamp(now)
+        cache = self._cache
+        if cache is not None and type(token) is str:
+            entry = cache.get(token)
+            if entry is not None:
+                claims, deadline, not_before, leeway, source, key, kid = entry
+                if t < deadline and t + leeway >= not_before and key in await source.aget_keys(kid):
+                    self._hits += 1
+                    try:  # noqa: SIM105 (a with-block costs more than the rest of a hit)
+                        cache.move_to_end(token)
+                    except KeyError:  # evicted by another thread since the lookup
+                        pass
+                    return claims  # type: ignore[no-any-return]
+                cache.pop(token, None)
+            self._misses += 1
+        header, payload, signing_input, signature, alg, kid = parse(token, self._max_token_size)
+        issuer, validator, source = self._issuer_for(payload, len(token), alg)
+        keys = await source.aget_keys(kid)
+        key = Issuer.find_key(alg, kid, keys, signing_input, signature)
+        return self._finish(token, header, payload, key, kid, issuer, validator, source, t)
+
+    def _issuer_for(
+        self, payload: dict[str, Any], size: int, alg: str
+    ) -> tuple[Issuer, Validator, KeySource]:
+        """The issuer the unverified ``iss`` names, once its size cap and allow-list pass."""
+        iss = payload.get("iss")
+        route = self._routes.get(iss) if type(iss) is str else None
+        if route is None:
+            raise IssuerMismatch("token iss is not a trusted issuer")
+        issuer, validator = route
+        if size > issuer.max_token_size:
+            raise TokenTooLarge(f"token is larger than {issuer.max_token_size} bytes")
+        allowed = issuer.algorithms
+        if allowed is not None and alg not in allowed:
+            raise AlgorithmNotAllowed(f"algorithm {alg!r} is not allowed for this issuer")
+        return issuer, validator, issuer.keys
+
+    def _finish(
+        self,
+        token: str,
+        header: dict[str, Any],
+        payload: dict[str, Any],
+        key: PublicJWK,
+        kid: str | None,
+        issuer: Issuer,
+        validator: Validator,
+        source: KeySource,
+        t: float,
+    ) -> C:
+        """Check the verified ``iss``, validate the claims and remember the token."""
+        if payload.get("iss") != issuer.url:
+            raise IssuerMismatch("token iss does not match the issuer")
+        claims = validated_claims(payload, header.get("typ"), validator, self._claims_type, t)
+        cache = self._cache
+        if cache is not None:
+            deadline, not_before = _time_window(claims, validator)
+            entry = (claims, deadline, not_before, validator._leeway, source, key, kid)
+            with self._cache_lock:
+                cache[token] = entry
+                while len(cache) > self._cache_size:
+                    cache.popitem(last=False)
+        return claims
+
+
+def _time_window(claims: StandardClaims, validator: Validator) -> tuple[float, float]:
+    """``(deadline, not_before)``: a cached token is valid at *t* iff
+    ``t < deadline and t + leeway >= not_before``.
+
+    Exactly the time checks of :func:`~bearerguard.validation.check_claims`,
+    computed with the same expressions: ``exp`` (``t >= exp + leeway`` fails),
+    ``max_age`` (``t > auth_time + max_age + leeway`` fails; the next float up
+    turns that ``>`` into the deadline's ``<``), ``nbf`` and ``iat``
+    (``t + leeway < nbf`` and ``iat > t + leeway`` fail). Checks the validator
+    skips leave their bound open.
+    """
+    v = validator
+    leeway = v._leeway
+    deadline = math.inf
+    if not v.ignore_exp and claims.exp is not None:
+        deadline = claims.exp + leeway
+    if not v.ignore_auth_time and v._max_age is not None and claims.auth_time is not None:
+        deadline = min(deadline, math.nextafter(claims.auth_time + v._max_age + leeway, math.inf))
+    not_before = -math.inf
+    if claims.nbf is not None:
+        not_before = claims.nbf
+    if not v.ignore_iat and claims.iat is not None:
+        not_before = max(not_before, claims.iat)
+    return deadline, not_before
 
 
 def require_scopes(claims: StandardClaims, *scopes: str) -> None:

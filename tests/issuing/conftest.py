@@ -8,13 +8,14 @@ from typing import Any
 
 import pytest
 
-from bearerguard.issuing import KeyPair, generate_key_pair
+from bearerguard.issuing import KeyPair, generate_key_pair, private_key_pem
 from support.clock import FakeClock
 
 from .redis_server import redis_server
 
 # A realistic POSIX time, so NumericDates look like real ones.
 T0 = 1_700_000_000.0
+PASSPHRASE = "correct horse battery staple"
 
 
 @pytest.fixture(scope="session")
@@ -36,6 +37,12 @@ def ec256() -> KeyPair:
 @pytest.fixture(scope="session")
 def ed25519() -> KeyPair:
     return generate_key_pair("OKP")
+
+
+@pytest.fixture(scope="session")
+def ec256_encrypted_pem(ec256: KeyPair) -> bytes:
+    """``ec256`` encrypted with PASSPHRASE, once: the 600,000-round KDF is slow on purpose."""
+    return private_key_pem(ec256.private_key, PASSPHRASE)
 
 
 @pytest.fixture

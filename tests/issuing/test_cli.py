@@ -247,6 +247,60 @@ def test_rotate_with_zero_publish_delay_activates_the_next_key(
     assert [line.split()[0] for line in out.splitlines()[:3]] == ["activate", "retire", "generate"]
 
 
+def _encrypted_ring(directory: Path) -> KeyRing:
+    ring = KeyRing(directory)
+    active = ring.generate(kty="EC", passphrase=PW).kid
+    ring.publish(active)
+    ring.activate(active)
+    return ring
+
+
+def test_rotate_refuses_a_plain_key_in_an_encrypted_ring(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Forgetting the passphrase on an encrypted ring exits 1 and writes nothing."""
+    ring = _encrypted_ring(tmp_path / "ring")
+    before = sorted(ring.directory.iterdir())
+    assert _run(capsys, "keys", "rotate", str(ring.directory), "--kty", "EC") == (
+        1,
+        "",
+        f"bearerguard: error: key ring {ring.directory} holds encrypted private keys; "
+        "refusing to add an unencrypted one: give the passphrase (--passphrase-env / "
+        "--passphrase-file), or allow it explicitly (allow_unencrypted=True / "
+        "--no-encryption)\n",
+    )
+    assert sorted(ring.directory.iterdir()) == before
+
+
+@pytest.mark.parametrize(
+    ("options", "label"),
+    [
+        pytest.param(["--no-encryption"], b"PRIVATE KEY", id="no-encryption-as-asked"),
+        pytest.param(["--passphrase-env", "KEY_PASSPHRASE"], b"ENCRYPTED PRIVATE KEY",
+                     id="encrypted-with-passphrase"),
+    ],
+)  # fmt: skip
+def test_rotate_an_encrypted_ring(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    options: list[str],
+    label: bytes,
+) -> None:
+    """With the passphrase the next key is encrypted; with --no-encryption it is not."""
+    monkeypatch.setenv("KEY_PASSPHRASE", PW)
+    ring = _encrypted_ring(tmp_path / "ring")
+    code, _, _ = _run(capsys, "keys", "rotate", str(ring.directory), "--kty", "EC", *options)
+    assert code == 0
+    _, upcoming = (k.kid for k in ring.state().keys)
+    assert ring.private_key_path(upcoming).read_bytes().startswith(b"-----BEGIN " + label + b"-")
+
+
+def test_no_encryption_and_a_passphrase_are_exclusive(capsys: pytest.CaptureFixture[str]) -> None:
+    err = _usage_error(capsys, "keys", "rotate", "d", "--no-encryption", "--passphrase-env", "A")
+    assert "argument --passphrase-env: not allowed with argument --no-encryption" in err
+
+
 def test_jwks_prints_the_ring_jwks(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     ring_dir = tmp_path / "ring"
     _run(capsys, "keys", "rotate", str(ring_dir), "--kty", "EC")

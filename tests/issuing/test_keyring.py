@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import stat
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from bearerguard import ConfigurationError, InvalidKey, Issuer, Validator, parse
 from bearerguard.issuing import KeyRing, KeyState, RotationPolicy, TokenIssuer
 from support.clock import FakeClock
 
-from .conftest import T0
+from .conftest import PASSPHRASE, T0
 
 DAY = 86400.0
 POLICY = RotationPolicy(publish_delay=DAY, retire_after=2 * DAY)
@@ -117,6 +118,65 @@ def test_encrypted_ring_needs_the_passphrase_to_sign(ring: KeyRing) -> None:
     assert info.value.description == (
         f"{ring.private_key_path(active)} is encrypted; a passphrase is required"
     )
+
+
+def _encrypted_ring(ring: KeyRing) -> str:
+    """One active key in *ring*, its private key encrypted."""
+    kid = ring.generate(kty="EC", passphrase=PASSPHRASE).kid
+    ring.publish(kid)
+    ring.activate(kid)
+    return kid
+
+
+ENCRYPTED_RING = (
+    "key ring {dir} holds encrypted private keys; refusing to add an unencrypted one: "
+    "give the passphrase (--passphrase-env / --passphrase-file), "
+    "or allow it explicitly (allow_unencrypted=True / --no-encryption)"
+)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda ring: ring.rotate(kty="EC"), id="rotate"),
+        pytest.param(lambda ring: ring.generate(kty="EC"), id="generate"),
+    ],
+)
+def test_no_unencrypted_key_next_to_encrypted_ones(
+    ring: KeyRing, change: Callable[[KeyRing], object]
+) -> None:
+    """Without a passphrase, a ring of encrypted keys gets no new key, and nothing changes."""
+    _encrypted_ring(ring)
+    manifest = (ring.directory / "keyring.json").read_text()
+    files = sorted(ring.directory.iterdir())
+    with pytest.raises(ConfigurationError) as info:
+        change(ring)
+    assert info.value.description == ENCRYPTED_RING.format(dir=ring.directory)
+    assert (ring.directory / "keyring.json").read_text() == manifest
+    assert sorted(ring.directory.iterdir()) == files
+
+
+def test_unencrypted_key_next_to_encrypted_ones_when_allowed(ring: KeyRing) -> None:
+    """allow_unencrypted=True writes the new key in the clear, as asked."""
+    active = _encrypted_ring(ring)
+    steps = ring.rotate(kty="EC", allow_unencrypted=True)
+    assert [s.action for s in steps] == ["generate"]
+    assert ring.encrypted_kids() == (active,)
+    assert ring.private_key_path(steps[0].kid).read_bytes().startswith(b"-----BEGIN PRIVATE KEY")
+
+
+def test_a_run_with_nothing_to_generate_needs_no_passphrase(ring: KeyRing) -> None:
+    """Inside the publish delay a cron run without the passphrase does nothing, and succeeds."""
+    _encrypted_ring(ring)
+    ring.rotate(kty="EC", allow_unencrypted=True)  # publishes the next key
+    assert ring.rotate(kty="EC") == ()
+
+
+def test_passphrase_and_allow_unencrypted_contradict(ring: KeyRing) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        ring.rotate(kty="EC", passphrase=PASSPHRASE, allow_unencrypted=True)
+    assert info.value.description == "give a passphrase or allow_unencrypted=True, not both"
+    assert ring.state().keys == ()
 
 
 def test_signer_needs_an_active_key(ring: KeyRing) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -24,7 +26,8 @@ from bearerguard.issuing import (
     write_private_key,
 )
 
-PASS = "correct horse battery staple"
+from .conftest import PASSPHRASE as PASS
+
 PKCS1 = serialization.PrivateFormat.TraditionalOpenSSL  # RSA: PKCS#1; EC: SEC1
 PKCS8 = serialization.PrivateFormat.PKCS8
 
@@ -36,6 +39,10 @@ def _pem(key: object, fmt: serialization.PrivateFormat, password: str | None = N
         else serialization.NoEncryption()
     )
     return key.private_bytes(serialization.Encoding.PEM, fmt, encryption)  # type: ignore[attr-defined]
+
+
+def pem_to_der(pem: bytes) -> bytes:
+    return base64.b64decode(b"".join(pem.splitlines()[1:-1]))
 
 
 def _mode(path: Path) -> int:
@@ -162,11 +169,92 @@ def test_private_key_is_not_written_through_a_symlink(tmp_path: Path, ec256: Key
     assert not target.exists()
 
 
-def test_encrypted_private_key_is_pkcs8_and_needs_the_passphrase(ec256: KeyPair) -> None:
-    pem = private_key_pem(ec256.private_key, PASS)
+def test_encrypted_private_key_is_pkcs8_and_needs_the_passphrase(
+    ec256: KeyPair, ec256_encrypted_pem: bytes
+) -> None:
+    pem = ec256_encrypted_pem
     assert pem.startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----\n")
+    assert all(len(line) <= 64 for line in pem.splitlines())
     loaded = serialization.load_pem_private_key(pem, PASS.encode())
     assert loaded.public_key() == ec256.public_key
+    with pytest.raises(ValueError):
+        serialization.load_pem_private_key(pem, b"wrong")
+
+
+def _asn1(der: bytes) -> list[Any]:
+    """DER as nested lists: SEQUENCE → list, OID → dotted str, INTEGER → int,
+    OCTET STRING → bytes, NULL → None. Enough for EncryptedPrivateKeyInfo."""
+    items: list[Any] = []
+    while der:
+        tag, size, start = der[0], der[1], 2
+        if size & 0x80:
+            start = 2 + (size & 0x7F)
+            size = int.from_bytes(der[2:start], "big")
+        value, der = der[start : start + size], der[start + size :]
+        if tag == 0x30:
+            items.append(_asn1(value))
+        elif tag == 0x06:
+            arcs, arc = [*divmod(value[0], 40)], 0
+            for byte in value[1:]:
+                arc = arc << 7 | byte & 0x7F
+                if not byte & 0x80:
+                    arcs.append(arc)
+                    arc = 0
+            items.append(".".join(map(str, arcs)))
+        elif tag == 0x02:
+            items.append(int.from_bytes(value, "big", signed=True))
+        elif tag == 0x04:
+            items.append(value)
+        elif tag == 0x05:
+            items.append(None)
+        else:
+            raise AssertionError(f"unexpected DER tag {tag:#x}")
+    return items
+
+
+def test_encrypted_private_key_uses_pbkdf2_sha256_with_600000_rounds(
+    ec256: KeyPair, ec256_encrypted_pem: bytes
+) -> None:
+    """PBES2: PBKDF2-HMAC-SHA256, 600,000 iterations (OWASP 2023), 16-byte salt, AES-256-CBC."""
+
+    def shape(item: Any) -> Any:
+        if isinstance(item, list):
+            return [shape(child) for child in item]
+        return ("octets", len(item)) if isinstance(item, bytes) else item
+
+    der = pem_to_der(ec256_encrypted_pem)
+    plain = ec256.private_key.private_bytes(
+        serialization.Encoding.DER, PKCS8, serialization.NoEncryption()
+    )
+    assert shape(_asn1(der)) == [
+        [
+            [
+                "1.2.840.113549.1.5.13",  # PBES2
+                [
+                    [
+                        "1.2.840.113549.1.5.12",  # PBKDF2
+                        [("octets", 16), 600_000, ["1.2.840.113549.2.9", None]],  # hmacWithSHA256
+                    ],
+                    ["2.16.840.1.101.3.4.1.42", ("octets", 16)],  # aes256-CBC, IV
+                ],
+            ],
+            ("octets", (len(plain) // 16 + 1) * 16),  # PKCS#7-padded PrivateKeyInfo
+        ]
+    ]
+
+
+def test_each_encryption_has_its_own_salt_and_iv(
+    ec256: KeyPair, ec256_encrypted_pem: bytes
+) -> None:
+    """Encrypting the same key twice with the same passphrase gives unrelated files."""
+
+    def salt_iv_ciphertext(pem: bytes) -> tuple[bytes, bytes, bytes]:
+        [[[_, [[_, [salt, *_]], [_, iv]]], ciphertext]] = _asn1(pem_to_der(pem))
+        return salt, iv, ciphertext
+
+    first = salt_iv_ciphertext(ec256_encrypted_pem)
+    again = salt_iv_ciphertext(private_key_pem(ec256.private_key, PASS))
+    assert [a != b for a, b in zip(first, again, strict=True)] == [True, True, True]
 
 
 def test_public_key_pem_is_subject_public_key_info(rsa2048: KeyPair) -> None:
@@ -214,6 +302,7 @@ def test_write_key_files_writes_nothing_if_any_target_exists(
         pytest.param("rsa2048", PKCS1, None, b"RSA PRIVATE KEY", id="pkcs1-as-the-seed-writes"),
         pytest.param("rsa2048", PKCS1, PASS, b"RSA PRIVATE KEY", id="pkcs1-encrypted"),
         pytest.param("rsa2048", PKCS8, None, b"PRIVATE KEY", id="pkcs8"),
+        # cryptography's BestAvailableEncryption: PBES2 with 2048 rounds, as earlier versions wrote
         pytest.param("rsa2048", PKCS8, PASS, b"ENCRYPTED PRIVATE KEY", id="pkcs8-encrypted"),
         pytest.param("ec256", PKCS1, None, b"EC PRIVATE KEY", id="sec1-ec"),
         pytest.param("ec256", PKCS8, PASS, b"ENCRYPTED PRIVATE KEY", id="pkcs8-ec-encrypted"),

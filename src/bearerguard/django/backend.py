@@ -14,6 +14,7 @@ tokens to no backend that does not name them.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any, cast
 
 from asgiref.sync import sync_to_async
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
 
 __all__ = ["BearerTokenBackend"]
 
+log = logging.getLogger("bearerguard.django")
+
 
 class BearerTokenBackend:
     """Authenticate a request by its bearer access token.
@@ -43,6 +46,12 @@ class BearerTokenBackend:
       named by the ``USERNAME_CLAIM`` claim (default ``sub``); no database;
     * ``"lookup"``: the existing active user with that username, else 401;
     * ``"create"``: that user, created (with an unusable password) on first sight.
+
+    The username is ``USERNAME_PREFIXES[iss]`` + the claim, or what
+    ``USERNAME_MAPPER`` makes of the claims (see :meth:`username_for`). A
+    token is never mapped to a staff or superuser account (401, as for an
+    unknown user) unless ``ALLOW_PRIVILEGED_USERS`` is true: one signing key
+    of one trusted issuer should not be worth the whole site.
 
     A refused token makes :meth:`authenticate` return ``None`` (Django then
     tries the next backend and sends ``user_login_failed``); the reason is
@@ -84,14 +93,15 @@ class BearerTokenBackend:
 
     def get_user(self, user_id: Any) -> AbstractBaseUser | None:
         """The database user for a session (``None`` in the stateless mode: no sessions)."""
-        if get_config().user_mode == "stateless":
+        config = get_config()
+        if config.user_mode == "stateless":
             return None
         model = get_user_model()
         try:
             user = model._default_manager.get(pk=user_id)
         except model.DoesNotExist:
             return None
-        return user if self.user_can_authenticate(user) else None
+        return user if self._allowed(user, config) else None
 
     async def aget_user(self, user_id: Any) -> AbstractBaseUser | None:
         """Async twin of :meth:`get_user`."""
@@ -100,11 +110,33 @@ class BearerTokenBackend:
     # -- hooks ----------------------------------------------------------------
 
     def username_for(self, claims: StandardClaims, config: DjangoConfig) -> str:
-        """The username the claims name: the ``USERNAME_CLAIM`` claim, a non-empty string."""
+        """The username the claims name; raise :class:`~bearerguard.errors.InvalidToken` if none.
+
+        ``USERNAME_MAPPER(claims)`` when set; otherwise the ``USERNAME_CLAIM``
+        claim (a non-empty string) after the token issuer's
+        ``USERNAME_PREFIXES`` entry. A username must fall in its own issuer's
+        namespace (the issuer with the longest matching prefix), so with
+        ``{"https://corp": "", "https://partner": "partner:"}`` a corp token
+        with ``sub`` ``"partner:ann"`` is refused rather than taken for
+        partner's ``ann``.
+        """
+        if config.username_mapper is not None:
+            username = config.username_mapper(claims)
+            if type(username) is not str or not username:
+                raise InvalidToken("no username for this token")
+            return username
         value = claims.raw.get(config.username_claim)
         if type(value) is not str or not value:
             raise InvalidToken(f"token has no usable {config.username_claim!r} claim")
-        return value
+        prefixes = config.username_prefixes
+        if prefixes is None:
+            return value
+        # The verifier checked `iss` against the issuer that verified the token.
+        prefix = prefixes.get(claims.iss or "")
+        username = value if prefix is None else prefix + value
+        if prefix is None or config.username_owner(username) != claims.iss:
+            raise InvalidToken(f"token has no usable {config.username_claim!r} claim")
+        return username
 
     def configure_user(
         self,
@@ -136,6 +168,20 @@ class BearerTokenBackend:
         """Refuse inactive users, as Django's ``ModelBackend`` does."""
         return getattr(user, "is_active", True) is not False
 
+    def _allowed(self, user: AbstractBaseUser, config: DjangoConfig) -> bool:
+        if not self.user_can_authenticate(user):
+            return False
+        if config.allow_privileged_users:
+            return True
+        privileged = getattr(user, "is_superuser", False) or getattr(user, "is_staff", False)
+        if privileged:
+            log.warning(
+                "bearer token refused: it names staff or superuser %r "
+                "(set BEARERGUARD['ALLOW_PRIVILEGED_USERS'] to allow it)",
+                user.get_username(),
+            )
+        return not privileged
+
     # -- claims to user -----------------------------------------------------------
 
     def _user_for(
@@ -156,7 +202,9 @@ class BearerTokenBackend:
                 user = manager.get_by_natural_key(username)
             except model.DoesNotExist:
                 raise InvalidToken("no active user for this token") from None
-        return self._checked(self.configure_user(request, user, claims, created=created))
+        # Checked before the hook too: a refused user's record is never touched.
+        user = self._checked(user, config)
+        return self._checked(self.configure_user(request, user, claims, created=created), config)
 
     async def _auser_for(
         self, request: HttpRequest | None, claims: StandardClaims, config: DjangoConfig
@@ -176,10 +224,14 @@ class BearerTokenBackend:
                 user = await manager.aget_by_natural_key(username)
             except model.DoesNotExist:
                 raise InvalidToken("no active user for this token") from None
-        return self._checked(await self.aconfigure_user(request, user, claims, created=created))
+        user = self._checked(user, config)
+        configured = await self.aconfigure_user(request, user, claims, created=created)
+        return self._checked(configured, config)
 
-    def _checked(self, user: AbstractBaseUser | None) -> AbstractBaseUser:
-        if user is None or not self.user_can_authenticate(user):
+    def _checked(self, user: AbstractBaseUser | None, config: DjangoConfig) -> AbstractBaseUser:
+        # The same answer for unknown, inactive and privileged users: the
+        # response does not tell a token holder which accounts exist.
+        if user is None or not self._allowed(user, config):
             raise InvalidToken("no active user for this token")
         return user
 

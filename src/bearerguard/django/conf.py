@@ -4,7 +4,8 @@ The shared keys are those of :class:`~bearerguard.settings.GuardSettings`
 (``OIDC``, ``OAUTH2``, ``JWKS_URL`` + ``ISSUER``, ``VERIFIER``, ``AUDIENCE``,
 ``VALIDATOR``, ``CLAIMS_TYPE``, ``ALGORITHMS``, ``POLICY``, ``FETCHER``,
 ``REQUIRED``, ``REALM``, ``PUBLIC_PATHS``, ``RESOURCE``, ``RESOURCE_METADATA``);
-Django adds ``USER_MODE`` and ``USERNAME_CLAIM``. The result is cached for the
+Django adds ``USER_MODE``, ``USERNAME_CLAIM``, ``USERNAME_PREFIXES``,
+``USERNAME_MAPPER`` and ``ALLOW_PRIVILEGED_USERS``. The result is cached for the
 process — one verifier, so one key set per issuer — and dropped when a test
 changes ``BEARERGUARD``, ``AUTHENTICATION_BACKENDS`` or ``INSTALLED_APPS``
 (``override_settings``).
@@ -14,8 +15,9 @@ from __future__ import annotations
 
 import inspect
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Literal
 
 from django.conf import settings as django_settings
@@ -23,29 +25,49 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 
+from ..claims import StandardClaims
 from ..errors import ConfigurationError
 from ..settings import GuardSettings
 from ..verifier import Verifier
 
-__all__ = ["USER_MODES", "DjangoConfig", "get_config", "reset_config"]
+__all__ = ["USER_MODES", "DjangoConfig", "UsernameMapper", "get_config", "reset_config"]
 
 UserMode = Literal["stateless", "lookup", "create"]
 #: ``stateless``: a :class:`~bearerguard.django.users.TokenUser`, no database;
 #: ``lookup``: the existing user whose username is the claim (else 401);
 #: ``create``: that user, created on first sight.
 USER_MODES: tuple[UserMode, ...] = ("stateless", "lookup", "create")
-_DJANGO_KEYS = ("USER_MODE", "USERNAME_CLAIM")
+#: ``USERNAME_MAPPER``: verified claims to a username (or raise ``InvalidToken``).
+UsernameMapper = Callable[[StandardClaims], str]
+_DJANGO_KEYS = (
+    "USER_MODE",
+    "USERNAME_CLAIM",
+    "USERNAME_PREFIXES",
+    "USERNAME_MAPPER",
+    "ALLOW_PRIVILEGED_USERS",
+)
 _WATCHED = frozenset({"BEARERGUARD", "AUTHENTICATION_BACKENDS", "INSTALLED_APPS"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DjangoConfig:
-    """The checked ``BEARERGUARD`` setting and the verifier it describes."""
+    """The checked ``BEARERGUARD`` setting and the verifier it describes.
+
+    A ``USERNAME_CLAIM`` value (``sub`` by default) is unique only within its
+    issuer, so with several issuers the database modes (``lookup``,
+    ``create``) need either *username_prefixes*, a distinct prefix per issuer
+    (``{"https://login.example.com": "", "https://partner.example": "partner:"}``),
+    or a *username_mapper* that keys users by issuer itself. Tokens are never
+    mapped to staff or superuser accounts unless *allow_privileged_users*.
+    """
 
     guard: GuardSettings
     verifier: Verifier[Any]
     user_mode: UserMode = "stateless"
     username_claim: str = "sub"
+    username_prefixes: Mapping[str, str] | None = None
+    username_mapper: UsernameMapper | None = None
+    allow_privileged_users: bool = False
 
     def __post_init__(self) -> None:
         if self.user_mode not in USER_MODES:
@@ -55,6 +77,36 @@ class DjangoConfig:
             )
         if not isinstance(self.username_claim, str) or not self.username_claim:
             raise ConfigurationError("USERNAME_CLAIM must be a claim name such as 'sub'")
+        if not isinstance(self.allow_privileged_users, bool):
+            raise ConfigurationError("ALLOW_PRIVILEGED_USERS must be True or False")
+        if self.username_mapper is not None and not callable(self.username_mapper):
+            raise ConfigurationError("USERNAME_MAPPER must be a function of the claims")
+        issuers = tuple(issuer.url for issuer in self.verifier.issuers)
+        if self.username_prefixes is not None:
+            if self.username_mapper is not None:
+                raise ConfigurationError("give USERNAME_PREFIXES or USERNAME_MAPPER, not both")
+            prefixes = _checked_prefixes(self.username_prefixes, issuers)
+            object.__setattr__(self, "username_prefixes", prefixes)
+        elif self.user_mode != "stateless" and len(issuers) > 1 and self.username_mapper is None:
+            raise ConfigurationError(
+                f"USER_MODE {self.user_mode!r} with {len(issuers)} issuers needs "
+                "USERNAME_PREFIXES (a distinct username prefix per issuer) or "
+                f"USERNAME_MAPPER: a {self.username_claim!r} value is unique only within "
+                "its issuer, so one issuer could log in as another issuer's user"
+            )
+
+    def username_owner(self, username: str) -> str | None:
+        """The issuer whose namespace *username* is in: the one with the longest matching prefix.
+
+        ``None`` without ``USERNAME_PREFIXES``.
+        """
+        if self.username_prefixes is None:
+            return None
+        owner, length = None, -1
+        for issuer, prefix in self.username_prefixes.items():
+            if username.startswith(prefix) and len(prefix) > length:
+                owner, length = issuer, len(prefix)
+        return owner
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any]) -> DjangoConfig:
@@ -62,12 +114,47 @@ class DjangoConfig:
         if not isinstance(mapping, Mapping):
             raise ConfigurationError("must be a dict such as {'OIDC': ..., 'AUDIENCE': ...}")
         guard = GuardSettings.from_mapping(mapping, ignore=_DJANGO_KEYS)
+        if "USERNAME_MAPPER" in mapping and "USERNAME_CLAIM" in mapping:
+            raise ConfigurationError("give USERNAME_CLAIM or USERNAME_MAPPER, not both")
         return cls(
             guard=guard,
             verifier=guard.build_verifier(),
             user_mode=mapping.get("USER_MODE", "stateless"),
             username_claim=mapping.get("USERNAME_CLAIM", "sub"),
+            username_prefixes=mapping.get("USERNAME_PREFIXES"),
+            username_mapper=_mapper(mapping.get("USERNAME_MAPPER")),
+            allow_privileged_users=mapping.get("ALLOW_PRIVILEGED_USERS", False),
         )
+
+
+def _checked_prefixes(prefixes: object, issuers: tuple[str, ...]) -> Mapping[str, str]:
+    if not isinstance(prefixes, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in prefixes.items()
+    ):
+        raise ConfigurationError(
+            "USERNAME_PREFIXES must map each issuer URL to a username prefix (a string)"
+        )
+    unknown = [url for url in prefixes if url not in issuers]
+    if unknown:
+        raise ConfigurationError(
+            f"USERNAME_PREFIXES names issuers that are not configured: {', '.join(unknown)}"
+        )
+    missing = [url for url in issuers if url not in prefixes]
+    if missing:
+        raise ConfigurationError(f"USERNAME_PREFIXES has no prefix for {', '.join(missing)}")
+    if len(set(prefixes.values())) != len(prefixes):
+        raise ConfigurationError("USERNAME_PREFIXES must give each issuer a different prefix")
+    return MappingProxyType(dict(prefixes))
+
+
+def _mapper(value: object) -> UsernameMapper | None:
+    if not isinstance(value, str):
+        return value  # type: ignore[return-value]  # checked in __post_init__
+    try:
+        imported: UsernameMapper = import_string(value)
+    except ImportError:
+        raise ConfigurationError(f"USERNAME_MAPPER: cannot import {value!r}") from None
+    return imported
 
 
 _lock = threading.Lock()

@@ -11,7 +11,10 @@ The manifest is the source of truth and is replaced atomically: key files are
 written before a key enters it and deleted after it leaves, so a crash leaves at
 worst an orphan file, never a manifest naming a missing key. Changes hold an
 exclusive lock on the directory, so two ``bearerguard keys rotate`` runs cannot
-interleave. A server reads the ring at start-up (or on reload)::
+interleave. Once the ring holds an encrypted private key, a new key is written
+only with a passphrase (or with an explicit ``allow_unencrypted=True``), so a
+run that forgot the passphrase cannot leave a plain key next to encrypted ones.
+A server reads the ring at start-up (or on reload)::
 
     ring = KeyRing("/etc/bearerguard/keys")
     signer = ring.signer(passphrase=os.environ["KEY_PASSPHRASE"])   # the active key
@@ -159,10 +162,16 @@ class KeyRing:
         kid: str | None = None,
         alg: str | None = None,
         passphrase: str | bytes | None = None,
+        allow_unencrypted: bool = False,
     ) -> RingKey:
-        """Generate a key into the ring (state ``generated``: not yet published)."""
+        """Generate a key into the ring (state ``generated``: not yet published).
+
+        Without *passphrase* the private key is written unencrypted, which a
+        ring holding encrypted keys refuses unless *allow_unencrypted*.
+        """
         with self._locked():
             state = self.state()
+            self._check_encryption(state, passphrase, allow_unencrypted)
             kid, alg = self._new_key(kty, bits, crv, kid, alg, passphrase)
             state = state.add(kid, alg, self._clock())
             self._write(state)
@@ -195,11 +204,15 @@ class KeyRing:
         crv: str | None = None,
         alg: str | None = None,
         passphrase: str | bytes | None = None,
+        allow_unencrypted: bool = False,
         dry_run: bool = False,
     ) -> tuple[RotationStep, ...]:
         """One scheduled rotation run (see :meth:`RingState.rotate`); returns its steps.
 
-        With *dry_run* nothing is written and new keys are shown as ``<new>``.
+        New keys are encrypted with *passphrase*; without one they are written
+        unencrypted, which a ring holding encrypted keys refuses (before any
+        change) unless *allow_unencrypted*. With *dry_run* nothing is written
+        and new keys are shown as ``<new>``.
         """
         with self._locked(dry_run):
             before = self.state()
@@ -212,6 +225,8 @@ class KeyRing:
                 return steps
 
             def new_key() -> tuple[str, str]:
+                # Here, not up front: a run with nothing to generate needs no passphrase.
+                self._check_encryption(before, passphrase, allow_unencrypted)
                 return self._new_key(kty, bits, crv, None, alg, passphrase)
 
             after, steps = before.rotate(now, self._policy, new_key)
@@ -228,6 +243,26 @@ class KeyRing:
             state = change(self.state(), self._clock())
             self._write(state)
             return state.get(kid)
+
+    def encrypted_kids(self, state: RingState | None = None) -> tuple[str, ...]:
+        """The kids whose private key file is encrypted (of *state*, default the manifest)."""
+        keys = (state or self.state()).keys
+        return tuple(key.kid for key in keys if _is_encrypted(self.private_key_path(key.kid)))
+
+    def _check_encryption(
+        self, state: RingState, passphrase: str | bytes | None, allow_unencrypted: bool
+    ) -> None:
+        if passphrase is not None:
+            if allow_unencrypted:
+                raise ConfigurationError("give a passphrase or allow_unencrypted=True, not both")
+            return
+        if allow_unencrypted or not self.encrypted_kids(state):
+            return
+        raise ConfigurationError(
+            f"key ring {self._dir} holds encrypted private keys; refusing to add an "
+            "unencrypted one: give the passphrase (--passphrase-env / --passphrase-file), "
+            "or allow it explicitly (allow_unencrypted=True / --no-encryption)"
+        )
 
     def _new_key(
         self,
@@ -297,6 +332,16 @@ class KeyRing:
             yield
         finally:
             os.close(fd)  # closing releases the lock
+
+
+def _is_encrypted(path: Path) -> bool:
+    """Whether the PEM file at *path* holds an encrypted private key (PKCS#8 or legacy PEM)."""
+    try:
+        with path.open("rb") as pem:
+            head = pem.read(4096)
+    except FileNotFoundError:
+        return False  # an orphan the manifest still names; signer() reports it
+    return b"-----BEGIN ENCRYPTED PRIVATE KEY-----" in head or b"Proc-Type: 4,ENCRYPTED" in head
 
 
 def _alg_for(kty: str, crv: str | None) -> str:
