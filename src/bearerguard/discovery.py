@@ -159,11 +159,14 @@ def default_fetcher() -> Fetcher:
 
 def safe_url(url: str) -> str:
     """A URL without query or credentials, for messages and logs."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:  # a malformed host (bad IPv6 literal)
+        return "<invalid URL>"
     try:
         port = parts.port
-    except ValueError:  # an out-of-range or non-numeric port
+    except ValueError:  # a port out of range or not numeric
         port = None
     if port:
         host = f"{host}:{port}"
@@ -183,7 +186,11 @@ def check_url(url: str, what: str, *, require_https: bool = True) -> str:
     """Validate a configured or discovered URL; loopback may use plain HTTP."""
     if not isinstance(url, str) or not url:
         raise ConfigurationError(f"{what} must be a non-empty URL string")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range or not numeric
+    except ValueError:
+        raise ConfigurationError(f"{what} is not a valid URL (host or port)") from None
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise ConfigurationError(f"{what} must be an absolute http(s) URL, got {safe_url(url)!r}")
     if parts.username or parts.password:

@@ -420,6 +420,9 @@ class RemoteKeySet:
         if flight is not None:
             return _Ticket(flight=flight)
         if now < self._last_attempt + self._policy.cooldown:
+            if self._last_exc is not None:
+                # The last fetch failed: whether this kid exists is unknown.
+                raise self._unavailable(now)
             self._suppress("cooldown", events)
             return _Ticket(keys=_EMPTY)
         return _Ticket(flight=self._start(now))
@@ -445,6 +448,11 @@ class RemoteKeySet:
                 if keys is None:
                     raise self._unavailable(now)
                 proven = flight.future.done() and flight.future.result()
+                if not proven and kid is not None and kid not in keys.by_kid:
+                    # The refetch for this kid failed or is still running: the
+                    # identity provider may well have published it, so this is
+                    # "keys unavailable" (503, retry), not "unknown key" (401).
+                    raise self._unavailable(now)
                 return self._serve(kid, keys, now, proven=proven, events=events)
         finally:
             self._emit(events)
