@@ -4,14 +4,15 @@
 
     bearerguard keys generate --kid kid-2025-01 --out-dir keys/     # RSA 4096
     bearerguard keys generate --kty EC --crv P-256 --passphrase-env KEY_PASSPHRASE
-    bearerguard keys rotate /etc/bearerguard/keys                    # one scheduled rotation run
+    bearerguard keys rotate /etc/bearerguard/keys --passphrase-env KEY_PASSPHRASE  # one run
     bearerguard keys rotate /etc/bearerguard/keys --status
     bearerguard keys jwks /etc/bearerguard/keys > jwks.json
     bearerguard serve-issuer --audience api://orders --mint dev-user --scope orders:read
 
 Passphrases come from an environment variable or a file, never from the
-command line (where ``ps`` and shell history would show them). Exit status: 0
-on success, 1 on an error, 2 on a usage error.
+command line (where ``ps`` and shell history would show them). A ring whose
+keys are encrypted gets no unencrypted key unless ``--no-encryption`` says so.
+Exit status: 0 on success, 1 on an error, 2 on a usage error.
 """
 
 from __future__ import annotations

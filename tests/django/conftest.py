@@ -48,6 +48,13 @@ def issuer(bearerguard_session_issuer: LocalIssuer) -> LocalIssuer:
     return bearerguard_session_issuer
 
 
+@pytest.fixture(scope="session")
+def partner() -> Iterator[LocalIssuer]:
+    """A second trusted issuer (same audience), for the tests of several issuers."""
+    with LocalIssuer(kty="EC", path="/partner") as second:
+        yield second
+
+
 @pytest.fixture(autouse=True)
 def bearerguard_setting(issuer: LocalIssuer, configure: Callable[..., None]) -> None:
     """Every test starts with BEARERGUARD trusting the session issuer."""

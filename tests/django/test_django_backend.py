@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -255,3 +256,227 @@ def test_get_user(
     assert backend.get_user(user.pk) == (user if found else None)
     assert async_to_sync(backend.aget_user)(user.pk) == (user if found else None)
     assert backend.get_user(user.pk + 1000) is None
+
+
+# -- several issuers: usernames per issuer ------------------------------------------------
+
+
+NO_USER = 'Bearer error="invalid_token", error_description="no active user for this token"'
+NO_SUB = 'Bearer error="invalid_token", error_description="token has no usable \'sub\' claim"'
+
+
+def two_issuers(issuer: LocalIssuer, partner: LocalIssuer, **keys: Any) -> dict[str, Any]:
+    """BEARERGUARD trusting the session issuer ("corp") and the partner issuer."""
+    return guard_settings(issuer, OIDC=[issuer.url, partner.url], **keys)
+
+
+def get(client: str, path: str, token: str) -> Any:
+    if client == "wsgi":
+        return Client().get(path, headers=bearer(token))
+    return async_to_sync(AsyncClient().get)(path, headers=bearer(token))
+
+
+@pytest.mark.usefixtures("db")
+@pytest.mark.parametrize("client", ["wsgi", "asgi"])
+def test_partner_token_does_not_log_in_as_the_local_admin(
+    issuer: LocalIssuer, partner: LocalIssuer, configure: Callable[..., None], client: str
+) -> None:
+    """The review's repro: partner-signed sub="admin" is not the local superuser "admin"."""
+    configure(
+        BEARERGUARD=two_issuers(
+            issuer,
+            partner,
+            USER_MODE="lookup",
+            USERNAME_PREFIXES={issuer.url: "", partner.url: "partner:"},
+            ALLOW_PRIVILEGED_USERS=True,  # so that only the namespace stands in the way
+        ),
+        ROOT_URLCONF="testapp_async",
+    )
+    get_user_model()._default_manager.create(username="admin", is_superuser=True, is_staff=True)
+    response = get(client, "/whoami", partner.mint(sub="admin"))
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == NO_USER
+
+
+@pytest.mark.usefixtures("db")
+@pytest.mark.parametrize(
+    ("signer", "sub", "status", "outcome"),
+    [
+        pytest.param("corp", "ann", 200, "ann", id="home-issuer-unprefixed"),
+        pytest.param("partner", "ann", 200, "partner:ann", id="partner-prefixed"),
+        pytest.param("partner", "bob", 401, NO_USER, id="partner-unknown"),
+        pytest.param("partner", "partner:ann", 401, NO_USER, id="partner-no-double-prefix-user"),
+        pytest.param("corp", "partner:ann", 401, NO_SUB, id="corp-into-partner-namespace"),
+    ],
+)
+def test_usernames_are_prefixed_per_issuer(
+    issuer: LocalIssuer,
+    partner: LocalIssuer,
+    configure: Callable[..., None],
+    signer: str,
+    sub: str,
+    status: int,
+    outcome: str,
+) -> None:
+    """USERNAME_PREFIXES: username = issuer's prefix + sub, and only in that issuer's namespace."""
+    configure(
+        BEARERGUARD=two_issuers(
+            issuer,
+            partner,
+            USER_MODE="lookup",
+            USERNAME_PREFIXES={issuer.url: "", partner.url: "partner:"},
+        )
+    )
+    for name in ("ann", "partner:ann"):
+        get_user_model()._default_manager.create(username=name)
+    source = issuer if signer == "corp" else partner
+    response = Client().get("/whoami", headers=bearer(source.mint(sub=sub)))
+    assert response.status_code == status
+    if status == 200:
+        assert json.loads(response.content)["username"] == outcome
+    else:
+        assert response["WWW-Authenticate"] == outcome
+
+
+@pytest.mark.usefixtures("db")
+def test_create_mode_creates_one_user_per_issuer(
+    issuer: LocalIssuer, partner: LocalIssuer, configure: Callable[..., None]
+) -> None:
+    """The same sub from two issuers makes two users."""
+    configure(
+        BEARERGUARD=two_issuers(
+            issuer,
+            partner,
+            USER_MODE="create",
+            USERNAME_PREFIXES={issuer.url: "corp:", partner.url: "partner:"},
+        )
+    )
+    for source in (issuer, partner, issuer):
+        assert Client().get("/whoami", headers=bearer(source.mint(sub="ann"))).status_code == 200
+    names = get_user_model()._default_manager.values_list("username", flat=True)
+    assert sorted(names) == ["corp:ann", "partner:ann"]
+
+
+@pytest.mark.usefixtures("db")
+def test_username_mapper(
+    issuer: LocalIssuer, partner: LocalIssuer, configure: Callable[..., None]
+) -> None:
+    """USERNAME_MAPPER (a dotted path) turns the verified claims into the username."""
+    configure(
+        BEARERGUARD=two_issuers(
+            issuer,
+            partner,
+            USER_MODE="create",
+            USERNAME_MAPPER="testapp_backends.issuer_and_subject",
+        )
+    )
+    for source in (issuer, partner):
+        response = Client().get("/whoami", headers=bearer(source.mint(sub="ann")))
+        assert json.loads(response.content)["username"] == f"{source.url}#ann"
+
+
+@pytest.mark.parametrize(
+    ("mapped", "status"),
+    [
+        pytest.param("", 401, id="empty"),
+        pytest.param(None, 401, id="none"),
+        pytest.param("ann", 200, id="string"),
+    ],
+)
+def test_username_mapper_must_give_a_username(
+    issuer: LocalIssuer, configure: Callable[..., None], mapped: Any, status: int
+) -> None:
+    """A mapper giving no non-empty string refuses the token with 401 invalid_token."""
+    configure(BEARERGUARD=guard_settings(issuer, USERNAME_MAPPER=lambda claims: mapped))
+    response = Client().get("/whoami", headers=bearer(issuer.mint()))
+    assert response.status_code == status
+    if status == 401:
+        assert response["WWW-Authenticate"] == (
+            'Bearer error="invalid_token", error_description="no username for this token"'
+        )
+
+
+# -- staff and superusers ----------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("db")
+@pytest.mark.parametrize("client", ["wsgi", "asgi"])
+@pytest.mark.parametrize("mode", ["lookup", "create"])
+@pytest.mark.parametrize(
+    "flags",
+    [
+        pytest.param({"is_superuser": True}, id="superuser"),
+        pytest.param({"is_staff": True}, id="staff"),
+    ],
+)
+def test_tokens_never_map_to_privileged_users_by_default(
+    issuer: LocalIssuer,
+    configure: Callable[..., None],
+    caplog: pytest.LogCaptureFixture,
+    client: str,
+    mode: str,
+    flags: dict[str, bool],
+) -> None:
+    """Staff and superusers get 401 like unknown users, and configure_user never sees them."""
+    configure(
+        BEARERGUARD=guard_settings(issuer, USER_MODE=mode),
+        AUTHENTICATION_BACKENDS=["testapp_backends.EmailBackend"],
+        ROOT_URLCONF="testapp_async",
+    )
+    admin = get_user_model()._default_manager.create(
+        username="admin", email="admin@example.com", **flags
+    )
+    with caplog.at_level(logging.WARNING, logger="bearerguard.django"):
+        response = get(client, "/whoami", issuer.mint(sub="admin", email="evil@example.com"))
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == NO_USER
+    assert [r.getMessage() for r in caplog.records if r.name == "bearerguard.django"] == [
+        "refusing staff or superuser 'admin' for a bearer token "
+        "(BEARERGUARD['ALLOW_PRIVILEGED_USERS'] would allow it)"
+    ]
+    admin.refresh_from_db()
+    assert admin.email == "admin@example.com"
+    assert get_user_model()._default_manager.count() == 1
+
+
+@pytest.mark.usefixtures("db")
+@pytest.mark.parametrize("client", ["wsgi", "asgi"])
+def test_allow_privileged_users(
+    issuer: LocalIssuer, configure: Callable[..., None], client: str
+) -> None:
+    """ALLOW_PRIVILEGED_USERS: True maps tokens to staff and superusers too."""
+    configure(
+        BEARERGUARD=guard_settings(issuer, USER_MODE="lookup", ALLOW_PRIVILEGED_USERS=True),
+        ROOT_URLCONF="testapp_async",
+    )
+    get_user_model()._default_manager.create(username="admin", is_superuser=True, is_staff=True)
+    response = get(client, "/whoami", issuer.mint(sub="admin"))
+    assert response.status_code == 200
+    assert json.loads(response.content)["username"] == "admin"
+
+
+@pytest.mark.usefixtures("db")
+def test_configure_user_cannot_promote_a_user(
+    issuer: LocalIssuer, configure: Callable[..., None]
+) -> None:
+    """A user that configure_user made staff is refused too (the check runs after the hook)."""
+    configure(
+        BEARERGUARD=guard_settings(issuer, USER_MODE="create"),
+        AUTHENTICATION_BACKENDS=["testapp_backends.RolesBackend"],
+    )
+    token = issuer.mint(sub="ann", roles=["admin"])
+    assert Client().get("/whoami", headers=bearer(token)).status_code == 401
+
+
+@pytest.mark.usefixtures("db")
+@pytest.mark.parametrize(
+    ("allow", "found"),
+    [pytest.param(False, False, id="refused"), pytest.param(True, True, id="allowed")],
+)
+def test_get_user_and_privileged_users(
+    issuer: LocalIssuer, configure: Callable[..., None], allow: bool, found: bool
+) -> None:
+    """Sessions follow the same rule: get_user gives no superuser unless allowed."""
+    configure(BEARERGUARD=guard_settings(issuer, USER_MODE="lookup", ALLOW_PRIVILEGED_USERS=allow))
+    user = get_user_model()._default_manager.create(username="admin", is_superuser=True)
+    assert BearerTokenBackend().get_user(user.pk) == (user if found else None)

@@ -274,6 +274,57 @@ def test_middleware_checks_settings_when_built(configure: Callable[..., None]) -
     assert str(caught.value).startswith("settings.BEARERGUARD: audience= is required")
 
 
+SESSIONS = "django.contrib.sessions.middleware.SessionMiddleware"
+AUTH = "django.contrib.auth.middleware.AuthenticationMiddleware"
+REMOTE_USER = "django.contrib.auth.middleware.RemoteUserMiddleware"
+CSRF = "django.middleware.csrf.CsrfViewMiddleware"
+BEARER = "bearerguard.django.BearerTokenMiddleware"
+
+
+def order_error(ours: str, theirs: str) -> str:
+    return (
+        f"settings.MIDDLEWARE: put {ours!r} after {theirs!r}: placed before it, a request with "
+        "a valid token and a session cookie would run as the session's user without CSRF checks"
+    )
+
+
+@pytest.mark.parametrize(
+    ("middleware", "message"),
+    [
+        pytest.param([SESSIONS, AUTH, CSRF, BEARER], None, id="after-authentication"),
+        pytest.param([CSRF, BEARER], None, id="no-authentication-middleware"),
+        pytest.param([BEARER, SESSIONS, AUTH, CSRF], order_error(BEARER, AUTH),
+                     id="before-authentication"),
+        pytest.param(["bearerguard.django.middleware.BearerTokenMiddleware", SESSIONS, AUTH],
+                     order_error("bearerguard.django.middleware.BearerTokenMiddleware", AUTH),
+                     id="full-path-before-authentication"),
+        pytest.param([SESSIONS, AUTH, BEARER, REMOTE_USER], order_error(BEARER, REMOTE_USER),
+                     id="before-remote-user"),
+    ],
+)  # fmt: skip
+def test_middleware_must_come_after_the_ones_setting_request_user(
+    configure: Callable[..., None], middleware: list[str], message: str | None
+) -> None:
+    """AuthenticationMiddleware after it would swap the token's user for the session's."""
+    configure(MIDDLEWARE=middleware)
+    if message is None:
+        BearerTokenMiddleware(_view)
+        return
+    with pytest.raises(ImproperlyConfigured) as caught:
+        BearerTokenMiddleware(_view)
+    assert str(caught.value) == message
+
+
+def test_wrong_middleware_order_stops_the_handler_from_loading(
+    configure: Callable[..., None], issuer: LocalIssuer
+) -> None:
+    """Django builds the chain on its first request: it fails instead of serving this one."""
+    configure(MIDDLEWARE=[BEARER, SESSIONS, AUTH, CSRF])
+    with pytest.raises(ImproperlyConfigured) as caught:
+        Client(enforce_csrf_checks=True).post("/post", headers=bearer(issuer.mint()))
+    assert str(caught.value) == order_error(BEARER, AUTH)
+
+
 def test_middleware_adapts_to_sync_and_async() -> None:
     """Django gets a coroutine function for an async chain and a plain one for a sync chain."""
 

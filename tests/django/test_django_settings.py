@@ -108,6 +108,91 @@ def test_shared_setting_errors_are_wrapped(
     assert str(caught.value) == f"settings.BEARERGUARD: {caught.value.__cause__.description}"
 
 
+PARTNER = "https://partner.example"
+NAMESPACE_NEEDED = (
+    "USER_MODE {mode!r} with 2 issuers needs USERNAME_PREFIXES (a distinct "
+    "username prefix per issuer) or USERNAME_MAPPER: a 'sub' value is unique only within its "
+    "issuer, so one issuer could log in as another issuer's user"
+)
+
+
+def _two_issuers(issuer: LocalIssuer, keys: dict[str, Any]) -> dict[str, Any]:
+    """BEARERGUARD with the session issuer and PARTNER; "{corp}" in prefix keys is its URL."""
+    prefixes = keys.get("USERNAME_PREFIXES")
+    if isinstance(prefixes, dict):
+        prefixes = {url.format(corp=issuer.url): value for url, value in prefixes.items()}
+        keys = {**keys, "USERNAME_PREFIXES": prefixes}
+    return guard_settings(issuer, OIDC=[issuer.url, PARTNER], **keys)
+
+
+@pytest.mark.parametrize(
+    ("keys", "message"),
+    [
+        pytest.param({"USER_MODE": "lookup"}, NAMESPACE_NEEDED.format(mode="lookup"),
+                     id="lookup-needs-a-namespace"),
+        pytest.param({"USER_MODE": "create"}, NAMESPACE_NEEDED.format(mode="create"),
+                     id="create-needs-a-namespace"),
+        pytest.param({"USERNAME_PREFIXES": {"{corp}": ""}},
+                     f"USERNAME_PREFIXES has no prefix for {PARTNER}", id="prefix-missing"),
+        pytest.param({"USERNAME_PREFIXES": {"{corp}": "", PARTNER: "p:", "https://x.example": ""}},
+                     "USERNAME_PREFIXES names issuers that are not configured: https://x.example",
+                     id="prefix-for-unknown-issuer"),
+        pytest.param({"USERNAME_PREFIXES": {"{corp}": "p:", PARTNER: "p:"}},
+                     "USERNAME_PREFIXES must give each issuer a different prefix",
+                     id="prefix-shared"),
+        pytest.param({"USERNAME_PREFIXES": "p:"},
+                     "USERNAME_PREFIXES must map each issuer URL to a username prefix (a string)",
+                     id="prefixes-not-a-dict"),
+        pytest.param({"USERNAME_PREFIXES": {"{corp}": "", PARTNER: None}},
+                     "USERNAME_PREFIXES must map each issuer URL to a username prefix (a string)",
+                     id="prefix-not-a-string"),
+        pytest.param({"USERNAME_PREFIXES": {"{corp}": "", PARTNER: "p:"},
+                      "USERNAME_MAPPER": "testapp_backends.issuer_and_subject"},
+                     "give USERNAME_PREFIXES or USERNAME_MAPPER, not both",
+                     id="prefixes-and-mapper"),
+        pytest.param({"USERNAME_CLAIM": "email",
+                      "USERNAME_MAPPER": "testapp_backends.issuer_and_subject"},
+                     "give USERNAME_CLAIM or USERNAME_MAPPER, not both", id="claim-and-mapper"),
+        pytest.param({"USERNAME_MAPPER": "testapp_backends.nothing_here"},
+                     "USERNAME_MAPPER: cannot import 'testapp_backends.nothing_here'",
+                     id="mapper-not-importable"),
+        pytest.param({"USERNAME_MAPPER": 42},
+                     "USERNAME_MAPPER must be a function of the claims", id="mapper-not-callable"),
+        pytest.param({"ALLOW_PRIVILEGED_USERS": "yes"},
+                     "ALLOW_PRIVILEGED_USERS must be True or False",
+                     id="allow-privileged-not-bool"),
+    ],
+)  # fmt: skip
+def test_user_namespace_setting_errors(
+    issuer: LocalIssuer, configure: Callable[..., None], keys: dict[str, Any], message: str
+) -> None:
+    """With several issuers the database modes need usernames kept apart per issuer."""
+    configure(BEARERGUARD=_two_issuers(issuer, keys))
+    with pytest.raises(ImproperlyConfigured) as caught:
+        get_config()
+    assert str(caught.value) == f"settings.BEARERGUARD: {message}"
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        pytest.param({}, id="stateless-needs-nothing"),
+        pytest.param({"USER_MODE": "lookup", "USERNAME_PREFIXES": {"{corp}": "", PARTNER: "p:"}},
+                     id="prefixes"),
+        pytest.param({"USER_MODE": "create",
+                      "USERNAME_MAPPER": "testapp_backends.issuer_and_subject"}, id="mapper"),
+    ],
+)  # fmt: skip
+def test_several_issuers_with_a_namespace_start(
+    issuer: LocalIssuer, configure: Callable[..., None], keys: dict[str, Any]
+) -> None:
+    """Stateless mode, USERNAME_PREFIXES or USERNAME_MAPPER: the configuration is accepted."""
+    configure(BEARERGUARD=_two_issuers(issuer, keys))
+    config = get_config()
+    assert config.allow_privileged_users is False
+    assert [i.url for i in config.verifier.issuers] == [issuer.url, PARTNER]
+
+
 def test_database_user_modes_need_the_auth_app(
     issuer: LocalIssuer, configure: Callable[..., None]
 ) -> None:
@@ -151,10 +236,20 @@ def test_configuration_holds_the_django_keys(
     issuer: LocalIssuer, configure: Callable[..., None]
 ) -> None:
     """USER_MODE and USERNAME_CLAIM are read next to the shared keys."""
-    configure(BEARERGUARD=guard_settings(issuer, USER_MODE="lookup", USERNAME_CLAIM="email"))
+    configure(
+        BEARERGUARD=guard_settings(
+            issuer,
+            USER_MODE="lookup",
+            USERNAME_CLAIM="email",
+            USERNAME_PREFIXES={issuer.url: "corp:"},
+            ALLOW_PRIVILEGED_USERS=True,
+        )
+    )
     config = get_config()
     assert isinstance(config, DjangoConfig)
     assert (config.user_mode, config.username_claim) == ("lookup", "email")
+    assert config.username_prefixes == {issuer.url: "corp:"}
+    assert (config.username_mapper, config.allow_privileged_users) == (None, True)
     assert config.guard.issuer_urls == (issuer.url,)
     assert [i.url for i in config.verifier.issuers] == [issuer.url]
 

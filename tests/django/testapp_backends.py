@@ -41,6 +41,23 @@ class EmailBackend(BearerTokenBackend):
         return user
 
 
+class RolesBackend(BearerTokenBackend):
+    """Makes users with the ``admin`` role staff (refused unless ALLOW_PRIVILEGED_USERS)."""
+
+    def configure_user(
+        self, request: HttpRequest | None, user: Any, claims: StandardClaims, *, created: bool
+    ) -> Any:
+        if "admin" in claims.raw.get("roles", ()):
+            user.is_staff = True
+            user.save(update_fields=["is_staff"])
+        return user
+
+
+def issuer_and_subject(claims: StandardClaims) -> str:
+    """A USERNAME_MAPPER: the user is keyed by issuer and subject together."""
+    return f"{claims.iss}#{claims.sub}"
+
+
 class PasswordOnlyBackend:
     """A backend that does not take bearer tokens."""
 

@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 
-from bearerguard.issuing import KeyPair, generate_key_pair, private_key_pem
+from bearerguard.issuing import KeyPair, KeyRing, generate_key_pair, private_key_pem
 from support.clock import FakeClock
 
 from .redis_server import redis_server
@@ -43,6 +44,24 @@ def ed25519() -> KeyPair:
 def ec256_encrypted_pem(ec256: KeyPair) -> bytes:
     """``ec256`` encrypted with PASSPHRASE, once: the 600,000-round KDF is slow on purpose."""
     return private_key_pem(ec256.private_key, PASSPHRASE)
+
+
+def encrypted_ring(ring: KeyRing) -> str:
+    """Give *ring* one active EC key, encrypted with PASSPHRASE; returns its kid.
+
+    Encrypted as earlier versions did (``BestAvailableEncryption``: PBKDF2 with
+    2048 rounds), which keeps these tests quick and is a ring that exists.
+    """
+    kid = ring.generate(kty="EC").kid
+    path = ring.private_key_path(kid)
+    key = serialization.load_pem_private_key(path.read_bytes(), None)
+    encryption = serialization.BestAvailableEncryption(PASSPHRASE.encode())
+    path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+    )
+    ring.publish(kid)
+    ring.activate(kid)
+    return kid
 
 
 @pytest.fixture

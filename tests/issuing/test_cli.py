@@ -16,6 +16,8 @@ from bearerguard import Issuer, PublicJWK, Validator
 from bearerguard.cli import main
 from bearerguard.issuing import KeyRing, load_key_pair
 
+from .conftest import encrypted_ring
+
 PW = "correct horse battery staple"
 
 
@@ -247,19 +249,12 @@ def test_rotate_with_zero_publish_delay_activates_the_next_key(
     assert [line.split()[0] for line in out.splitlines()[:3]] == ["activate", "retire", "generate"]
 
 
-def _encrypted_ring(directory: Path) -> KeyRing:
-    ring = KeyRing(directory)
-    active = ring.generate(kty="EC", passphrase=PW).kid
-    ring.publish(active)
-    ring.activate(active)
-    return ring
-
-
 def test_rotate_refuses_a_plain_key_in_an_encrypted_ring(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Forgetting the passphrase on an encrypted ring exits 1 and writes nothing."""
-    ring = _encrypted_ring(tmp_path / "ring")
+    ring = KeyRing(tmp_path / "ring")
+    encrypted_ring(ring)
     before = sorted(ring.directory.iterdir())
     assert _run(capsys, "keys", "rotate", str(ring.directory), "--kty", "EC") == (
         1,
@@ -289,7 +284,8 @@ def test_rotate_an_encrypted_ring(
 ) -> None:
     """With the passphrase the next key is encrypted; with --no-encryption it is not."""
     monkeypatch.setenv("KEY_PASSPHRASE", PW)
-    ring = _encrypted_ring(tmp_path / "ring")
+    ring = KeyRing(tmp_path / "ring")
+    encrypted_ring(ring)
     code, _, _ = _run(capsys, "keys", "rotate", str(ring.directory), "--kty", "EC", *options)
     assert code == 0
     _, upcoming = (k.kid for k in ring.state().keys)

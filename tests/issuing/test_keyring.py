@@ -14,7 +14,7 @@ from bearerguard import ConfigurationError, InvalidKey, Issuer, Validator, parse
 from bearerguard.issuing import KeyRing, KeyState, RotationPolicy, TokenIssuer
 from support.clock import FakeClock
 
-from .conftest import PASSPHRASE, T0
+from .conftest import PASSPHRASE, T0, encrypted_ring
 
 DAY = 86400.0
 POLICY = RotationPolicy(publish_delay=DAY, retire_after=2 * DAY)
@@ -120,14 +120,6 @@ def test_encrypted_ring_needs_the_passphrase_to_sign(ring: KeyRing) -> None:
     )
 
 
-def _encrypted_ring(ring: KeyRing) -> str:
-    """One active key in *ring*, its private key encrypted."""
-    kid = ring.generate(kty="EC", passphrase=PASSPHRASE).kid
-    ring.publish(kid)
-    ring.activate(kid)
-    return kid
-
-
 ENCRYPTED_RING = (
     "key ring {dir} holds encrypted private keys; refusing to add an unencrypted one: "
     "give the passphrase (--passphrase-env / --passphrase-file), "
@@ -146,7 +138,7 @@ def test_no_unencrypted_key_next_to_encrypted_ones(
     ring: KeyRing, change: Callable[[KeyRing], object]
 ) -> None:
     """Without a passphrase, a ring of encrypted keys gets no new key, and nothing changes."""
-    _encrypted_ring(ring)
+    encrypted_ring(ring)
     manifest = (ring.directory / "keyring.json").read_text()
     files = sorted(ring.directory.iterdir())
     with pytest.raises(ConfigurationError) as info:
@@ -158,7 +150,7 @@ def test_no_unencrypted_key_next_to_encrypted_ones(
 
 def test_unencrypted_key_next_to_encrypted_ones_when_allowed(ring: KeyRing) -> None:
     """allow_unencrypted=True writes the new key in the clear, as asked."""
-    active = _encrypted_ring(ring)
+    active = encrypted_ring(ring)
     steps = ring.rotate(kty="EC", allow_unencrypted=True)
     assert [s.action for s in steps] == ["generate"]
     assert ring.encrypted_kids() == (active,)
@@ -167,7 +159,7 @@ def test_unencrypted_key_next_to_encrypted_ones_when_allowed(ring: KeyRing) -> N
 
 def test_a_run_with_nothing_to_generate_needs_no_passphrase(ring: KeyRing) -> None:
     """Inside the publish delay a cron run without the passphrase does nothing, and succeeds."""
-    _encrypted_ring(ring)
+    encrypted_ring(ring)
     ring.rotate(kty="EC", allow_unencrypted=True)  # publishes the next key
     assert ring.rotate(kty="EC") == ()
 

@@ -176,8 +176,8 @@ class BearerTokenBackend:
         privileged = getattr(user, "is_superuser", False) or getattr(user, "is_staff", False)
         if privileged:
             log.warning(
-                "bearer token refused: it names staff or superuser %r "
-                "(set BEARERGUARD['ALLOW_PRIVILEGED_USERS'] to allow it)",
+                "refusing staff or superuser %r for a bearer token "
+                "(BEARERGUARD['ALLOW_PRIVILEGED_USERS'] would allow it)",
                 user.get_username(),
             )
         return not privileged

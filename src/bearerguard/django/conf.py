@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
@@ -149,7 +149,7 @@ def _checked_prefixes(prefixes: object, issuers: tuple[str, ...]) -> Mapping[str
 
 def _mapper(value: object) -> UsernameMapper | None:
     if not isinstance(value, str):
-        return value  # type: ignore[return-value]  # checked in __post_init__
+        return cast("UsernameMapper | None", value)  # checked in __post_init__
     try:
         imported: UsernameMapper = import_string(value)
     except ImportError:

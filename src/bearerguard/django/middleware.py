@@ -5,7 +5,7 @@
     MIDDLEWARE = [
         ...,
         "django.contrib.auth.middleware.AuthenticationMiddleware",  # if you use sessions too
-        "bearerguard.django.BearerTokenMiddleware",
+        "bearerguard.django.BearerTokenMiddleware",                 # after it: checked
     ]
 
 Synchronous and asynchronous: under ASGI the token is verified with
@@ -15,11 +15,15 @@ loop never waits for a key fetch.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, cast
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponseBase
+from django.utils.module_loading import import_string
 
 from ..errors import BearerGuardError, MissingToken
 from .conf import get_config
@@ -60,7 +64,10 @@ class BearerTokenMiddleware:
       metadata document is served at its well-known path.
 
     ``settings.BEARERGUARD`` is checked when Django builds the middleware chain,
-    so a wrong setting stops the server from starting, not the first request.
+    so a wrong setting stops the server from starting, not the first request;
+    so is its place in ``settings.MIDDLEWARE``: after ``AuthenticationMiddleware``
+    (and ``RemoteUserMiddleware``), which would otherwise replace the token's
+    user with the session's on a request already exempt from CSRF checks.
     """
 
     sync_capable = True
@@ -72,6 +79,7 @@ class BearerTokenMiddleware:
         if self.async_mode:
             markcoroutinefunction(self)
         get_config()  # ImproperlyConfigured at start-up, not on a request
+        _check_position(type(self))
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
         if self.async_mode:
@@ -97,6 +105,37 @@ class BearerTokenMiddleware:
             if error is not None:
                 return error_http_response(error, config)
         return await cast(AsyncGetResponse, self.get_response)(request)
+
+
+def _check_position(middleware: type[BearerTokenMiddleware]) -> None:
+    """Refuse a ``settings.MIDDLEWARE`` where a middleware setting ``request.user`` comes later."""
+    paths = [path for path in getattr(settings, "MIDDLEWARE", None) or () if isinstance(path, str)]
+    ours = next((i for i, path in enumerate(paths) if _is(_load(path), middleware)), None)
+    if ours is None:
+        return  # built by hand, outside settings.MIDDLEWARE
+    for path in paths[ours + 1 :]:
+        found = _load(path)
+        # Not imported here: it needs the auth app. A subclass has loaded it.
+        auth = sys.modules.get("django.contrib.auth.middleware")
+        if auth is not None and _is(
+            found, (auth.AuthenticationMiddleware, auth.RemoteUserMiddleware)
+        ):
+            raise ImproperlyConfigured(
+                f"settings.MIDDLEWARE: put {paths[ours]!r} after {path!r}: placed before it, a "
+                "request with a valid token and a session cookie would run as the session's "
+                "user without CSRF checks"
+            )
+
+
+def _load(path: str) -> object:
+    try:
+        return import_string(path)
+    except ImportError:
+        return None  # Django reports it when it loads the middleware
+
+
+def _is(found: object, classes: type | tuple[type, ...]) -> bool:
+    return isinstance(found, type) and issubclass(found, classes)
 
 
 def _begin(request: HttpRequest, config: DjangoConfig) -> HttpResponseBase | str | None:
