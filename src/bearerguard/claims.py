@@ -386,7 +386,7 @@ def _inline_table() -> dict[Convert, tuple[tuple[tuple[str, str], ...], str]]:
         ),
         _scopes: (
             (
-                ("type(v) is str", "frozenset(v.split())"),
+                ("type(v) is str", 'frozenset(v.split(" ")).difference(("",))'),
                 ("type(v) is list and _all_str(v)", "frozenset(v)"),
             ),
             _NOT_SCOPES,
@@ -505,7 +505,9 @@ def _scopes(value: Any) -> frozenset[str]:
     # RFC 8693 §4.2 / RFC 9068 §2.2.3: `scope` is a space-separated string; some
     # issuers (Entra ID, Okta) use `scp` as a string or an array instead.
     if type(value) is str:
-        return frozenset(value.split())
+        # RFC 6749 §3.3: delimited by spaces (%x20) only. str.split() would also
+        # split on other whitespace (NBSP, tabs), turning "a\u00a0admin" into "admin".
+        return frozenset(value.split(" ")).difference(("",))
     if type(value) is list and _all_str(value):
         return frozenset(value)
     raise _Bad(_NOT_SCOPES)

@@ -34,6 +34,7 @@ log = logging.getLogger("bearerguard.jwk")
 
 MIN_RSA_BITS = 2048
 MAX_RSA_BITS = 16384
+MAX_RSA_EXPONENT_BITS = 32
 MAX_KID_LENGTH = 256
 MAX_KEYS = 100
 
@@ -271,6 +272,10 @@ def _check_rsa_numbers(n: int, e: int) -> None:
         raise InvalidKey("RSA modulus is even")
     if e < 3 or e % 2 == 0 or e >= n:
         raise InvalidKey("RSA public exponent must be odd and at least 3")
+    if e.bit_length() > MAX_RSA_EXPONENT_BITS:
+        # Verification cost grows with e; real keys use 65537. A huge e from a
+        # hostile or broken JWKS would make every verification tens of times slower.
+        raise InvalidKey(f"RSA public exponent is larger than 2^{MAX_RSA_EXPONENT_BITS}")
 
 
 def _ec_from_jwk(jwk: Mapping[str, Any]) -> ec.EllipticCurvePublicKey:

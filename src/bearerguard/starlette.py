@@ -56,6 +56,23 @@ WS_TRY_AGAIN_LATER = 1013
 _MAX_REASON = 123  # RFC 6455 §5.5: a close frame's reason fits in 123 bytes
 
 
+def _route_path(scope: Scope) -> str:
+    """The path below the app's mount point (``path`` minus ``root_path``), as routing sees it."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root) and (len(path) == len(root) or path[len(root)] == "/"):
+        return path[len(root) :] or "/"
+    return path
+
+
+def _is_preflight(scope: Scope) -> bool:
+    """A CORS preflight: browsers send it without credentials, so it is not refused."""
+    if scope["method"] != "OPTIONS":
+        return False
+    names = {name for name, _ in scope["headers"]}
+    return b"origin" in names and b"access-control-request-method" in names
+
+
 class TokenUser(BaseUser, Generic[C]):
     """``request.user`` for a verified token: the typed ``claims`` and their ``scopes``."""
 
@@ -141,13 +158,14 @@ class JWTAuth:
         if kind != "http" and kind != "websocket":
             await self.app(scope, receive, send)
             return
-        path = scope["path"]
-        if self._is_public(path):
+        path = _route_path(scope)
+        if self._is_public(path) or (kind == "http" and _is_preflight(scope)):
             if path == self._metadata_path and kind == "http":
                 await self._serve_metadata(scope, send)
                 return
-            scope["user"] = _ANONYMOUS
-            scope["auth"] = AuthCredentials()
+            # Keep a user an outer middleware (e.g. sessions) may have set.
+            scope.setdefault("user", _ANONYMOUS)
+            scope.setdefault("auth", AuthCredentials())
             await self.app(scope, receive, send)
             return
         try:
@@ -156,8 +174,8 @@ class JWTAuth:
             await self._refuse(scope, send, error)
             return
         if claims is None:
-            scope["user"] = _ANONYMOUS
-            scope["auth"] = AuthCredentials()
+            scope.setdefault("user", _ANONYMOUS)
+            scope.setdefault("auth", AuthCredentials())
         else:
             user: TokenUser[Any] = TokenUser(claims)
             scope["user"] = user
@@ -175,7 +193,9 @@ class JWTAuth:
         header = None if not values else values[0] if len(values) == 1 else b", ".join(values)
         other = access_token_in_query(scope.get("query_string", b""))
         try:
-            token = bearer_token(header, other_credentials=other)
+            token = bearer_token(
+                header, other_credentials=other, max_size=self.verifier.max_token_size
+            )
         except MissingToken:
             if self._required:
                 raise

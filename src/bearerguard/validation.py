@@ -54,6 +54,7 @@ _FLAGS = (
     "ignore_azp",
     "rfc9068",
     "require_typ",
+    "allow_sender_constrained",
 )
 
 
@@ -113,6 +114,9 @@ class Validator:
     accepted header ``typ`` values (``None`` accepts any) and ``require_typ``
     refuses tokens without one; ``rfc9068=True`` is the strict access-token
     profile: ``typ`` must be ``at+jwt`` and the RFC 9068 claims must be present.
+    Tokens with a ``cnf`` (confirmation) claim are bound to a key (DPoP, mTLS)
+    and refused unless ``allow_sender_constrained=True`` (then checking the
+    proof of possession is the caller's job).
     """
 
     ignore_iss: bool = False
@@ -137,6 +141,7 @@ class Validator:
     rfc9068: bool = False
     allowed_typ: Iterable[str] | None = DEFAULT_TYP
     require_typ: bool = False
+    allow_sender_constrained: bool = False
     _aud: frozenset[str] = field(init=False, repr=False, compare=False)
     _leeway: float = field(init=False, repr=False, compare=False)
     _max_age: float | None = field(init=False, repr=False, compare=False)
@@ -247,6 +252,11 @@ def check_claims(claims: StandardClaims, validator: Validator, t: float) -> list
             failures.append("amr: missing authentication methods " + " ".join(missing))
     if not v.ignore_azp and v.azp is not None and claims.azp != v.azp:
         failures.append("azp: unexpected authorized party")
+    if not v.allow_sender_constrained and "cnf" in claims.raw:
+        # RFC 9449 §7.2 / RFC 8705 §3: a token bound to a key (DPoP `jkt`, mTLS
+        # `x5t#S256`) is only valid with proof of that key; accepting it as a plain
+        # bearer token would let a thief replay it. Opt in only if you check the proof.
+        failures.append("cnf: sender-constrained token presented as a bearer token")
     if v.rfc9068:
         raw = claims.raw
         absent = [name for name in RFC9068_REQUIRED if raw.get(name) is None]

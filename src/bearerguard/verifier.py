@@ -169,6 +169,11 @@ class Verifier(Generic[C]):
         return self._issuers
 
     @property
+    def max_token_size(self) -> int:
+        """The largest token any trusted issuer accepts (adapters cap headers with it)."""
+        return self._max_token_size
+
+    @property
     def claims_type(self) -> type[C]:
         """The claims class :meth:`verify` returns."""
         return self._claims_type

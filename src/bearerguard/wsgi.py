@@ -79,7 +79,7 @@ def authenticate_environ(
     header = environ.get("HTTP_AUTHORIZATION")
     other = access_token_in_query(environ.get("QUERY_STRING", ""))
     try:
-        token = bearer_token(header, other_credentials=other)
+        token = bearer_token(header, other_credentials=other, max_size=verifier.max_token_size)
     except MissingToken:
         if required:
             raise

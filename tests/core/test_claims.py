@@ -74,7 +74,8 @@ def _app_payload(**overrides: Any) -> dict[str, Any]:
     ("claims", "scopes"),
     [
         pytest.param({"scope": "a b c"}, {"a", "b", "c"}, id="scope-string"),
-        pytest.param({"scope": "  a\tb\n c  "}, {"a", "b", "c"}, id="scope-extra-whitespace"),
+        pytest.param({"scope": "  a  b c  "}, {"a", "b", "c"}, id="scope-runs-of-spaces"),
+        pytest.param({"scope": "a\tb\n c"}, {"a\tb\n", "c"}, id="scope-only-spaces-separate"),
         pytest.param({"scope": "a a"}, {"a"}, id="scope-repeated"),
         pytest.param({"scope": ""}, set(), id="scope-empty"),
         pytest.param({"scope": None, "scp": "a b"}, {"a", "b"}, id="scp-string"),

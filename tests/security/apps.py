@@ -44,6 +44,7 @@ with warnings.catch_warnings():
 __all__ = [
     "ADAPTERS",
     "REALM",
+    "TEXT",
     "TOKEN_PATH",
     "Answer",
     "Send",

@@ -51,7 +51,17 @@ from bearerguard.errors import (
 )
 from bearerguard.testing import LocalIssuer
 
-from .support import Keyring, PrivateKey, TrapServer, b64, forge, octets, segments, unb64
+from .support import (
+    Keyring,
+    PrivateKey,
+    TrapServer,
+    b64,
+    forge,
+    octets,
+    public_jwk,
+    segments,
+    unb64,
+)
 
 AUDIENCE = "api://security"
 CLIENT_ID = "security-client"
@@ -267,7 +277,7 @@ def _attacker_certificate(f: Forge) -> str:
     return f.token(key, header=f.header(x5c=chain))
 
 
-def _id_token(f: Forge, *, audience: str, typ: Any) -> str:
+def id_token(f: Forge, *, audience: str, typ: Any) -> str:
     """What an OpenID provider gives the client at login (OIDC Core §2), not an access token."""
     headers = {"typ": typ} if typ is not DROP else {"typ": None}
     return f.issuer.mint(
@@ -560,8 +570,6 @@ _REF_EMBEDDED = "RFC 8725 §3.10; CVE-2018-0114 (node-jose)"
 
 
 def _attacker_jwk(f: Forge, kid: str) -> dict[str, str]:
-    from .support import public_jwk
-
     return public_jwk(f.keys.attacker_rsa, kid)
 
 
@@ -939,7 +947,7 @@ HUGE_AND_NESTED = [
         lambda f: f.token(payload=_raw_payload(f, '"n":' + "9" * 5000)),
         MalformedToken,
     ),
-    refused("token-one-byte-over-the-cap", lambda f: _over_the_cap(f, 1), TokenTooLarge),
+    refused("token-just-over-the-cap", lambda f: _over_the_cap(f, 1), TokenTooLarge),
     refused("token-far-over-the-cap", lambda f: _over_the_cap(f, 4000), TokenTooLarge),
 ]
 
@@ -1050,33 +1058,33 @@ _REF_CROSS = "RFC 8725 §2.8 and §3.11 (cross-JWT confusion); RFC 9068 §4"
 TOKEN_TYPE_CONFUSION = [
     refused(
         "id-token-for-the-client",
-        lambda f: _id_token(f, audience=CLIENT_ID, typ="JWT"),
+        lambda f: id_token(f, audience=CLIENT_ID, typ="JWT"),
         InvalidClaims,
         ref=_REF_CROSS,
     ),
     refused(
         "id-token-without-typ-for-the-client",
-        lambda f: _id_token(f, audience=CLIENT_ID, typ=DROP),
+        lambda f: id_token(f, audience=CLIENT_ID, typ=DROP),
         InvalidClaims,
         ref=_REF_CROSS,
     ),
     refused(
         "id-token-for-the-client-rfc9068",
-        lambda f: _id_token(f, audience=CLIENT_ID, typ="JWT"),
+        lambda f: id_token(f, audience=CLIENT_ID, typ="JWT"),
         InvalidClaims,
         profile="rfc9068",
         ref=_REF_CROSS,
     ),
     refused(
         "id-token-with-this-apis-audience-rfc9068",
-        lambda f: _id_token(f, audience=AUDIENCE, typ="JWT"),
+        lambda f: id_token(f, audience=AUDIENCE, typ="JWT"),
         InvalidClaims,
         profile="rfc9068",
         ref=_REF_CROSS,
     ),
     refused(
         "id-token-without-typ-with-this-apis-audience-rfc9068",
-        lambda f: _id_token(f, audience=AUDIENCE, typ=DROP),
+        lambda f: id_token(f, audience=AUDIENCE, typ=DROP),
         InvalidClaims,
         profile="rfc9068",
         ref=_REF_CROSS,

@@ -18,9 +18,9 @@ from bearerguard.errors import BearerGuardError, InvalidClaims
 from bearerguard.http import bearer_token
 
 from .apps import ADAPTERS, Answer, expected_answer
-from .catalogue import AUDIENCE, CATALOGUE, CLASSES, Attack, Forge, _id_token
+from .catalogue import AUDIENCE, CATALOGUE, CLASSES, Attack, Forge, id_token
 from .conftest import Profile, World
-from .support import segments
+from .support import segments, unb64
 
 ATTACKS = [pytest.param(attack, id=attack.id) for attack in CATALOGUE]
 
@@ -101,7 +101,7 @@ def test_no_attack_made_anyone_fetch_a_url_it_carried(world: World) -> None:
     assert world.trap.connections == 0
 
 
-def test_id_token_with_this_apis_audience_is_refused_only_in_rfc9068_mode(world: World) -> None:
+def testid_token_with_this_apis_audience_is_refused_only_in_rfc9068_mode(world: World) -> None:
     """The documented limit: an ID token whose aud is this API passes the default profile.
 
     By default ``typ: JWT`` is accepted (many providers type access tokens so),
@@ -109,7 +109,7 @@ def test_id_token_with_this_apis_audience_is_refused_only_in_rfc9068_mode(world:
     then indistinguishable by its claims. ``Validator(rfc9068=True)`` closes it.
     """
     forge: Forge = world.forge
-    token = _id_token(forge, audience=AUDIENCE, typ="JWT")
+    token = id_token(forge, audience=AUDIENCE, typ="JWT")
     assert world.profiles["default"].verifier.verify(token).raw["nonce"] == "n-0S6_WzA2Mj"
     with pytest.raises(InvalidClaims) as info:
         world.profiles["rfc9068"].verifier.verify(token)
@@ -132,8 +132,6 @@ def test_same_kid_at_two_issuers_uses_each_issuers_own_key(world: World) -> None
 
 
 def _header_json(token: str) -> bytes:
-    from .support import unb64
-
     return unb64(segments(token)[0])
 
 

@@ -487,19 +487,25 @@ def test_private_key_material_never_reaches_answers_or_logs(
         assert not any(leaked[member][:24] in text for text in seen), member
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug: a good token signed by a newly rotated key is refused with 401 (UnknownKey) when "
-        "the JWKS refetch for its kid fails; an IdP fault should give 503 + Retry-After "
-        "(keyset/remote.py _serve / issuer.py check_signature)"
-    ),
-)
 def test_token_of_a_freshly_rotated_key_during_an_outage_is_503_not_401(rig: Rig) -> None:
-    """The IdP rotates (new key published), then its JWKS endpoint fails: 503, never 401."""
+    """The IdP rotates (new key published), then its JWKS endpoint fails: 503, never 401.
+
+    Past the unknown-kid cooldown, so the verifier does try to learn the new key.
+    """
     assert rig.verifier.verify(rig.token).sub == "user-1"
     rig.idp.rotate()
     rig.idp.force_status(503, rig.idp.jwks_path)
-    fresh = rig.idp.mint(sub="user-1")
-    with pytest.raises(KeySetUnavailable):
-        rig.verifier.verify(fresh)
+    rig.clock.advance(COOLDOWN + 1)
+    rig.token = rig.idp.mint(sub="user-1")
+    with pytest.raises(KeySetUnavailable) as info:
+        rig.verifier.verify(rig.token)
+    assert info.value.retry_after == COOLDOWN
+    rig.settle()
+    # Within the cooldown after that failed attempt: still 503, from every adapter.
+    assert rig.every_adapter() == dict.fromkeys(ADAPTERS, _unavailable(rig))
+    # The IdP heals: after the cooldown the new key is fetched and the token accepted.
+    rig.idp.clear_faults()
+    rig.clock.advance(COOLDOWN + 1)
+    assert rig.every_adapter() == dict.fromkeys(
+        ADAPTERS, expected_answer(None, "user-1", rig.settings)
+    )

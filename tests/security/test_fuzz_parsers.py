@@ -312,23 +312,17 @@ _BAD_PORT = {"issuer": "<issuer>", "jwks_uri": "http://127.0.0.1:x/jwks.json"}
 _BAD_IPV6 = {"issuer": "<issuer>", "jwks_uri": "http://[::1/jwks.json"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason=(
-        "bug: a discovery document's jwks_uri with an unparsable host or port makes "
-        "fetch_jwks_from_oidc/fetch_jwks_from_oauth2 raise ValueError (urllib.parse) instead of "
-        "DiscoveryError/FetchError: discovery.check_url (urlsplit) and safe_url (.port)"
-    ),
-)
-@settings(FUZZ, report_multiple_bugs=False)
+@FUZZ
 @example(document=_BAD_IPV6, jwks=FetchResponse(200, {}, b"{}"), oauth2=False)
 @example(document=_BAD_PORT, jwks=FetchResponse(500, {}, b""), oauth2=True)
 @given(document=_metadata_strategy(), jwks=responses, oauth2=st.booleans())
 def test_one_shot_discovery_raises_only_bearerguard_errors(
     document: dict[str, Any], jwks: FetchResponse, oauth2: bool
 ) -> None:
-    """fetch_jwks_from_oidc/oauth2 (the seed's functions) on any metadata: keys or our error."""
+    """fetch_jwks_from_oidc/oauth2 (the seed's functions) on any metadata: keys or our error.
+
+    The examples are the inputs that once escaped as ValueError from urllib.parse.
+    """
     fetcher = ScriptedFetcher(_metadata_response(document, ISSUER), jwks)
     discover = fetch_jwks_from_oauth2 if oauth2 else fetch_jwks_from_oidc
     try:

@@ -18,7 +18,7 @@ from ..claims import StandardClaims
 from ..errors import BearerGuardError, ConfigurationError, InvalidToken, MissingToken
 from ..http import access_token_in_query, bearer_token
 from ..settings import ResourceMetadata
-from .conf import DjangoConfig
+from .conf import DjangoConfig, get_config
 
 __all__ = [
     "CLAIMS_ATTRIBUTE",
@@ -54,6 +54,7 @@ def token_of(request: HttpRequest) -> str | None:
         return bearer_token(
             request.META.get("HTTP_AUTHORIZATION"),
             other_credentials=access_token_in_query(request.META.get("QUERY_STRING", "")),
+            max_size=get_config().verifier.max_token_size,
         )
     except MissingToken:
         return None
