@@ -358,7 +358,7 @@ def serve_issuer() -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
     finally:
         if proc.poll() is None:
             proc.kill()
-        proc.wait(timeout=10)
+        proc.wait(timeout=30)
         proc.stdout.close()
         assert proc.stderr is not None
         proc.stderr.close()
@@ -377,6 +377,6 @@ def test_serve_issuer_serves_until_interrupted(
     _, claims = verifier.verify_and_validate(info["token for dev-user"])
     assert (claims.sub, claims.scopes) == ("dev-user", frozenset({"orders:read", "orders:write"}))
     proc.send_signal(sig)
-    assert proc.wait(timeout=10) == 0
+    assert proc.wait(timeout=30) == 0
     assert proc.stdout is not None
     assert proc.stdout.read() == "stopped\n"
