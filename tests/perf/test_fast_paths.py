@@ -28,7 +28,7 @@ from bearerguard.verifier import _time_window
 from .conftest import AUD, ISS, T0
 
 SETTINGS = settings(
-    max_examples=4000,
+    max_examples=300,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -312,6 +312,5 @@ def test_time_window_is_exactly_the_time_checks(
     assume(ignore_exp or exp is not None)
     assume(ignore_auth_time or max_age is None or auth_time is not None)
     deadline, not_before = _time_window(claims, validator)
-    cached_ok = t < deadline and t + validator.leeway >= not_before
+    cached_ok = t < deadline and t + leeway >= not_before
     assert cached_ok == (check_claims(claims, validator, t) == [])
-
