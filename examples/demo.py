@@ -89,7 +89,7 @@ def why(response: requests.Response) -> str:
 def main() -> int:
     """Run the demo; 0 when every request got the expected status."""
     with LocalIssuer(audience=AUDIENCE) as issuer:
-        # The seed's safe rotation: the next key is in the JWKS before it signs anything.
+        # The safe rotation flow: the next key is in the JWKS before it signs anything.
         issuer.publish_next_key()
         app = create_app(oidc=issuer.url, audience=AUDIENCE, realm="orders-demo")
         reader = issuer.mint(sub="alice", scopes=["orders:read"])

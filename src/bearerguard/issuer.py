@@ -1,6 +1,6 @@
 """One trusted token issuer: its URL, its keys, and the validation policy.
 
-The Python counterpart of the seed's ``ajwt.Issuer``::
+The Python counterpart of the Go library ajwt's ``Issuer``::
 
     from bearerguard import Issuer, Validator
 
@@ -105,7 +105,7 @@ class Issuer:
     #
     # Each builds a RemoteKeySet (refreshed, rotation- and outage-proof). By
     # default the keys are fetched now, so a wrong URL or issuer fails at
-    # start-up as the seed's constructors do; lazy=True defers every network
+    # start-up as the Go library ajwt's constructors do; lazy=True defers every network
     # call to the first token (framework adapters configured at import time).
 
     @classmethod

@@ -1,4 +1,4 @@
-"""Claim validation policy: the seed's ``Validator``, fitted to access tokens.
+"""Claim validation policy: an ``ajwt``-style ``Validator``, fitted to access tokens.
 
 Defaults (RFC 9068 §4, RFC 8725 §3.8–3.10): ``iss``, ``exp`` and ``aud`` are
 required; ``sub``, ``iat`` and ``nbf`` are checked when present;

@@ -1,4 +1,4 @@
-"""AccessTokenClaims (seed: AccessClaims) and RefreshTokenClaims (seed: RefreshClaims)."""
+"""AccessTokenClaims and RefreshTokenClaims."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""KeyRing: the rotation lifecycle on a key directory (the seed's safe rotation flow)."""
+"""KeyRing: the rotation lifecycle on a key directory (the safe rotation flow)."""
 
 from __future__ import annotations
 

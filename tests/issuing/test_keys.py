@@ -1,4 +1,4 @@
-"""Key generation, PEM files and load_key_pair (seed: rsa_generator.go, key_loader.go)."""
+"""Key generation, PEM files and load_key_pair."""
 
 from __future__ import annotations
 
@@ -299,7 +299,7 @@ def test_write_key_files_writes_nothing_if_any_target_exists(
 @pytest.mark.parametrize(
     ("fixture", "fmt", "password", "label"),
     [
-        pytest.param("rsa2048", PKCS1, None, b"RSA PRIVATE KEY", id="pkcs1-as-the-seed-writes"),
+        pytest.param("rsa2048", PKCS1, None, b"RSA PRIVATE KEY", id="pkcs1-as-go-tools-write"),
         pytest.param("rsa2048", PKCS1, PASS, b"RSA PRIVATE KEY", id="pkcs1-encrypted"),
         pytest.param("rsa2048", PKCS8, None, b"PRIVATE KEY", id="pkcs8"),
         # cryptography's BestAvailableEncryption: PBES2 with 2048 rounds, as earlier versions wrote
@@ -317,7 +317,7 @@ def test_load_key_pair_reads_pem_formats(
     password: str | None,
     label: bytes,
 ) -> None:
-    """PKCS#1 (the seed's format), SEC1 and PKCS#8, plain or encrypted, all load."""
+    """PKCS#1 (what Go tools write), SEC1 and PKCS#8, plain or encrypted, all load."""
     pair: KeyPair = request.getfixturevalue(fixture)
     path = tmp_path / "key.pem"
     path.write_bytes(_pem(pair.private_key, fmt, password))

@@ -251,7 +251,7 @@ def test_memory_store_sweeps_expired_tokens_on_write(clock: FakeClock) -> None:
 
 
 def test_memory_store_starts_no_timers(clock: FakeClock) -> None:
-    """The seed starts a timer per token; this store starts none."""
+    """The store starts no timer per token."""
     before = threading.active_count()
     store = InMemoryRefreshStore(clock=clock)
     for _ in range(200):

@@ -1,4 +1,4 @@
-"""TokenIssuer (seed: TokenIssuer): RFC 9068 access tokens and rotating refresh tokens."""
+"""TokenIssuer: RFC 9068 access tokens and rotating refresh tokens."""
 
 from __future__ import annotations
 

@@ -319,7 +319,7 @@ _BAD_IPV6 = {"issuer": "<issuer>", "jwks_uri": "http://[::1/jwks.json"}
 def test_one_shot_discovery_raises_only_bearerguard_errors(
     document: dict[str, Any], jwks: FetchResponse, oauth2: bool
 ) -> None:
-    """fetch_jwks_from_oidc/oauth2 (the seed's functions) on any metadata: keys or our error.
+    """fetch_jwks_from_oidc/oauth2 (the discovery functions) on any metadata: keys or our error.
 
     The examples are the inputs that once escaped as ValueError from urllib.parse.
     """

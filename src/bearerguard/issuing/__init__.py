@@ -1,6 +1,6 @@
 """The issuing side: keys, rotation, signing, refresh tokens, well-known documents.
 
-For teams that run their own small authorization server (the seed's signing
+For teams that run their own small authorization server (the signing
 infrastructure, in Python)::
 
     from bearerguard.issuing import KeyRing, TokenIssuer, WellKnownApp

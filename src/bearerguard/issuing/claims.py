@@ -1,12 +1,12 @@
 """What an access token says, and what the server remembers about a refresh token.
 
-:class:`AccessTokenClaims` is the seed's ``AccessClaims`` shaped by RFC 9068
+:class:`AccessTokenClaims` is an access token's claims shaped by RFC 9068
 §2.2 (``iss``, ``sub``, ``aud``, ``exp``, ``iat``, ``jti``, ``client_id``,
 ``scope``, optional ``nbf``, ``auth_time``, ``roles`` and your own claims).
 The name differs from the verifier's :class:`bearerguard.AccessClaims`, which
 is what a resource server reads back out of a verified token.
 
-:class:`RefreshTokenClaims` is the seed's ``RefreshClaims``: refresh tokens here
+:class:`RefreshTokenClaims` is a refresh token's record: refresh tokens here
 are opaque random strings (see :mod:`bearerguard.issuing.refresh`), so their
 claims live on the server, in the :class:`~bearerguard.issuing.refresh.RefreshStore`.
 """
@@ -68,7 +68,7 @@ def _time(value: object, name: str, *, optional: bool = False) -> None:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AccessTokenClaims:
-    """The claims of one access token (seed: ``AccessClaims``; RFC 9068 §2.2).
+    """The claims of one access token (RFC 9068 §2.2).
 
     ``scopes`` becomes the space-separated ``scope`` claim; ``aud`` is one
     audience or several; ``extra`` holds your own claims and may not reuse a
@@ -155,7 +155,7 @@ class AccessTokenClaims:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RefreshTokenClaims:
-    """What the server keeps about one refresh token (seed: ``RefreshClaims``).
+    """What the server keeps about one refresh token.
 
     ``jti`` is the SHA-256 hex digest of the token, the key it is stored under
     — the token itself is never stored. ``family`` names the grant: every

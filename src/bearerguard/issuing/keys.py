@@ -1,4 +1,4 @@
-"""Signing keys: generation, PEM files, and loading (seed: rsa_generator, key_loader).
+"""Signing keys: generation, PEM files, and loading .
 
 Generation is a one-time operation for a CLI or an init job (``bearerguard keys
 generate``), never something a request handler does: a key generated at start-up
@@ -9,7 +9,7 @@ dies with the container, and every token it signed dies with it::
     pair = load_key_pair("k.pem", "kid-2025-01")   # what a server does at start-up
 
 Private keys are written as PKCS#8 PEM, with mode 0600, never over an existing
-file, and encrypted when a passphrase is given. PKCS#8 rather than the seed's
+file, and encrypted when a passphrase is given. PKCS#8 rather than the older
 PKCS#1 because it holds every key type and can carry PBES2 encryption, while
 encrypted PKCS#1 PEM uses OpenSSL's legacy MD5-based key derivation. The
 encryption is AES-256-CBC under a key derived with PBKDF2-HMAC-SHA256 and
@@ -17,7 +17,7 @@ encryption is AES-256-CBC under a key derived with PBKDF2-HMAC-SHA256 and
 uses 2048, which makes guessing the passphrase of a stolen file ~300 times
 cheaper). It is still only as strong as the passphrase: use a long random one.
 :func:`load_key_pair` reads encrypted PKCS#8 whatever its iteration count, and
-PKCS#1 and SEC1, so keys made by the seed's Go generator or by earlier versions
+PKCS#1 and SEC1, so keys made by Go generators or by earlier versions
 load unchanged.
 """
 
@@ -90,7 +90,7 @@ _PUBLIC_LABELS = frozenset({b"PUBLIC KEY", b"RSA PUBLIC KEY", b"CERTIFICATE"})
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class KeyPair:
-    """A private signing key with its ``kid`` and JWS algorithm (seed: ``KeyPair``).
+    """A private signing key with its ``kid`` and JWS algorithm .
 
     The public half passes the same checks a verifier applies (RSA ≥ 2048
     bits, supported curves), and *alg* must fit the key. The private key is
@@ -128,7 +128,7 @@ class KeyPair:
 def default_algorithm(key: PrivateKey | PublicKey) -> str:
     """The JWS algorithm a key signs with unless told otherwise.
 
-    RS256 for RSA (the seed's choice, and what every verifier supports),
+    RS256 for RSA (what every verifier supports),
     ES256/384/512 by curve, EdDSA for Ed25519/Ed448.
     """
     if isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey):
@@ -218,7 +218,7 @@ def private_key_pem(key: PrivateKey, passphrase: str | bytes | None = None) -> b
 
 
 def public_key_pem(key: PrivateKey | PublicKey) -> bytes:
-    """The public key as SubjectPublicKeyInfo PEM (``BEGIN PUBLIC KEY``), as the seed writes."""
+    """The public key as SubjectPublicKeyInfo PEM (``BEGIN PUBLIC KEY``)."""
     public: PublicKey = key.public_key() if isinstance(key, _PRIVATE_TYPES) else key
     return public.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
@@ -305,9 +305,9 @@ def load_key_pair(
     *,
     alg: str | None = None,
 ) -> KeyPair:
-    """Load a private key from a PEM file (seed: ``LoadKeyPair``).
+    """Load a private key from a PEM file.
 
-    Reads PKCS#1 (``RSA PRIVATE KEY``, what the seed writes), SEC1
+    Reads PKCS#1 (``RSA PRIVATE KEY``, what many Go and OpenSSL tools write), SEC1
     (``EC PRIVATE KEY``) and PKCS#8 (``PRIVATE KEY`` / ``ENCRYPTED PRIVATE
     KEY``), encrypted or not. ``kid=None`` uses the RFC 7638 thumbprint;
     ``alg=None`` the key's :func:`default_algorithm`.

@@ -1,4 +1,4 @@
-"""The key lifecycle as pure state transitions (seed: "Key Lifecycle", "Safe Rotation Flow").
+"""The key lifecycle as pure state transitions (generate, publish, sign, retire, remove).
 
 ::
 

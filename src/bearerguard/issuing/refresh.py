@@ -1,4 +1,4 @@
-"""Refresh tokens: opaque strings, stored hashed, rotated on use (seed: ``RefreshStore``).
+"""Refresh tokens: opaque strings, stored hashed, rotated on use (``RefreshStore``).
 
 A refresh token is ``<family>.<secret>``: 128 random bits naming the grant and
 256 random bits of secret, both base64url. Not a JWT, on purpose: only the
@@ -92,7 +92,7 @@ def parse_for_save(token: str) -> str:
 
 @runtime_checkable
 class RefreshStore(Protocol):
-    """Where refresh tokens live (seed: ``Save``, ``Get``, ``Delete``), plus rotation.
+    """Where refresh tokens live (save, get, delete), plus rotation.
 
     Implementations store tokens hashed, expire them after their ``ttl``, and
     make :meth:`redeem` atomic: of two concurrent redeems of one token, one
@@ -156,7 +156,7 @@ _TOKEN_ENTRY, _FAMILY_ENTRY = 0, 1
 class InMemoryRefreshStore:
     """A thread-safe :class:`RefreshStore` in this process (the embedded default).
 
-    No timer per token (the seed starts one per token): expired entries are
+    No timer per token: expired entries are
     ignored when read and swept, oldest first from a heap, at most every
     *sweep_interval* seconds on a write. Memory is bounded: *max_entries*
     counts tokens and grant families; when full, the entry closest to its

@@ -1,4 +1,4 @@
-"""Signing JWTs (seed: ``TokenSigner``).
+"""Signing JWTs: ``TokenSigner``.
 
 :class:`TokenSigner` is the seam: anything that signs a claims mapping and
 tells its ``kid``, ``alg`` and public key (an HSM or a cloud KMS can stand in
@@ -34,7 +34,7 @@ _SIGNABLE = frozenset(
 
 @runtime_checkable
 class TokenSigner(Protocol):
-    """Signs JWTs with one key (seed: ``Sign``, ``PublicKey``, ``Kid``).
+    """Signs JWTs with one key (sign, public key, kid).
 
     ``sign`` returns a compact JWS whose header carries ``alg``, ``kid`` and
     ``typ``. Implementations must be safe to call from several threads.

@@ -1,4 +1,4 @@
-"""Issuing access and refresh tokens (seed: ``TokenIssuer``).
+"""Issuing access and refresh tokens: ``TokenIssuer``.
 
 ::
 
@@ -39,7 +39,7 @@ DAY = 86400.0
 
 
 class AccessToken(NamedTuple):
-    """A signed access token and when it expires (seed: ``(string, time.Time)``)."""
+    """A signed access token and when it expires."""
 
     token: str
     expires_at: datetime
@@ -80,7 +80,7 @@ def _duration(value: object, name: str, *, optional: bool = False) -> None:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TokenIssuer:
-    """Mints access tokens and rotating refresh tokens (seed: ``TokenIssuer``).
+    """Mints access tokens and rotating refresh tokens.
 
     *issuer* and *audience* become ``iss`` and ``aud``. *refresh_store*
     defaults to an :class:`~bearerguard.issuing.InMemoryRefreshStore` on the

@@ -211,7 +211,7 @@ class LocalIssuer:
     def rotate(self, *, keep_old: bool = True) -> str:
         """Sign with a new key from now on and return its ``kid``.
 
-        The seed's safe flow: the new key is (or already was, see
+        The safe rotation flow: the new key is (or already was, see
         :meth:`publish_next_key`) in the JWKS, and the old key stays published
         so its tokens keep verifying — unless *keep_old* is false.
         """
