@@ -1,4 +1,4 @@
-"""Signing keys: generation, PEM files, and loading .
+"""Signing keys: generation, PEM files, and loading.
 
 Generation is a one-time operation for a CLI or an init job (``bearerguard keys
 generate``), never something a request handler does: a key generated at start-up
@@ -90,7 +90,7 @@ _PUBLIC_LABELS = frozenset({b"PUBLIC KEY", b"RSA PUBLIC KEY", b"CERTIFICATE"})
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class KeyPair:
-    """A private signing key with its ``kid`` and JWS algorithm .
+    """A private signing key with its ``kid`` and JWS algorithm.
 
     The public half passes the same checks a verifier applies (RSA ≥ 2048
     bits, supported curves), and *alg* must fit the key. The private key is
