@@ -19,6 +19,13 @@ Settings come from keyword arguments and from ``app.config`` keys named
 :class:`~bearerguard.settings.GuardSettings`. Every request that is not public
 is authenticated before its view runs; the claims are in ``g.claims``
 (``None`` when anonymous requests are allowed with ``required=False``).
+
+CORS: use flask-cors's ``CORS(app)`` (before or after ``BearerGuard``). A
+preflight, which browsers send without a token, is answered without one only
+where Flask answers ``OPTIONS`` itself (a route that does not list
+``OPTIONS``), so no view runs; flask-cors adds its headers to that answer and
+to the refusals. A view that handles ``OPTIONS`` itself, an unknown path and
+flask-cors's ``@cross_origin`` decorator get no such exemption.
 Refusals are rendered by :func:`bearerguard.http.error_response`, the bytes
 every adapter sends.
 """
@@ -32,7 +39,7 @@ from typing import Any, TypeVar
 from flask import Flask, Response, current_app, g, request
 
 from .errors import BearerGuardError, ConfigurationError, MissingToken
-from .http import REFUSALS
+from .http import REFUSALS, is_cors_preflight
 from .settings import GuardSettings
 from .verifier import Verifier
 from .verifier import require_scopes as check_scopes
@@ -60,11 +67,22 @@ class BearerGuardState:
         self._is_public = settings.is_public
 
     def authenticate(self) -> Response | None:
-        """``before_request`` hook: set ``g.claims`` or answer with the refusal."""
+        """``before_request`` hook: set ``g.claims`` or answer with the refusal.
+
+        A CORS preflight for a route whose ``OPTIONS`` Flask answers itself
+        is answered here with that same built-in response, without a token:
+        no view would run for it. Answering here, rather than letting the
+        request go on, also keeps the ``before_request`` hooks registered
+        after this one from running; ``after_request`` hooks (flask-cors adds
+        its headers there) run as for every response, refusals included.
+        Any other preflight is authenticated like every request.
+        """
         g.claims = None
         environ = request.environ
         if self._is_public(environ.get("PATH_INFO", "")):
             return None
+        if _flask_answers_options():
+            return current_app.make_default_options_response()
         try:
             g.claims = authenticate_environ(environ, self.verifier, required=self._required)
         except REFUSALS as error:
@@ -83,6 +101,29 @@ class BearerGuardState:
         metadata = self.settings.metadata
         assert metadata is not None  # the route exists only when it is configured
         return current_app.response_class(metadata.body, status=200, headers=list(metadata.headers))
+
+
+def _flask_answers_options() -> bool:
+    """Whether the request is a CORS preflight that Flask answers with no view.
+
+    ``Flask.dispatch_request`` answers ``OPTIONS`` itself when the matched
+    rule has ``provide_automatic_options`` (the view did not list
+    ``OPTIONS``). An unknown path, a redirect, a 405, or a view that handles
+    ``OPTIONS`` (``methods=["OPTIONS", ...]``, a ``MethodView`` with
+    ``options``, flask-cors's ``@cross_origin``) all lead to user code: those
+    are authenticated.
+    """
+    headers = request.headers
+    if not is_cors_preflight(
+        request.method, headers.get("Origin"), headers.get("Access-Control-Request-Method")
+    ):
+        return False
+    rule = request.url_rule
+    return (
+        request.routing_exception is None
+        and rule is not None
+        and getattr(rule, "provide_automatic_options", False) is True
+    )
 
 
 class BearerGuard:

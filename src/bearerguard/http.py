@@ -120,9 +120,11 @@ def _schemes(value: str) -> list[str]:
 def is_cors_preflight(method: str, origin: object, request_method: object) -> bool:
     """Whether a request is a CORS preflight (Fetch standard, "CORS-preflight request").
 
-    Browsers never attach credentials to a preflight, so adapters let it
-    through unauthenticated (for the app's CORS handling to answer) instead
-    of refusing it with 401, which would make every cross-origin call fail.
+    Browsers never attach credentials to a preflight, so the CORS layer must
+    answer it before authentication. Being a preflight is never a reason to
+    skip authentication on its own, since anyone can send these headers: the
+    Flask adapter uses this only to answer, itself, a preflight that Flask
+    would answer with its built-in ``OPTIONS`` response (no view would run).
     *origin* and *request_method* are the ``Origin`` and
     ``Access-Control-Request-Method`` header values (``None`` when absent).
     """

@@ -25,6 +25,13 @@ Refusals are rendered by :func:`bearerguard.http.error_response` (the bytes
 every adapter sends). A WebSocket handshake that fails is closed before it is
 accepted, with code 1008 (policy violation), or 1013 (try again later) when the
 issuer's keys are unavailable.
+
+Every request that is not public is authenticated, CORS preflights included:
+an endpoint or mounted app that accepts ``OPTIONS`` never runs without a
+token. Browsers send preflights without credentials, so put Starlette's
+``CORSMiddleware`` outside ``JWTAuth`` (``add_middleware`` it after
+``JWTAuth``, or list it first in ``middleware=[...]``): it answers preflights
+itself and adds its headers to ``JWTAuth``'s refusals.
 """
 
 from __future__ import annotations
@@ -63,14 +70,6 @@ def _route_path(scope: Scope) -> str:
     if root and path.startswith(root) and (len(path) == len(root) or path[len(root)] == "/"):
         return path[len(root) :] or "/"
     return path
-
-
-def _is_preflight(scope: Scope) -> bool:
-    """A CORS preflight: browsers send it without credentials, so it is not refused."""
-    if scope["method"] != "OPTIONS":
-        return False
-    names = {name for name, _ in scope["headers"]}
-    return b"origin" in names and b"access-control-request-method" in names
 
 
 class TokenUser(BaseUser, Generic[C]):
@@ -130,7 +129,8 @@ class JWTAuth:
     arguments (``oidc=``, ``audience=``, ``required=``, ``public_paths=``, ...)
     or a ready ``settings=``. Everything is prepared here, once; no network
     call is made until the first token arrives. Lifespan and other scope types
-    pass straight through.
+    pass straight through. CORS preflights get no exemption: a CORS layer
+    belongs outside this middleware.
     """
 
     def __init__(
@@ -159,7 +159,7 @@ class JWTAuth:
             await self.app(scope, receive, send)
             return
         path = _route_path(scope)
-        if self._is_public(path) or (kind == "http" and _is_preflight(scope)):
+        if self._is_public(path):
             if path == self._metadata_path and kind == "http":
                 await self._serve_metadata(scope, send)
                 return

@@ -17,6 +17,11 @@ anonymous request when ``required=False``)::
 Refusals are rendered by :func:`bearerguard.http.error_response`: the same
 bytes as every other adapter. No web framework is imported; the Flask adapter
 uses the same request handling (:func:`authenticate_environ`).
+
+CORS preflights are authenticated like every other request, so wrap the CORS
+layer *around* the middleware (``cors(BearerAuthMiddleware(app, ...))``): it
+answers preflights, which carry no token, before they get here, and adds its
+headers to the refusals that come back out.
 """
 
 from __future__ import annotations
@@ -28,13 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from .claims import StandardClaims
 from .errors import BearerGuardError, ConfigurationError, MissingToken
-from .http import (
-    REFUSALS,
-    ErrorResponse,
-    access_token_in_query,
-    bearer_token,
-    is_cors_preflight,
-)
+from .http import REFUSALS, ErrorResponse, access_token_in_query, bearer_token
 from .settings import GuardSettings
 from .verifier import Verifier
 from .verifier import require_scopes as check_scopes
@@ -68,13 +67,9 @@ def authenticate_environ(
     """The verified claims of a WSGI request; ``None`` when anonymous is allowed.
 
     Raises a :data:`~bearerguard.http.REFUSALS` error for a request to refuse.
+    Every method is authenticated alike, ``OPTIONS`` included: a CORS
+    preflight has no token, so a CORS layer must answer it before this runs.
     """
-    if is_cors_preflight(
-        environ.get("REQUEST_METHOD", ""),
-        environ.get("HTTP_ORIGIN"),
-        environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
-    ):
-        return None  # preflights carry no credentials; the app's CORS handling answers
     # WSGI servers join repeated header lines with ", "; bearer_token sees that.
     header = environ.get("HTTP_AUTHORIZATION")
     other = access_token_in_query(environ.get("QUERY_STRING", ""))
@@ -94,7 +89,8 @@ class BearerAuthMiddleware:
     Takes the :class:`~bearerguard.settings.GuardSettings` fields as keyword
     arguments (``oidc=``, ``audience=``, ``required=``, ``public_paths=``, ...)
     or a ready ``settings=``. With ``resource=`` it also serves the RFC 9728
-    protected-resource metadata.
+    protected-resource metadata. ``OPTIONS`` requests, CORS preflights
+    included, are authenticated like any other: the CORS layer goes outside.
     """
 
     def __init__(

@@ -216,23 +216,23 @@ def test_rotation_announced_ahead_needs_no_fetch(bearerguard_issuer: LocalIssuer
         pytest.param(
             {"Origin": "https://app.example", "Access-Control-Request-Method": "GET"},
             200,
-            id="cors-preflight-passes-to-the-app",
+            id="cors-preflight-gets-flasks-own-options-answer",
         ),
         pytest.param({"Origin": "https://app.example"}, 401, id="options-without-acrm-refused"),
         pytest.param({"Access-Control-Request-Method": "GET"}, 401, id="options-without-origin"),
     ],
 )
-def test_cors_preflight_is_not_refused(
+def test_cors_preflight_of_a_route_without_options(
     issuer: LocalIssuer, headers: dict[str, str], status: int
 ) -> None:
-    """Browsers send preflights without credentials; a 401 would break every CORS call."""
+    """Flask answers a preflight itself (no view runs) without a token; other OPTIONS get 401."""
     app, _ = make_app(oidc=issuer.url, audience=AUDIENCE)
     response = app.test_client().options("/orders", headers=headers)
     assert response.status_code == status
 
 
 def test_cors_preflight_does_not_open_a_scoped_view(issuer: LocalIssuer) -> None:
-    """A view that handles OPTIONS itself still gets no claims, so require_scopes refuses."""
+    """A view that handles OPTIONS itself is authenticated: a preflight without a token gets 401."""
     app, _ = make_app(oidc=issuer.url, audience=AUDIENCE)
 
     @app.route("/custom", methods=["OPTIONS"])

@@ -147,21 +147,3 @@ def test_settings_object_or_keywords_not_both(issuer: LocalIssuer) -> None:
 def test_wsgi_status(status: int, line: str) -> None:
     """Status lines carry the standard reason phrase."""
     assert wsgi_status(status) == line
-
-
-def test_wsgi_cors_preflight_reaches_the_app_without_claims(issuer: LocalIssuer) -> None:
-    """Preflights carry no credentials: the app (its CORS handling) answers them."""
-    seen: list[object] = []
-
-    def app(environ: Any, start_response: Any) -> list[bytes]:
-        seen.append(environ[CLAIMS_KEY])
-        start_response("204 No Content", [])
-        return []
-
-    client = Client(BearerAuthMiddleware(app, oidc=issuer.url, audience=AUDIENCE))
-    response = client.options(
-        "/orders",
-        headers={"Origin": "https://app.example", "Access-Control-Request-Method": "GET"},
-    )
-    assert (response.status_code, seen) == (204, [None])
-    assert client.options("/orders").status_code == 401
