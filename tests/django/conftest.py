@@ -73,7 +73,8 @@ def _close_connections() -> Iterator[None]:
 def _migrated() -> None:
     from django.core.management import call_command
 
-    call_command("migrate", verbosity=0, interactive=False)
+    # run_syncdb: testapp_users has no migrations.
+    call_command("migrate", verbosity=0, interactive=False, run_syncdb=True)
 
 
 @pytest.fixture

@@ -115,6 +115,11 @@ NAMESPACE_NEEDED = (
     "issuer, so one issuer could log in as another issuer's user"
 )
 
+PREFIX_SHARED = (
+    "USERNAME_PREFIXES must give each issuer a different prefix, also when case and accents "
+    "are ignored (as many databases compare usernames)"
+)
+
 
 def _two_issuers(issuer: LocalIssuer, keys: dict[str, Any]) -> dict[str, Any]:
     """BEARERGUARD with the session issuer and PARTNER; "{corp}" in prefix keys is its URL."""
@@ -137,9 +142,12 @@ def _two_issuers(issuer: LocalIssuer, keys: dict[str, Any]) -> dict[str, Any]:
         pytest.param({"USERNAME_PREFIXES": {"{corp}": "", PARTNER: "p:", "https://x.example": ""}},
                      "USERNAME_PREFIXES names issuers that are not configured: https://x.example",
                      id="prefix-for-unknown-issuer"),
-        pytest.param({"USERNAME_PREFIXES": {"{corp}": "p:", PARTNER: "p:"}},
-                     "USERNAME_PREFIXES must give each issuer a different prefix",
+        pytest.param({"USERNAME_PREFIXES": {"{corp}": "p:", PARTNER: "p:"}}, PREFIX_SHARED,
                      id="prefix-shared"),
+        pytest.param({"USERNAME_PREFIXES": {"{corp}": "P:", PARTNER: "p:"}}, PREFIX_SHARED,
+                     id="prefix-shared-ignoring-case"),
+        pytest.param({"USERNAME_PREFIXES": {"{corp}": "é:", PARTNER: "e:"}}, PREFIX_SHARED,
+                     id="prefix-shared-ignoring-accents"),
         pytest.param({"USERNAME_PREFIXES": "p:"},
                      "USERNAME_PREFIXES must map each issuer URL to a username prefix (a string)",
                      id="prefixes-not-a-dict"),

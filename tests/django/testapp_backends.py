@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -56,6 +57,11 @@ class RolesBackend(BearerTokenBackend):
 def issuer_and_subject(claims: StandardClaims) -> str:
     """A USERNAME_MAPPER: the user is keyed by issuer and subject together."""
     return f"{claims.iss}#{claims.sub}"
+
+
+def nickname(claims: StandardClaims) -> str:
+    """A USERNAME_MAPPER decoding the base64url ``nick`` claim, bad bytes as surrogate escapes."""
+    return base64.urlsafe_b64decode(claims.raw["nick"]).decode("utf-8", "surrogateescape")
 
 
 class PasswordOnlyBackend:

@@ -32,6 +32,8 @@ SETTINGS: dict[str, Any] = {
         "django.contrib.auth",
         "django.contrib.contenttypes",
         "rest_framework",
+        "corsheaders",  # django-cors-headers, for the CORS tests
+        "testapp_users",  # custom user models (AUTH_USER_MODEL in the username tests)
         "bearerguard.django",  # its AppConfig checks BEARERGUARD during django.setup()
     ],
     "MIDDLEWARE": [

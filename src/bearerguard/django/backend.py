@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ObjectDoesNotExist
+from django.db import IntegrityError
 from django.http import HttpRequest
 
 from ..claims import StandardClaims
@@ -26,6 +28,7 @@ from ..errors import InvalidToken
 from ..http import REFUSALS
 from .conf import DjangoConfig, get_config
 from .core import remember_claims, remember_error
+from .usernames import check_characters, check_for_model
 from .users import TokenUser
 
 if TYPE_CHECKING:
@@ -52,6 +55,12 @@ class BearerTokenBackend:
     token is never mapped to a staff or superuser account (401, as for an
     unknown user) unless ``ALLOW_PRIVILEGED_USERS`` is true: one signing key
     of one trusted issuer should not be worth the whole site.
+
+    The username is checked before any query (see
+    :mod:`bearerguard.django.usernames`): no control or format characters, no
+    longer than the user model's ``USERNAME_FIELD`` allows, already in the
+    model's normal form (NFKC); and a database user counts only if it bears
+    exactly that username. Any of these failing is a 401 ``invalid_token``.
 
     A refused token makes :meth:`authenticate` return ``None`` (Django then
     tries the next backend and sends ``user_login_failed``); the reason is
@@ -118,7 +127,8 @@ class BearerTokenBackend:
         namespace (the issuer with the longest matching prefix), so with
         ``{"https://corp": "", "https://partner": "partner:"}`` a corp token
         with ``sub`` ``"partner:ann"`` is refused rather than taken for
-        partner's ``ann``.
+        partner's ``ann`` — and so is ``"PARTNER:ann"``, which a
+        case-insensitive database would take for it.
         """
         if config.username_mapper is not None:
             username = config.username_mapper(claims)
@@ -187,53 +197,100 @@ class BearerTokenBackend:
     def _user_for(
         self, request: HttpRequest | None, claims: StandardClaims, config: DjangoConfig
     ) -> TokenUser[Any] | AbstractBaseUser:
-        username = self.username_for(claims, config)
-        if config.user_mode == "stateless":
+        username, model = self._checked_username(claims, config)
+        if model is None:
             return TokenUser(claims, username)
-        model = get_user_model()
         manager = _manager(model)
-        if config.user_mode == "create":
-            user, created = manager.get_or_create(
-                defaults=_new_user_defaults(model), **_natural_key(model, username)
-            )
-        else:
-            created = False
-            try:
+        try:
+            if config.user_mode == "create":
+                user, created = manager.get_or_create(
+                    defaults=_new_user_defaults(model), **_natural_key(model, username)
+                )
+            else:
+                created = False
                 user = manager.get_by_natural_key(username)
-            except model.DoesNotExist:
-                raise InvalidToken("no active user for this token") from None
+        except (model.DoesNotExist, model.MultipleObjectsReturned, IntegrityError) as exc:
+            raise _not_found(exc, username) from None
         # Checked before the hook too: a refused user's record is never touched.
-        user = self._checked(user, config)
+        user = self._checked(_exactly(user, username), config)
         return self._checked(self.configure_user(request, user, claims, created=created), config)
 
     async def _auser_for(
         self, request: HttpRequest | None, claims: StandardClaims, config: DjangoConfig
     ) -> TokenUser[Any] | AbstractBaseUser:
-        username = self.username_for(claims, config)
-        if config.user_mode == "stateless":
+        username, model = self._checked_username(claims, config)
+        if model is None:
             return TokenUser(claims, username)
-        model = get_user_model()
         manager = _manager(model)
-        if config.user_mode == "create":
-            user, created = await manager.aget_or_create(
-                defaults=_new_user_defaults(model), **_natural_key(model, username)
-            )
-        else:
-            created = False
-            try:
+        try:
+            if config.user_mode == "create":
+                user, created = await manager.aget_or_create(
+                    defaults=_new_user_defaults(model), **_natural_key(model, username)
+                )
+            else:
+                created = False
                 user = await manager.aget_by_natural_key(username)
-            except model.DoesNotExist:
-                raise InvalidToken("no active user for this token") from None
-        user = self._checked(user, config)
+        except (model.DoesNotExist, model.MultipleObjectsReturned, IntegrityError) as exc:
+            raise _not_found(exc, username) from None
+        user = self._checked(_exactly(user, username), config)
         configured = await self.aconfigure_user(request, user, claims, created=created)
         return self._checked(configured, config)
+
+    def _checked_username(
+        self, claims: StandardClaims, config: DjangoConfig
+    ) -> tuple[str, type[AbstractBaseUser] | None]:
+        """The username, checked before any query, and the user model (``None``: stateless)."""
+        username = self.username_for(claims, config)
+        # Also in the stateless mode: views hand `request.user.username` to
+        # queries and logs of their own.
+        check_characters(username)
+        if config.user_mode == "stateless":
+            return username, None
+        model = get_user_model()
+        check_for_model(username, model)
+        return username, model
 
     def _checked(self, user: AbstractBaseUser | None, config: DjangoConfig) -> AbstractBaseUser:
         # The same answer for unknown, inactive and privileged users: the
         # response does not tell a token holder which accounts exist.
         if user is None or not self._allowed(user, config):
-            raise InvalidToken("no active user for this token")
+            raise InvalidToken(_NO_USER)
         return user
+
+
+_NO_USER = "no active user for this token"
+
+
+def _exactly(user: AbstractBaseUser, username: str) -> AbstractBaseUser | None:
+    """*user* if it bears exactly *username*; else ``None`` (refused as an unknown user).
+
+    The database compares by its collation (case- and accent-insensitive on
+    MySQL by default, ``citext`` on PostgreSQL) and a custom manager may look
+    up with ``iexact``: either finds ``ann`` for a token naming ``ANN``.
+    """
+    found = user.get_username()
+    if found == username:
+        return user
+    log.warning(
+        "refusing user %r for a bearer token naming %r: the database matched a different "
+        "username (a case- or accent-insensitive collation or lookup?)",
+        found,
+        username,
+    )
+    return None
+
+
+def _not_found(exc: Exception, username: str) -> InvalidToken:
+    if not isinstance(exc, ObjectDoesNotExist):
+        # Several users match (a username field that is not unique), or the
+        # database refused to create one its lookup did not find (a unique
+        # constraint wider than the lookup, e.g. on Lower(username)).
+        log.warning(
+            "refusing a bearer token naming %r: %s (no single user has exactly this username)",
+            username,
+            type(exc).__name__,
+        )
+    return InvalidToken(_NO_USER)
 
 
 def _manager(model: type[AbstractBaseUser]) -> BaseUserManager[Any]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import inspect
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Literal, cast
@@ -29,6 +29,7 @@ from ..claims import StandardClaims
 from ..errors import ConfigurationError
 from ..settings import GuardSettings
 from ..verifier import Verifier
+from .usernames import fold
 
 __all__ = ["USER_MODES", "DjangoConfig", "UsernameMapper", "get_config", "reset_config"]
 
@@ -98,15 +99,18 @@ class DjangoConfig:
     def username_owner(self, username: str) -> str | None:
         """The issuer whose namespace *username* is in: the one with the longest matching prefix.
 
-        ``None`` without ``USERNAME_PREFIXES``.
+        ``None`` without ``USERNAME_PREFIXES``, and ``None`` when the answer
+        changes with case, accents or compatibility forms (see
+        :func:`~bearerguard.django.usernames.fold`): under a case-insensitive
+        collation ``PARTNER:ann`` is the partner's ``partner:ann``, whoever
+        signed it.
         """
-        if self.username_prefixes is None:
+        prefixes = self.username_prefixes
+        if prefixes is None:
             return None
-        owner, length = None, -1
-        for issuer, prefix in self.username_prefixes.items():
-            if username.startswith(prefix) and len(prefix) > length:
-                owner, length = issuer, len(prefix)
-        return owner
+        owner = _longest_prefix(prefixes.items(), username)
+        folded = _longest_prefix(((i, fold(p)) for i, p in prefixes.items()), fold(username))
+        return owner if owner == folded else None
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any]) -> DjangoConfig:
@@ -142,9 +146,20 @@ def _checked_prefixes(prefixes: object, issuers: tuple[str, ...]) -> Mapping[str
     missing = [url for url in issuers if url not in prefixes]
     if missing:
         raise ConfigurationError(f"USERNAME_PREFIXES has no prefix for {', '.join(missing)}")
-    if len(set(prefixes.values())) != len(prefixes):
-        raise ConfigurationError("USERNAME_PREFIXES must give each issuer a different prefix")
+    if len({fold(prefix) for prefix in prefixes.values()}) != len(prefixes):
+        raise ConfigurationError(
+            "USERNAME_PREFIXES must give each issuer a different prefix, "
+            "also when case and accents are ignored (as many databases compare usernames)"
+        )
     return MappingProxyType(dict(prefixes))
+
+
+def _longest_prefix(prefixes: Iterable[tuple[str, str]], username: str) -> str | None:
+    owner, length = None, -1
+    for issuer, prefix in prefixes:
+        if username.startswith(prefix) and len(prefix) > length:
+            owner, length = issuer, len(prefix)
+    return owner
 
 
 def _mapper(value: object) -> UsernameMapper | None:
