@@ -1,13 +1,23 @@
-"""A pure-ASGI app serving an issuer's JWKS and metadata (no framework needed).
+"""Pure-ASGI apps for an issuer: its well-known documents and its token endpoint.
 
 ::
 
     ring = KeyRing("/etc/bearerguard/keys")
     app = WellKnownApp(issuer="https://login.example.com", keys=ring.public_keys())
-    # uvicorn module:app — or wrap your own token endpoint app:
-    app = WellKnownApp(issuer=..., keys=..., app=token_endpoint_app)
+    # uvicorn module:app — or in front of a token endpoint:
+    endpoint = TokenEndpoint(issuer=token_issuer, clients=load_clients("clients.json"))
+    app = WellKnownApp(
+        issuer="https://login.example.com",
+        keys=ring.public_keys(),
+        token_endpoint="https://login.example.com/token",
+        grant_types_supported=endpoint.grant_types_supported,
+        token_endpoint_auth_methods_supported=endpoint.token_endpoint_auth_methods_supported,
+        scopes_supported=endpoint.scopes_supported,
+        app=TokenEndpointApp(endpoint, path="/token"),
+    )
 
-Serves ``/.well-known/jwks.json``, ``/.well-known/openid-configuration`` and
+:class:`WellKnownApp` serves ``/.well-known/jwks.json``,
+``/.well-known/openid-configuration`` and
 ``/.well-known/oauth-authorization-server`` (paths follow the issuer's own
 path, per OIDC Discovery §4 and RFC 8414 §3). Every response is precomputed;
 a request costs a dict lookup. Other paths go to *app* if given, else 404.
@@ -15,13 +25,16 @@ a request costs a dict lookup. Other paths go to *app* if given, else 404.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
 from typing import Any
 
+from ..errors import ConfigurationError
 from ..jwk import PublicJWK
-from .wellknown import WellKnownEndpoints
+from .token_endpoint import TokenEndpoint
+from .wellknown import Response, WellKnownEndpoints
 
-__all__ = ["ASGIApp", "WellKnownApp"]
+__all__ = ["ASGIApp", "TokenEndpointApp", "WellKnownApp"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -43,6 +56,10 @@ class WellKnownApp:
         issuer: str,
         keys: Iterable[PublicJWK],
         metadata: Mapping[str, Any] | None = None,
+        token_endpoint: str | None = None,
+        grant_types_supported: Iterable[str] | None = None,
+        token_endpoint_auth_methods_supported: Iterable[str] | None = None,
+        scopes_supported: Iterable[str] | None = None,
         jwks_max_age: int = 900,
         metadata_max_age: int = 3600,
         require_https: bool = True,
@@ -52,6 +69,10 @@ class WellKnownApp:
             issuer=issuer,
             keys=keys,
             metadata=metadata,
+            token_endpoint=token_endpoint,
+            grant_types_supported=grant_types_supported,
+            token_endpoint_auth_methods_supported=token_endpoint_auth_methods_supported,
+            scopes_supported=scopes_supported,
             jwks_max_age=jwks_max_age,
             metadata_max_age=metadata_max_age,
             require_https=require_https,
@@ -79,14 +100,7 @@ class WellKnownApp:
                     if_none_match = value.decode("latin-1")
                     break
             response = self.endpoints.respond(scope["method"], path, if_none_match)
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": response.status,
-                    "headers": response.raw_headers,
-                }
-            )
-            await send({"type": "http.response.body", "body": response.body})
+            await _send(send, response)
         elif self._app is not None:
             await self._app(scope, receive, send)
         elif kind == "lifespan":
@@ -99,3 +113,73 @@ class WellKnownApp:
                     await send({"type": "lifespan.shutdown.complete"})
                     return
         # Other scope types (websocket) are not served: returning closes them.
+
+
+async def _send(send: Send, response: Response) -> None:
+    await send(
+        {"type": "http.response.start", "status": response.status, "headers": response.raw_headers}
+    )
+    await send({"type": "http.response.body", "body": response.body})
+
+
+class TokenEndpointApp:
+    """ASGI shell of a :class:`~bearerguard.issuing.TokenEndpoint` at *path*.
+
+    Reads at most ``endpoint.max_body`` bytes of a request body (a larger one
+    is answered 413 without reading the rest) and runs the endpoint in a worker
+    thread, since a refresh store may do blocking I/O (Redis). Other paths go
+    to *app* if given, else 404.
+    """
+
+    def __init__(
+        self, endpoint: TokenEndpoint, *, path: str = "/token", app: ASGIApp | None = None
+    ) -> None:
+        if not isinstance(endpoint, TokenEndpoint):
+            raise ConfigurationError("TokenEndpointApp needs a TokenEndpoint")
+        if not path.startswith("/"):
+            raise ConfigurationError("path must start with '/'")
+        self.endpoint = endpoint
+        self.path = path
+        self._app = app
+        self._not_found = WellKnownEndpoints.not_found()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one ASGI connection."""
+        if scope["type"] != "http" or scope["path"] != self.path:
+            if self._app is not None:
+                await self._app(scope, receive, send)
+            elif scope["type"] == "http":
+                await _send(send, self._not_found)
+            return
+        headers: dict[str, str] = {}
+        for raw_name, raw_value in scope.get("headers", ()):
+            name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
+            # RFC 9110 §5.3: repeated fields combine into one comma-separated value.
+            headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        body = await self._read_body(headers, receive)
+        if body is None:
+            response = self.endpoint.too_large()
+        else:
+            response = await asyncio.to_thread(
+                self.endpoint.respond, scope["method"], headers, body
+            )
+        await _send(send, response)
+
+    async def _read_body(self, headers: Mapping[str, str], receive: Receive) -> bytes | None:
+        limit = self.endpoint.max_body
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            return None
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return b""  # the client went away; the answer is not read
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)

@@ -3,12 +3,32 @@
 ::
 
     jwks_document([signer.public_jwk])        # {"keys": [{"kty": "RSA", "kid": ..., ...}]}
-    discovery_document("https://login.example.com", signing_algs=["RS256"])
+    authorization_server_metadata(
+        "https://login.example.com",
+        token_endpoint="https://login.example.com/token",
+        grant_types_supported=["client_credentials"],
+    )                       # RFC 8414: /.well-known/oauth-authorization-server
+    discovery_document("https://login.example.com", signing_algs=["RS256"], ...)
+                            # plus OIDC's members: /.well-known/openid-configuration
 
-The same metadata document serves OpenID Connect Discovery 1.0
-(``/.well-known/openid-configuration``) and RFC 8414
-(``/.well-known/oauth-authorization-server``); members one of them does not
-define are ignored by the other's clients.
+The metadata publishes only what the server does. Two rules of RFC 8414 §2
+shape it: grant types that use the authorization endpoint
+(``authorization_code``, ``implicit``) need an ``authorization_endpoint``, and
+``grant_types_supported`` left out means exactly those two, so a server with a
+token endpoint and no authorization endpoint must list its grant types.
+
+``response_types_supported`` is REQUIRED by RFC 8414 §2 and by OpenID Connect
+Discovery 1.0 §3, yet response types are answered by an authorization
+endpoint. Without one, the builders publish ``["none"]`` (the registered
+response type that issues nothing) rather than claim ``code``; RFC 8414
+erratum 7793 proposes making the member optional in that case, and RFC 8414
+§3.2 forbids an empty array.
+
+A server without an authorization endpoint is not an OpenID Provider (OIDC
+Discovery §3 requires ``authorization_endpoint``). Its
+``/.well-known/openid-configuration`` document still helps verifiers that
+discover keys through OIDC discovery; RFC 8414 metadata is the complete
+description of such a server.
 """
 
 from __future__ import annotations
@@ -20,10 +40,12 @@ from urllib.parse import urlsplit, urlunsplit
 from ..discovery import check_url
 from ..errors import ConfigurationError
 from ..jwk import PublicJWK
+from .claims import check_scopes
 from .keys import KeyPair
 from .signer import TokenSigner, public_jwk_of
 
 __all__ = [
+    "authorization_server_metadata",
     "discovery_document",
     "jwks_document",
     "jwks_uri_for",
@@ -89,6 +111,124 @@ def _check_issuer(issuer: str, require_https: bool) -> None:
         raise ConfigurationError("issuer must not contain a query")
 
 
+# RFC 8414 §2: these grant types send the user agent to the authorization endpoint.
+_AUTHORIZATION_ENDPOINT_GRANTS = ("authorization_code", "implicit")
+# Members the builders check; ``extra`` cannot replace them.
+_BUILT = frozenset(
+    {
+        "issuer",
+        "jwks_uri",
+        "authorization_endpoint",
+        "token_endpoint",
+        "scopes_supported",
+        "response_types_supported",
+        "grant_types_supported",
+        "token_endpoint_auth_methods_supported",
+        "subject_types_supported",
+        "id_token_signing_alg_values_supported",
+    }
+)
+
+
+def _names(values: Iterable[str], name: str) -> list[str]:
+    """A list of distinct non-empty strings; a lone string is one value, not its letters."""
+    items = [values] if isinstance(values, str) else list(values)
+    if not all(isinstance(v, str) and v and v.strip() == v for v in items):
+        raise ConfigurationError(f"{name} must be non-empty strings without surrounding spaces")
+    if len(set(items)) != len(items):
+        raise ConfigurationError(f"{name} lists a value twice")
+    return items
+
+
+def authorization_server_metadata(
+    issuer: str,
+    *,
+    jwks_uri: str | None = None,
+    authorization_endpoint: str | None = None,
+    token_endpoint: str | None = None,
+    grant_types_supported: Iterable[str] | None = None,
+    token_endpoint_auth_methods_supported: Iterable[str] | None = None,
+    scopes_supported: Iterable[str] | None = None,
+    response_types_supported: Iterable[str] | None = None,
+    extra: Mapping[str, Any] | None = None,
+    require_https: bool = True,
+) -> dict[str, Any]:
+    """RFC 8414 §2 authorization-server metadata for *issuer*.
+
+    *jwks_uri* defaults to :func:`jwks_uri_for`. Endpoints and lists are
+    published when given; an empty list is left out (RFC 8414 §3.2).
+    *response_types_supported* defaults to ``["code"]`` with an
+    *authorization_endpoint* and to ``["none"]`` without one (see the module
+    docstring). A token endpoint without an authorization endpoint needs
+    *grant_types_supported*, since RFC 8414 reads its absence as
+    ``authorization_code`` and ``implicit``. *extra* adds other members.
+    URLs must be ``https`` except on loopback addresses (local development).
+
+    >>> authorization_server_metadata(
+    ...     "https://login.example.com",
+    ...     token_endpoint="https://login.example.com/token",
+    ...     grant_types_supported=["client_credentials"],
+    ... )["response_types_supported"]
+    ['none']
+    """
+    _check_issuer(issuer, require_https)
+    jwks_uri = jwks_uri or jwks_uri_for(issuer)
+    check_url(jwks_uri, "jwks_uri", require_https=require_https)
+    doc: dict[str, Any] = {"issuer": issuer}
+    for name, url in (
+        ("authorization_endpoint", authorization_endpoint),
+        ("token_endpoint", token_endpoint),
+    ):
+        if url is not None:
+            doc[name] = check_url(url, name, require_https=require_https)
+    doc["jwks_uri"] = jwks_uri
+    if scopes_supported is not None:
+        scopes = list(check_scopes(tuple(scopes_supported), "scopes_supported"))
+        if scopes:
+            doc["scopes_supported"] = scopes
+    if response_types_supported is None:
+        response_types = ["code"] if authorization_endpoint is not None else ["none"]
+    else:
+        response_types = _names(response_types_supported, "response_types_supported")
+        if not response_types:
+            raise ConfigurationError(
+                "response_types_supported must not be empty (RFC 8414 §2 requires it); "
+                "leave it out to get the default"
+            )
+        if authorization_endpoint is None and response_types != ["none"]:
+            raise ConfigurationError(
+                "response_types_supported describes the authorization endpoint; "
+                "give authorization_endpoint or leave response_types_supported out"
+            )
+    doc["response_types_supported"] = response_types
+    if grant_types_supported is not None:
+        grants = _names(grant_types_supported, "grant_types_supported")
+        if authorization_endpoint is None:
+            needs = [g for g in _AUTHORIZATION_ENDPOINT_GRANTS if g in grants]
+            if needs:
+                raise ConfigurationError(
+                    f"grant_types_supported lists {', '.join(needs)}, which needs an "
+                    "authorization_endpoint (RFC 8414 §2)"
+                )
+        if grants:
+            doc["grant_types_supported"] = grants
+    elif token_endpoint is not None and authorization_endpoint is None:
+        raise ConfigurationError(
+            "with a token_endpoint and no authorization_endpoint, give grant_types_supported "
+            "(RFC 8414 §2 reads its absence as authorization_code and implicit)"
+        )
+    if token_endpoint_auth_methods_supported is not None:
+        if token_endpoint is None:
+            raise ConfigurationError("token_endpoint_auth_methods_supported needs token_endpoint")
+        methods = _names(
+            token_endpoint_auth_methods_supported, "token_endpoint_auth_methods_supported"
+        )
+        if methods:
+            doc["token_endpoint_auth_methods_supported"] = methods
+    _add_extra(doc, extra)
+    return doc
+
+
 def discovery_document(
     issuer: str,
     *,
@@ -96,47 +236,55 @@ def discovery_document(
     signing_algs: Iterable[str] = ("RS256",),
     authorization_endpoint: str | None = None,
     token_endpoint: str | None = None,
-    scopes_supported: Iterable[str] | None = None,
-    response_types_supported: Iterable[str] = ("code",),
     grant_types_supported: Iterable[str] | None = None,
+    token_endpoint_auth_methods_supported: Iterable[str] | None = None,
+    scopes_supported: Iterable[str] | None = None,
+    response_types_supported: Iterable[str] | None = None,
     extra: Mapping[str, Any] | None = None,
     require_https: bool = True,
 ) -> dict[str, Any]:
-    """Authorization-server metadata for *issuer* (OIDC Discovery §3, RFC 8414 §2).
+    """OpenID Connect Discovery 1.0 §3 metadata: :func:`authorization_server_metadata` plus
+    ``subject_types_supported`` and ``id_token_signing_alg_values_supported``.
 
-    *jwks_uri* defaults to :func:`jwks_uri_for`; *signing_algs* are the JWS
-    algorithms of the published keys. Endpoints are included when given.
-    *extra* adds members but cannot replace ``issuer`` or ``jwks_uri``. URLs
-    must be ``https`` except on loopback addresses (for local development).
+    *signing_algs* are the JWS algorithms of the published keys (OIDC requires
+    the member and ``RS256`` among its values; with EC or EdDSA keys only, the
+    document names those). Without an *authorization_endpoint* this is not an
+    OpenID Provider's document (see the module docstring): serve it for
+    verifiers that discover keys through OIDC, and point clients at the
+    RFC 8414 document.
     """
-    _check_issuer(issuer, require_https)
-    jwks_uri = jwks_uri or jwks_uri_for(issuer)
-    check_url(jwks_uri, "jwks_uri", require_https=require_https)
     algs = [signing_algs] if isinstance(signing_algs, str) else list(dict.fromkeys(signing_algs))
     if not algs or not all(isinstance(a, str) and a for a in algs):
         raise ConfigurationError("signing_algs must name at least one algorithm")
     if "none" in algs or any(a.startswith("HS") for a in algs):
         raise ConfigurationError("signing_algs must be asymmetric (no 'none', no HS*)")
-    doc: dict[str, Any] = {"issuer": issuer, "jwks_uri": jwks_uri}
-    for name, url in (
-        ("authorization_endpoint", authorization_endpoint),
-        ("token_endpoint", token_endpoint),
-    ):
-        if url is not None:
-            doc[name] = check_url(url, name, require_https=require_https)
-    doc["response_types_supported"] = list(response_types_supported)
+    doc = authorization_server_metadata(
+        issuer,
+        jwks_uri=jwks_uri,
+        authorization_endpoint=authorization_endpoint,
+        token_endpoint=token_endpoint,
+        grant_types_supported=grant_types_supported,
+        token_endpoint_auth_methods_supported=token_endpoint_auth_methods_supported,
+        scopes_supported=scopes_supported,
+        response_types_supported=response_types_supported,
+        require_https=require_https,
+    )
+    # Access tokens carry public subject identifiers: the client's or the user's id.
     doc["subject_types_supported"] = ["public"]
     doc["id_token_signing_alg_values_supported"] = algs
-    if grant_types_supported is not None:
-        doc["grant_types_supported"] = list(grant_types_supported)
-    if scopes_supported is not None:
-        doc["scopes_supported"] = list(scopes_supported)
-    if extra:
-        clash = sorted({"issuer", "jwks_uri"}.intersection(extra))
-        if clash:
-            raise ConfigurationError(f"extra may not replace {', '.join(clash)}")
-        doc.update(extra)
+    _add_extra(doc, extra)
     return doc
+
+
+def _add_extra(doc: dict[str, Any], extra: Mapping[str, Any] | None) -> None:
+    if not extra:
+        return
+    clash = sorted(_BUILT.intersection(extra))
+    if clash:
+        raise ConfigurationError(
+            f"extra may not replace {', '.join(clash)}; use the keyword arguments"
+        )
+    doc.update(extra)
 
 
 def same_origin_path(url: str, issuer: str) -> str | None:

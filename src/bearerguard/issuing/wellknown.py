@@ -22,6 +22,7 @@ from typing import Any
 from ..errors import ConfigurationError
 from ..jwk import PublicJWK
 from .documents import (
+    authorization_server_metadata,
     discovery_document,
     jwks_document,
     oauth2_metadata_path,
@@ -124,13 +125,25 @@ _NOT_FOUND_HEAD = _NOT_FOUND.without_body()
 _NOT_ALLOWED = _plain(405, b'{"error":"method_not_allowed"}', (("allow", "GET, HEAD"),))
 
 
+def _listed(values: Iterable[str] | None) -> list[str] | None:
+    if values is None:
+        return None
+    return [values] if isinstance(values, str) else list(values)
+
+
 class WellKnownEndpoints:
     """The JWKS and metadata of one issuer, ready to serve.
 
-    *keys* are the published keys (active, next and retired). *metadata*
-    replaces the default :func:`~bearerguard.issuing.discovery_document`. The
-    JWKS is served at the ``jwks_uri`` path when it is on the issuer's own
-    origin. :meth:`update_keys` swaps the key set atomically (after a rotation).
+    *keys* are the published keys (active, next and retired). The RFC 8414
+    path serves :func:`~bearerguard.issuing.authorization_server_metadata` and
+    the OIDC path :func:`~bearerguard.issuing.discovery_document`, both built
+    with *token_endpoint*, *grant_types_supported*,
+    *token_endpoint_auth_methods_supported* and *scopes_supported* (give them
+    for a server with a token endpoint; without, the documents only tell
+    verifiers where the keys are). *metadata* instead serves one document of
+    your own at both paths. The JWKS is served at the ``jwks_uri`` path when
+    it is on the issuer's own origin. :meth:`update_keys` swaps the key set
+    atomically (after a rotation).
     """
 
     def __init__(
@@ -139,6 +152,10 @@ class WellKnownEndpoints:
         issuer: str,
         keys: Iterable[PublicJWK],
         metadata: Mapping[str, Any] | None = None,
+        token_endpoint: str | None = None,
+        grant_types_supported: Iterable[str] | None = None,
+        token_endpoint_auth_methods_supported: Iterable[str] | None = None,
+        scopes_supported: Iterable[str] | None = None,
         jwks_max_age: int = 900,
         metadata_max_age: int = 3600,
         require_https: bool = True,
@@ -149,6 +166,16 @@ class WellKnownEndpoints:
         self._issuer = issuer
         self._require_https = require_https
         self._custom_metadata = dict(metadata) if metadata is not None else None
+        self._server: dict[str, Any] = {
+            "token_endpoint": token_endpoint,
+            "grant_types_supported": _listed(grant_types_supported),
+            "token_endpoint_auth_methods_supported": _listed(token_endpoint_auth_methods_supported),
+            "scopes_supported": _listed(scopes_supported),
+        }
+        if metadata is not None and any(v is not None for v in self._server.values()):
+            raise ConfigurationError(
+                "give either metadata or the token endpoint's members, not both"
+            )
         self._jwks_max_age = jwks_max_age
         self._metadata_max_age = metadata_max_age
         self._routes: dict[str, _Route] = {}
@@ -164,6 +191,11 @@ class WellKnownEndpoints:
         """The paths served."""
         return tuple(self._routes)
 
+    @staticmethod
+    def not_found() -> Response:
+        """The 404 answer to a path no endpoint serves."""
+        return _NOT_FOUND
+
     def update_keys(self, keys: Iterable[PublicJWK]) -> None:
         """Publish a new key set (and refresh the metadata's algorithm list)."""
         keys = list(keys)
@@ -172,16 +204,25 @@ class WellKnownEndpoints:
             metadata = self._custom_metadata
             if metadata.get("issuer") != self._issuer:
                 raise ConfigurationError("metadata['issuer'] must equal the issuer")
+            oauth2 = oidc = metadata
         else:
             algs = list(dict.fromkeys(k.alg for k in keys if k.alg)) or ["RS256"]
-            metadata = discovery_document(
-                self._issuer, signing_algs=algs, require_https=self._require_https
+            oauth2 = authorization_server_metadata(
+                self._issuer, require_https=self._require_https, **self._server
             )
-        jwks_uri = metadata.get("jwks_uri")
-        meta = _Route.of(json_response(_json(metadata), max_age=self._metadata_max_age))
+            oidc = discovery_document(
+                self._issuer, signing_algs=algs, require_https=self._require_https, **self._server
+            )
+        jwks_uri = oauth2.get("jwks_uri")
+        max_age = self._metadata_max_age
+        oidc_route = _Route.of(json_response(_json(oidc), max_age=max_age))
         routes = {
-            oidc_metadata_path(self._issuer): meta,
-            oauth2_metadata_path(self._issuer): meta,
+            oidc_metadata_path(self._issuer): oidc_route,
+            oauth2_metadata_path(self._issuer): (
+                oidc_route
+                if oauth2 is oidc
+                else _Route.of(json_response(_json(oauth2), max_age=max_age))
+            ),
         }
         jwks_path = same_origin_path(jwks_uri, self._issuer) if isinstance(jwks_uri, str) else None
         if jwks_path is not None:

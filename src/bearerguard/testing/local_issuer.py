@@ -9,7 +9,9 @@
         issuer.force_status(503)              # the JWKS endpoint (and the others) now fail
         assert issuer.count(issuer.jwks_path) == 1
 
-It serves OIDC discovery, RFC 8414 metadata and the JWKS with
+It serves OIDC discovery, RFC 8414 metadata, the JWKS and a token endpoint
+(``client_credentials`` and ``refresh_token`` grants for the *clients* it is
+given; see :class:`~bearerguard.issuing.TokenEndpoint`) with
 ``http.server.ThreadingHTTPServer`` in a daemon thread (no framework needed),
 on an ephemeral port, and records every request it answers.
 """
@@ -27,12 +29,17 @@ from typing import Any
 
 import jwt
 
+from ..algorithms import PublicKey
 from ..errors import ConfigurationError
 from ..issuing.claims import check_scopes
+from ..issuing.clients import Client
 from ..issuing.clock import Clock
 from ..issuing.documents import oauth2_metadata_path, oidc_metadata_path
 from ..issuing.keys import KeyPair
-from ..issuing.signer import ACCESS_TOKEN_TYP
+from ..issuing.refresh import RefreshStore
+from ..issuing.signer import ACCESS_TOKEN_TYP, KeyPairSigner
+from ..issuing.token_endpoint import TokenEndpoint
+from ..issuing.tokens import TokenIssuer
 from ..issuing.wellknown import Response, WellKnownEndpoints, etag_matches, json_response
 from ..jwk import PublicJWK
 from .faults import ActiveFault, Fault, RecordedRequest, apply_fault
@@ -51,6 +58,10 @@ class LocalIssuer:
     *bits* and *crv* choose the key type (RSA 2048 by default: realistic and
     quick). *path* gives the issuer identifier a path (``/tenant-a``). *port*
     0 picks a free port. *clock* is the time :meth:`mint` stamps tokens with.
+
+    The token endpoint (:attr:`token_endpoint`) serves *clients*; a client
+    without its own scopes may request *default_scopes*. Refresh tokens live
+    in *refresh_store* (default: in memory, for as long as the issuer runs).
     """
 
     def __init__(
@@ -68,6 +79,9 @@ class LocalIssuer:
         metadata_max_age: int = 300,
         clock: Clock = time.time,
         key_pool: KeyPool | None = None,
+        clients: Iterable[Client] = (),
+        default_scopes: Iterable[str] = (),
+        refresh_store: RefreshStore | None = None,
     ) -> None:
         if path and (not path.startswith("/") or path.endswith("/") or "?" in path):
             raise ConfigurationError("path must be empty or like '/tenant' (no trailing '/')")
@@ -95,6 +109,10 @@ class LocalIssuer:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._endpoints: WellKnownEndpoints | None = None
+        self._clients = tuple(clients)
+        self._default_scopes = check_scopes(tuple(default_scopes), "default_scopes")
+        self._refresh_store = refresh_store
+        self._token_endpoint: TokenEndpoint | None = None
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -108,6 +126,12 @@ class LocalIssuer:
         with self._lock:
             if self._active is None:
                 self._active = self._take_key()
+            try:
+                self._token_endpoint = self._new_token_endpoint()
+            except BaseException:
+                self._server = None
+                server.server_close()
+                raise
             self._publish()
         self._thread = threading.Thread(
             target=server.serve_forever,
@@ -134,6 +158,7 @@ class LocalIssuer:
             self._keys, self._active, self._next = [], None, None
             self._dropped.clear()
             self._endpoints = None  # a restart gets a new port, hence a new issuer URL
+            self._token_endpoint = None
 
     def __enter__(self) -> LocalIssuer:
         return self.start()
@@ -179,6 +204,21 @@ class LocalIssuer:
     def oauth2_path(self) -> str:
         """The RFC 8414 metadata path."""
         return oauth2_metadata_path(self.url)
+
+    @property
+    def token_path(self) -> str:
+        """The token endpoint's path (``/token`` under the issuer's path)."""
+        return self._path + "/token"
+
+    @property
+    def token_endpoint(self) -> str:
+        """The token endpoint URL (RFC 6749 §3.2)."""
+        return f"http://127.0.0.1:{self.port}{self.token_path}"
+
+    @property
+    def clients(self) -> tuple[Client, ...]:
+        """The clients the token endpoint serves."""
+        return self._clients
 
     @property
     def jwks_uri(self) -> str:
@@ -265,14 +305,32 @@ class LocalIssuer:
         order += [k for k in reversed(self._keys) if k not in order]
         return [k.public_jwk for k in order if k.kid not in self._dropped]
 
+    def _new_token_endpoint(self) -> TokenEndpoint:
+        issuer = TokenIssuer(
+            signer=_ActiveKeySigner(self),
+            issuer=self.url,
+            audience=self.audience,
+            access_token_ttl=self._token_ttl,
+            refresh_store=self._refresh_store,
+            clock=self._clock,
+        )
+        return TokenEndpoint(
+            issuer=issuer, clients=self._clients, default_scopes=self._default_scopes
+        )
+
     def _publish(self) -> None:
-        if self._server is None:
+        if self._server is None or self._token_endpoint is None:
             return
         keys = self._published()
         if self._endpoints is None:
+            endpoint = self._token_endpoint
             self._endpoints = WellKnownEndpoints(
                 issuer=self.url,
                 keys=keys,
+                token_endpoint=self.token_endpoint,
+                grant_types_supported=endpoint.grant_types_supported,
+                token_endpoint_auth_methods_supported=endpoint.token_endpoint_auth_methods_supported,
+                scopes_supported=endpoint.scopes_supported,
                 jwks_max_age=self._jwks_max_age,
                 metadata_max_age=self._metadata_max_age,
             )
@@ -411,15 +469,24 @@ class LocalIssuer:
             return entry.fault
         return None
 
-    def _respond(self, method: str, path: str, headers: Mapping[str, str]) -> Response:
+    def _respond(
+        self, method: str, path: str, headers: Mapping[str, str], body: bytes | None
+    ) -> Response:
         with self._lock:
             fault = self._fault_for(path)
             endpoints = self._endpoints
+            token_endpoint = self._token_endpoint
         if fault is not None and fault.delay:
             self._stopping.wait(fault.delay)
-        if endpoints is None:  # pragma: no cover - start() sets it before serving
+        if endpoints is None or token_endpoint is None:  # pragma: no cover - set before serving
             return json_response(b'{"error":"starting"}', max_age=0, status=503)
-        response = endpoints.respond("GET" if method == "HEAD" else method, path)
+        if path == self.token_path:
+            if body is None:
+                response = token_endpoint.too_large()
+            else:
+                response = token_endpoint.respond(method, headers, body)
+        else:
+            response = endpoints.respond("GET" if method == "HEAD" else method, path)
         if fault is not None:
             response = apply_fault(fault, response)
         if response.status == 200 and etag_matches(
@@ -434,3 +501,38 @@ class LocalIssuer:
                 del self._log[: _LOG_LIMIT // 10]
             self._log.append(request)
             self._counts[request.path] += 1
+
+
+class _ActiveKeySigner:
+    """A :class:`~bearerguard.issuing.TokenSigner` on whichever key the issuer has active.
+
+    The token endpoint's tokens follow :meth:`LocalIssuer.rotate` like minted ones.
+    """
+
+    __slots__ = ("_owner",)
+
+    def __init__(self, owner: LocalIssuer) -> None:
+        self._owner = owner
+
+    def _signer(self) -> KeyPairSigner:
+        # One attribute read, no lock: this runs under the issuer's lock too.
+        return KeyPairSigner(self._owner._require_active())
+
+    @property
+    def kid(self) -> str:
+        """The active key's id."""
+        return self._signer().kid
+
+    @property
+    def alg(self) -> str:
+        """The active key's algorithm."""
+        return self._signer().alg
+
+    @property
+    def public_key(self) -> PublicKey:
+        """The active public key."""
+        return self._signer().public_key
+
+    def sign(self, claims: Mapping[str, Any], *, typ: str = ACCESS_TOKEN_TYP) -> str:
+        """Sign *claims* with the active key."""
+        return self._signer().sign(claims, typ=typ)
