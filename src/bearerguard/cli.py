@@ -8,6 +8,7 @@
     bearerguard keys rotate /etc/bearerguard/keys --status
     bearerguard keys jwks /etc/bearerguard/keys > jwks.json
     bearerguard serve-issuer --audience api://orders --mint dev-user --scope orders:read
+    bearerguard serve-issuer --client orders-batch:s3cret:orders:read --refresh
 
 Passphrases come from an environment variable or a file, never from the
 command line (where ``ps`` and shell history would show them). A ring whose
@@ -169,9 +170,11 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve-issuer",
         allow_abbrev=False,
-        help="run a local issuer on 127.0.0.1 for development (Ctrl-C stops)",
-        description="Serve OIDC discovery, RFC 8414 metadata and a JWKS on 127.0.0.1 with "
-        "throw-away keys, and print tokens it signed. For development only.",
+        help="run a local authorization server on 127.0.0.1 for development (Ctrl-C stops)",
+        description="Serve RFC 8414 metadata, OIDC discovery, a JWKS and a token endpoint "
+        "(client_credentials and refresh_token grants; client_secret_basic and "
+        "client_secret_post) on 127.0.0.1 with throw-away keys, and print tokens it signed. "
+        "For development only.",
     )
     serve.add_argument("--port", type=int, default=0, help="port (default: any free port)")
     serve.add_argument("--path", default="", help="issuer path, e.g. /tenant-a")
@@ -181,7 +184,33 @@ def _parser() -> argparse.ArgumentParser:
         "--kty", choices=("RSA", "EC", "OKP"), default="RSA", help="key type (default RSA 2048)"
     )
     serve.add_argument("--mint", metavar="SUB", action="append", default=[], help="print a token")
-    serve.add_argument("--scope", action="append", default=[], help="scope of minted tokens")
+    serve.add_argument(
+        "--scope",
+        action="append",
+        default=[],
+        help="scope of minted tokens, and one a client without its own scopes may request",
+    )
+    serve.add_argument(
+        "--client",
+        metavar="ID:SECRET[:SCOPE,...]",
+        action="append",
+        default=[],
+        help="a client of the token endpoint (repeatable); without scopes it may request "
+        "the --scope scopes",
+    )
+    serve.add_argument(
+        "--clients-file",
+        metavar="PATH",
+        type=Path,
+        help='clients from a JSON file: {"clients": [{"client_id": ..., "client_secret": ..., '
+        '"scopes": [...], "refresh": true}]}',
+    )
+    serve.add_argument(
+        "--refresh",
+        action="store_true",
+        help="--client clients also get refresh tokens from client_credentials and may use "
+        "the refresh_token grant (RFC 6749 4.4.3 advises against this outside development)",
+    )
     serve.add_argument(
         "--expires-in", type=_duration, default=3600.0, help="token lifetime (default 1h)"
     )
@@ -315,8 +344,20 @@ def _cmd_jwks(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
+    from .issuing.claims import check_scopes
+    from .issuing.clients import load_clients, parse_client, unique_clients
     from .testing.local_issuer import LocalIssuer
 
+    scopes = check_scopes(args.scope, "--scope")
+    if args.refresh and not args.client:
+        raise ConfigurationError(
+            "--refresh applies to --client clients; give at least one "
+            '(in a clients file, write "refresh": true per client)'
+        )
+    clients = [parse_client(text, refresh=args.refresh) for text in args.client]
+    if args.clients_file is not None:
+        clients += load_clients(args.clients_file)
+    clients = unique_clients(clients)
     issuer = LocalIssuer(
         audience=args.audience,
         client_id=args.client_id,
@@ -324,6 +365,8 @@ def _cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
         path=args.path,
         port=args.port,
         token_ttl=int(args.expires_in),
+        clients=clients,
+        default_scopes=scopes,
     )
     stop = threading.Event()
     with issuer:
@@ -331,7 +374,12 @@ def _cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
         print(f"oidc:     {issuer.oidc_url}", file=out)
         print(f"oauth2:   {issuer.oauth2_url}", file=out)
         print(f"jwks_uri: {issuer.jwks_uri}", file=out)
+        print(f"token_endpoint: {issuer.token_endpoint}", file=out)
         print(f"audience: {issuer.audience}", file=out)
+        for client in clients:
+            allowed = " ".join(scopes if client.scopes is None else client.scopes) or "(none)"
+            refresh = "; refresh tokens" if client.refresh else ""
+            print(f"client {client.client_id}: scopes {allowed}{refresh}", file=out)
         for sub in args.mint:
             print(f"token for {sub}: {issuer.mint(sub=sub, scopes=args.scope)}", file=out)
         print("serving; press Ctrl-C to stop", file=out, flush=True)

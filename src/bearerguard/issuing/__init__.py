@@ -1,4 +1,4 @@
-"""The issuing side: keys, rotation, signing, refresh tokens, well-known documents.
+"""The issuing side: keys, rotation, signing, refresh tokens, metadata, a token endpoint.
 
 For teams that run their own small authorization server (the signing
 infrastructure, in Python)::
@@ -18,10 +18,16 @@ this package.
 
 from __future__ import annotations
 
-from .asgi import WellKnownApp
+from .asgi import TokenEndpointApp, WellKnownApp
 from .claims import AccessTokenClaims, RefreshTokenClaims
+from .clients import Client, load_clients, parse_client
 from .clock import Clock
-from .documents import discovery_document, jwks_document, jwks_uri_for
+from .documents import (
+    authorization_server_metadata,
+    discovery_document,
+    jwks_document,
+    jwks_uri_for,
+)
 from .errors import InvalidGrant, InvalidScope, RefreshTokenReused
 from .keyring import KeyRing
 from .keys import (
@@ -46,6 +52,14 @@ from .refresh import (
     refresh_token_id,
 )
 from .signer import ACCESS_TOKEN_TYP, KeyPairSigner, TokenSigner
+from .token_endpoint import TokenEndpoint
+from .token_request import (
+    InvalidClient,
+    InvalidTokenRequest,
+    TokenRequestError,
+    UnauthorizedClient,
+    UnsupportedGrantType,
+)
 from .tokens import AccessToken, TokenIssuer, TokenResponse
 from .wellknown import WellKnownEndpoints
 
@@ -53,10 +67,13 @@ __all__ = [
     "ACCESS_TOKEN_TYP",
     "AccessToken",
     "AccessTokenClaims",
+    "Client",
     "Clock",
     "InMemoryRefreshStore",
+    "InvalidClient",
     "InvalidGrant",
     "InvalidScope",
+    "InvalidTokenRequest",
     "KeyPair",
     "KeyPairSigner",
     "KeyRing",
@@ -70,19 +87,27 @@ __all__ = [
     "RingState",
     "RotationPolicy",
     "RotationStep",
+    "TokenEndpoint",
+    "TokenEndpointApp",
     "TokenIssuer",
+    "TokenRequestError",
     "TokenResponse",
     "TokenSigner",
+    "UnauthorizedClient",
+    "UnsupportedGrantType",
     "WellKnownApp",
     "WellKnownEndpoints",
+    "authorization_server_metadata",
     "default_algorithm",
     "discovery_document",
     "generate_key_pair",
     "generate_private_key",
     "jwks_document",
     "jwks_uri_for",
+    "load_clients",
     "load_key_pair",
     "new_refresh_token",
+    "parse_client",
     "private_key_pem",
     "public_key_pem",
     "refresh_token_family",
