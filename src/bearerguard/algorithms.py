@@ -9,7 +9,7 @@ path allocates nothing it could hoist.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
@@ -17,7 +17,15 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-__all__ = ["ALGORITHMS", "Algorithm", "PublicKey", "Verify", "make_verifier"]
+__all__ = [
+    "ALGORITHMS",
+    "Algorithm",
+    "PublicKey",
+    "Verify",
+    "admitted_algorithms",
+    "make_verifier",
+    "same_signature",
+]
 
 PublicKey = (
     rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | ed448.Ed448PublicKey
@@ -58,6 +66,34 @@ def _table() -> dict[str, Algorithm]:
 
 
 ALGORITHMS: dict[str, Algorithm] = _table()
+
+
+def same_signature(a: str, b: str) -> bool:
+    """True when the algorithms named *a* and *b* sign alike with any key both fit.
+
+    RFC 9864 gives EdDSA on each curve a name of its own and deprecates the
+    polymorphic ``EdDSA``: with an Ed25519 key, ``EdDSA`` and ``Ed25519`` are
+    one algorithm (WebCrypto's ``exportKey("jwk")`` writes ``"alg": "Ed25519"``
+    on keys whose tokens say ``EdDSA``). A curve never changes: ``Ed25519``
+    fits no Ed448 key, so only names that both fit the key are compared here.
+    """
+    return a == b or (ALGORITHMS[a].family == "eddsa" and ALGORITHMS[b].family == "eddsa")
+
+
+def admitted_algorithms(names: Iterable[str]) -> frozenset[str]:
+    """The token ``alg`` values an issuer's allow-list of *names* admits.
+
+    A name admits itself; the polymorphic ``EdDSA`` also admits the fully
+    specified ``Ed25519`` and ``Ed448`` of RFC 9864 (each is EdDSA on one
+    curve, and the key's curve decides which, as it always did for ``EdDSA``).
+    The reverse does not hold: ``Ed25519`` pins the curve, which a token
+    labelled ``EdDSA`` does not state, so such tokens need ``EdDSA`` listed.
+    """
+    admitted = set(names)
+    if "EdDSA" in admitted:
+        admitted.update(("Ed25519", "Ed448"))
+    return frozenset(admitted)
+
 
 _HASHES: dict[int, Callable[[], hashes.HashAlgorithm]] = {
     256: hashes.SHA256,

@@ -7,6 +7,11 @@ member names are rejected (RFC 7515 §5.2 lets a parser refuse them; a verifier
 that takes the last value while a logger takes the first is a known bypass),
 and the non-standard ``NaN``/``Infinity`` constants are refused, as are number
 literals too large for a float (``1e999`` would otherwise become infinity).
+Strings must be Unicode text (RFC 7493 §2.1, I-JSON): an escape of an unpaired
+UTF-16 surrogate (``"\\ud800"``) is refused, in member names as in values. Python
+decodes one into a ``str`` that cannot be encoded again, so a claim holding one
+would make the first framework that writes it out (a username, a log line) fail
+with an HTTP 500 instead of the 401 the token deserves.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from typing import Any
 
 from .errors import MalformedToken
 
-__all__ = ["b64url_decode", "b64url_encode", "is_b64url", "json_object"]
+__all__ = ["b64url_decode", "b64url_encode", "has_surrogate", "is_b64url", "json_object"]
 
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
@@ -147,11 +152,51 @@ _decode_json: Callable[[str], Any] = _decoder.decode
 _scan_once: Callable[[str, int], tuple[Any, int]] = _decoder.scan_once  # type: ignore[attr-defined]
 
 
+# Strict UTF-8 decoding refuses encoded surrogates (b"\xed\xa0\x80"), so in bytes a
+# surrogate can only arrive as a \uD800-\uDFFF escape. Texts without one (nearly
+# every token) cost one substring search; the others have their strings checked
+# after parsing, where a correctly paired escape has become one non-BMP character
+# and any surrogate left is unpaired. A match may be a false alarm ("\\ud800" is
+# an escaped backslash): it only decides whether the strings are inspected.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def has_surrogate(text: str) -> bool:
+    """True when *text* holds a surrogate code point, so is not Unicode text (no UTF-8 form)."""
+    return _SURROGATE.search(text) is not None
+
+
+def _may_hold_surrogates(data: bytes) -> bool:
+    return b"\\u" in data and _SURROGATE_ESCAPE.search(data) is not None
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    """True when any string in the parsed JSON *value* (member names too) has a surrogate."""
+    search = _SURROGATE.search
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is str:
+            if search(item):
+                return True
+        elif kind is dict:
+            for name, member in item.items():
+                if search(name):
+                    return True
+                stack.append(member)
+        elif kind is list:
+            stack.extend(item)
+    return False
+
+
 def object_fast(data: bytes) -> dict[str, Any] | None:
     """The JSON object in *data* (same rules as :func:`json_object`), or ``None``.
 
-    ``None`` means "not a plain JSON object without surrounding whitespace";
-    the caller then runs :func:`json_object`, which accepts or names the error.
+    ``None`` means "not a plain JSON object without surrounding whitespace"
+    (or one :func:`json_object` refuses); the caller then runs
+    :func:`json_object`, which accepts or names the error.
     """
     try:
         text = data.decode("utf-8")
@@ -160,11 +205,19 @@ def object_fast(data: bytes) -> dict[str, Any] | None:
         return None
     if end != len(text) or type(value) is not dict:
         return None
+    if _may_hold_surrogates(data) and _has_lone_surrogate(value):
+        return None
     return value
 
 
 def json_object(data: bytes | str, what: str = "JSON") -> dict[str, Any]:
     """Parse a JSON text that must be an object, strictly (see the module docstring)."""
+    # A str (a JWKS handed over as text) may also hold surrogate code points of its own.
+    suspect = (
+        _may_hold_surrogates(data)
+        if isinstance(data, bytes)
+        else "\\u" in data or _SURROGATE.search(data) is not None
+    )
     try:
         text = data.decode("utf-8") if isinstance(data, bytes) else data
         value = _decode_json(text)
@@ -176,4 +229,9 @@ def json_object(data: bytes | str, what: str = "JSON") -> dict[str, Any]:
         raise MalformedToken(f"{what} is not valid UTF-8 JSON") from None
     if type(value) is not dict:
         raise MalformedToken(f"{what} is not a JSON object")
+    if suspect and _has_lone_surrogate(value):
+        raise MalformedToken(
+            f"{what} has a string with an unpaired surrogate (U+D800 to U+DFFF); "
+            "JSON strings must be Unicode text (RFC 7493, I-JSON)"
+        )
     return value

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from time import time as _time
 from typing import Any, TypeVar, overload
 
-from .algorithms import ALGORITHMS
+from .algorithms import ALGORITHMS, admitted_algorithms
 from .claims import AccessClaims, StandardClaims
 from .discovery import Fetcher
 from .errors import (
@@ -56,7 +56,9 @@ class Issuer:
     *keys* is a list of :class:`~bearerguard.jwk.PublicJWK` or a key source
     such as :class:`~bearerguard.keyset.RemoteKeySet`. *algorithms* is an
     allow-list of JWS algorithms (``None``: every asymmetric algorithm that fits
-    the key). *validator* is required for :meth:`verify_and_validate`.
+    the key); ``EdDSA`` in it also admits tokens labelled with its RFC 9864
+    names ``Ed25519`` and ``Ed448``. *validator* is required for
+    :meth:`verify_and_validate`.
     """
 
     __slots__ = ("_algorithms", "_keys", "_max_token_size", "_url", "_validator")
@@ -82,7 +84,8 @@ class Issuer:
                     f"algorithms must be chosen from {', '.join(ALGORITHMS)}; got {unknown or '[]'}"
                     " (none and HS* are never accepted)"
                 )
-            self._algorithms: frozenset[str] | None = algs
+            # "EdDSA" also admits its RFC 9864 names Ed25519 and Ed448.
+            self._algorithms: frozenset[str] | None = admitted_algorithms(algs)
         else:
             self._algorithms = None
         if (

@@ -10,7 +10,14 @@ hand out signing power.
 
 Parsing a JWKS document skips (and logs) each unusable key instead of failing
 the whole set, so one odd key published by an identity provider does not take
-an API down.
+an API down. Encryption keys (``"use": "enc"``, which Keycloak and others publish
+beside their signing keys) are expected there: they are skipped with a debug
+record only, and never used to verify a signature.
+
+EC coordinates shorter than the curve's field size are left-padded: RFC 7518
+§6.2.1.2 wants the full size, but Authlib (and issuers built on it) strips
+leading zero octets, which hits 1 in 256 P-256/P-384 keys and most P-521 keys.
+Such a key is accepted with a logged warning; longer coordinates are refused.
 """
 
 from __future__ import annotations
@@ -24,8 +31,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
-from .algorithms import ALGORITHMS, COORD_SIZES, PublicKey, Verify, make_verifier
-from .encoding import b64url_decode, b64url_encode, json_object
+from .algorithms import ALGORITHMS, COORD_SIZES, PublicKey, Verify, make_verifier, same_signature
+from .encoding import b64url_decode, b64url_encode, has_surrogate, json_object
 from .errors import BearerGuardError, InvalidKey
 
 __all__ = ["PublicJWK", "parse_jwks"]
@@ -80,6 +87,9 @@ class PublicJWK:
         _check_key(self.key)
         if not isinstance(self.kid, str) or not self.kid or len(self.kid) > MAX_KID_LENGTH:
             raise InvalidKey(f"kid must be a non-empty string of at most {MAX_KID_LENGTH} chars")
+        if has_surrogate(self.kid):
+            # RFC 7493 §2.1: no token's kid can hold one (the token parser refuses it).
+            raise InvalidKey("kid holds an unpaired surrogate; it must be Unicode text")
         if self.use is not None and self.use != "sig":
             # RFC 7517 §4.2: a key published for "enc" must not verify signatures.
             raise InvalidKey(f"key is for use {str(self.use)[:20]!r}, not 'sig'")
@@ -88,10 +98,12 @@ class PublicJWK:
             if algorithm is None or not algorithm.fits(self.kty, self.crv):
                 raise InvalidKey(f"alg {str(self.alg)[:20]!r} cannot be used with a {self.kty} key")
         kty, crv = self.kty, self.crv
+        # The JWK's alg admits every name of the same signature on this key:
+        # "EdDSA" and "Ed25519" on an Ed25519 key (RFC 9864).
         allowed = frozenset(
             name
             for name, algorithm in ALGORITHMS.items()
-            if algorithm.fits(kty, crv) and (self.alg is None or self.alg == name)
+            if algorithm.fits(kty, crv) and (self.alg is None or same_signature(self.alg, name))
         )
         object.__setattr__(self, "_allowed", allowed)
 
@@ -123,7 +135,7 @@ class PublicJWK:
         if kty == "RSA":
             key = _rsa_from_jwk(jwk)
         elif kty == "EC":
-            key = _ec_from_jwk(jwk)
+            key = _ec_from_jwk(jwk, jwk.get("kid"))
         elif kty == "OKP":
             key = _okp_from_jwk(jwk)
         else:
@@ -232,14 +244,24 @@ def parse_jwks(document: Mapping[str, Any] | str | bytes) -> list[PublicJWK]:
         raise InvalidKey("JWKS document has no 'keys' array")
     keys: list[PublicJWK] = []
     for index, entry in enumerate(entries[:MAX_KEYS]):
+        kid = entry.get("kid") if isinstance(entry, Mapping) else None
+        if isinstance(entry, Mapping) and entry.get("use") == "enc":
+            # RFC 7517 §4.2: published for encryption, never a signature key. Many
+            # providers list one on every fetch, which is not worth a warning.
+            log.debug("skipping JWK #%d (kid %r): an encryption key (use 'enc')", index, _kid(kid))
+            continue
         try:
             keys.append(PublicJWK.from_dict(entry))
         except InvalidKey as exc:
-            kid = entry.get("kid") if isinstance(entry, Mapping) else None
-            log.warning("skipping JWK #%d (kid %r): %s", index, str(kid)[:64], exc.description)
+            log.warning("skipping JWK #%d (kid %r): %s", index, _kid(kid), exc.description)
     if len(entries) > MAX_KEYS:
         log.warning("JWKS has %d keys; only the first %d are used", len(entries), MAX_KEYS)
     return keys
+
+
+def _kid(kid: object) -> str:
+    """A kid as logs show it: a string, cut short (``%r`` escapes odd characters)."""
+    return str(kid)[:64]
 
 
 # -- per key type ---------------------------------------------------------------
@@ -278,24 +300,39 @@ def _check_rsa_numbers(n: int, e: int) -> None:
         raise InvalidKey(f"RSA public exponent is larger than 2^{MAX_RSA_EXPONENT_BITS}")
 
 
-def _ec_from_jwk(jwk: Mapping[str, Any]) -> ec.EllipticCurvePublicKey:
+def _ec_from_jwk(jwk: Mapping[str, Any], kid: object) -> ec.EllipticCurvePublicKey:
     crv = jwk.get("crv")
     if not isinstance(crv, str) or crv not in _EC_CURVES:
         raise InvalidKey(f"unsupported EC curve {str(crv)[:20]!r}")
     size = COORD_SIZES[crv]
     x, y = _member(jwk, "x"), _member(jwk, "y")
-    # RFC 7518 §6.2.1.2: coordinates are exactly the full coordinate size.
-    if len(x) != size or len(y) != size:
-        raise InvalidKey(f"EC coordinates for {crv} must be {size} bytes")
+    # RFC 7518 §6.2.1.2: each coordinate is exactly the field size. A shorter one
+    # (leading zero octets stripped) names the same number, so it is read as if
+    # left-padded and checked like any other; a longer one is refused.
+    for name, value in (("x", x), ("y", y)):
+        if len(value) > size:
+            raise InvalidKey(f"EC coordinate {name!r} for {crv} is longer than {size} bytes")
     xi, yi = int.from_bytes(x, "big"), int.from_bytes(y, "big")
     if xi >= _EC_PRIMES[crv] or yi >= _EC_PRIMES[crv]:
         raise InvalidKey(f"EC coordinates are not canonical for {crv}")
     numbers = ec.EllipticCurvePublicNumbers(xi, yi, _EC_CURVES[crv])
     try:
         # cryptography checks that the point is on the curve.
-        return numbers.public_key()
+        key = numbers.public_key()
     except ValueError:
         raise InvalidKey(f"EC point is not on curve {crv}") from None
+    short = [f"{name} has {len(v)} bytes" for name, v in (("x", x), ("y", y)) if len(v) < size]
+    if short:
+        log.warning(
+            "EC key (kid %r): coordinate %s, not the %d bytes of %s that RFC 7518 §6.2.1.2 "
+            "requires (its publisher strips leading zero octets, as Authlib does); "
+            "accepted as if zero-padded",
+            _kid(kid),
+            " and ".join(short),
+            size,
+            crv,
+        )
+    return key
 
 
 def _okp_from_jwk(jwk: Mapping[str, Any]) -> ed25519.Ed25519PublicKey | ed448.Ed448PublicKey:

@@ -21,6 +21,7 @@ from .encoding import (
     _CANONICAL_LAST,
     URL_TO_STD,
     _decode_checked,
+    is_b64url,
     json_object,
     object_fast,
     std_segment_decode,
@@ -209,10 +210,12 @@ def _parse_strict(token: str) -> Parts:
         dots = token.count(".")
         if dots == 4:
             raise UnsupportedToken("encrypted tokens (JWE) are not supported")
+        # An unsecured JWS ("alg": "none") comes with an empty signature: say what
+        # it is rather than which segment is missing.
+        _refuse_unsecured(token.partition(".")[0])
         if dots != 2:
             raise MalformedToken("token is not a compact JWS (three dot-separated segments)")
         if "" in token.split("."):
-            # e.g. an unsecured JWS ("alg": "none") with its empty signature.
             raise MalformedToken("token has an empty segment")
         raise MalformedToken("token contains characters outside base64url")
     h64, p64, s64 = match.groups()
@@ -231,6 +234,8 @@ def _check_header(header: dict[str, Any]) -> tuple[str, str | None]:
     alg = header.get("alg")
     if type(alg) is not str or alg not in ALGORITHMS:
         # Covers "none" in every casing, HS*, and anything unknown (RFC 8725 §3.1).
+        if type(alg) is str and alg.lower() == "none":
+            raise AlgorithmNotAllowed(_UNSECURED.format(alg))
         raise AlgorithmNotAllowed(f"algorithm {str(alg)[:20]!r} is not allowed")
     if "crit" in header:
         # RFC 7515 §4.1.11: bearerguard understands no extension header, so a
@@ -245,6 +250,27 @@ def _check_header(header: dict[str, Any]) -> tuple[str, str | None]:
     if typ is not None and type(typ) is not str:
         raise MalformedToken("token header typ is not a string")
     return alg, kid
+
+
+_UNSECURED = "alg {!r} is the 'none' algorithm (an unsecured JWS), never accepted"
+
+
+def _refuse_unsecured(h64: str) -> None:
+    """Raise :class:`AlgorithmNotAllowed` when *h64* is a header whose ``alg`` is ``none``.
+
+    For tokens that fail the compact form: an unsecured JWS (RFC 7515 §A.5)
+    is refused for its algorithm (RFC 8725 §3.1), whatever its shape. Any
+    other header, or none that parses, leaves the shape error to the caller.
+    """
+    if not is_b64url(h64):
+        return
+    try:
+        header = json_object(_decode_checked(h64), "token header")
+    except MalformedToken:
+        return
+    alg = header.get("alg")
+    if type(alg) is str and alg.lower() == "none":
+        raise AlgorithmNotAllowed(_UNSECURED.format(alg))
 
 
 def peek_claim(token: str, name: str, *, max_size: int = DEFAULT_MAX_TOKEN_SIZE) -> Any:

@@ -16,6 +16,7 @@ import pytest
 
 from bearerguard import Issuer, MalformedToken, PublicJWK, TokenTooLarge, UnsupportedToken
 from bearerguard.jws import DEFAULT_MAX_TOKEN_SIZE, decode
+from bearerguard.verifier import Verifier
 
 from .conftest import Keys
 from .helpers import NOW, access_payload, b64, expect_error, load, make_token
@@ -282,6 +283,95 @@ def test_header_member_of_the_wrong_type_is_refused(
     """kid and typ must be (short) strings; they are never coerced."""
     token = make_token(header, access_payload(), signature=b"\x01" * 256)
     expect_error(lambda: issuer.unsafe_verify(token), MalformedToken, token=token, match=match)
+
+
+# -- RFC 7493 §2.1: every string is Unicode text ---------------------------------------------
+# A lone surrogate escape decodes to a Python str that cannot be encoded to UTF-8: the first
+# framework that writes the claim out (a Django username, a log line) raised and answered 500.
+
+
+def _payload_with(fragment: str, **overrides: Any) -> bytes:
+    """The default claims as compact JSON text, with *fragment* spliced in verbatim."""
+    text = json.dumps(access_payload(**overrides), separators=(",", ":"))
+    return (text[:-1] + "," + fragment + "}").encode()
+
+
+def _header_with(fragment: str) -> bytes:
+    return ('{"alg":"RS256","kid":"rsa",' + fragment + "}").encode()
+
+
+LONE_SURROGATE_PAYLOADS = [
+    pytest.param(_payload_with('"sub":"\\ud800"', sub=None), id="sub-lone-high"),
+    pytest.param(_payload_with('"sub":"\\udc00"', sub=None), id="sub-lone-low"),
+    pytest.param(_payload_with('"sub":"\\ud800x"', sub=None), id="sub-high-then-letter"),
+    pytest.param(_payload_with('"sub":"\\ude00\\ud83d"', sub=None), id="sub-reversed-pair"),
+    pytest.param(_payload_with('"ext":{"roles":["a","\\udbff"]}'), id="nested-value"),
+    pytest.param(_payload_with('"\\ud800":1'), id="member-name"),
+    pytest.param(_payload_with('"ext":{"\\udfff":true}'), id="nested-member-name"),
+]
+
+
+@pytest.mark.parametrize("spacing", [pytest.param(b"", id="fast"), pytest.param(b" ", id="strict")])
+@pytest.mark.parametrize("payload", LONE_SURROGATE_PAYLOADS)
+def test_signed_claims_with_an_unpaired_surrogate_are_malformed(
+    issuer: Issuer, keys: Keys, payload: bytes, spacing: bytes
+) -> None:
+    """A correctly signed token whose claims hold a lone surrogate is refused while parsing.
+
+    Leading whitespace sends the payload through the strict parser instead of
+    the fast one; both refuse, with the same error.
+    """
+    token = make_token({"alg": "RS256", "kid": "rsa"}, spacing + payload, keys.rsa)
+    verifier = Verifier([issuer])
+    for call in (
+        lambda: issuer.verify_and_validate(token, now=NOW),
+        lambda: verifier.verify(token, now=NOW),
+        lambda: decode(token),
+    ):
+        expect_error(call, MalformedToken, token=token, match="unpaired surrogate")
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        pytest.param(b'{"alg":"RS256","kid":"\\ud800"}', id="kid"),
+        pytest.param(b'{"alg":"RS256","kid":"rsa\\udc00"}', id="kid-trusted-prefix"),
+        pytest.param(_header_with('"typ":"at+jwt\\ud800"'), id="typ"),
+        pytest.param(_header_with('"x-trace":["\\udfff"]'), id="nested-member"),
+        pytest.param(_header_with('"\\ud800":0'), id="member-name"),
+    ],
+)
+@pytest.mark.parametrize("spacing", [pytest.param(b"", id="fast"), pytest.param(b" ", id="strict")])
+def test_header_with_an_unpaired_surrogate_is_malformed(
+    issuer: Issuer, keys: Keys, header: bytes, spacing: bytes
+) -> None:
+    """The header is held to the same rule, before any key is looked up."""
+    token = make_token(spacing + header, access_payload(), keys.rsa)
+    expect_error(
+        lambda: Verifier([issuer]).verify(token, now=NOW),
+        MalformedToken,
+        token=token,
+        match="token header.*unpaired surrogate",
+    )
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        pytest.param(_payload_with('"sub":"\\ud83d\\ude00"', sub=None), id="escaped-pair"),
+        pytest.param(_payload_with('"sub":"\\uD83D\\uDE00"', sub=None), id="escaped-pair-hex"),
+        pytest.param(_payload_with('"sub":"\U0001f600"', sub=None), id="raw-utf8"),
+    ],
+)
+@pytest.mark.parametrize("spacing", [pytest.param(b"", id="fast"), pytest.param(b" ", id="strict")])
+def test_signed_claims_with_non_bmp_text_are_accepted(
+    issuer: Issuer, keys: Keys, payload: bytes, spacing: bytes
+) -> None:
+    """A properly paired surrogate escape and raw 4-byte UTF-8 are the same valid text."""
+    token = make_token({"alg": "RS256", "kid": "rsa"}, spacing + payload, keys.rsa)
+    claims = Verifier([issuer]).verify(token, now=NOW)
+    assert claims.sub == "\U0001f600"
+    assert claims.sub.encode("utf-8") == b"\xf0\x9f\x98\x80"
 
 
 # -- size ---------------------------------------------------------------------------------

@@ -6,18 +6,34 @@ points, non-canonical EC coordinates); bearerguard refuses them itself.
 
 from __future__ import annotations
 
+import base64
+import functools
+import itertools
 import json
 import logging
+import warnings
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
-from bearerguard import InvalidKey, PublicJWK, parse_jwks
+from bearerguard import InvalidKey, Issuer, PublicJWK, UnknownKey, Validator, parse_jwks
+from bearerguard.algorithms import COORD_SIZES
 from bearerguard.jwk import MAX_KEYS
 
 from .conftest import Keys
-from .helpers import b64, expect_error, key_material, load
+from .helpers import (
+    AUDIENCE,
+    ISSUER,
+    NOW,
+    access_payload,
+    b64,
+    expect_error,
+    key_material,
+    load,
+    make_token,
+)
 
 SMALL_ORDER = load("ed25519_small_order.json")
 P256 = 2**256 - 2**224 + 2**192 + 2**96 - 1
@@ -190,26 +206,152 @@ def test_ec_point_with_a_non_canonical_coordinate_is_refused() -> None:
 @pytest.mark.parametrize(
     ("change", "match"),
     [
-        pytest.param({"crv": "P-384"}, "48 bytes", id="P-256-point-labelled-P-384"),
+        pytest.param({"crv": "P-384"}, "not on curve", id="P-256-point-labelled-P-384"),
         pytest.param({"crv": "secp256k1"}, "unsupported EC curve", id="secp256k1"),
         pytest.param({"crv": "p-256"}, "unsupported EC curve", id="lowercase-crv"),
         pytest.param({"crv": None}, "unsupported EC curve", id="crv-missing"),
         pytest.param({"y": None}, "'y'", id="y-missing"),
-        pytest.param({"x": "AA"}, "32 bytes", id="x-short"),
+        pytest.param({"x": "AA"}, "not on curve", id="x-short-and-off-the-curve"),
+        pytest.param({"x": b64(bytes(33))}, "'x' for P-256 is longer than 32", id="x-33-zeros"),
+        pytest.param({"y": b64(b"\x01" * 33)}, "'y' for P-256 is longer than 32", id="y-33"),
+        pytest.param({"x": b64(bytes(48))}, "longer than 32 bytes", id="x-of-P-384-size"),
     ],
 )
 def test_ec_jwk_with_a_wrong_curve_or_size_is_refused(
     ec_jwk: dict[str, Any], change: dict[str, Any], match: str
 ) -> None:
-    """Curve names are exact and coordinates are exactly the curve's size."""
+    """Curve names are exact; coordinates are never longer than the curve's size."""
     jwk = {k: v for k, v in {**ec_jwk, **change}.items() if v is not None}
     _refused(jwk, match=match)
 
 
-def test_ec_coordinate_without_leading_zero_is_refused(ec_jwk: dict[str, Any]) -> None:
-    """RFC 7518 §6.2.1.2: a coordinate stripped of a leading zero octet is refused."""
-    short = b64(b"\x01" * 31)
-    _refused({**ec_jwk, "x": short}, match="32 bytes")
+def test_ec_coordinate_with_its_leading_zero_re_encoded_longer_is_refused(
+    ec_jwk: dict[str, Any],
+) -> None:
+    """One extra zero octet in front of a genuine coordinate: same number, still refused."""
+    x = b"\x00" + base64.urlsafe_b64decode(ec_jwk["x"] + "=")
+    _refused({**ec_jwk, "x": b64(x)}, match="longer than 32 bytes")
+
+
+# -- EC coordinates without their leading zero octets (as Authlib writes them) ---------------
+
+_CURVES: dict[str, ec.EllipticCurve] = {
+    "P-256": ec.SECP256R1(),
+    "P-384": ec.SECP384R1(),
+    "P-521": ec.SECP521R1(),
+}
+
+
+@functools.cache
+def _key_with_a_leading_zero(crv: str, coordinate: str) -> ec.EllipticCurvePrivateKey:
+    """The first key from a fixed scalar on whose *coordinate* starts with a zero octet."""
+    size = COORD_SIZES[crv]
+    for scalar in itertools.count(0x5EED_C0FFEE):
+        key = ec.derive_private_key(scalar, _CURVES[crv])
+        if getattr(key.public_key().public_numbers(), coordinate) < 256 ** (size - 1):
+            return key
+    raise AssertionError("unreachable")
+
+
+def _authlib_jwk(key: ec.EllipticCurvePrivateKey, kid: str) -> dict[str, Any]:
+    """The public JWK Authlib makes of *key* (Authlib, not bearerguard, serializes it)."""
+    with warnings.catch_warnings():
+        # authlib.jose warns that it is deprecated in favour of joserfc, and the
+        # import of authlib.deprecate sets that warning to "always": ignore it after.
+        import authlib.deprecate
+
+        warnings.simplefilter("ignore", authlib.deprecate.AuthlibDeprecationWarning)
+        from authlib.jose import JsonWebKey
+
+        pem = key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        jwk = dict(JsonWebKey.import_key(pem, {"kty": "EC"}).as_dict())
+    return {**jwk, "kid": kid}
+
+
+def _octets(member: str) -> int:
+    return len(base64.urlsafe_b64decode(member + "=" * (-len(member) % 4)))
+
+
+SHORT_COORDINATES = [
+    pytest.param("P-256", "x", id="P-256-x"),
+    pytest.param("P-256", "y", id="P-256-y"),
+    pytest.param("P-384", "x", id="P-384-x"),
+    pytest.param("P-521", "x", id="P-521-x"),
+    pytest.param("P-521", "y", id="P-521-y"),
+]
+
+
+@pytest.mark.parametrize(("crv", "coordinate"), SHORT_COORDINATES)
+def test_ec_key_published_without_leading_zero_octets_is_accepted(
+    crv: str, coordinate: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Authlib's short coordinate is read as the same number: the same key, the same thumbprint."""
+    private = _key_with_a_leading_zero(crv, coordinate)
+    jwk = _authlib_jwk(private, "authlib-ec")
+    assert _octets(jwk[coordinate]) < COORD_SIZES[crv]  # Authlib really strips the zero octet
+    caplog.set_level(logging.WARNING, logger="bearerguard.jwk")
+    key = PublicJWK.from_dict(jwk)
+    assert key.ecdsa() is not None
+    assert key.ecdsa().public_numbers() == private.public_key().public_numbers()  # type: ignore[union-attr]
+    full = PublicJWK.from_key(private.public_key(), kid="authlib-ec", use=None)
+    assert key.to_dict() == full.to_dict()
+    assert _octets(key.to_dict()[coordinate]) == COORD_SIZES[crv]
+    assert key.thumbprint() == full.thumbprint()
+    (record,) = caplog.records
+    assert (record.levelno, record.name) == (logging.WARNING, "bearerguard.jwk")
+    message = record.getMessage()
+    assert "'authlib-ec'" in message
+    assert "leading zero octets" in message
+    assert f"{coordinate} has {_octets(jwk[coordinate])} bytes" in message
+    assert all(secret not in message for secret in key_material([jwk]))
+
+
+@pytest.mark.parametrize(("crv", "coordinate"), SHORT_COORDINATES)
+def test_token_signed_by_joserfc_verifies_with_the_short_authlib_jwk(
+    crv: str, coordinate: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Every token of an Authlib-published key verifies; the key is warned about once per parse."""
+    from joserfc import jws
+    from joserfc.jwk import ECKey
+
+    private = _key_with_a_leading_zero(crv, coordinate)
+    alg = {"P-256": "ES256", "P-384": "ES384", "P-521": "ES512"}[crv]
+    signing_key = ECKey.import_key(
+        private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    caplog.set_level(logging.WARNING, logger="bearerguard")
+    issuer = Issuer(
+        ISSUER, parse_jwks({"keys": [_authlib_jwk(private, "idp-ec")]}), Validator(aud=AUDIENCE)
+    )
+    for n in range(3):
+        claims = json.dumps(access_payload(jti=f"t-{n}"), separators=(",", ":")).encode()
+        token = jws.serialize_compact(
+            {"alg": alg, "kid": "idp-ec", "typ": "at+jwt"}, claims, signing_key, algorithms=[alg]
+        )
+        _, verified = issuer.verify_and_validate(token, now=NOW)
+        assert verified.jti == f"t-{n}"
+    assert len(caplog.records) == 1
+
+
+def test_short_coordinate_must_still_be_a_point_on_the_curve() -> None:
+    """Left-padding changes nothing about the curve check: a short, wrong y is refused."""
+    private = _key_with_a_leading_zero("P-256", "x")
+    jwk = _authlib_jwk(private, "k")
+    y = private.public_key().public_numbers().y
+    _refused({**jwk, "y": b64((y ^ 1).to_bytes(32, "big"))}, match="not on curve")
+
+
+def test_short_coordinate_with_private_members_is_still_refused() -> None:
+    """A short public part does not make a private JWK acceptable."""
+    private = _key_with_a_leading_zero("P-256", "x")
+    d = private.private_numbers().private_value.to_bytes(32, "big")
+    _refused({**_authlib_jwk(private, "k"), "d": b64(d)}, match="private")
 
 
 # -- Edwards keys (small-order points; "Taming the many EdDSAs") ---------------------------
@@ -375,15 +517,67 @@ def test_one_bad_key_in_a_jwks_is_skipped_and_logged(
         assert secret not in message
 
 
-def test_key_with_use_enc_is_skipped_in_a_jwks(
+def test_key_with_use_enc_is_skipped_quietly_in_a_jwks(
     rsa_jwk: dict[str, Any], ec_jwk: dict[str, Any], caplog: pytest.LogCaptureFixture
 ) -> None:
-    """An encryption key published next to the signing key is skipped, with a log record."""
-    caplog.set_level(logging.WARNING, logger="bearerguard.jwk")
-    loaded = parse_jwks({"keys": [{**rsa_jwk, "use": "enc", "kid": "enc-1"}, ec_jwk]})
+    """An encryption key beside the signing keys (Keycloak's RSA-OAEP key) is a debug record only.
+
+    Providers publish one on every fetch: a warning each time would be noise.
+    """
+    caplog.set_level(logging.DEBUG, logger="bearerguard")
+    enc = {**rsa_jwk, "use": "enc", "alg": "RSA-OAEP", "kid": "enc-1"}
+    loaded = parse_jwks({"keys": [enc, ec_jwk]})
     assert [k.kid for k in loaded] == ["p256"]
-    assert len(caplog.records) == 1
-    assert "enc-1" in caplog.records[0].getMessage()
+    assert [r.levelno for r in caplog.records] == [logging.DEBUG]
+    assert "'enc-1'" in caplog.records[0].getMessage()
+    assert "encryption key" in caplog.records[0].getMessage()
+
+
+def test_key_with_use_enc_never_verifies_a_signature(
+    keys: Keys, rsa_jwk: dict[str, Any], ec_jwk: dict[str, Any]
+) -> None:
+    """A token signed with the encryption key's private key, naming its kid, finds no key."""
+    enc = {**rsa_jwk, "use": "enc", "kid": "enc-1"}
+    issuer = Issuer(ISSUER, parse_jwks({"keys": [enc, ec_jwk]}))
+    token = make_token({"alg": "RS256", "kid": "enc-1"}, access_payload(), keys.rsa)
+    expect_error(lambda: issuer.unsafe_verify(token), UnknownKey, token=token)
+    kidless = make_token({"alg": "RS256"}, access_payload(), keys.rsa)
+    expect_error(lambda: issuer.unsafe_verify(kidless), UnknownKey, token=kidless)
+
+
+@pytest.mark.parametrize(
+    "kid",
+    [
+        pytest.param("\ud800", id="lone-high"),
+        pytest.param("rsa\udc00", id="trusted-kid-then-lone-low"),
+        pytest.param("\ud83d\ude00", id="pair-as-two-code-points"),
+    ],
+)
+def test_jwk_whose_kid_is_not_unicode_text_is_refused(rsa_jwk: dict[str, Any], kid: str) -> None:
+    """A kid with surrogate code points (from a dict, not JSON text) is refused like a token's."""
+    _refused({**rsa_jwk, "kid": kid}, match="unpaired surrogate")
+    key = PublicJWK.from_dict(rsa_jwk).key
+    expect_error(lambda: PublicJWK(key=key, kid=kid), InvalidKey, match="unpaired surrogate")
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        pytest.param('{"keys":[{"kty":"RSA","kid":"\\ud800"}]}', id="text-escaped-kid"),
+        pytest.param(b'{"keys":[],"x":"\\udfff"}', id="bytes-escaped-member"),
+        pytest.param('{"keys":[],"x":"\ud800"}', id="text-raw-surrogate"),
+    ],
+)
+def test_jwks_document_with_an_unpaired_surrogate_is_refused(document: str | bytes) -> None:
+    """JWKS text is held to the token's JSON rules (RFC 7493 §2.1): it is not a key set."""
+    expect_error(lambda: parse_jwks(document), InvalidKey, match="unpaired surrogate")
+
+
+def test_jwks_with_a_paired_surrogate_kid_loads(ec_jwk: dict[str, Any]) -> None:
+    """An emoji kid, escaped as a surrogate pair, is ordinary text."""
+    text = json.dumps({"keys": [{**ec_jwk, "kid": "key-\U0001f511"}]})
+    assert "\\ud83d\\udd11" in text
+    assert [k.kid for k in parse_jwks(text)] == ["key-\U0001f511"]
 
 
 @pytest.mark.parametrize(

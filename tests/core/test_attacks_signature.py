@@ -20,16 +20,18 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from bearerguard import (
     AlgorithmNotAllowed,
     ConfigurationError,
+    InvalidKey,
     InvalidSignature,
     Issuer,
-    MalformedToken,
     PublicJWK,
     UnknownKey,
     UnsupportedToken,
     Validator,
+    parse_jwks,
 )
 from bearerguard.algorithms import CURVE_ORDERS
 from bearerguard.issuer import MAX_KIDLESS_CANDIDATES
+from bearerguard.verifier import Verifier
 
 from .conftest import Keys
 from .helpers import (
@@ -62,23 +64,57 @@ def _secrets(keys: Keys) -> list[str]:
 NONE_CASINGS = ["none", "None", "NONE", "nOnE", "noNe"]
 
 
+NONE_REFUSAL = r"^alg '(?i:none)' is the 'none' algorithm \(an unsecured JWS\), never accepted$"
+
+
 @pytest.mark.parametrize("alg", NONE_CASINGS)
 def test_alg_none_with_empty_signature_is_refused(issuer: Issuer, alg: str) -> None:
-    """An unsecured JWS (``alg: none``, empty signature) never passes, in any casing."""
+    """An unsecured JWS (``alg: none``, empty signature) never passes, in any casing.
+
+    The refusal names the algorithm, not the empty signature segment it comes with.
+    """
     token = make_token({"alg": alg}, access_payload(), signature=b"")
     assert token.endswith(".")
-    expect_error(lambda: issuer.verify_and_validate(token, now=NOW), MalformedToken, token=token)
+    for call in (
+        lambda: issuer.verify_and_validate(token, now=NOW),
+        lambda: Verifier([issuer]).verify(token, now=NOW),
+    ):
+        expect_error(call, AlgorithmNotAllowed, token=token, match=NONE_REFUSAL)
 
 
 @pytest.mark.parametrize("alg", NONE_CASINGS)
 def test_alg_none_with_a_signature_is_refused(issuer: Issuer, keys: Keys, alg: str) -> None:
     """``alg: none`` with a real signature of a trusted key attached is still refused."""
     token = make_token({"alg": alg, "kid": "rsa"}, access_payload(), signature=b"\x01" * 256)
-    expect_error(
+    for call in (
         lambda: issuer.verify_and_validate(token, now=NOW),
-        AlgorithmNotAllowed,
-        token=token,
-    )
+        lambda: Verifier([issuer]).verify(token, now=NOW),
+    ):
+        expect_error(call, AlgorithmNotAllowed, token=token, match=NONE_REFUSAL)
+
+
+_NONE_HEADER = b64(b'{"alg":"none"}')
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        pytest.param(f"{_NONE_HEADER}.{b64(b'{}')}", id="two-segments"),
+        pytest.param(f"{_NONE_HEADER}..", id="empty-payload-and-signature"),
+        pytest.param(f"{_NONE_HEADER}.{b64(b'{}')}.AAAA.", id="four-segments"),
+    ],
+)
+def test_alg_none_in_a_token_of_another_shape_is_named_too(issuer: Issuer, token: str) -> None:
+    """Whatever else is wrong with an unsecured JWS, the refusal says ``none`` is the problem."""
+    expect_error(lambda: issuer.unsafe_verify(token), AlgorithmNotAllowed, match=NONE_REFUSAL)
+
+
+@pytest.mark.parametrize("alg", ["none ", "nonе", "n0ne", "\uff4e\uff4f\uff4e\uff45"])
+def test_a_look_alike_of_none_gets_the_general_refusal(issuer: Issuer, alg: str) -> None:
+    """Only ``none`` itself (in any casing) is named so; other odd values are just not allowed."""
+    token = make_token({"alg": alg, "kid": "rsa"}, access_payload(), signature=b"\x01" * 256)
+    error = expect_error(lambda: issuer.unsafe_verify(token), AlgorithmNotAllowed, token=token)
+    assert "'none' algorithm" not in error.description
 
 
 @pytest.mark.parametrize(
@@ -201,8 +237,6 @@ def test_algorithm_mismatch_without_kid_finds_no_key(keys: Keys) -> None:
         pytest.param("RS256", "PS256", "rsa", id="RS256-key-PS256-token"),
         pytest.param("RS256", "RS512", "rsa", id="RS256-key-RS512-token"),
         pytest.param("PS384", "RS384", "rsa", id="PS384-key-RS384-token"),
-        pytest.param("EdDSA", "Ed25519", "ed25519", id="EdDSA-key-Ed25519-token"),
-        pytest.param("Ed25519", "EdDSA", "ed25519", id="Ed25519-key-EdDSA-token"),
     ],
 )
 def test_jwk_alg_pins_the_algorithm(keys: Keys, jwk_alg: str, token_alg: str, signer: str) -> None:
@@ -214,6 +248,134 @@ def test_jwk_alg_pins_the_algorithm(keys: Keys, jwk_alg: str, token_alg: str, si
     expect_error(lambda: issuer.unsafe_verify(token), AlgorithmNotAllowed, token=token)
     good = make_token(_header(jwk_alg, "k"), access_payload(), private)
     assert issuer.unsafe_verify(good).key is pinned
+
+
+# -- RFC 9864: EdDSA and its fully specified names Ed25519 / Ed448 -------------------------
+
+
+@pytest.mark.parametrize("token_alg", ["EdDSA", "Ed25519"])
+@pytest.mark.parametrize("jwk_alg", ["EdDSA", "Ed25519", None])
+def test_ed25519_key_verifies_both_spellings_whatever_its_jwk_alg(
+    keys: Keys, jwk_alg: str | None, token_alg: str
+) -> None:
+    """On an Ed25519 key, ``EdDSA`` and ``Ed25519`` name one algorithm, in the JWK or the token.
+
+    WebCrypto's ``exportKey("jwk")`` writes ``"alg": "Ed25519"`` on keys whose
+    issuers still label tokens ``EdDSA``.
+    """
+    jwk = {**PublicJWK.from_key(keys.ed25519.public_key(), kid="ed").to_dict(), "alg": jwk_alg}
+    key = PublicJWK.from_dict({k: v for k, v in jwk.items() if v is not None})
+    assert key.algorithms == frozenset({"EdDSA", "Ed25519"})
+    token = make_token(_header(token_alg, "ed"), access_payload(), keys.ed25519)
+    assert Issuer(ISSUER, [key]).unsafe_verify(token).alg == token_alg
+
+
+@pytest.mark.parametrize("token_alg", ["EdDSA", "Ed448"])
+@pytest.mark.parametrize("jwk_alg", ["EdDSA", "Ed448", None])
+def test_ed448_key_verifies_both_spellings_whatever_its_jwk_alg(
+    keys: Keys, jwk_alg: str | None, token_alg: str
+) -> None:
+    """The same holds for Ed448 and its own name."""
+    key = PublicJWK.from_key(keys.ed448.public_key(), kid="ed", alg=jwk_alg)
+    assert key.algorithms == frozenset({"EdDSA", "Ed448"})
+    token = make_token(_header(token_alg, "ed"), access_payload(), keys.ed448)
+    assert Issuer(ISSUER, [key]).unsafe_verify(token).alg == token_alg
+
+
+@pytest.mark.parametrize(
+    ("jwk_alg", "token_alg", "key_name", "signer"),
+    [
+        pytest.param("Ed25519", "Ed448", "ed25519", "ed448", id="Ed25519-key-Ed448-token"),
+        pytest.param("EdDSA", "Ed448", "ed25519", "ed448", id="EdDSA-Ed25519-key-Ed448-token"),
+        pytest.param("Ed448", "Ed25519", "ed448", "ed25519", id="Ed448-key-Ed25519-token"),
+        pytest.param("EdDSA", "Ed25519", "ed448", "ed25519", id="EdDSA-Ed448-key-Ed25519-token"),
+    ],
+)
+def test_a_fully_specified_name_never_crosses_curves(
+    keys: Keys, jwk_alg: str, token_alg: str, key_name: str, signer: str
+) -> None:
+    """``Ed25519`` never verifies with an Ed448 key, nor ``Ed448`` with an Ed25519 key."""
+    key = PublicJWK.from_key(getattr(keys, key_name).public_key(), kid="ed", alg=jwk_alg)
+    token = make_token(_header(token_alg, "ed"), access_payload(), getattr(keys, signer))
+    issuer = Issuer(ISSUER, [key])
+    expect_error(lambda: issuer.unsafe_verify(token), AlgorithmNotAllowed, token=token)
+
+
+@pytest.mark.parametrize(
+    ("jwk_alg", "key_name"),
+    [pytest.param("Ed25519", "ed448", id="Ed25519-on-Ed448"), pytest.param("Ed448", "ed25519")],
+)
+def test_jwk_alg_naming_the_other_curve_is_refused(keys: Keys, jwk_alg: str, key_name: str) -> None:
+    """A JWK whose ``alg`` names another curve than its ``crv`` is not a usable key."""
+    jwk = {**PublicJWK.from_key(getattr(keys, key_name).public_key()).to_dict(), "alg": jwk_alg}
+    expect_error(lambda: PublicJWK.from_dict(jwk), InvalidKey, match="cannot be used")
+
+
+@pytest.mark.parametrize(
+    ("allowed", "token_alg", "signer", "admitted"),
+    [
+        pytest.param(["EdDSA"], "EdDSA", "ed25519", True, id="EdDSA-admits-EdDSA"),
+        pytest.param(["EdDSA"], "Ed25519", "ed25519", True, id="EdDSA-admits-Ed25519"),
+        pytest.param(["EdDSA"], "Ed448", "ed448", True, id="EdDSA-admits-Ed448"),
+        pytest.param(["Ed25519"], "Ed25519", "ed25519", True, id="Ed25519-admits-Ed25519"),
+        pytest.param(["Ed25519"], "EdDSA", "ed25519", False, id="Ed25519-refuses-EdDSA"),
+        pytest.param(["Ed25519"], "Ed448", "ed448", False, id="Ed25519-refuses-Ed448"),
+        pytest.param(["Ed448"], "EdDSA", "ed448", False, id="Ed448-refuses-EdDSA"),
+        pytest.param(["Ed25519", "EdDSA"], "EdDSA", "ed25519", True, id="both-admit-EdDSA"),
+        pytest.param(["RS256"], "Ed25519", "ed25519", False, id="RS256-refuses-Ed25519"),
+    ],
+)
+def test_allow_list_reads_eddsa_as_covering_its_fully_specified_names(
+    keys: Keys, allowed: list[str], token_alg: str, signer: str, admitted: bool
+) -> None:
+    """``algorithms=["EdDSA"]`` admits ``Ed25519``/``Ed448`` tokens; a curve name admits itself.
+
+    A token labelled ``EdDSA`` does not say its curve, so ``["Ed25519"]`` alone
+    refuses it: list ``EdDSA`` too while an issuer still labels tokens so.
+    """
+    issuer = Issuer(ISSUER, keys.jwks(), algorithms=allowed)
+    kid = "ed25519" if signer == "ed25519" else "ed448"
+    token = make_token(_header(token_alg, kid), access_payload(), getattr(keys, signer))
+    if admitted:
+        assert issuer.unsafe_verify(token).alg == token_alg
+    else:
+        expect_error(lambda: issuer.unsafe_verify(token), AlgorithmNotAllowed, token=token)
+
+
+def test_joserfc_ed25519_token_verifies_with_a_webcrypto_style_jwk(keys: Keys) -> None:
+    """Interop: joserfc signs with the RFC 9864 name; the key is published as WebCrypto does."""
+    from joserfc import jws
+    from joserfc.jwk import OKPKey
+
+    private = OKPKey.import_key(
+        keys.ed25519.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    claims = json.dumps(access_payload(), separators=(",", ":")).encode()
+    token = jws.serialize_compact(
+        {"alg": "Ed25519", "kid": "web"}, claims, private, algorithms=["Ed25519"]
+    )
+    webcrypto = {
+        **private.as_dict(private=False),
+        "alg": "Ed25519",
+        "key_ops": ["verify"],
+        "ext": True,
+        "kid": "web",
+    }
+    for token_alg, signed in (("Ed25519", token), ("EdDSA", _relabelled(keys, token, "EdDSA"))):
+        issuer = Issuer(ISSUER, parse_jwks({"keys": [webcrypto]}), Validator(aud=AUDIENCE))
+        jws_, claims_ = issuer.verify_and_validate(signed, now=NOW)
+        assert (jws_.alg, claims_.sub) == (token_alg, "user-42")
+
+
+def _relabelled(keys: Keys, token: str, alg: str) -> str:
+    """*token*'s header with another ``alg``, signed again with the Ed25519 key."""
+    header = json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))
+    payload = base64.urlsafe_b64decode(token.split(".")[1] + "==")
+    return make_token({**header, "alg": alg}, payload, keys.ed25519)
 
 
 # -- psychic signatures (CVE-2022-21449) and ECDSA encodings ---------------------------

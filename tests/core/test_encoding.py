@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from bearerguard.encoding import b64url_decode, b64url_encode, is_b64url, json_object
+from bearerguard.encoding import b64url_decode, b64url_encode, is_b64url, json_object, object_fast
 from bearerguard.errors import MalformedToken
 
 from .helpers import expect_error
@@ -73,3 +73,53 @@ def test_json_object_accepts_ordinary_json() -> None:
         "b": 12345678901234567890,
         "c": "é",
     }
+
+
+# -- RFC 7493 §2.1: no unpaired surrogates -----------------------------------------------
+
+LONE_SURROGATES = [
+    pytest.param(b'{"sub":"\\ud800"}', id="lone-high"),
+    pytest.param(b'{"sub":"\\udc00"}', id="lone-low"),
+    pytest.param(b'{"sub":"\\uDBFF"}', id="lone-high-upper-case-hex"),
+    pytest.param(b'{"sub":"a\\ud83dz"}', id="high-then-letter"),
+    pytest.param(b'{"sub":"\\ud83d\\u0041"}', id="high-then-escaped-letter"),
+    pytest.param(b'{"sub":"\\ud83d\\ud83d"}', id="high-then-high"),
+    pytest.param(b'{"sub":"\\ude00\\ud83d"}', id="low-then-high"),
+    pytest.param(b'{"sub":"x\\ud800"}', id="high-at-the-end"),
+    pytest.param(b'{"\\udfff":"x"}', id="member-name"),
+    pytest.param(b'{"a":{"b":["c",{"d":"\\ud800"}]}}', id="nested-value"),
+    pytest.param(b'{"a":[{"\\udc00x":1}]}', id="nested-member-name"),
+]
+
+
+@pytest.mark.parametrize("data", LONE_SURROGATES)
+def test_json_object_refuses_unpaired_surrogate_escapes(data: bytes) -> None:
+    """A string that is not Unicode text cannot be encoded later; it is refused on parsing."""
+    expect_error(lambda: json_object(data, "token payload"), MalformedToken, match="surrogate")
+
+
+@pytest.mark.parametrize("data", LONE_SURROGATES)
+def test_fast_json_path_defers_unpaired_surrogates_to_the_strict_path(data: bytes) -> None:
+    """object_fast never returns a value json_object would refuse."""
+    assert object_fast(data) is None
+
+
+def test_json_object_refuses_a_text_holding_a_raw_lone_surrogate() -> None:
+    """A str argument (a JWKS given as text) is held to the same rule as bytes."""
+    expect_error(lambda: json_object('{"kid":"\ud800"}', "JWKS document"), MalformedToken)
+
+
+@pytest.mark.parametrize(
+    ("data", "value"),
+    [
+        pytest.param(b'{"sub":"\\ud83d\\ude00"}', "\U0001f600", id="escaped-pair"),
+        pytest.param(b'{"sub":"\\uD83D\\uDE00"}', "\U0001f600", id="escaped-pair-upper-hex"),
+        pytest.param('{"sub":"\U0001f600"}'.encode(), "\U0001f600", id="raw-utf8"),
+        pytest.param(b'{"sub":"\\\\ud800"}', "\\ud800", id="escaped-backslash-not-an-escape"),
+        pytest.param(b'{"sub":"\\ud7ff\\ue000"}', "\ud7ff\ue000", id="either-side-of-the-range"),
+    ],
+)
+def test_json_object_accepts_paired_surrogates_and_non_bmp_text(data: bytes, value: str) -> None:
+    """Escaped pairs and raw UTF-8 outside the BMP are ordinary text; both paths agree."""
+    assert json_object(data) == {"sub": value}
+    assert object_fast(data) == {"sub": value}
