@@ -3,9 +3,10 @@
 ::
 
     MIDDLEWARE = [
+        "corsheaders.middleware.CorsMiddleware",                    # if you serve browsers
         ...,
         "django.contrib.auth.middleware.AuthenticationMiddleware",  # if you use sessions too
-        "bearerguard.django.BearerTokenMiddleware",                 # after it: checked
+        "bearerguard.django.BearerTokenMiddleware",                 # after both: checked
     ]
 
 Synchronous and asynchronous: under ASGI the token is verified with
@@ -67,7 +68,13 @@ class BearerTokenMiddleware:
     so a wrong setting stops the server from starting, not the first request;
     so is its place in ``settings.MIDDLEWARE``: after ``AuthenticationMiddleware``
     (and ``RemoteUserMiddleware``), which would otherwise replace the token's
-    user with the session's on a request already exempt from CSRF checks.
+    user with the session's on a request already exempt from CSRF checks, and
+    after django-cors-headers' ``CorsMiddleware``, which answers CORS
+    preflights (browsers send them without a token) and adds CORS headers to
+    every response, refusals included.
+
+    There is no exception for preflights here: an ``OPTIONS`` request that
+    ``CorsMiddleware`` does not answer is authenticated like any other.
     """
 
     sync_capable = True
@@ -107,24 +114,40 @@ class BearerTokenMiddleware:
         return await cast(AsyncGetResponse, self.get_response)(request)
 
 
+# Middleware that must come before BearerTokenMiddleware: (module, classes, what goes wrong).
+# Looked up in sys.modules, not imported: their apps may not be installed, and
+# a subclass named in settings.MIDDLEWARE has loaded its module already.
+_RUNS_BEFORE = (
+    (
+        "django.contrib.auth.middleware",
+        ("AuthenticationMiddleware", "RemoteUserMiddleware"),
+        "a request with a valid token and a session cookie would run as the session's user "
+        "without CSRF checks",
+    ),
+    (
+        "corsheaders.middleware",
+        ("CorsMiddleware",),
+        "CORS preflights would be refused with 401 and refusals would carry no CORS headers, "
+        "so browsers could read neither",
+    ),
+)
+
+
 def _check_position(middleware: type[BearerTokenMiddleware]) -> None:
-    """Refuse a ``settings.MIDDLEWARE`` where a middleware setting ``request.user`` comes later."""
+    """Refuse a ``settings.MIDDLEWARE`` where a middleware that must run first comes later."""
     paths = [path for path in getattr(settings, "MIDDLEWARE", None) or () if isinstance(path, str)]
     ours = next((i for i, path in enumerate(paths) if _is(_load(path), middleware)), None)
     if ours is None:
         return  # built by hand, outside settings.MIDDLEWARE
     for path in paths[ours + 1 :]:
         found = _load(path)
-        # Not imported here: it needs the auth app. A subclass has loaded it.
-        auth = sys.modules.get("django.contrib.auth.middleware")
-        if auth is not None and _is(
-            found, (auth.AuthenticationMiddleware, auth.RemoteUserMiddleware)
-        ):
-            raise ImproperlyConfigured(
-                f"settings.MIDDLEWARE: put {paths[ours]!r} after {path!r}: placed before it, a "
-                "request with a valid token and a session cookie would run as the session's "
-                "user without CSRF checks"
-            )
+        for module_name, names, consequence in _RUNS_BEFORE:
+            module = sys.modules.get(module_name)
+            if module is not None and _is(found, tuple(getattr(module, n) for n in names)):
+                raise ImproperlyConfigured(
+                    f"settings.MIDDLEWARE: put {paths[ours]!r} after {path!r}: placed before "
+                    f"it, {consequence}"
+                )
 
 
 def _load(path: str) -> object:
