@@ -1,4 +1,4 @@
-"""WellKnownApp: the JWKS and metadata over ASGI (httpx's ASGI transport, and real uvicorn)."""
+"""WellKnownApp and TokenEndpointApp over ASGI (httpx's ASGI transport, and real uvicorn)."""
 
 from __future__ import annotations
 
@@ -12,13 +12,20 @@ from typing import Any
 
 import httpx
 import pytest
+from authlib.integrations.requests_client import OAuth2Session
+from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
+from authlib.oidc.discovery import OpenIDProviderMetadata
 
 from bearerguard import ConfigurationError, Issuer, Validator
 from bearerguard.issuing import (
+    Client,
     KeyPair,
     KeyPairSigner,
+    TokenEndpoint,
+    TokenEndpointApp,
     TokenIssuer,
     WellKnownApp,
+    authorization_server_metadata,
     discovery_document,
     jwks_document,
 )
@@ -42,12 +49,16 @@ class ASGIClient:
         pass
 
     def request(
-        self, method: str, path: str, headers: dict[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str] | None = None,
+        content: bytes | None = None,
     ) -> httpx.Response:
         async def send() -> httpx.Response:
             transport = httpx.ASGITransport(app=self.app)
             async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-                return await c.request(method, path, headers=headers)
+                return await c.request(method, path, headers=headers, content=content)
 
         return asyncio.run(send())
 
@@ -85,12 +96,55 @@ def test_jwks_is_served_with_cache_headers(
     assert response.headers["etag"].startswith('"')
 
 
-@pytest.mark.parametrize("path", [OIDC, OAUTH])
-def test_metadata_is_served_at_both_well_known_paths(client: ASGIClient, path: str) -> None:
+@pytest.mark.parametrize(
+    ("path", "document"),
+    [
+        pytest.param(OIDC, discovery_document(ISS, signing_algs=["RS256", "ES256"]), id="oidc"),
+        pytest.param(OAUTH, authorization_server_metadata(ISS), id="rfc8414"),
+    ],
+)
+def test_each_well_known_path_serves_its_own_document(
+    client: ASGIClient, path: str, document: dict[str, Any]
+) -> None:
     response = client.get(path)
     assert response.status_code == 200
-    assert response.json() == discovery_document(ISS, signing_algs=["RS256", "ES256"])
+    assert response.json() == document
     assert response.headers["cache-control"] == "public, max-age=3600"
+
+
+TOKEN_SERVER: dict[str, Any] = {
+    "token_endpoint": ISS + "/token",
+    "grant_types_supported": ["client_credentials"],
+    "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+    "scopes_supported": ["orders:read"],
+}
+
+
+@pytest.mark.parametrize(
+    ("path", "metadata_class"),
+    [
+        pytest.param(OAUTH, AuthorizationServerMetadata, id="rfc8414"),
+        pytest.param(OIDC, OpenIDProviderMetadata, id="oidc"),
+    ],
+)
+def test_metadata_with_a_token_endpoint_passes_authlib_validation(
+    rsa2048: KeyPair, path: str, metadata_class: type[AuthorizationServerMetadata]
+) -> None:
+    app = WellKnownApp(issuer=ISS, keys=[rsa2048.public_jwk], **TOKEN_SERVER)
+    with ASGIClient(app) as client:
+        document = client.get(path).json()
+    assert document["token_endpoint"] == ISS + "/token"
+    metadata_class(document).validate()
+
+
+def test_custom_metadata_and_token_endpoint_members_are_exclusive(rsa2048: KeyPair) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        WellKnownApp(
+            issuer=ISS, keys=[rsa2048.public_jwk], metadata={"issuer": ISS}, **TOKEN_SERVER
+        )
+    assert info.value.description == (
+        "give either metadata or the token endpoint's members, not both"
+    )
 
 
 def test_matching_if_none_match_gets_304(client: ASGIClient) -> None:
@@ -224,3 +278,107 @@ def test_served_jwks_is_plain_json(served: str, rsa2048: KeyPair) -> None:
 
     response = requests.get(served + JWKS, timeout=5)
     assert json.loads(response.content) == jwks_document([rsa2048])
+
+
+# -- TokenEndpointApp -------------------------------------------------------------------------
+
+
+def _token_server(issuer_url: str, pair: KeyPair) -> WellKnownApp:
+    endpoint = TokenEndpoint(
+        issuer=TokenIssuer(signer=KeyPairSigner(pair), issuer=issuer_url, audience="api://orders"),
+        clients=[Client(client_id="batch", client_secret="s3cret", scopes=("orders:read",))],
+    )
+    return WellKnownApp(
+        issuer=issuer_url,
+        keys=[pair.public_jwk],
+        token_endpoint=issuer_url + "/token",
+        grant_types_supported=endpoint.grant_types_supported,
+        token_endpoint_auth_methods_supported=endpoint.token_endpoint_auth_methods_supported,
+        scopes_supported=endpoint.scopes_supported,
+        app=TokenEndpointApp(endpoint, path="/token"),
+    )
+
+
+FORM = {"content-type": "application/x-www-form-urlencoded"}
+
+
+def test_token_endpoint_app_issues_tokens_over_asgi(rsa2048: KeyPair) -> None:
+    with ASGIClient(_token_server(ISS, rsa2048)) as client:
+        response = client.request(
+            "POST", "/token", FORM, b"grant_type=client_credentials&client_id=batch"
+            b"&client_secret=s3cret",
+        )  # fmt: skip
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "no-store"
+    assert sorted(response.json()) == ["access_token", "expires_in", "scope", "token_type"]
+
+
+def test_token_endpoint_app_refuses_a_body_over_the_cap_without_reading_it(
+    rsa2048: KeyPair,
+) -> None:
+    received: list[int] = []
+
+    async def chunks() -> Any:
+        for _ in range(100):
+            received.append(1)
+            yield b"x" * 1024
+
+    async def send() -> httpx.Response:
+        transport = httpx.ASGITransport(app=_token_server(ISS, rsa2048))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            return await c.post("/token", headers=FORM, content=chunks())
+
+    response = asyncio.run(send())
+    assert response.status_code == 413
+    assert response.json()["error"] == "invalid_request"
+    assert len(received) < 100
+
+
+def test_token_endpoint_app_leaves_other_paths_to_the_wrapped_app(rsa2048: KeyPair) -> None:
+    with ASGIClient(_token_server(ISS, rsa2048)) as client:
+        assert client.get("/elsewhere").status_code == 404
+        assert client.get(JWKS).status_code == 200
+
+
+@pytest.fixture
+def served_token_server(rsa2048: KeyPair) -> Iterator[str]:
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server = uvicorn.Server(
+        uvicorn.Config(_token_server(url, rsa2048), log_level="error", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert server.started
+    try:
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+def test_authlib_client_gets_a_token_that_verifies_through_discovery(
+    served_token_server: str,
+) -> None:
+    url = served_token_server
+    import requests
+
+    metadata = requests.get(url + OAUTH, timeout=5).json()
+    AuthorizationServerMetadata(metadata).validate()
+    with OAuth2Session("batch", "s3cret", scope="orders:read") as session:
+        token = session.fetch_token(metadata["token_endpoint"], grant_type="client_credentials")
+    verifier = Issuer.from_oauth2(url, validator=Validator(aud="api://orders"))
+    _, claims = verifier.verify_and_validate(token["access_token"])
+    assert (claims.sub, claims.client_id, claims.scopes) == (
+        "batch",
+        "batch",
+        frozenset({"orders:read"}),
+    )
