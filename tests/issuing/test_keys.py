@@ -127,6 +127,34 @@ def test_key_pair_refuses_an_alg_that_does_not_fit_the_key(rsa2048: KeyPair) -> 
     assert info.value.description == "alg 'ES256' cannot be used with a RSA key"
 
 
+@pytest.mark.parametrize(
+    ("crv", "alg", "verifies"),
+    [
+        pytest.param("Ed25519", "Ed25519", {"EdDSA", "Ed25519"}, id="Ed25519"),
+        pytest.param("Ed448", "Ed448", {"EdDSA", "Ed448"}, id="Ed448"),
+        pytest.param("Ed25519", "EdDSA", {"EdDSA", "Ed25519"}, id="Ed25519-EdDSA"),
+    ],
+)
+def test_key_pair_takes_the_rfc9864_eddsa_names(crv: str, alg: str, verifies: set[str]) -> None:
+    """Ed25519/Ed448 are algorithm names too; the published JWK carries the one chosen.
+
+    Its key verifies tokens under either spelling of the same signature.
+    """
+    pair = generate_key_pair("OKP", crv=crv, alg=alg)
+    assert pair.alg == alg
+    assert pair.public_jwk.to_dict()["alg"] == alg
+    assert pair.public_jwk.algorithms == frozenset(verifies)
+
+
+@pytest.mark.parametrize(("crv", "alg"), [("Ed25519", "Ed448"), ("Ed448", "Ed25519")])
+def test_key_pair_refuses_the_other_curves_eddsa_name(crv: str, alg: str) -> None:
+    """A fully specified name pins the curve: Ed448 never names an Ed25519 key's algorithm."""
+    key = generate_private_key("OKP", crv=crv)
+    with pytest.raises(InvalidKey) as info:
+        KeyPair(private_key=key, kid="k", alg=alg)
+    assert info.value.description == f"alg {alg!r} cannot be used with a OKP key"
+
+
 def test_key_pair_refuses_an_unknown_alg(rsa2048: KeyPair) -> None:
     with pytest.raises(ConfigurationError) as info:
         KeyPair(private_key=rsa2048.private_key, kid="k", alg="HS256")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime
+import json
+
 import jwt
 import pytest
 
-from bearerguard import ConfigurationError
+from bearerguard import Issuer, parse_jwks
 from bearerguard.issuing import (
     KeyPair,
     KeyPairSigner,
@@ -56,8 +59,40 @@ def test_key_pair_signer_is_a_token_signer(rsa2048: KeyPair) -> None:
     assert repr(signer) == "KeyPairSigner(kid='kid-2025-01', alg='RS256')"
 
 
-def test_signer_refuses_an_algorithm_pyjwt_cannot_sign_with() -> None:
-    pair = generate_key_pair("OKP", alg="Ed25519")
-    with pytest.raises(ConfigurationError) as info:
-        KeyPairSigner(pair)
-    assert info.value.description.startswith("cannot sign with alg 'Ed25519'; use one of ")
+# -- RFC 9864 names: Ed25519 and Ed448 -----------------------------------------------------
+
+
+@pytest.mark.parametrize("crv", ["Ed25519", "Ed448"])
+def test_signer_signs_with_the_fully_specified_eddsa_name(crv: str) -> None:
+    """A key pair whose alg is Ed25519/Ed448 signs tokens whose header carries that name."""
+    pair = generate_key_pair("OKP", crv=crv, kid=f"{crv}-1", alg=crv)
+    signer = KeyPairSigner(pair)
+    token = signer.sign(CLAIMS)
+    assert signer.alg == crv
+    assert jwt.get_unverified_header(token) == {"alg": crv, "kid": f"{crv}-1", "typ": "at+jwt"}
+    assert jwks_document([signer])["keys"][0]["alg"] == crv
+
+
+@pytest.mark.parametrize("crv", ["Ed25519", "Ed448"])
+def test_fully_specified_eddsa_token_verifies_with_joserfc_and_bearerguard(crv: str) -> None:
+    """Interop: joserfc (which knows the RFC 9864 names) and bearerguard verify from the JWKS."""
+    from joserfc import jws
+    from joserfc.jwk import OKPKey
+
+    signer = KeyPairSigner(generate_key_pair("OKP", crv=crv, kid="ed", alg=crv))
+    token = signer.sign(CLAIMS)
+    published = jwks_document([signer])
+    verified = jws.deserialize_compact(
+        token, OKPKey.import_key(published["keys"][0]), algorithms=[crv]
+    )
+    assert json.loads(verified.payload) == CLAIMS
+    issuer = Issuer(CLAIMS["iss"], parse_jwks(published), algorithms=[crv])
+    assert issuer.unsafe_verify(token).payload == CLAIMS
+
+
+def test_signer_converts_datetime_times_to_numeric_dates(ec256: KeyPair) -> None:
+    """exp, iat and nbf given as datetimes are signed as NumericDate integers (RFC 7519 §2)."""
+    when = datetime.datetime(2030, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
+    token = KeyPairSigner(ec256).sign({**CLAIMS, "exp": when, "iat": when, "nbf": when})
+    payload = jwt.decode(token, options={"verify_signature": False})
+    assert (payload["exp"], payload["iat"], payload["nbf"]) == (1893553445,) * 3

@@ -10,10 +10,14 @@ for the file-based :class:`KeyPairSigner`)::
 
 from __future__ import annotations
 
+import json
+from calendar import timegm
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 import jwt
+from jwt.algorithms import OKPAlgorithm
 
 from ..algorithms import PublicKey
 from ..errors import ConfigurationError
@@ -26,10 +30,14 @@ __all__ = ["ACCESS_TOKEN_TYP", "KeyPairSigner", "TokenSigner"]
 # other JWT signed with the same key cannot be replayed as an access token.
 ACCESS_TOKEN_TYP = "at+jwt"
 
-# The algorithms PyJWT signs with; the RFC 9864 names (Ed25519, Ed448) are not among them.
-_SIGNABLE = frozenset(
-    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
-)
+# PyJWT signs EdDSA but knows no RFC 9864 name. This signer (never PyJWT's global
+# one, which the application may use) also signs under Ed25519 and Ed448: the very
+# same EdDSA signature, and KeyPair has checked that the name fits the key's curve.
+_JWS = jwt.PyJWS()
+for _name in ("Ed25519", "Ed448"):
+    _JWS.register_algorithm(_name, OKPAlgorithm())
+# RFC 7519 §2: times are NumericDates; datetimes given for these become integers.
+_TIME_CLAIMS = ("exp", "iat", "nbf")
 
 
 @runtime_checkable
@@ -68,10 +76,7 @@ class KeyPairSigner:
     def __init__(self, pair: KeyPair) -> None:
         if not isinstance(pair, KeyPair):
             raise ConfigurationError("KeyPairSigner needs a KeyPair (see load_key_pair)")
-        if pair.alg not in _SIGNABLE:
-            raise ConfigurationError(
-                f"cannot sign with alg {pair.alg!r}; use one of {', '.join(sorted(_SIGNABLE))}"
-            )
+        # KeyPair admits only algorithms of the verifier's table, all of them signable here.
         self._pair = pair
 
     @property
@@ -95,11 +100,19 @@ class KeyPairSigner:
         return self._pair.public_jwk
 
     def sign(self, claims: Mapping[str, Any], *, typ: str = ACCESS_TOKEN_TYP) -> str:
-        """Sign *claims*; the header is ``{"alg", "kid", "typ"}``."""
+        """Sign *claims*; the header is ``{"alg", "kid", "typ"}``.
+
+        ``exp``, ``iat`` and ``nbf`` may be given as aware datetimes.
+        """
         if not isinstance(typ, str) or not typ:
             raise ConfigurationError("typ must be a non-empty string")
-        return jwt.encode(
-            dict(claims),
+        payload = dict(claims)
+        for name in _TIME_CLAIMS:
+            value = payload.get(name)
+            if isinstance(value, datetime):
+                payload[name] = timegm(value.utctimetuple())
+        return _JWS.encode(
+            json.dumps(payload, separators=(",", ":")).encode("utf-8"),
             self._pair.private_key,
             algorithm=self._pair.alg,
             headers={"kid": self._pair.kid, "typ": typ},
