@@ -2,7 +2,9 @@
 
 ``BEARERGUARD_REDIS_URL`` points the tests at an existing server instead. With
 no server to be found the tests skip, unless ``BEARERGUARD_REQUIRE_REDIS=1``
-(set by ``.ci/run``), which makes them fail instead.
+(set by ``.ci/run``), which makes them fail instead. A test that needs a server
+of its own (a memory limit, an eviction policy) passes ``dedicated=True`` and
+the extra ``redis-server`` options; it never touches the shared server.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -43,10 +45,16 @@ def _answers_ping(port: int) -> bool:
 
 
 @contextmanager
-def redis_server(workdir: Path) -> Iterator[str]:
-    """Yield the URL of a running Redis: BEARERGUARD_REDIS_URL's, or one started here."""
+def redis_server(
+    workdir: Path, options: Sequence[str] = (), *, dedicated: bool = False
+) -> Iterator[str]:
+    """Yield the URL of a running Redis: BEARERGUARD_REDIS_URL's, or one started here.
+
+    *options* are extra ``redis-server`` arguments; *dedicated* always starts
+    a server of its own, whatever BEARERGUARD_REDIS_URL says.
+    """
     url = os.environ.get("BEARERGUARD_REDIS_URL")
-    if url:
+    if url and not dedicated:
         yield url
         return
     exe = shutil.which("redis-server")
@@ -68,6 +76,7 @@ def redis_server(workdir: Path) -> Iterator[str]:
                 "no",
                 "--dir",
                 str(workdir),
+                *options,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..errors import BearerGuardError
 
-__all__ = ["InvalidGrant", "InvalidScope", "RefreshTokenReused"]
+__all__ = ["InvalidGrant", "InvalidScope", "RefreshStoreFull", "RefreshTokenReused"]
 
 
 class InvalidGrant(BearerGuardError):
@@ -33,3 +33,16 @@ class InvalidScope(BearerGuardError):
 
     code = "invalid_scope"
     status = 400
+
+
+class RefreshStoreFull(BearerGuardError):
+    """The refresh store has no room for a new token and refused it; nothing was lost.
+
+    Raised by :class:`~bearerguard.issuing.RedisRefreshStore` when Redis is at
+    ``maxmemory`` with ``maxmemory-policy noeviction``: the grant or rotation
+    fails (the presented refresh token stays unused) instead of Redis dropping
+    data. Answer HTTP 503 so the client retries later; the fix is more memory.
+    """
+
+    code = "temporarily_unavailable"
+    status = 503

@@ -1,11 +1,25 @@
 """A :class:`~bearerguard.issuing.refresh.RefreshStore` in Redis, for several issuer instances.
 
-Each token is a Redis hash under ``{prefix}{<family>}:t:<sha256>`` that
-expires with the token (``PEXPIRE``); each family is a string
-``{prefix}{<family>}:f`` holding ``live`` or ``revoked`` and expiring with the
-family's last token. The ``{<family>}`` hash tag puts a token and its family
-in the same Redis Cluster slot, so every operation is one Lua script on
-declared keys: atomic on a single server and on a cluster alike.
+Two kinds of keys, both hashes, both expiring server-side (``PEXPIRE``):
+
+* ``{prefix}{<family>}:t:<sha256>``: an unused token's claims, expiring with
+  the token. Redeeming a token deletes this key.
+* ``{prefix}{<family>}:f``: the family (grant): ``state`` (``live`` or
+  ``revoked``), ``exp``, and one field ``u:<sha256>`` per redeemed token, its
+  *reuse marker*. The key expires with the family's last token.
+
+The markers are fields of the family's own key, so they live exactly as long
+as the family and share its fate: whatever removes the family (its TTL, a
+``maxmemory`` eviction) removes its markers with it, and a token whose family
+is gone can never be redeemed. Nothing can leave a family alive without its
+markers, whichever ``maxmemory-policy`` the server runs. Under ``noeviction``
+a full Redis refuses new tokens and redeems (:class:`RefreshStoreFull`, the
+presented token stays unused) but still revokes a family whose used token
+comes back: the revocation needs no memory, it deletes the family if it must.
+
+The ``{<family>}`` hash tag puts a token and its family in the same Redis
+Cluster slot, so every operation is one Lua script on declared keys: atomic on
+a single server and on a cluster alike.
 
 ``redis`` is imported only by :meth:`RedisRefreshStore.from_url`; pass your own
 client (``redis.Redis``, sync) to share a connection pool.
@@ -13,17 +27,20 @@ client (``redis.Redis``, sync) to share a connection pool.
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Iterable, Sequence
-from typing import Any, Protocol
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Protocol, TypeVar
 
 from ..errors import ConfigurationError
 from .claims import RefreshTokenClaims, check_scopes
 from .clock import Clock
-from .errors import InvalidGrant, RefreshTokenReused
+from .errors import InvalidGrant, RefreshStoreFull, RefreshTokenReused
 from .refresh import (
+    DROPPED,
     REUSED,
     REVOKED,
+    ROTATION_WINDOW,
     UNKNOWN,
     check_ttl,
     parse_for_save,
@@ -33,54 +50,89 @@ from .refresh import (
 
 __all__ = ["RedisClient", "RedisRefreshStore"]
 
-# KEYS: token, family. ARGV: ttl in ms, then the hash's field/value pairs.
-_SAVE = """
-if redis.call('GET', KEYS[2]) == 'revoked' then return 'revoked' end
-if redis.call('EXISTS', KEYS[1]) == 1 then return 'exists' end
-redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+# Every script: KEYS[1] the token, KEYS[2] its family. The family's state is
+# read through family(), which treats a family past its `exp` (by the store's
+# clock) as gone, as Redis' own TTL soon will.
+_COMMON = """
+local function family(now)
+  local state = redis.call('HGET', KEYS[2], 'state')
+  if state and tonumber(redis.call('HGET', KEYS[2], 'exp')) <= now then return false end
+  return state
+end
+local function used(jti)
+  return redis.call('HEXISTS', KEYS[2], 'u:' .. jti) == 1
+end
+-- Revoking writes one field; when Redis is out of memory (noeviction) even
+-- that is refused, and deleting the family revokes it as surely: a token
+-- whose family is gone can never be redeemed.
+local function revoke()
+  local done = redis.pcall('HSET', KEYS[2], 'state', 'revoked')
+  if type(done) == 'table' and done.err then redis.call('DEL', KEYS[2]) end
+end
+"""
+
+# ARGV: ttl in ms, now, exp, jti, rotation ('1' after a redeem in this family), field/value pairs.
+_SAVE = (
+    _COMMON
+    + """
+local state = family(tonumber(ARGV[2]))
+if state == 'revoked' then return 'revoked' end
+-- A family dropped after one of its tokens was redeemed must not come back
+-- without its markers.
+if not state and ARGV[5] == '1' then return 'gone' end
+if redis.call('EXISTS', KEYS[1]) == 1 or (state and used(ARGV[4])) then return 'exists' end
+-- The first write must be one Redis refuses when out of memory (noeviction):
+-- after any write, a script's further writes are let through.
+redis.call('HSET', KEYS[1], unpack(ARGV, 6))
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
-local ttl = tonumber(ARGV[1])
-if redis.call('PTTL', KEYS[2]) < ttl then
-  redis.call('SET', KEYS[2], 'live', 'PX', ttl)
+if not state then
+  redis.call('DEL', KEYS[2])  -- a new family, or one past its exp
+  redis.call('HSET', KEYS[2], 'state', 'live', 'exp', ARGV[3])
+elseif tonumber(redis.call('HGET', KEYS[2], 'exp')) < tonumber(ARGV[3]) then
+  redis.call('HSET', KEYS[2], 'exp', ARGV[3])
+end
+if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[1]) then
+  redis.call('PEXPIRE', KEYS[2], ARGV[1])
 end
 return 'ok'
 """
+)
 
-# Revoking keeps the family's remaining lifetime (or the token's, if the family
-# key is gone), so the marker outlives every token of the family.
-_REVOKE_FAMILY = """
-local function revoke()
-  local ttl = redis.call('PTTL', KEYS[2])
-  if ttl <= 0 then ttl = redis.call('PTTL', KEYS[1]) end
-  if ttl > 0 then redis.call('SET', KEYS[2], 'revoked', 'PX', ttl) end
-end
-"""
-
-# KEYS: token, family. ARGV: now (seconds).
+# ARGV: now, jti.
 _REDEEM = (
-    _REVOKE_FAMILY
+    _COMMON
     + """
-local rec = redis.call('HGETALL', KEYS[1])
-if #rec == 0 then return {'missing'} end
-if tonumber(redis.call('HGET', KEYS[1], 'exp')) <= tonumber(ARGV[1]) then
-  return {'missing'}
-end
-if redis.call('HGET', KEYS[1], 'used') == '1' then
+local now = tonumber(ARGV[1])
+local state = family(now)
+if state and used(ARGV[2]) then
   revoke()
   return {'reused'}
 end
-if redis.call('GET', KEYS[2]) ~= 'live' then return {'revoked'} end
-redis.call('HSET', KEYS[1], 'used', '1')
+local rec = redis.call('HGETALL', KEYS[1])
+if #rec == 0 then return {'missing'} end
+if tonumber(redis.call('HGET', KEYS[1], 'exp')) <= now then return {'missing'} end
+if state ~= 'live' then return {'revoked'} end
+-- The marker first: if Redis refuses it (out of memory), nothing changed.
+redis.call('HSET', KEYS[2], 'u:' .. ARGV[2], '1')
+redis.call('DEL', KEYS[1])
 return {'ok', rec}
 """
 )
 
-# KEYS: token, family.
+# ARGV: now, jti.
 _REVOKE = (
-    _REVOKE_FAMILY
+    _COMMON
     + """
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-revoke()
+local now = tonumber(ARGV[1])
+local state = family(now)
+if state and used(ARGV[2]) then
+  revoke()
+  return 1
+end
+local exp = redis.call('HGET', KEYS[1], 'exp')
+if not exp or tonumber(exp) <= now then return 0 end
+-- A token whose family is gone is dead already; nothing to write.
+if state then revoke() end
 return 1
 """
 )
@@ -89,8 +141,15 @@ return 1
 _GET = """
 local rec = redis.call('HGETALL', KEYS[1])
 if #rec == 0 then return {'missing'} end
-return {redis.call('GET', KEYS[2]) or '', rec}
+return {redis.call('HGET', KEYS[2], 'state') or '', rec}
 """
+
+_FULL = (
+    "Redis is out of memory (maxmemory reached under maxmemory-policy noeviction) and "
+    "refused the refresh token; nothing was changed: raise maxmemory or free memory"
+)
+
+_T = TypeVar("_T")
 
 
 class RedisClient(Protocol):
@@ -116,6 +175,17 @@ class RedisRefreshStore:
     ``RedisRefreshStore(redis.Redis(...))``. *prefix* namespaces the keys
     (default ``bearerguard:rt:``). *clock* decides expiry in addition to Redis'
     own ``PEXPIRE``, so both agree even across clock skew.
+
+    Run Redis with ``maxmemory-policy noeviction`` (Redis' default): when full,
+    it refuses new tokens with :class:`RefreshStoreFull` and loses nothing.
+    Under an evicting policy (``volatile-*``, ``allkeys-*``; every key here
+    has a TTL, so ``volatile-*`` may evict any of them) Redis drops whole
+    families or single unused tokens, never a family's markers without the
+    family: users of a dropped grant log in again, and no thief keeps one.
+
+    A save that follows a redeem of the same family *through this instance*
+    (what :class:`~bearerguard.issuing.TokenIssuer` does) refuses to recreate
+    the family if Redis dropped it in between: :class:`InvalidGrant`.
     """
 
     def __init__(
@@ -136,6 +206,9 @@ class RedisRefreshStore:
         self._redeem = client.register_script(_REDEEM)
         self._revoke = client.register_script(_REVOKE)
         self._get = client.register_script(_GET)
+        # Families with a token redeemed here and its successor not saved yet -> when.
+        self._rotating: dict[str, float] = {}
+        self._rotating_lock = threading.Lock()
 
     @classmethod
     def from_url(
@@ -194,12 +267,16 @@ class RedisRefreshStore:
             "iat", repr(claims.iat),
             "exp", repr(claims.exp),
             "at", "" if auth_time is None else repr(float(auth_time)),
-            "used", "0",
         ]  # fmt: skip
+        with self._rotating_lock:
+            rotation = self._rotating.pop(family, None) is not None
         ttl_ms = max(1, int(ttl * 1000))
-        result = _text(self._save(keys=list(self.keys_for(token)), args=[ttl_ms, *fields]))
+        args = [ttl_ms, repr(now), repr(claims.exp), claims.jti, "1" if rotation else "0", *fields]
+        result = _text(_guarded(lambda: self._save(keys=list(self.keys_for(token)), args=args)))
         if result == "revoked":
             raise InvalidGrant(REVOKED)
+        if result == "gone":
+            raise InvalidGrant(DROPPED)
         if result == "exists":
             raise ConfigurationError("this refresh token was saved already")
         return claims
@@ -213,14 +290,11 @@ class RedisRefreshStore:
         reply = self._get(keys=list(keys), args=[])
         if _text(reply[0]) != "live":  # "missing", or the family is revoked or gone
             return None
-        record = _record(reply[1])
-        if record.get("used") == "1":
-            return None
-        claims = _claims(record, token)
+        claims = _claims(_record(reply[1]), token)
         return claims if claims.exp > self._clock() else None
 
     def delete(self, token: str) -> None:
-        """Forget *token*."""
+        """Forget an unused *token*; a used token's reuse marker stays with its family."""
         try:
             token_key, _ = self.keys_for(token)
         except InvalidGrant:
@@ -230,7 +304,9 @@ class RedisRefreshStore:
     def redeem(self, token: str) -> RefreshTokenClaims:
         """Mark *token* used and return its claims, atomically."""
         keys = self.keys_for(token)  # InvalidGrant for a malformed token
-        reply = self._redeem(keys=list(keys), args=[repr(self._clock())])
+        now = self._clock()
+        args = [repr(now), refresh_token_id(token)]
+        reply = _guarded(lambda: self._redeem(keys=list(keys), args=args))
         status = _text(reply[0])
         if status == "reused":
             raise RefreshTokenReused(REUSED)
@@ -238,15 +314,50 @@ class RedisRefreshStore:
             raise InvalidGrant(REVOKED)
         if status != "ok":
             raise InvalidGrant(UNKNOWN)
+        self._mark_rotating(refresh_token_family(token), now)
         return _claims(_record(reply[1]), token)
 
     def revoke(self, token: str) -> bool:
-        """Revoke the family of a known *token*."""
+        """Revoke the family of a known *token* (unused, or used while its family lives)."""
         try:
             keys = self.keys_for(token)
         except InvalidGrant:
             return False
-        return int(self._revoke(keys=list(keys), args=[])) == 1
+        args = [repr(self._clock()), refresh_token_id(token)]
+        return int(self._revoke(keys=list(keys), args=args)) == 1
+
+    def _mark_rotating(self, family: str, now: float) -> None:
+        with self._rotating_lock:
+            rotating = self._rotating
+            rotating.pop(family, None)
+            rotating[family] = now
+            # Oldest first: drop entries whose successor never came (a failed refresh).
+            while rotating:
+                oldest, since = next(iter(rotating.items()))
+                if since + ROTATION_WINDOW > now and len(rotating) <= _MAX_ROTATING:
+                    break
+                del rotating[oldest]
+
+
+_MAX_ROTATING = 100_000
+
+
+def _guarded(call: Callable[[], _T]) -> _T:
+    """Run a writing script; Redis' out-of-memory refusal becomes :class:`RefreshStoreFull`."""
+    try:
+        return call()
+    except Exception as exc:
+        if _out_of_memory(exc):
+            raise RefreshStoreFull(_FULL) from None
+        raise
+
+
+def _out_of_memory(exc: Exception) -> bool:
+    try:
+        from redis.exceptions import OutOfMemoryError
+    except ImportError:  # a client of another make: recognise Redis' own error text
+        return "maxmemory" in str(exc)
+    return isinstance(exc, OutOfMemoryError)
 
 
 def _record(flat: Sequence[Any]) -> dict[str, str]:

@@ -14,12 +14,20 @@ Rotation and reuse detection (RFC 9700 §4.14.2): :meth:`RefreshStore.redeem`
 atomically marks a token used and returns its claims; the issuer then saves a
 new token in the same family. Presenting a used token again revokes the whole
 family, so a stolen token and the legitimate one stop working together.
+
+That only works while the store remembers which tokens were used. Every store
+here keeps a used token's *marker* exactly as long as its family (until the
+family's last token expires) and drops markers only together with their
+family: whatever a store drops to bound its memory (expiry, eviction, Redis'
+``maxmemory`` policy), a family never lives on without its markers, so a
+thief's rotated token can never outlive the evidence that would revoke it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import heapq
+import logging
 import math
 import re
 import secrets
@@ -49,6 +57,7 @@ _FAMILY = re.compile(r"[A-Za-z0-9_-]{22}")
 UNKNOWN = "refresh token is invalid or expired"
 REVOKED = "refresh token has been revoked"
 REUSED = "refresh token was already used; every token of this grant has been revoked"
+DROPPED = "this grant is no longer stored (the refresh store dropped it); log in again"
 
 
 def new_refresh_token(family: str | None = None) -> str:
@@ -96,7 +105,8 @@ class RefreshStore(Protocol):
 
     Implementations store tokens hashed, expire them after their ``ttl``, and
     make :meth:`redeem` atomic: of two concurrent redeems of one token, one
-    wins and the other sees a reused token.
+    wins and the other sees a reused token. A redeemed token's reuse marker
+    lives as long as its family, and is only ever dropped with it.
     """
 
     def save(
@@ -117,7 +127,7 @@ class RefreshStore(Protocol):
         ...
 
     def delete(self, token: str) -> None:
-        """Forget one token (its family is left alone)."""
+        """Forget one unused token (its family, and any reuse marker, are left alone)."""
         ...
 
     def redeem(self, token: str) -> RefreshTokenClaims:
@@ -129,40 +139,70 @@ class RefreshStore(Protocol):
         ...
 
     def revoke(self, token: str) -> bool:
-        """Revoke the family of a known token (used or not); ``False`` if it is unknown."""
+        """Revoke the family of a known token (used or not); ``False`` if it is unknown.
+
+        A used token is known as long as its family lives.
+        """
         ...
 
 
-class _Token:
-    __slots__ = ("claims", "used")
-
-    def __init__(self, claims: RefreshTokenClaims) -> None:
-        self.claims = claims
-        self.used = False
-
-
 class _Family:
-    __slots__ = ("expires_at", "revoked", "tokens")
+    """One grant: its unused tokens, the markers of its used ones, and whether it is revoked."""
+
+    __slots__ = ("expires_at", "revoked", "tokens", "used")
 
     def __init__(self, expires_at: float) -> None:
-        self.expires_at = expires_at
+        self.expires_at = expires_at  # the latest expiry of any token saved in it
         self.revoked = False
-        self.tokens: set[str] = set()
+        self.tokens: dict[str, RefreshTokenClaims] = {}  # unused tokens, by digest
+        self.used: set[str] = set()  # digests of redeemed tokens: the reuse markers
+
+    @property
+    def idle(self) -> bool:
+        """No token of this grant can be redeemed any more (revoked, or none unused)."""
+        return self.revoked or not self.tokens
+
+    @property
+    def size(self) -> int:
+        """Entries this family holds: itself, its unused tokens and its used markers."""
+        return 1 + len(self.tokens) + len(self.used)
 
 
-_TOKEN_ENTRY, _FAMILY_ENTRY = 0, 1
+# How long after a redeem the family counts as "rotating" (its successor not yet
+# saved). TokenIssuer saves the successor right after the redeem; a minute is
+# far more than that takes, and stale entries are dropped after it.
+ROTATION_WINDOW = 60.0
+
+log = logging.getLogger("bearerguard.issuing")
 
 
 class InMemoryRefreshStore:
     """A thread-safe :class:`RefreshStore` in this process (the embedded default).
 
-    No timer per token: expired entries are
-    ignored when read and swept, oldest first from a heap, at most every
-    *sweep_interval* seconds on a write. Memory is bounded: *max_entries*
-    counts tokens and grant families; when full, the entry closest to its
-    expiry is dropped first (its holder must log in again — the store fails
-    closed, never open). Use :class:`~bearerguard.issuing.RedisRefreshStore`
-    when several processes issue tokens.
+    Memory is bounded: *max_entries* counts grant families, unused tokens and
+    the markers of used tokens. A used token's marker lives exactly as long
+    as its family (until the family's last token expires), so presenting a
+    stolen, already redeemed token is always detected while the thief's
+    rotated successor lives. When the store is full it makes room in this
+    order, and never takes a marker away from a family that stays:
+
+    1. expired entries: whole families past their expiry, unused tokens past theirs;
+    2. idle families, longest idle first: revoked ones and ones with no unused
+       token left (nothing of them can be redeemed, only replayed);
+    3. live families as a whole, the one closest to expiry first: its holder
+       must log in again, and a thief holding a rotated token of it loses it
+       too. This is logged as a warning; size *max_entries* so it never happens.
+
+    The store never refuses a new login for lack of room: refusing would lock
+    every new user out while idle grants hold the memory. A family is never
+    recreated without its markers: if it is dropped between the redeem of a
+    token and the save of its successor (a rotation), the save raises
+    :class:`InvalidGrant` and the client logs in again.
+
+    No timer per token: expired entries are ignored when read and swept,
+    oldest first from a heap, at most every *sweep_interval* seconds on a
+    write. Use :class:`~bearerguard.issuing.RedisRefreshStore` when several
+    processes issue tokens.
     """
 
     def __init__(
@@ -182,22 +222,34 @@ class InMemoryRefreshStore:
         self._sweep_interval = float(sweep_interval)
         self._clock = clock
         self._lock = threading.Lock()
-        self._tokens: dict[str, _Token] = {}
         self._families: dict[str, _Family] = {}
-        # (expires_at, kind, key); entries go stale when their target changes or goes.
-        self._heap: list[tuple[float, int, str]] = []
+        self._count = 0  # sum of the families' sizes
+        # Expiry schedules; items go stale when their target changes or goes.
+        self._family_heap: list[tuple[float, str]] = []  # (expires_at, family)
+        self._token_heap: list[tuple[float, str, str]] = []  # (exp, family, digest)
+        # Families that may be idle, in the order they became so (checked when used).
+        self._idle: dict[str, None] = {}
+        # Families with a token redeemed and its successor not saved yet -> when.
+        self._rotating: dict[str, float] = {}
         self._next_sweep = 0.0
+        self._evicted = 0
 
     def __len__(self) -> int:
-        """Tokens held, used ones included (they are kept to detect reuse)."""
+        """Tokens held, used ones included (their markers detect reuse)."""
         with self._lock:
-            return len(self._tokens)
+            return self._count - len(self._families)
 
     @property
     def entries(self) -> int:
-        """Tokens plus families held; never more than *max_entries*."""
+        """Families, unused tokens and used-token markers held; never more than *max_entries*."""
         with self._lock:
-            return len(self._tokens) + len(self._families)
+            return self._count
+
+    @property
+    def evicted_grants(self) -> int:
+        """Live grants dropped so far to make room (step 3 above); should stay 0."""
+        with self._lock:
+            return self._evicted
 
     # -- RefreshStore ------------------------------------------------------------
 
@@ -228,154 +280,224 @@ class InMemoryRefreshStore:
         )
         with self._lock:
             self._maybe_sweep(now)
+            rotation = self._rotating.pop(family, None) is not None
             fam = self._families.get(family)
             if fam is not None and fam.expires_at <= now:
                 self._drop_family(family)
                 fam = None
+            if fam is None and rotation:
+                # Dropped (for room, or expired) after one of its tokens was
+                # redeemed: recreating it would lose its reuse markers.
+                raise InvalidGrant(DROPPED)
             if fam is not None and fam.revoked:
                 raise InvalidGrant(REVOKED)
-            if digest in self._tokens:
+            if fam is not None and (digest in fam.tokens or digest in fam.used):
                 raise ConfigurationError("this refresh token was saved already")
-            # Room for the token and possibly its family; making room may evict
-            # this very family (it was closest to expiry), so look it up again.
-            self._make_room(now, 2)
-            fam = self._families.get(family)
+            self._make_room(now, 1 if fam is not None else 2)
+            if fam is not None and self._families.get(family) is not fam:
+                raise InvalidGrant(DROPPED)  # it had to go to make room
             if fam is None:
                 fam = self._families[family] = _Family(claims.exp)
-                heapq.heappush(self._heap, (claims.exp, _FAMILY_ENTRY, family))
+                self._count += 1
+                heapq.heappush(self._family_heap, (claims.exp, family))
             elif claims.exp > fam.expires_at:
                 fam.expires_at = claims.exp
-                heapq.heappush(self._heap, (claims.exp, _FAMILY_ENTRY, family))
-            fam.tokens.add(digest)
-            self._tokens[digest] = _Token(claims)
-            heapq.heappush(self._heap, (claims.exp, _TOKEN_ENTRY, digest))
+                heapq.heappush(self._family_heap, (claims.exp, family))
+            fam.tokens[digest] = claims
+            self._count += 1
+            heapq.heappush(self._token_heap, (claims.exp, family, digest))
+            self._idle.pop(family, None)
         return claims
 
     def get(self, token: str) -> RefreshTokenClaims | None:
         """The claims of a live token, else ``None``."""
-        digest = _digest_or_none(token)
-        if digest is None:
+        key = _key_or_none(token)
+        if key is None:
             return None
+        family, digest = key
         now = self._clock()
         with self._lock:
-            entry = self._live_entry(digest, now)
-            if entry is None or entry.used:
-                return None
-            fam = self._families.get(entry.claims.family)
+            fam = self._live_family(family, now)
             if fam is None or fam.revoked:
                 return None
-            return entry.claims
+            return self._unused(fam, family, digest, now)
 
     def delete(self, token: str) -> None:
-        """Forget *token*."""
-        digest = _digest_or_none(token)
-        if digest is None:
+        """Forget an unused *token*; a used token's reuse marker stays with its family."""
+        key = _key_or_none(token)
+        if key is None:
             return
+        family, digest = key
         with self._lock:
-            self._drop_token(digest)
+            fam = self._families.get(family)
+            if fam is not None and digest in fam.tokens:
+                self._drop_token(fam, family, digest)
 
     def redeem(self, token: str) -> RefreshTokenClaims:
         """Mark *token* used and return its claims (see :class:`RefreshStore`)."""
-        digest = _digest_or_none(token)
-        if digest is None:
+        key = _key_or_none(token)
+        if key is None:
             raise InvalidGrant(UNKNOWN)
+        family, digest = key
         now = self._clock()
         with self._lock:
-            entry = self._live_entry(digest, now)
-            if entry is None:
+            fam = self._live_family(family, now)
+            if fam is None:
                 raise InvalidGrant(UNKNOWN)
-            if entry.used:
-                self._revoke_family(entry.claims, now)
+            if digest in fam.used:
+                # RFC 9700 §4.14.2: a redeemed token came back; whichever party
+                # this is, the grant is compromised.
+                self._revoke(fam, family)
                 raise RefreshTokenReused(REUSED)
-            fam = self._families.get(entry.claims.family)
-            if fam is None or fam.revoked or fam.expires_at <= now:
+            claims = self._unused(fam, family, digest, now)
+            if claims is None:
+                raise InvalidGrant(UNKNOWN)
+            if fam.revoked:
                 raise InvalidGrant(REVOKED)
-            entry.used = True
-            return entry.claims
+            del fam.tokens[digest]
+            fam.used.add(digest)  # same count: the token becomes its marker
+            if not fam.tokens:
+                self._mark_idle(family)
+            self._mark_rotating(family, now)
+            return claims
 
     def revoke(self, token: str) -> bool:
-        """Revoke the family of a known *token*."""
-        digest = _digest_or_none(token)
-        if digest is None:
+        """Revoke the family of a known *token* (unused, or used while its family lives)."""
+        key = _key_or_none(token)
+        if key is None:
             return False
+        family, digest = key
         now = self._clock()
         with self._lock:
-            entry = self._live_entry(digest, now)
-            if entry is None:
+            fam = self._live_family(family, now)
+            if fam is None:
                 return False
-            self._revoke_family(entry.claims, now)
+            if digest not in fam.used and self._unused(fam, family, digest, now) is None:
+                return False
+            self._revoke(fam, family)
             return True
 
     # -- internals (called with the lock held) ------------------------------------
 
-    def _live_entry(self, digest: str, now: float) -> _Token | None:
-        entry = self._tokens.get(digest)
-        if entry is not None and entry.claims.exp <= now:
-            self._drop_token(digest)  # lazy expiry
+    def _live_family(self, family: str, now: float) -> _Family | None:
+        fam = self._families.get(family)
+        if fam is not None and fam.expires_at <= now:
+            self._drop_family(family)  # lazy expiry: the whole grant, markers included
             return None
-        return entry
+        return fam
 
-    def _revoke_family(self, claims: RefreshTokenClaims, now: float) -> None:
-        fam = self._families.get(claims.family)
-        if fam is None:
-            self._make_room(now, 1)
-            fam = self._families[claims.family] = _Family(claims.exp)
-            fam.tokens.add(claims.jti)
-            heapq.heappush(self._heap, (claims.exp, _FAMILY_ENTRY, claims.family))
-        # The family outlives every token in it, so its revoked mark does too.
+    def _unused(
+        self, fam: _Family, family: str, digest: str, now: float
+    ) -> RefreshTokenClaims | None:
+        claims = fam.tokens.get(digest)
+        if claims is not None and claims.exp <= now:
+            self._drop_token(fam, family, digest)  # lazy expiry; it was never used
+            return None
+        return claims
+
+    def _revoke(self, fam: _Family, family: str) -> None:
+        # The mark lives as long as the family, so it outlives every token in it.
         fam.revoked = True
+        self._mark_idle(family)
 
-    def _drop_token(self, digest: str) -> None:
-        entry = self._tokens.pop(digest, None)
-        if entry is not None:
-            fam = self._families.get(entry.claims.family)
-            if fam is not None:
-                fam.tokens.discard(digest)
+    def _mark_idle(self, family: str) -> None:
+        self._idle.pop(family, None)
+        self._idle[family] = None
+
+    def _mark_rotating(self, family: str, now: float) -> None:
+        rotating = self._rotating
+        rotating.pop(family, None)
+        rotating[family] = now
+        # Oldest first: drop entries whose successor never came (a failed refresh).
+        while rotating:
+            oldest, since = next(iter(rotating.items()))
+            if since + ROTATION_WINDOW > now and len(rotating) <= self._max_entries:
+                break
+            del rotating[oldest]
+
+    def _drop_token(self, fam: _Family, family: str, digest: str) -> None:
+        del fam.tokens[digest]
+        self._count -= 1
+        if not fam.tokens:
+            self._mark_idle(family)
 
     def _drop_family(self, family: str) -> None:
         fam = self._families.pop(family, None)
         if fam is not None:
-            for digest in fam.tokens:
-                self._tokens.pop(digest, None)
+            self._count -= fam.size
+            self._idle.pop(family, None)
 
     def _maybe_sweep(self, now: float) -> None:
         if now < self._next_sweep:
             return
         self._next_sweep = now + self._sweep_interval
-        heap = self._heap
-        while heap and heap[0][0] <= now:
-            self._evict(heapq.heappop(heap))
-        if len(heap) > 2 * (len(self._tokens) + len(self._families)) + 64:
-            self._rebuild_heap()
+        families, tokens = self._family_heap, self._token_heap
+        while families and families[0][0] <= now:
+            expires_at, family = heapq.heappop(families)
+            fam = self._families.get(family)
+            if fam is not None and fam.expires_at == expires_at:
+                self._drop_family(family)
+        while tokens and tokens[0][0] <= now:
+            _, family, digest = heapq.heappop(tokens)
+            fam = self._families.get(family)
+            if fam is not None and digest in fam.tokens:
+                self._drop_token(fam, family, digest)
+        if len(families) + len(tokens) > 2 * self._count + 64:
+            self._rebuild_heaps()
 
     def _make_room(self, now: float, needed: int) -> None:
-        if len(self._tokens) + len(self._families) + needed <= self._max_entries:
+        limit = self._max_entries - needed
+        if self._count <= limit:
             return
+        # 1. Everything expired.
         self._next_sweep = 0.0
         self._maybe_sweep(now)
-        heap = self._heap
-        while heap and len(self._tokens) + len(self._families) + needed > self._max_entries:
-            self._evict(heapq.heappop(heap))
+        # 2. Idle families, longest idle first. A family whose successor is
+        # about to be saved is not idle, only between two tokens.
+        waiting: list[str] = []
+        while self._count > limit and self._idle:
+            family = next(iter(self._idle))
+            del self._idle[family]
+            fam = self._families.get(family)
+            if fam is None or not fam.idle:
+                continue
+            since = self._rotating.get(family)
+            if not fam.revoked and since is not None and since + ROTATION_WINDOW > now:
+                waiting.append(family)
+                continue
+            self._drop_family(family)
+        for family in waiting:
+            self._idle[family] = None
+        # 3. Live families as a whole, closest to expiry first.
+        heap = self._family_heap
+        while self._count > limit and heap:
+            expires_at, family = heapq.heappop(heap)
+            fam = self._families.get(family)
+            if fam is None or fam.expires_at != expires_at:
+                continue  # stale: the family went, or a later token extended it
+            self._drop_family(family)
+            self._evicted += 1
+            log.warning(
+                "refresh store full (max_entries=%d): dropped a live grant, whose user "
+                "must log in again; raise max_entries or use RedisRefreshStore",
+                self._max_entries,
+            )
 
-    def _evict(self, item: tuple[float, int, str]) -> None:
-        expires_at, kind, key = item
-        if kind == _TOKEN_ENTRY:
-            entry = self._tokens.get(key)
-            if entry is not None and entry.claims.exp == expires_at:
-                self._drop_token(key)
-        else:
-            fam = self._families.get(key)
-            if fam is not None and fam.expires_at == expires_at:
-                self._drop_family(key)
-
-    def _rebuild_heap(self) -> None:
-        heap = [(e.claims.exp, _TOKEN_ENTRY, d) for d, e in self._tokens.items()]
-        heap.extend((f.expires_at, _FAMILY_ENTRY, k) for k, f in self._families.items())
-        heapq.heapify(heap)
-        self._heap = heap
+    def _rebuild_heaps(self) -> None:
+        families = [(f.expires_at, k) for k, f in self._families.items()]
+        tokens = [
+            (claims.exp, k, digest)
+            for k, f in self._families.items()
+            for digest, claims in f.tokens.items()
+        ]
+        heapq.heapify(families)
+        heapq.heapify(tokens)
+        self._family_heap, self._token_heap = families, tokens
 
 
-def _digest_or_none(token: str) -> str | None:
-    if not isinstance(token, str) or _TOKEN.fullmatch(token) is None:
+def _key_or_none(token: str) -> tuple[str, str] | None:
+    """(family, digest) of a well-formed token, else ``None``."""
+    match = _TOKEN.fullmatch(token) if isinstance(token, str) else None
+    if match is None:
         return None
-    return refresh_token_id(token)
+    return match.group(1), refresh_token_id(token)
