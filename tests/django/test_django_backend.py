@@ -281,7 +281,7 @@ def get(client: str, path: str, token: str) -> Any:
 def test_partner_token_does_not_log_in_as_the_local_admin(
     issuer: LocalIssuer, partner: LocalIssuer, configure: Callable[..., None], client: str
 ) -> None:
-    """The review's repro: partner-signed sub="admin" is not the local superuser "admin"."""
+    """A partner-signed sub="admin" is not the local superuser "admin"."""
     configure(
         BEARERGUARD=two_issuers(
             issuer,

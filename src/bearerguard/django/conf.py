@@ -16,7 +16,7 @@ from __future__ import annotations
 import inspect
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal, cast
 
@@ -69,6 +69,10 @@ class DjangoConfig:
     username_prefixes: Mapping[str, str] | None = None
     username_mapper: UsernameMapper | None = None
     allow_privileged_users: bool = False
+    # USERNAME_PREFIXES folded (see username_owner), computed once.
+    _folded_prefixes: tuple[tuple[str, str], ...] = field(
+        default=(), init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         if self.user_mode not in USER_MODES:
@@ -88,6 +92,8 @@ class DjangoConfig:
                 raise ConfigurationError("give USERNAME_PREFIXES or USERNAME_MAPPER, not both")
             prefixes = _checked_prefixes(self.username_prefixes, issuers)
             object.__setattr__(self, "username_prefixes", prefixes)
+            folded = tuple((issuer, fold(prefix)) for issuer, prefix in prefixes.items())
+            object.__setattr__(self, "_folded_prefixes", folded)
         elif self.user_mode != "stateless" and len(issuers) > 1 and self.username_mapper is None:
             raise ConfigurationError(
                 f"USER_MODE {self.user_mode!r} with {len(issuers)} issuers needs "
@@ -109,8 +115,7 @@ class DjangoConfig:
         if prefixes is None:
             return None
         owner = _longest_prefix(prefixes.items(), username)
-        folded = _longest_prefix(((i, fold(p)) for i, p in prefixes.items()), fold(username))
-        return owner if owner == folded else None
+        return owner if owner == _longest_prefix(self._folded_prefixes, fold(username)) else None
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any]) -> DjangoConfig:
