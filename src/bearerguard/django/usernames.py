@@ -83,6 +83,8 @@ def fold(text: str) -> str:
     Compatibility forms unified (NFKD), combining marks dropped, case folded:
     ``fold("PÄRTNER：ann") == "partner:ann"``.
     """
+    if text.isascii():
+        return text.lower()  # nothing to decompose or drop; ASCII folds as it lowers
     decomposed = unicodedata.normalize("NFKD", text)
     bare = "".join(char for char in decomposed if not unicodedata.combining(char))
     return unicodedata.normalize("NFKC", bare.casefold())
