@@ -128,6 +128,11 @@ FAULTS = [
         Reply(body=json.dumps({"keys": [public_jwk("k1", d="private")]}).encode()),
         id="zero-usable-keys",
     ),
+    pytest.param(
+        # RFC 7493 §2.1: a usable key, but a string that is not Unicode text beside it.
+        Reply(body=json.dumps({"keys": [public_jwk("k2")], "note": "\ud800"}).encode()),
+        id="unpaired-surrogate",
+    ),
 ]
 
 
