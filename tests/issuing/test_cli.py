@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import stat
@@ -11,6 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
+from authlib.integrations.base_client.errors import OAuthError
+from authlib.integrations.requests_client import OAuth2Session
+from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
+from authlib.oidc.discovery import OpenIDProviderMetadata
 
 from bearerguard import Issuer, PublicJWK, Validator
 from bearerguard.cli import main
@@ -325,23 +331,11 @@ def test_python_dash_m_runs_the_cli(tmp_path: Path) -> None:
     ]
 
 
-@pytest.fixture
-def serve_issuer() -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
+@contextlib.contextmanager
+def _serve(*options: str) -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
+    """Run `bearerguard serve-issuer` and read what it prints up to "serving"."""
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bearerguard",
-            "serve-issuer",
-            "--audience",
-            "api://orders",
-            "--mint",
-            "dev-user",
-            "--scope",
-            "orders:read",
-            "--scope",
-            "orders:write",
-        ],
+        [sys.executable, "-m", "bearerguard", "serve-issuer", *options],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -364,6 +358,15 @@ def serve_issuer() -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
         proc.stderr.close()
 
 
+@pytest.fixture
+def serve_issuer() -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
+    with _serve(
+        "--audience", "api://orders", "--mint", "dev-user",
+        "--scope", "orders:read", "--scope", "orders:write",
+    ) as served:  # fmt: skip
+        yield served
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_serve_issuer_serves_until_interrupted(
     serve_issuer: tuple[subprocess.Popen[str], dict[str, str]], sig: signal.Signals
@@ -380,3 +383,210 @@ def test_serve_issuer_serves_until_interrupted(
     assert proc.wait(timeout=30) == 0
     assert proc.stdout is not None
     assert proc.stdout.read() == "stopped\n"
+
+
+# -- serve-issuer: the token endpoint over real HTTP ------------------------------------------
+
+REFRESHER = {"client_id": "refresher", "client_secret": "r3fresh+%", "refresh": True,
+             "scopes": ["orders:read", "orders:write"]}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def dev_server(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[dict[str, str]]:
+    """serve-issuer with a client from --client and a refreshing client from a clients file."""
+    clients_file = tmp_path_factory.mktemp("serve") / "clients.json"
+    clients_file.write_text(json.dumps({"clients": [REFRESHER]}))
+    with _serve(
+        "--audience", "api://orders", "--scope", "profile",
+        "--client", "batch:s3cret:orders:read,orders:write", "--clients-file", str(clients_file),
+    ) as (_, info):  # fmt: skip
+        yield info
+
+
+def test_serve_issuer_prints_its_token_endpoint_and_clients(dev_server: dict[str, str]) -> None:
+    assert dev_server["token_endpoint"] == dev_server["issuer"] + "/token"
+    assert dev_server["client batch"] == "scopes orders:read orders:write"
+    assert dev_server["client refresher"] == "scopes orders:read orders:write; refresh tokens"
+
+
+def test_serve_issuer_publishes_what_it_supports(dev_server: dict[str, str]) -> None:
+    url = dev_server["issuer"]
+    metadata = requests.get(dev_server["oauth2"], timeout=5).json()
+    assert metadata == {
+        "issuer": url,
+        "token_endpoint": url + "/token",
+        "jwks_uri": url + "/.well-known/jwks.json",
+        "scopes_supported": ["profile", "orders:read", "orders:write"],
+        "response_types_supported": ["none"],
+        "grant_types_supported": ["client_credentials", "refresh_token"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+    }
+    oidc = requests.get(dev_server["oidc"], timeout=5).json()
+    assert oidc == {
+        **metadata,
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+    }
+
+
+@pytest.mark.parametrize(
+    ("which", "metadata_class"),
+    [
+        pytest.param("oauth2", AuthorizationServerMetadata, id="rfc8414"),
+        pytest.param("oidc", OpenIDProviderMetadata, id="oidc"),
+    ],
+)
+def test_serve_issuer_metadata_passes_authlib_validation(
+    dev_server: dict[str, str], which: str, metadata_class: type[AuthorizationServerMetadata]
+) -> None:
+    metadata_class(requests.get(dev_server[which], timeout=5).json()).validate()
+
+
+@pytest.mark.parametrize("auth_method", ["client_secret_basic", "client_secret_post"])
+def test_authlib_client_credentials_tokens_verify_through_oidc_discovery(
+    dev_server: dict[str, str], auth_method: str
+) -> None:
+    with OAuth2Session(
+        "batch", "s3cret", scope="orders:read", token_endpoint_auth_method=auth_method
+    ) as session:
+        token = session.fetch_token(dev_server["token_endpoint"], grant_type="client_credentials")
+    assert (token["token_type"], token["scope"], "refresh_token" in token) == (
+        "Bearer",
+        "orders:read",
+        False,
+    )
+    verifier = Issuer.from_oidc(dev_server["issuer"], validator=Validator(aud="api://orders"))
+    _, claims = verifier.verify_and_validate(token["access_token"])
+    assert (claims.sub, claims.client_id, claims.scopes) == (
+        "batch",
+        "batch",
+        frozenset({"orders:read"}),
+    )
+
+
+def test_requests_oauthlib_backend_application_client_gets_a_token(
+    dev_server: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from oauthlib.oauth2 import BackendApplicationClient
+    from requests_oauthlib import OAuth2Session as OAuthlibSession
+
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # http on 127.0.0.1
+    session = OAuthlibSession(client=BackendApplicationClient(client_id="batch"))
+    token = session.fetch_token(
+        dev_server["token_endpoint"], client_id="batch", client_secret="s3cret"
+    )
+    verifier = Issuer.from_oauth2(dev_server["issuer"], validator=Validator(aud="api://orders"))
+    _, claims = verifier.verify_and_validate(token["access_token"])
+    assert claims.scopes == frozenset({"orders:read", "orders:write"})
+
+
+def test_refresh_through_authlib_and_a_replayed_token_revokes_the_grant(
+    dev_server: dict[str, str],
+) -> None:
+    endpoint = dev_server["token_endpoint"]
+    with OAuth2Session(REFRESHER["client_id"], REFRESHER["client_secret"]) as session:
+        first = session.fetch_token(endpoint, grant_type="client_credentials")
+        second = session.refresh_token(endpoint, refresh_token=first["refresh_token"])
+        assert second["refresh_token"] != first["refresh_token"]
+        verifier = Issuer.from_oidc(dev_server["issuer"], validator=Validator(aud="api://orders"))
+        assert verifier.verify_and_validate(second["access_token"])[1].sub == "refresher"
+        with pytest.raises(OAuthError) as replay:
+            session.refresh_token(endpoint, refresh_token=first["refresh_token"])
+        assert replay.value.error == "invalid_grant"
+        # Reuse revoked the whole grant: the token that rotation handed out is dead too.
+        with pytest.raises(OAuthError) as after:
+            session.refresh_token(endpoint, refresh_token=second["refresh_token"])
+        assert (after.value.error, after.value.description) == (
+            "invalid_grant",
+            "refresh token has been revoked",
+        )
+
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+BATCH = ("batch", "s3cret")
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "status", "error"),
+    [
+        pytest.param(b'{"grant_type": "client_credentials"}',
+                     {"Content-Type": "application/json"}, 400, "invalid_request",
+                     id="json-body"),
+        pytest.param(b"grant_type=client_credentials&grant_type=refresh_token", FORM, 400,
+                     "invalid_request", id="repeated-parameter"),
+        pytest.param(b"scope=orders:read", FORM, 400, "invalid_request", id="no-grant-type"),
+        pytest.param(b"grant_type=client_credentials&scope=%C3%28", FORM, 400, "invalid_request",
+                     id="percent-encoded-non-utf8"),
+        pytest.param(b"grant_type=client_credentials&scope=\xe9", FORM, 400, "invalid_request",
+                     id="raw-non-ascii"),
+        pytest.param(b"grant_type=client_credentials&pad=" + b"x" * 100_000, FORM, 413,
+                     "invalid_request", id="huge-body"),
+        pytest.param(b"grant_type=implicit", FORM, 400, "unsupported_grant_type",
+                     id="implicit"),
+    ],
+)  # fmt: skip
+def test_hostile_requests_get_client_errors_over_http(
+    dev_server: dict[str, str], body: bytes, headers: dict[str, str], status: int, error: str
+) -> None:
+    response = requests.post(
+        dev_server["token_endpoint"], data=body, headers=headers, auth=BATCH, timeout=10
+    )
+    assert (response.status_code, response.json()["error"]) == (status, error)
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_a_chunked_body_is_refused_with_length_required(dev_server: dict[str, str]) -> None:
+    response = requests.post(
+        dev_server["token_endpoint"], data=iter([b"grant_type=client_credentials"]),
+        headers=FORM, auth=BATCH, timeout=10,
+    )  # fmt: skip
+    assert response.status_code == 411
+
+
+def test_wrong_basic_credentials_get_401_with_a_basic_challenge(
+    dev_server: dict[str, str],
+) -> None:
+    response = requests.post(
+        dev_server["token_endpoint"], data={"grant_type": "client_credentials"},
+        auth=("batch", "wrong"), timeout=10,
+    )  # fmt: skip
+    assert (response.status_code, response.json()["error"]) == (401, "invalid_client")
+    assert response.headers["WWW-Authenticate"] == f'Basic realm="{dev_server["issuer"]}"'
+
+
+def test_serve_issuer_refresh_flag_applies_to_its_clients() -> None:
+    with _serve("--client", "app:secret", "--refresh") as (proc, info):
+        assert info["client app"] == "scopes (none); refresh tokens"
+        response = requests.post(
+            info["token_endpoint"], data={"grant_type": "client_credentials"},
+            auth=("app", "secret"), timeout=10,
+        )  # fmt: skip
+        assert "refresh_token" in response.json()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        pytest.param(["--client", "batch"], "--client batch: write ID:SECRET or "
+                     "ID:SECRET:SCOPE,SCOPE", id="client-without-secret"),
+        pytest.param(["--client", "a:x", "--client", "a:y"], "client_id 'a' is configured twice",
+                     id="duplicate-client"),
+        pytest.param(["--refresh"], "--refresh applies to --client clients; give at least one "
+                     '(in a clients file, write "refresh": true per client)', id="refresh-alone"),
+        pytest.param(["--scope", "a b"], "--scope: each scope must be a non-empty string of "
+                     "printable ASCII without spaces, quotes or backslashes (RFC 6749 §3.3), "
+                     "got 'a b'", id="bad-scope"),
+        pytest.param(["--clients-file", "/nonexistent/clients.json"],
+                     "cannot read clients file /nonexistent/clients.json: No such file or "
+                     "directory", id="missing-clients-file"),
+    ],
+)  # fmt: skip
+def test_bad_serve_issuer_configuration_stops_at_start_up(
+    capsys: pytest.CaptureFixture[str], options: list[str], message: str
+) -> None:
+    code, out, err = _run(capsys, "serve-issuer", *options)
+    assert (code, out, err) == (1, "", f"bearerguard: error: {message}\n")
