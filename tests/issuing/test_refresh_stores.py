@@ -373,7 +373,7 @@ def test_full_memory_store_drops_a_live_grant_whole(
     assert (store.entries, store.evicted_grants) == (6, 1)
     assert [r.getMessage() for r in caplog.records] == [
         "refresh store full (max_entries=8): dropped a live grant, whose user must log in "
-        "again; raise max_entries or use RedisRefreshStore"
+        "again (1 so far); raise max_entries or use RedisRefreshStore"
     ]
 
 

@@ -191,7 +191,8 @@ class InMemoryRefreshStore:
        token left (nothing of them can be redeemed, only replayed);
     3. live families as a whole, the one closest to expiry first: its holder
        must log in again, and a thief holding a rotated token of it loses it
-       too. This is logged as a warning; size *max_entries* so it never happens.
+       too. This is logged as a warning (at most once a minute) and counted in
+       :attr:`evicted_grants`; size *max_entries* so it never happens.
 
     The store never refuses a new login for lack of room: refusing would lock
     every new user out while idle grants hold the memory. A family is never
@@ -233,6 +234,7 @@ class InMemoryRefreshStore:
         self._rotating: dict[str, float] = {}
         self._next_sweep = 0.0
         self._evicted = 0
+        self._next_warning = 0.0
 
     def __len__(self) -> int:
         """Tokens held, used ones included (their markers detect reuse)."""
@@ -477,11 +479,14 @@ class InMemoryRefreshStore:
                 continue  # stale: the family went, or a later token extended it
             self._drop_family(family)
             self._evicted += 1
-            log.warning(
-                "refresh store full (max_entries=%d): dropped a live grant, whose user "
-                "must log in again; raise max_entries or use RedisRefreshStore",
-                self._max_entries,
-            )
+            if now >= self._next_warning:  # at most once a minute under constant pressure
+                self._next_warning = now + 60.0
+                log.warning(
+                    "refresh store full (max_entries=%d): dropped a live grant, whose user "
+                    "must log in again (%d so far); raise max_entries or use RedisRefreshStore",
+                    self._max_entries,
+                    self._evicted,
+                )
 
     def _rebuild_heaps(self) -> None:
         families = [(f.expires_at, k) for k, f in self._families.items()]
