@@ -11,6 +11,8 @@ from typing import Any
 import jwt
 import pytest
 import requests
+from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
+from authlib.oidc.discovery import OpenIDProviderMetadata
 
 from bearerguard import (
     ConfigurationError,
@@ -21,6 +23,7 @@ from bearerguard import (
     Validator,
     parse_jwks,
 )
+from bearerguard.issuing import Client
 from bearerguard.testing import Fault, KeyPool, LocalIssuer
 from support.clock import FakeClock
 
@@ -61,12 +64,48 @@ def test_serves_oidc_discovery(issuer: LocalIssuer) -> None:
     assert response.status_code == 200
     assert response.json() == {
         "issuer": issuer.url,
+        "token_endpoint": issuer.url + "/token",
         "jwks_uri": issuer.url + "/.well-known/jwks.json",
-        "response_types_supported": ["code"],
+        "response_types_supported": ["none"],
+        "grant_types_supported": ["client_credentials"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
     }
     assert response.headers["Cache-Control"] == "public, max-age=300"
+
+
+@pytest.mark.parametrize(
+    ("kty", "which", "metadata_class"),
+    [
+        pytest.param("RSA", "oauth2_url", AuthorizationServerMetadata, id="rsa-rfc8414"),
+        pytest.param("RSA", "oidc_url", OpenIDProviderMetadata, id="rsa-oidc"),
+        pytest.param("EC", "oauth2_url", AuthorizationServerMetadata, id="ec-rfc8414"),
+    ],
+)
+def test_served_metadata_passes_authlib_validation(
+    clock: FakeClock, kty: str, which: str, metadata_class: type[AuthorizationServerMetadata]
+) -> None:
+    """OIDC Discovery wants RS256 among the algorithms, so EC keys validate as RFC 8414 only."""
+    with LocalIssuer(kty=kty, clock=clock) as local:
+        metadata_class(_get(getattr(local, which)).json()).validate()
+
+
+def test_token_endpoint_issues_tokens_that_verify_and_follow_rotation() -> None:
+    client = Client(client_id="batch", client_secret="s3cret", scopes=("orders:read",))
+    with LocalIssuer(audience=AUD, clients=[client]) as local:
+        local.publish_next_key()  # the safe rotation flow: the next key is published first
+        verifier = Issuer.from_oidc(local.url, validator=Validator(aud=AUD, rfc9068=True))
+        for _ in range(2):
+            response = requests.post(
+                local.token_endpoint, data={"grant_type": "client_credentials"},
+                auth=("batch", "s3cret"), timeout=5,
+            )  # fmt: skip
+            token = response.json()["access_token"]
+            assert jwt.get_unverified_header(token)["kid"] == local.kid
+            assert verifier.verify_and_validate(token)[1].client_id == "batch"
+            local.rotate()
+        assert local.count(local.token_path) == 2
 
 
 def test_serves_rfc8414_metadata_and_the_jwks(issuer: LocalIssuer) -> None:
