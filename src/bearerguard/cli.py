@@ -165,6 +165,16 @@ def _parser() -> argparse.ArgumentParser:
 
     jwks = key_commands.add_parser("jwks", help="print the JWKS of a key ring", allow_abbrev=False)
     jwks.add_argument("directory", type=Path, help="the key ring directory")
+    source = jwks.add_mutually_exclusive_group()
+    source.add_argument(
+        "--passphrase-env",
+        metavar="NAME",
+        help="the passphrase of encrypted private keys, from environment variable NAME "
+        "(each published JWK is checked against its private key)",
+    )
+    source.add_argument(
+        "--passphrase-file", metavar="PATH", help="the same passphrase, read from this file"
+    )
     jwks.set_defaults(run=_cmd_jwks)
 
     serve = commands.add_parser(
@@ -336,7 +346,7 @@ def _print_status(ring: KeyRing, out: TextIO) -> None:
 def _cmd_jwks(args: argparse.Namespace, out: TextIO) -> int:
     from .issuing.keyring import KeyRing
 
-    print(json.dumps(KeyRing(args.directory).jwks(), indent=2), file=out)
+    print(json.dumps(KeyRing(args.directory).jwks(_passphrase(args)), indent=2), file=out)
     return 0
 
 

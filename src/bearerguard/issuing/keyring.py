@@ -10,23 +10,39 @@ Layout of the directory (created with mode 0700)::
 The manifest is the source of truth and is replaced atomically: key files are
 written before a key enters it and deleted after it leaves, so a crash leaves at
 worst an orphan file, never a manifest naming a missing key. Changes hold an
-exclusive lock on the directory, so two ``bearerguard keys rotate`` runs cannot
-interleave. Once the ring holds an encrypted private key, a new key is written
-only with a passphrase (or with an explicit ``allow_unencrypted=True``), so a
+exclusive lock on the directory (a lock file that is a symbolic link is
+refused, never followed), so two ``bearerguard keys rotate`` runs cannot
+interleave.
+
+The ring trusts nothing it did not write. Whoever can write the directory or
+a file in it can swap keys and forge every token, so an existing directory
+that is writable by group or others, or that belongs to another user (root
+excepted), is refused, as is a manifest, JWK or private key file that is.
+The JWKS is not copied from the ``<kid>.jwk.json`` files either: each
+published key's public JWK is derived from its private key, and a JWK file
+that differs is refused. A published key whose private key file is gone
+(e.g. deleted by hand after it retired) is refused as well, because nothing
+would then vouch for its JWK file: restore the file, or remove the key.
+
+Once the ring holds an encrypted private key, a new key is written only with
+a passphrase (or with an explicit ``allow_unencrypted=True``), so a
 run that forgot the passphrase cannot leave a plain key next to encrypted ones.
 A server reads the ring at start-up (or on reload)::
 
     ring = KeyRing("/etc/bearerguard/keys")
-    signer = ring.signer(passphrase=os.environ["KEY_PASSPHRASE"])   # the active key
-    app = WellKnownApp(issuer="https://login.example.com", keys=ring.public_keys())
+    passphrase = os.environ["KEY_PASSPHRASE"]
+    signer = ring.signer(passphrase)                                  # the active key
+    app = WellKnownApp(issuer="https://login.example.com", keys=ring.public_keys(passphrase))
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
+import stat
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -105,8 +121,10 @@ class KeyRing:
     def state(self) -> RingState:
         """The current manifest (an empty ring if there is none yet)."""
         path = self._dir / MANIFEST
+        if not self._check_directory():
+            return RingState()
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(_read_trusted(path).decode("utf-8"))
         except FileNotFoundError:
             return RingState()
         except (OSError, ValueError) as exc:
@@ -118,14 +136,23 @@ class KeyRing:
             raise ConfigurationError(f"{path} has no 'keys' list")
         return RingState(tuple(RingKey.from_dict(e) for e in entries))
 
-    def public_keys(self) -> list[PublicJWK]:
-        """The keys to publish: active first, then the next key, then retired ones."""
-        keys = sorted(self.state().published(), key=lambda k: _ORDER[k.state])
-        return [self._public_jwk(key) for key in keys]
+    def public_keys(self, passphrase: str | bytes | None = None) -> list[PublicJWK]:
+        """The keys to publish: active first, then the next key, then retired ones.
 
-    def jwks(self) -> dict[str, list[dict[str, str]]]:
+        Each public JWK is derived from the key's private key and must equal
+        its ``<kid>.jwk.json`` file, else :class:`~bearerguard.InvalidKey`
+        names the kid and the file. Encrypted private keys need *passphrase*
+        (the one :meth:`signer` takes): without it they cannot vouch for their
+        JWK, and :class:`ConfigurationError` says so. Loading takes a few
+        tenths of a second per encrypted key (the key derivation is slow on
+        purpose), so call this at start-up or after a rotation, not per request.
+        """
+        keys = sorted(self.state().published(), key=lambda k: _ORDER[k.state])
+        return [self._checked_jwk(key, passphrase) for key in keys]
+
+    def jwks(self, passphrase: str | bytes | None = None) -> dict[str, list[dict[str, str]]]:
         """The JWKS document of :meth:`public_keys`."""
-        return jwks_document(self.public_keys())
+        return jwks_document(self.public_keys(passphrase))
 
     def signer(self, passphrase: str | bytes | None = None) -> KeyPairSigner:
         """A signer on the active key; :class:`ConfigurationError` if none is active."""
@@ -134,17 +161,47 @@ class KeyRing:
             raise ConfigurationError(
                 f"key ring {self._dir} has no active key; run `bearerguard keys rotate {self._dir}`"
             )
-        pair = load_key_pair(
-            self.private_key_path(active.kid), active.kid, passphrase, alg=active.alg
-        )
+        pair = self._load(active, passphrase)
         if pair.public_jwk.to_dict() != self._public_jwk(active).to_dict():
             raise InvalidKey(f"{self.private_key_path(active.kid)} does not match its JWK file")
         return KeyPairSigner(pair)
 
+    def _load(self, key: RingKey, passphrase: str | bytes | None) -> KeyPair:
+        path = self.private_key_path(key.kid)
+        with contextlib.suppress(FileNotFoundError):  # load_key_pair says it is missing
+            _check_file(path, os.stat(path))
+        return load_key_pair(path, key.kid, passphrase, alg=key.alg)
+
+    def _checked_jwk(self, key: RingKey, passphrase: str | bytes | None) -> PublicJWK:
+        """*key*'s public JWK as its private key says, after checking its JWK file agrees."""
+        published = self._public_jwk(key)
+        jwk_path, private = self.jwk_path(key.kid), self.private_key_path(key.kid)
+        if not (private.exists() or private.is_symlink()):
+            raise ConfigurationError(
+                f"key {key.kid!r} is {key.state.value} but its private key file {private} is "
+                f"missing, so nothing vouches for {jwk_path}: restore the file, or remove the "
+                "key from the ring once no token it signed is still valid"
+            )
+        encrypted = _is_encrypted(private)
+        if encrypted and passphrase is None:
+            raise ConfigurationError(
+                f"key {key.kid!r}: {private} is encrypted; give the passphrase "
+                "(public_keys(passphrase) / jwks(passphrase), or --passphrase-env / "
+                f"--passphrase-file) so that {jwk_path} can be checked against it"
+            )
+        derived = self._load(key, passphrase if encrypted else None).public_jwk
+        if derived.to_dict() != published.to_dict():
+            raise InvalidKey(
+                f"key {key.kid!r}: {jwk_path} does not match the private key {private}; "
+                "refusing to publish it (restore the JWK file from the private key, or "
+                "remove the key)"
+            )
+        return derived
+
     def _public_jwk(self, key: RingKey) -> PublicJWK:
         path = self.jwk_path(key.kid)
         try:
-            jwk = PublicJWK.from_dict(json.loads(path.read_text(encoding="utf-8")))
+            jwk = PublicJWK.from_dict(json.loads(_read_trusted(path).decode("utf-8")))
         except (OSError, ValueError) as exc:
             raise ConfigurationError(f"cannot read {path}: {type(exc).__name__}") from None
         if jwk.kid != key.kid:
@@ -294,6 +351,18 @@ class KeyRing:
 
     def _ensure_dir(self) -> None:
         self._dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._check_directory()
+
+    def _check_directory(self) -> bool:
+        """Whether the directory exists; :class:`ConfigurationError` if it is not ours alone."""
+        try:
+            info = os.stat(self._dir)
+        except FileNotFoundError:
+            return False
+        if not stat.S_ISDIR(info.st_mode):
+            raise ConfigurationError(f"key ring {self._dir} is not a directory")
+        _check_owner(self._dir, info, "key ring directory", "chmod 700")
+        return True
 
     def _write(self, state: RingState) -> None:
         self._ensure_dir()
@@ -326,12 +395,74 @@ class KeyRing:
             yield
             return
         self._ensure_dir()
-        fd = os.open(self._dir / _LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = _open_lock(self._dir / _LOCK)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield
         finally:
             os.close(fd)  # closing releases the lock
+
+
+_MAX_FILE = 1 << 20  # no manifest or JWK file comes near 1 MiB
+
+
+def _check_owner(path: Path, info: os.stat_result, what: str, chmod: str) -> None:
+    """Refuse what another user could have written: group/other-writable, or not ours or root's."""
+    if os.name != "posix":
+        return
+    mode = stat.S_IMODE(info.st_mode)
+    if mode & 0o022:
+        raise ConfigurationError(
+            f"{what} {path} is writable by group or others (mode {mode:04o}), so they could "
+            f"swap its keys; refusing it: run `{chmod} {path}`"
+        )
+    uid = os.geteuid()
+    if info.st_uid not in (uid, 0):
+        raise ConfigurationError(
+            f"{what} {path} belongs to uid {info.st_uid}, not to this user (uid {uid}) or root, "
+            f"so that user could swap its keys; refusing it: run `chown {uid} {path}` "
+            "(as root), or use a directory of your own"
+        )
+
+
+def _check_file(path: Path, info: os.stat_result) -> None:
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigurationError(f"{path} is not a regular file")
+    _check_owner(path, info, "key ring file", "chmod go-w")
+
+
+def _read_trusted(path: Path) -> bytes:
+    """The bytes of a ring file, after checking who could have written it."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        _check_file(path, os.fstat(fd))
+        with os.fdopen(os.dup(fd), "rb") as stream:
+            data = stream.read(_MAX_FILE + 1)
+    finally:
+        os.close(fd)
+    if len(data) > _MAX_FILE:
+        raise ConfigurationError(f"{path} is too large for a key ring file")
+    return data
+
+
+def _open_lock(path: Path) -> int:
+    """Open (or create) the lock file; never through a symbolic link, never anything but a file."""
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP or path.is_symlink():
+            raise ConfigurationError(
+                f"lock file {path} is a symbolic link; refusing to follow it: remove it"
+            ) from None
+        raise ConfigurationError(f"cannot open lock file {path}: {exc.strerror}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ConfigurationError(f"lock file {path} is not a regular file: remove it")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def _is_encrypted(path: Path) -> bool:
