@@ -311,6 +311,26 @@ def test_jwks_prints_the_ring_jwks(tmp_path: Path, capsys: pytest.CaptureFixture
     assert json.loads(out) == KeyRing(ring_dir).jwks()
 
 
+def test_jwks_of_an_encrypted_ring_takes_the_passphrase(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each published JWK is checked against its private key, which only the passphrase opens."""
+    ring = KeyRing(tmp_path / "ring")
+    kid = encrypted_ring(ring)
+    code, out, err = _run(capsys, "keys", "jwks", str(ring.directory))
+    assert (code, out) == (1, "")
+    assert err == (
+        f"bearerguard: error: key {kid!r}: {ring.private_key_path(kid)} is encrypted; give the "
+        "passphrase (public_keys(passphrase) / jwks(passphrase), or --passphrase-env / "
+        f"--passphrase-file) so that {ring.jwk_path(kid)} can be checked against it\n"
+    )
+    monkeypatch.setenv("KEY_PASSPHRASE", PW)
+    code, out, _ = _run(capsys, "keys", "jwks", str(ring.directory), "--passphrase-env",
+                        "KEY_PASSPHRASE")  # fmt: skip
+    assert code == 0
+    assert json.loads(out) == {"keys": [json.loads(ring.jwk_path(kid).read_text())]}
+
+
 # -- as a program -----------------------------------------------------------------------------
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
 import threading
 from collections.abc import Callable
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bearerguard import ConfigurationError, InvalidKey, Issuer, Validator, parse_jwks
-from bearerguard.issuing import KeyRing, KeyState, RotationPolicy, TokenIssuer
+from bearerguard.issuing import KeyRing, KeyState, RotationPolicy, TokenIssuer, load_key_pair
 from support.clock import FakeClock
 
 from .conftest import PASSPHRASE, T0, encrypted_ring
@@ -257,3 +258,168 @@ def test_concurrent_rotations_do_not_interleave(tmp_path: Path, clock: FakeClock
         t.join()
     assert [k.state for k in rings[0].state().keys] == [KeyState.ACTIVE, KeyState.PUBLISHED]
     assert len(list((tmp_path / "keys").glob("*.private.pem"))) == 2
+
+
+# -- trusting only what the ring wrote ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "mode",
+    [
+        pytest.param(0o777, id="everyone"),
+        pytest.param(0o770, id="group-writable"),
+        pytest.param(0o703, id="other-writable"),
+        pytest.param(0o1777, id="sticky-like-tmp"),
+    ],
+)
+def test_a_directory_others_can_write_is_refused(ring: KeyRing, mode: int) -> None:
+    """Whoever can write the directory can swap keys: refuse it before writing anything."""
+    ring.directory.mkdir()
+    ring.directory.chmod(mode)
+    message = (
+        f"key ring directory {ring.directory} is writable by group or others "
+        f"(mode {mode:04o}), so they could swap its keys; refusing it: "
+        f"run `chmod 700 {ring.directory}`"
+    )
+    for use in (lambda: ring.rotate(kty="EC"), ring.state, ring.public_keys):
+        with pytest.raises(ConfigurationError) as info:
+            use()
+        assert info.value.description == message
+    assert list(ring.directory.iterdir()) == []
+    assert _mode(ring.directory) == mode
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a directory to another user")
+def test_a_directory_of_another_user_is_refused(ring: KeyRing) -> None:
+    ring.directory.mkdir(mode=0o700)
+    os.chown(ring.directory, OTHER_UID, -1)
+    with pytest.raises(ConfigurationError) as info:
+        ring.rotate(kty="EC")
+    assert info.value.description == (
+        f"key ring directory {ring.directory} belongs to uid {OTHER_UID}, not to this user "
+        "(uid 0) or root, so that user could swap its keys; refusing it: "
+        f"run `chown 0 {ring.directory}` (as root), or use a directory of your own"
+    )
+    assert list(ring.directory.iterdir()) == []
+
+
+OTHER_UID = 54321
+
+
+def _file(ring: KeyRing, which: str, kid: str) -> Path:
+    return {
+        "manifest": ring.directory / "keyring.json",
+        "jwk": ring.jwk_path(kid),
+        "private": ring.private_key_path(kid),
+    }[which]
+
+
+@pytest.mark.parametrize("which", ["manifest", "jwk", "private"])
+def test_a_ring_file_others_can_write_is_refused(ring: KeyRing, which: str) -> None:
+    kid = ring.rotate(kty="EC")[0].kid
+    path = _file(ring, which, kid)
+    path.chmod(0o666)
+    with pytest.raises(ConfigurationError) as info:
+        ring.public_keys()
+    assert info.value.description == (
+        f"key ring file {path} is writable by group or others (mode 0666), so they could "
+        f"swap its keys; refusing it: run `chmod go-w {path}`"
+    )
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a file to another user")
+@pytest.mark.parametrize("which", ["manifest", "jwk", "private"])
+def test_a_ring_file_of_another_user_is_refused(ring: KeyRing, which: str) -> None:
+    kid = ring.rotate(kty="EC")[0].kid
+    path = _file(ring, which, kid)
+    os.chown(path, OTHER_UID, -1)
+    with pytest.raises(ConfigurationError) as info:
+        ring.signer()
+    assert info.value.description.startswith(
+        f"key ring file {path} belongs to uid {OTHER_UID}, not to this user (uid 0) or root"
+    )
+
+
+def _retire_one(ring: KeyRing, clock: FakeClock) -> tuple[str, str, str]:
+    """A ring with a retired, an active and a published key: their kids, in that order."""
+    first = ring.rotate(kty="EC")
+    clock.advance(DAY)
+    second = ring.rotate(kty="EC")
+    return first[0].kid, first[2].kid, second[2].kid
+
+
+@pytest.mark.parametrize("state", ["retired", "active", "published"])
+def test_a_swapped_jwk_file_is_never_published(ring: KeyRing, clock: FakeClock, state: str) -> None:
+    """The JWKS comes from the private keys; a JWK file naming another key is refused."""
+    kids = dict(zip(["retired", "active", "published"], _retire_one(ring, clock), strict=True))
+    kid = kids[state]
+    planted = json.loads(
+        ring.jwk_path(kids["published" if state != "published" else "active"]).read_text()
+    )
+    planted["kid"] = kid
+    ring.jwk_path(kid).write_text(json.dumps(planted))
+    for publish in (ring.public_keys, ring.jwks):
+        with pytest.raises(InvalidKey) as info:
+            publish()
+        assert info.value.description == (
+            f"key {kid!r}: {ring.jwk_path(kid)} does not match the private key "
+            f"{ring.private_key_path(kid)}; refusing to publish it (restore the JWK file "
+            "from the private key, or remove the key)"
+        )
+        assert planted["x"] not in info.value.description
+
+
+def test_the_jwks_is_what_the_private_keys_say(ring: KeyRing, clock: FakeClock) -> None:
+    kids = _retire_one(ring, clock)
+    derived = [
+        load_key_pair(ring.private_key_path(k.kid), k.kid, alg=k.alg).public_jwk.to_dict()
+        for k in sorted(ring.state().keys, key=lambda k: [kids[1], kids[2], kids[0]].index(k.kid))
+    ]
+    assert ring.jwks() == {"keys": derived}
+
+
+def test_a_published_key_without_its_private_key_is_refused(
+    ring: KeyRing, clock: FakeClock
+) -> None:
+    """A retired key's private key deleted by hand: nothing vouches for its JWK file any more."""
+    retired = _retire_one(ring, clock)[0]
+    ring.private_key_path(retired).unlink()
+    with pytest.raises(ConfigurationError) as info:
+        ring.jwks()
+    assert info.value.description == (
+        f"key {retired!r} is retired but its private key file {ring.private_key_path(retired)} "
+        f"is missing, so nothing vouches for {ring.jwk_path(retired)}: restore the file, or "
+        "remove the key from the ring once no token it signed is still valid"
+    )
+    clock.advance(2 * DAY)
+    ring.remove(retired)
+    assert len(ring.jwks()["keys"]) == 2
+
+
+def test_an_encrypted_ring_publishes_with_its_passphrase(ring: KeyRing) -> None:
+    """An encrypted private key vouches for its JWK only once decrypted."""
+    kid = encrypted_ring(ring)
+    with pytest.raises(ConfigurationError) as info:
+        ring.public_keys()
+    assert info.value.description == (
+        f"key {kid!r}: {ring.private_key_path(kid)} is encrypted; give the passphrase "
+        "(public_keys(passphrase) / jwks(passphrase), or --passphrase-env / "
+        f"--passphrase-file) so that {ring.jwk_path(kid)} can be checked against it"
+    )
+    assert [k.kid for k in ring.public_keys(PASSPHRASE)] == [kid]
+    assert ring.jwks(PASSPHRASE) == {"keys": [json.loads(ring.jwk_path(kid).read_text())]}
+
+
+def test_a_symlink_planted_as_the_lock_file_is_refused(ring: KeyRing, tmp_path: Path) -> None:
+    """The lock file is opened with O_NOFOLLOW: nothing is created or written through a link."""
+    ring.directory.mkdir(mode=0o700)
+    target = tmp_path / "elsewhere"
+    (ring.directory / ".keyring.lock").symlink_to(target)
+    with pytest.raises(ConfigurationError) as info:
+        ring.rotate(kty="EC")
+    assert info.value.description == (
+        f"lock file {ring.directory / '.keyring.lock'} is a symbolic link; refusing to follow "
+        "it: remove it"
+    )
+    assert not target.exists()
+    assert sorted(p.name for p in ring.directory.iterdir()) == [".keyring.lock"]

@@ -127,6 +127,8 @@ class KeyRing:
             data = json.loads(_read_trusted(path).decode("utf-8"))
         except FileNotFoundError:
             return RingState()
+        except ConfigurationError:
+            raise
         except (OSError, ValueError) as exc:
             raise ConfigurationError(f"cannot read {path}: {type(exc).__name__}") from None
         if not isinstance(data, dict) or data.get("version") != 1:
@@ -202,6 +204,8 @@ class KeyRing:
         path = self.jwk_path(key.kid)
         try:
             jwk = PublicJWK.from_dict(json.loads(_read_trusted(path).decode("utf-8")))
+        except ConfigurationError:
+            raise
         except (OSError, ValueError) as exc:
             raise ConfigurationError(f"cannot read {path}: {type(exc).__name__}") from None
         if jwk.kid != key.kid:
