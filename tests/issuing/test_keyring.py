@@ -423,3 +423,13 @@ def test_a_symlink_planted_as_the_lock_file_is_refused(ring: KeyRing, tmp_path: 
     )
     assert not target.exists()
     assert sorted(p.name for p in ring.directory.iterdir()) == [".keyring.lock"]
+
+
+def test_a_wrong_passphrase_names_the_key_and_file(ring: KeyRing) -> None:
+    kid = encrypted_ring(ring)
+    with pytest.raises(InvalidKey) as info:
+        ring.jwks("not the passphrase")
+    assert info.value.description == (
+        f"key {kid!r}: cannot read the private key {ring.private_key_path(kid)} "
+        "(wrong passphrase, or the file is corrupted)"
+    )

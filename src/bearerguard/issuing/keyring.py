@@ -48,6 +48,10 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+
 from ..errors import ConfigurationError, InvalidKey
 from ..jwk import PublicJWK
 from .clock import Clock
@@ -191,7 +195,7 @@ class KeyRing:
                 "(public_keys(passphrase) / jwks(passphrase), or --passphrase-env / "
                 f"--passphrase-file) so that {jwk_path} can be checked against it"
             )
-        derived = self._load(key, passphrase if encrypted else None).public_jwk
+        derived = _public_jwk_of(private, key, passphrase if encrypted else None)
         if derived.to_dict() != published.to_dict():
             raise InvalidKey(
                 f"key {key.kid!r}: {jwk_path} does not match the private key {private}; "
@@ -407,7 +411,13 @@ class KeyRing:
             os.close(fd)  # closing releases the lock
 
 
-_MAX_FILE = 1 << 20  # no manifest or JWK file comes near 1 MiB
+_MAX_FILE = 1 << 20  # no manifest, JWK or private key file comes near 1 MiB
+_PRIVATE_TYPES = (
+    rsa.RSAPrivateKey,
+    ec.EllipticCurvePrivateKey,
+    ed25519.Ed25519PrivateKey,
+    ed448.Ed448PrivateKey,
+)
 
 
 def _check_owner(path: Path, info: os.stat_result, what: str, chmod: str) -> None:
@@ -447,6 +457,30 @@ def _read_trusted(path: Path) -> bytes:
     if len(data) > _MAX_FILE:
         raise ConfigurationError(f"{path} is too large for a key ring file")
     return data
+
+
+def _public_jwk_of(path: Path, key: RingKey, passphrase: str | bytes | None) -> PublicJWK:
+    """The public JWK of the private key at *path* (after checking who could have written it).
+
+    Only the public half is used, so OpenSSL's RSA consistency check, which
+    costs ~0.3 s per RSA-4096 key, is skipped here; :meth:`KeyRing.signer`
+    still runs it on the key it signs with.
+    """
+    password = passphrase.encode("utf-8") if isinstance(passphrase, str) else passphrase
+    try:
+        private = serialization.load_pem_private_key(
+            _read_trusted(path), password, unsafe_skip_rsa_key_validation=True
+        )
+    except ConfigurationError:
+        raise
+    except (OSError, ValueError, TypeError, UnsupportedAlgorithm):
+        raise InvalidKey(
+            f"key {key.kid!r}: cannot read the private key {path} (wrong passphrase, or the "
+            "file is corrupted)"
+        ) from None
+    if not isinstance(private, _PRIVATE_TYPES):
+        raise InvalidKey(f"key {key.kid!r}: {path} holds no signing key")
+    return PublicJWK.from_key(private.public_key(), kid=key.kid, alg=key.alg)
 
 
 def _open_lock(path: Path) -> int:
