@@ -306,6 +306,7 @@ class Attack:
     code: str | None
     profile: str = "default"
     ref: str = ""
+    description: str | None = None  # when set, the core's error_description must match it
 
     def __post_init__(self) -> None:
         assert self.profile in PROFILES, self.profile
@@ -321,10 +322,21 @@ def refused(
     *,
     profile: str = "default",
     ref: str = "",
+    description: str | None = None,
 ) -> Attack:
-    """A token every layer refuses: the core raises *error*, adapters answer 401."""
+    """A token every layer refuses: the core raises *error*, adapters answer 401.
+
+    *description*, a regular expression, pins the core's ``error_description``.
+    """
     return Attack(
-        id=id, build=build, error=error, status=401, code="invalid_token", profile=profile, ref=ref
+        id=id,
+        build=build,
+        error=error,
+        status=401,
+        code="invalid_token",
+        profile=profile,
+        ref=ref,
+        description=description,
     )
 
 
@@ -353,6 +365,39 @@ CONTROLS = [
     accepted("control-es384", lambda f: f.signed_with("ec-p384", "ES384")),
     accepted("control-es512", lambda f: f.signed_with("ec-p521", "ES512")),
     accepted("control-eddsa", lambda f: f.signed_with("ed25519", "EdDSA")),
+    accepted("control-ed25519-rfc9864-name", lambda f: f.signed_with("ed25519", "Ed25519")),
+    accepted(
+        "control-eddsa-on-a-key-published-as-ed25519",
+        lambda f: f.signed_with("ed25519-webcrypto", "EdDSA"),
+    ),
+    accepted(
+        "control-ed25519-on-a-key-published-as-ed25519",
+        lambda f: f.signed_with("ed25519-webcrypto", "Ed25519"),
+    ),
+    accepted(
+        "control-es256-key-published-without-leading-zero-octets",
+        lambda f: f.signed_with("ec-p256-short", "ES256"),
+    ),
+    accepted(
+        "control-paired-surrogate-escape-in-a-claim",
+        lambda f: f.token(payload=_raw_payload(f, '"name":"Zo\\u00eb \\ud83d\\ude00"')),
+    ),
+    accepted(
+        "control-paired-surrogate-escape-in-a-nested-claim",
+        lambda f: f.token(payload=_raw_payload(f, '"ext":{"mood":["\\uD83D\\uDE00"]}')),
+    ),
+    accepted(
+        "control-paired-surrogate-escape-in-a-member-name",
+        lambda f: f.token(payload=_raw_payload(f, '"\\ud83d\\ude00":true')),
+    ),
+    accepted(
+        "control-raw-utf8-outside-the-bmp-in-a-claim",
+        lambda f: f.token(payload=_raw_payload(f, '"name":"\U0001f600"')),
+    ),
+    accepted(
+        "control-paired-surrogate-escape-in-the-header",
+        lambda f: f.token(header=octets(f.header(note="\U0001f600"))),
+    ),
     accepted("control-rs256-without-kid", lambda f: f.token(header=f.header(kid=DROP))),
     accepted(
         "control-aud-array-naming-this-api-among-others",
@@ -458,6 +503,8 @@ ALGORITHM_CONFUSION = [
 ]
 
 _REF_NONE = "RFC 8725 §2.1, §3.1; CVE-2015-9235, CVE-2022-23540"
+# The refusal names the algorithm, whatever else is wrong with the token.
+_NONE_REFUSAL = r"alg '(?i:none)' is the 'none' algorithm \(an unsecured JWS\), never accepted"
 
 
 def _none_token(f: Forge, alg: str, sig: bytes) -> str:
@@ -474,8 +521,9 @@ NONE_ALGORITHM = [
         refused(
             f"alg-{casing}-empty-signature",
             lambda f, c=casing: _none_token(f, c, b""),
-            MalformedToken,
+            AlgorithmNotAllowed,
             ref=_REF_NONE,
+            description=_NONE_REFUSAL,
         )
         for casing in _casings("none")
     ),
@@ -485,20 +533,23 @@ NONE_ALGORITHM = [
             lambda f, c=casing: _none_token(f, c, _borrowed_signature(f)),
             AlgorithmNotAllowed,
             ref=_REF_NONE,
+            description=_NONE_REFUSAL,
         )
         for casing in _casings("none")
     ),
     refused(
         "alg-none-two-segments",
         lambda f: _none_token(f, "none", b"").rstrip("."),
-        MalformedToken,
+        AlgorithmNotAllowed,
         ref=_REF_NONE,
+        description=_NONE_REFUSAL,
     ),
     refused(
         "alg-none-with-trusted-kid",
         lambda f: f.token(header=f.header("none", "rsa")),
         AlgorithmNotAllowed,
         ref=_REF_NONE,
+        description=_NONE_REFUSAL,
     ),
     refused(
         "alg-none-fullwidth",
@@ -544,6 +595,20 @@ MISMATCHED_KEYS = [
     _mismatch("eddsa-header-on-ec-p256-key", "EdDSA", "ec-p256", "ed25519", "EdDSA"),
     _mismatch("eddsa-header-on-rsa-key", "EdDSA", "rsa", "ed25519", "EdDSA"),
     _mismatch("ed448-header-on-ed25519-key", "Ed448", "ed25519", "ed25519", "EdDSA"),
+    _mismatch(
+        "ed448-header-on-key-published-as-ed25519",
+        "Ed448",
+        "ed25519-webcrypto",
+        "ed25519-webcrypto",
+        "EdDSA",
+    ),
+    _mismatch(
+        "es384-header-on-p256-key-published-without-leading-zeros",
+        "ES384",
+        "ec-p256-short",
+        "ec-p384",
+        "ES384",
+    ),
     _mismatch("es256-header-on-ed25519-key", "ES256", "ed25519", "ec-p256", "ES256"),
     _mismatch(
         "rs256-header-on-key-published-for-ps256", "RS256", "rsa-ps256", "rsa-ps256", "RS256"
@@ -1153,12 +1218,59 @@ SAME_KID_OTHER_ISSUER = [
     ),
 ]
 
+_REF_ENC = "RFC 7517 §4.2: a key published for use enc never verifies a signature"
+ENCRYPTION_KEY = [
+    refused(
+        "signed-with-the-published-encryption-key",
+        lambda f: f.token(f.keys.rsa_enc, header=f.header("RS256", "rsa-enc")),
+        UnknownKey,
+        ref=_REF_ENC,
+    ),
+    refused(
+        "signed-with-the-published-encryption-key-without-kid",
+        lambda f: f.token(f.keys.rsa_enc, header=f.header("RS256", DROP)),
+        InvalidSignature,
+        ref=_REF_ENC,
+    ),
+]
+
+_REF_IJSON = "RFC 7493 §2.1 (I-JSON), RFC 8259 §8.2: strings are Unicode text"
+_SURROGATE_REFUSAL = r"token (header|payload) has a string with an unpaired surrogate"
+
+
+def _lone(id: str, build: Build) -> Attack:
+    return refused(id, build, MalformedToken, ref=_REF_IJSON, description=_SURROGATE_REFUSAL)
+
+
+def _claims_with(fragment: str, **changes: Any) -> Build:
+    return lambda f: f.token(payload=_raw_payload(f, fragment, **changes))
+
+
+def _header_text(members: str) -> Build:
+    return lambda f: f.token(header=('{"alg":"RS256","typ":"at+jwt",' + members + "}").encode())
+
+
+UNPAIRED_SURROGATES = [
+    _lone("sub-lone-high-surrogate", _claims_with('"sub":"\\ud800"', sub=DROP)),
+    _lone("sub-lone-low-surrogate", _claims_with('"sub":"\\udc00"', sub=DROP)),
+    _lone("sub-high-surrogate-then-a-letter", _claims_with('"sub":"user-\\ud83dx"', sub=DROP)),
+    _lone("sub-surrogate-pair-reversed", _claims_with('"sub":"\\ude00\\ud83d"', sub=DROP)),
+    _lone("sub-high-surrogate-at-the-end", _claims_with('"sub":"user-42\\uDBFF"', sub=DROP)),
+    _lone("nested-claim-lone-surrogate", _claims_with('"ext":{"roles":["admin","\\udbff"]}')),
+    _lone("member-name-lone-surrogate", _claims_with('"\\ud800":"x"')),
+    _lone("nested-member-name-lone-surrogate", _claims_with('"ext":[{"\\udfff":1}]')),
+    _lone("header-kid-lone-surrogate", _header_text('"kid":"\\ud800"')),
+    _lone("header-trusted-kid-then-lone-surrogate", _header_text('"kid":"rsa\\udc00"')),
+    _lone("header-member-lone-surrogate", _header_text('"kid":"rsa","x-note":["\\udfff"]')),
+]
+
 #: Every row, grouped by attack class (the group names are what docs/security.md lists).
 CLASSES: dict[str, list[Attack]] = {
     "controls": CONTROLS,
     "algorithm confusion (HS* keyed with a public key)": ALGORITHM_CONFUSION,
     "alg none and other non-algorithms": NONE_ALGORITHM,
     "alg that does not fit the key type or curve": MISMATCHED_KEYS,
+    "a key published for encryption": ENCRYPTION_KEY,
     "embedded keys (jwk, jku, x5u, x5c)": EMBEDDED_KEYS,
     "kid injection": KID_INJECTION,
     "crit and b64": CRIT_AND_B64,
@@ -1166,6 +1278,7 @@ CLASSES: dict[str, list[Attack]] = {
     "truncated, extended and transplanted signatures": TRUNCATED_SIGNATURES,
     "non-canonical encoding": NON_CANONICAL_ENCODING,
     "duplicate JSON members": DUPLICATE_MEMBERS,
+    "unpaired surrogates in JSON strings": UNPAIRED_SURROGATES,
     "nested and huge JSON": HUGE_AND_NESTED,
     "claim type confusion": CLAIM_TYPES,
     "iss prefix, suffix and look-alike tricks": ISSUER_TRICKS,

@@ -1,6 +1,8 @@
 """What the security suite needs beyond the local issuer: keys, raw token forging, odd servers.
 
-* :func:`keyring` — every key the suite signs with, generated once per process.
+* :func:`keyring` — every key the suite signs with, generated once per process,
+  and the JWKS the catalogue issuer publishes for them (some spelled as real
+  providers spell them: short EC coordinates, an RFC 9864 ``alg``, an encryption key).
 * :func:`forge` — a compact JWS of exactly the given header and payload octets,
   signed with any key under any ``alg`` (PyJWT refuses most of what attackers send).
 * :class:`TrapServer` — a listener on 127.0.0.1 that only counts connections:
@@ -19,6 +21,7 @@ import functools
 import hashlib
 import hmac
 import http.client
+import itertools
 import json
 import socket
 import socketserver
@@ -64,6 +67,9 @@ class Keyring:
     ec_p384: ec.EllipticCurvePrivateKey
     ec_p521: ec.EllipticCurvePrivateKey
     ed25519: ed25519.Ed25519PrivateKey
+    ec_p256_short: ec.EllipticCurvePrivateKey  # x starts with a zero octet; published without it
+    ed25519_webcrypto: ed25519.Ed25519PrivateKey  # JWK as WebCrypto exports it: "alg": "Ed25519"
+    rsa_enc: rsa.RSAPrivateKey  # published with "use": "enc" (as Keycloak does); never trusted
     attacker_rsa: rsa.RSAPrivateKey  # never published anywhere
     attacker_p256: ec.EllipticCurvePrivateKey
     weak_rsa: rsa.RSAPrivateKey  # 1024 bits: must never be accepted
@@ -78,14 +84,27 @@ class Keyring:
             "ec-p384": self.ec_p384,
             "ec-p521": self.ec_p521,
             "ed25519": self.ed25519,
+            "ec-p256-short": self.ec_p256_short,
+            "ed25519-webcrypto": self.ed25519_webcrypto,
         }
 
-    def trusted_jwks(self) -> list[dict[str, str]]:
-        """The public JWKs of :meth:`trusted` (``rsa-ps256`` restricted to PS256)."""
-        return [
-            public_jwk(key, kid, alg="PS256" if kid == "rsa-ps256" else None)
-            for kid, key in self.trusted().items()
-        ]
+    def trusted_jwks(self) -> list[dict[str, Any]]:
+        """The public JWKs of :meth:`trusted`, then the encryption key ``rsa-enc``.
+
+        ``rsa-ps256`` is restricted to PS256; ``ec-p256-short`` is written the
+        way Authlib writes it (leading zero octets stripped); ``ed25519-webcrypto``
+        the way WebCrypto's ``exportKey("jwk")`` does.
+        """
+        jwks: list[dict[str, Any]] = []
+        for kid, key in self.trusted().items():
+            jwk: dict[str, Any] = public_jwk(key, kid, alg="PS256" if kid == "rsa-ps256" else None)
+            if kid == "ec-p256-short":
+                jwk = stripped_coordinates(jwk)
+            elif kid == "ed25519-webcrypto":
+                jwk = {**jwk, "alg": "Ed25519", "key_ops": ["verify"], "ext": True}
+            jwks.append(jwk)
+        enc = PublicJWK.from_key(self.rsa_enc.public_key(), kid="rsa-enc", use=None).to_dict()
+        return [*jwks, {**enc, "use": "enc", "alg": "RSA-OAEP"}]
 
 
 @functools.cache
@@ -98,6 +117,9 @@ def keyring() -> Keyring:
         ec_p384=ec.generate_private_key(ec.SECP384R1()),
         ec_p521=ec.generate_private_key(ec.SECP521R1()),
         ed25519=ed25519.Ed25519PrivateKey.generate(),
+        ec_p256_short=p256_key_with_a_leading_zero_x(),
+        ed25519_webcrypto=ed25519.Ed25519PrivateKey.generate(),
+        rsa_enc=rsa.generate_private_key(65537, 2048),
         attacker_rsa=rsa.generate_private_key(65537, 2048),
         attacker_p256=ec.generate_private_key(ec.SECP256R1()),
         weak_rsa=rsa.generate_private_key(65537, 1024),
@@ -108,6 +130,26 @@ def keyring() -> Keyring:
 def public_jwk(key: PrivateKey, kid: str, *, alg: str | None = None) -> dict[str, str]:
     """The public JWK of *key* (checked by bearerguard's own JWK code)."""
     return PublicJWK.from_key(key.public_key(), kid=kid, alg=alg).to_dict()
+
+
+def p256_key_with_a_leading_zero_x() -> ec.EllipticCurvePrivateKey:
+    """The first P-256 key from a fixed scalar on whose x coordinate starts with a zero octet.
+
+    One key in 256 is such a key; a fixed search keeps the suite deterministic.
+    """
+    for scalar in itertools.count(0xB0A2D5EC):
+        key = ec.derive_private_key(scalar, ec.SECP256R1())
+        if key.public_key().public_numbers().x < 256**31:
+            return key
+    raise AssertionError("unreachable")
+
+
+def stripped_coordinates(jwk: Mapping[str, Any]) -> dict[str, Any]:
+    """An EC JWK with the leading zero octets of ``x`` and ``y`` dropped, as Authlib writes it."""
+    return {
+        **jwk,
+        **{name: b64(unb64(jwk[name]).lstrip(b"\x00") or b"\x00") for name in ("x", "y")},
+    }
 
 
 def _int64(value: int, size: int | None = None) -> str:

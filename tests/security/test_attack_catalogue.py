@@ -10,6 +10,7 @@ accepted everywhere, so the harness cannot pass by refusing everything.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -65,6 +66,8 @@ def test_core_answers_with_the_exact_error(world: World, attack: Attack) -> None
     error = info.value
     assert type(error) is attack.error, f"{type(error).__name__}: {error.description}"
     assert (error.status, error.code) == (401, "invalid_token")
+    if attack.description is not None:
+        assert re.match(attack.description, error.description), error.description
     assert leaks(f"{error} {error.description}", token) == []
 
 

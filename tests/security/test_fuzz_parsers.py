@@ -22,11 +22,13 @@ from hypothesis import strategies as st
 
 from bearerguard import jws
 from bearerguard.discovery import FetchResponse, fetch_jwks_from_oauth2, fetch_jwks_from_oidc
+from bearerguard.encoding import b64url_encode, json_object, object_fast
 from bearerguard.errors import (
     BearerGuardError,
     InvalidRequest,
     InvalidToken,
     KeySetUnavailable,
+    MalformedToken,
     MissingToken,
     TokenTooLarge,
 )
@@ -162,6 +164,60 @@ def test_fast_and_strict_token_parsers_agree(base_tokens: list[str], data: st.Da
     strict = _outcome(lambda: jws._parse_strict(token))
     event(f"{strict[0]}: {strict[1].__name__ if strict[0] == 'error' else 'parsed'}")
     assert fast == strict
+
+
+# -- RFC 7493 §2.1: strings of escaped UTF-16 code units ------------------------------------
+
+_UNITS = st.lists(
+    st.one_of(
+        st.integers(0xD800, 0xDFFF),  # surrogates, paired or not by chance
+        st.sampled_from([0xD83D, 0xDE00, 0xDBFF, 0xDC00]),  # the edges and one real pair
+        st.integers(0, 0xFFFF),
+    ),
+    max_size=6,
+)
+_PLACES = {
+    "value": ('"s":"{}"', lambda obj: obj["s"]),
+    "name": ('"{}x":1', lambda obj: next(name for name in obj if name != "iss")[:-1]),
+    "nested": ('"o":{{"a":["{}"]}}', lambda obj: obj["o"]["a"][0]),
+}
+
+
+@FUZZ
+@given(units=_UNITS, place=st.sampled_from(sorted(_PLACES)), upper=st.booleans())
+@example(units=[0xD83D, 0xDE00], place="value", upper=False)
+@example(units=[0xD800], place="name", upper=True)
+@example(units=[0xDE00, 0xD83D], place="nested", upper=False)
+def test_escaped_code_units_are_accepted_exactly_when_they_are_utf16_text(
+    units: list[int], place: str, upper: bool
+) -> None:
+    """A JSON string of ``\\u`` escapes parses iff its code units are well-formed UTF-16.
+
+    Python's UTF-16 codec is the oracle. The decoder's fast and strict paths,
+    for a bare JSON object and for a token carrying it, agree with it and with
+    each other.
+    """
+    escaped = "".join(("\\u%04X" if upper else "\\u%04x") % unit for unit in units)
+    template, read = _PLACES[place]
+    data = ('{"iss":"x",' + template.format(escaped) + "}").encode()
+    try:
+        text: str | None = b"".join(u.to_bytes(2, "big") for u in units).decode("utf-16-be")
+    except UnicodeDecodeError:
+        text = None
+    token = ".".join(b64url_encode(part) for part in (b'{"alg":"ES256"}', data, b"sig"))
+    fast, strict = _outcome(lambda: jws.parse(token)), _outcome(lambda: jws._parse_strict(token))
+    assert fast == strict
+    if text is None:
+        event("refused")
+        assert object_fast(data) is None
+        with pytest.raises(MalformedToken, match="unpaired surrogate"):
+            json_object(data, "token payload")
+        assert strict[:2] == ("error", MalformedToken)
+    else:
+        event("accepted")
+        assert read(json_object(data)) == text
+        assert object_fast(data) == json_object(data)
+        assert strict[0] == "ok"
 
 
 # -- JWKS and discovery through the fetch path -----------------------------------------------
