@@ -152,14 +152,22 @@ _decode_json: Callable[[str], Any] = _decoder.decode
 _scan_once: Callable[[str, int], tuple[Any, int]] = _decoder.scan_once  # type: ignore[attr-defined]
 
 
-# Strict UTF-8 decoding refuses encoded surrogates (b"\xed\xa0\x80"), so in bytes a
-# surrogate can only arrive as a \uD800-\uDFFF escape. Texts without one (nearly
-# every token) cost one substring search; the others have their strings checked
-# after parsing, where a correctly paired escape has become one non-BMP character
-# and any surrogate left is unpaired. A match may be a false alarm ("\\ud800" is
-# an escaped backslash): it only decides whether the strings are inspected.
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+# Strict UTF-8 decoding refuses encoded surrogates (b"\xed\xa0\x80"), so in a valid
+# UTF-8 JSON text a surrogate can only arrive as a \uD800-\uDFFF escape, and the
+# text is checked on its bytes once it has parsed. In valid JSON a backslash only
+# ever starts an escape, inside a string; read left to right, each match below is
+# one whole escape: a high-low surrogate pair (one non-BMP character, fine), a
+# lone surrogate (the group), or any other escape ("\\\\" included, so the "ud800"
+# of "\\\\ud800" is never read as an escape). Texts without a backslash, which is
+# nearly every token, cost one memchr; those without anything like a surrogate
+# escape, one regex search more.
+_ESCAPE = re.compile(
+    rb"\\(?:u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|(u[dD][89a-fA-F])|.)",
+    re.DOTALL,
+)
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")  # a quick filter: maybe a false alarm
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_BACKSLASH = ord("\\")  # `int in bytes` is a memchr; `bytes in bytes` costs twice as much
 
 
 def has_surrogate(text: str) -> bool:
@@ -167,28 +175,13 @@ def has_surrogate(text: str) -> bool:
     return _SURROGATE.search(text) is not None
 
 
-def _may_hold_surrogates(data: bytes) -> bool:
-    return b"\\u" in data and _SURROGATE_ESCAPE.search(data) is not None
-
-
-def _has_lone_surrogate(value: Any) -> bool:
-    """True when any string in the parsed JSON *value* (member names too) has a surrogate."""
-    search = _SURROGATE.search
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        kind = type(item)
-        if kind is str:
-            if search(item):
-                return True
-        elif kind is dict:
-            for name, member in item.items():
-                if search(name):
-                    return True
-                stack.append(member)
-        elif kind is list:
-            stack.extend(item)
-    return False
+def _lone_surrogate_escape(data: bytes) -> bool:
+    """True when the JSON text *data*, already known to parse, escapes an unpaired surrogate."""
+    return (
+        _BACKSLASH in data
+        and _SURROGATE_ESCAPE.search(data) is not None
+        and any(match[1] for match in _ESCAPE.finditer(data))
+    )
 
 
 def object_fast(data: bytes) -> dict[str, Any] | None:
@@ -205,22 +198,21 @@ def object_fast(data: bytes) -> dict[str, Any] | None:
         return None
     if end != len(text) or type(value) is not dict:
         return None
-    if _may_hold_surrogates(data) and _has_lone_surrogate(value):
+    if _BACKSLASH in data and _lone_surrogate_escape(data):
         return None
     return value
 
 
 def json_object(data: bytes | str, what: str = "JSON") -> dict[str, Any]:
     """Parse a JSON text that must be an object, strictly (see the module docstring)."""
-    # A str (a JWKS handed over as text) may also hold surrogate code points of its own.
-    suspect = (
-        _may_hold_surrogates(data)
-        if isinstance(data, bytes)
-        else "\\u" in data or _SURROGATE.search(data) is not None
-    )
+    if isinstance(data, str):
+        # Text handed over as a str (a JWKS) may hold surrogate code points itself.
+        try:
+            data = data.encode("utf-8")
+        except UnicodeEncodeError:
+            raise _lone_surrogate(what) from None
     try:
-        text = data.decode("utf-8") if isinstance(data, bytes) else data
-        value = _decode_json(text)
+        value = _decode_json(data.decode("utf-8"))
     except MalformedToken as exc:
         raise MalformedToken(f"{what}: {exc.description}") from None
     except (ValueError, RecursionError):
@@ -229,9 +221,13 @@ def json_object(data: bytes | str, what: str = "JSON") -> dict[str, Any]:
         raise MalformedToken(f"{what} is not valid UTF-8 JSON") from None
     if type(value) is not dict:
         raise MalformedToken(f"{what} is not a JSON object")
-    if suspect and _has_lone_surrogate(value):
-        raise MalformedToken(
-            f"{what} has a string with an unpaired surrogate (U+D800 to U+DFFF); "
-            "JSON strings must be Unicode text (RFC 7493, I-JSON)"
-        )
+    if _lone_surrogate_escape(data):
+        raise _lone_surrogate(what)
     return value
+
+
+def _lone_surrogate(what: str) -> MalformedToken:
+    return MalformedToken(
+        f"{what} has a string with an unpaired surrogate (U+D800 to U+DFFF); "
+        "JSON strings must be Unicode text (RFC 7493, I-JSON)"
+    )

@@ -2,8 +2,10 @@
 
 :func:`decode` turns a token string into a :class:`DecodedToken` without
 verifying it: exactly three segments of canonical base64url, a header and a
-payload that are JSON objects without duplicate members, an ``alg`` from the
+payload that are JSON objects without duplicate members and whose strings are
+Unicode text (no unpaired surrogate escapes, RFC 7493 §2.1), an ``alg`` from the
 asymmetric table, no ``crit`` extension and no unencoded payload (``b64``).
+``alg: none`` is refused by name, whatever the token's shape.
 Key-carrying headers (``jwk``, ``jku``, ``x5c``, ``x5u``) are never read: keys
 come only from the issuer's trusted key set.
 """

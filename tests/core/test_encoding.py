@@ -89,6 +89,10 @@ LONE_SURROGATES = [
     pytest.param(b'{"\\udfff":"x"}', id="member-name"),
     pytest.param(b'{"a":{"b":["c",{"d":"\\ud800"}]}}', id="nested-value"),
     pytest.param(b'{"a":[{"\\udc00x":1}]}', id="nested-member-name"),
+    pytest.param(b'{"sub":"\\\\\\ud800"}', id="escaped-backslash-then-lone-high"),
+    pytest.param(b'{"sub":"\\"\\ud800"}', id="escaped-quote-then-lone-high"),
+    pytest.param(b'{"sub":"\\ud800\\\\udc00"}', id="high-then-backslash-and-letters"),
+    pytest.param(b'{"sub":"\\ud83d\\ude00\\ude00"}', id="pair-then-lone-low"),
 ]
 
 
@@ -117,6 +121,9 @@ def test_json_object_refuses_a_text_holding_a_raw_lone_surrogate() -> None:
         pytest.param('{"sub":"\U0001f600"}'.encode(), "\U0001f600", id="raw-utf8"),
         pytest.param(b'{"sub":"\\\\ud800"}', "\\ud800", id="escaped-backslash-not-an-escape"),
         pytest.param(b'{"sub":"\\ud7ff\\ue000"}', "\ud7ff\ue000", id="either-side-of-the-range"),
+        pytest.param(
+            b'{"sub":"\\\\\\ud83d\\ude00"}', "\\\U0001f600", id="escaped-backslash-then-pair"
+        ),
     ],
 )
 def test_json_object_accepts_paired_surrogates_and_non_bmp_text(data: bytes, value: str) -> None:

@@ -168,14 +168,29 @@ def test_fast_and_strict_token_parsers_agree(base_tokens: list[str], data: st.Da
 
 # -- RFC 7493 §2.1: strings of escaped UTF-16 code units ------------------------------------
 
-_UNITS = st.lists(
+# Each piece: ("u", unit) is written as a \\uXXXX escape, ("\\", 0x5C) as an escaped
+# backslash, ("", unit) as the character itself; so "\\\\ud800" (a backslash, then
+# the letters u, d, 8, 0, 0) arises as well as a real escape.
+_PIECES = st.lists(
     st.one_of(
-        st.integers(0xD800, 0xDFFF),  # surrogates, paired or not by chance
-        st.sampled_from([0xD83D, 0xDE00, 0xDBFF, 0xDC00]),  # the edges and one real pair
-        st.integers(0, 0xFFFF),
+        st.tuples(st.just("u"), st.integers(0xD800, 0xDFFF)),  # surrogates, paired by chance
+        st.tuples(st.just("u"), st.sampled_from([0xD83D, 0xDE00, 0xDBFF, 0xDC00])),
+        st.tuples(st.just("u"), st.integers(0, 0xFFFF)),
+        st.tuples(st.just("\\"), st.just(0x5C)),
+        st.tuples(st.just(""), st.sampled_from([ord(c) for c in "ud8Dc0"])),
     ),
-    max_size=6,
+    max_size=8,
 )
+
+
+def _spelled(pieces: list[tuple[str, int]], upper: bool) -> str:
+    escape = "\\u%04X" if upper else "\\u%04x"
+    return "".join(
+        escape % unit if kind == "u" else "\\\\" if kind == "\\" else chr(unit)
+        for kind, unit in pieces
+    )
+
+
 _PLACES = {
     "value": ('"s":"{}"', lambda obj: obj["s"]),
     "name": ('"{}x":1', lambda obj: next(name for name in obj if name != "iss")[:-1]),
@@ -184,20 +199,27 @@ _PLACES = {
 
 
 @FUZZ
-@given(units=_UNITS, place=st.sampled_from(sorted(_PLACES)), upper=st.booleans())
-@example(units=[0xD83D, 0xDE00], place="value", upper=False)
-@example(units=[0xD800], place="name", upper=True)
-@example(units=[0xDE00, 0xD83D], place="nested", upper=False)
+@given(pieces=_PIECES, place=st.sampled_from(sorted(_PLACES)), upper=st.booleans())
+@example(pieces=[("u", 0xD83D), ("u", 0xDE00)], place="value", upper=False)
+@example(pieces=[("u", 0xD800)], place="name", upper=True)
+@example(pieces=[("u", 0xDE00), ("u", 0xD83D)], place="nested", upper=False)
+@example(pieces=[("\\", 0x5C), *(("", ord(c)) for c in "ud800")], place="value", upper=False)
+@example(
+    pieces=[("u", 0xD800), ("\\", 0x5C), *(("", ord(c)) for c in "udc00")],
+    place="value",
+    upper=False,
+)
 def test_escaped_code_units_are_accepted_exactly_when_they_are_utf16_text(
-    units: list[int], place: str, upper: bool
+    pieces: list[tuple[str, int]], place: str, upper: bool
 ) -> None:
-    """A JSON string of ``\\u`` escapes parses iff its code units are well-formed UTF-16.
+    """A JSON string of escapes and letters parses iff its code units are well-formed UTF-16.
 
     Python's UTF-16 codec is the oracle. The decoder's fast and strict paths,
     for a bare JSON object and for a token carrying it, agree with it and with
     each other.
     """
-    escaped = "".join(("\\u%04X" if upper else "\\u%04x") % unit for unit in units)
+    units = [unit for _, unit in pieces]
+    escaped = _spelled(pieces, upper)
     template, read = _PLACES[place]
     data = ('{"iss":"x",' + template.format(escaped) + "}").encode()
     try:
