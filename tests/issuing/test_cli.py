@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import http.client
 import json
 import signal
 import stat
@@ -10,6 +12,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -610,3 +613,23 @@ def test_bad_serve_issuer_configuration_stops_at_start_up(
 ) -> None:
     code, out, err = _run(capsys, "serve-issuer", *options)
     assert (code, out, err) == (1, "", f"bearerguard: error: {message}\n")
+
+
+def test_two_authorization_headers_are_an_invalid_request(dev_server: dict[str, str]) -> None:
+    """RFC 6749 §5.2: a request with multiple credentials is invalid_request."""
+    parts = urlsplit(dev_server["token_endpoint"])
+    body = b"grant_type=client_credentials"
+    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
+    try:
+        connection.putrequest("POST", parts.path)
+        for _ in range(2):
+            connection.putheader(
+                "Authorization", "Basic " + base64.b64encode(b"batch:s3cret").decode()
+            )
+        connection.putheader("Content-Type", FORM["Content-Type"])
+        connection.putheader("Content-Length", str(len(body)))
+        connection.endheaders(body)
+        response = connection.getresponse()
+        assert (response.status, json.loads(response.read())["error"]) == (400, "invalid_request")
+    finally:
+        connection.close()

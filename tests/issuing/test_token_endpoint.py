@@ -256,6 +256,9 @@ CC = {"grant_type": "client_credentials"}
                      401, "invalid_client", id="basic-without-colon"),
         pytest.param(CC, None, {"authorization": "Bearer abc"}, 401, "invalid_client",
                      id="other-scheme"),
+        pytest.param(CC, None, {"authorization": basic("batch", "s3cret") + ", "
+                     + basic("batch", "s3cret")}, 400, "invalid_request",
+                     id="two-authorization-headers"),
         pytest.param({"grant_type": "password", "username": "u", "password": "p"},
                      ("batch", "s3cret"), {}, 400, "unsupported_grant_type", id="password"),
         pytest.param({"grant_type": "authorization_code", "code": "x"}, ("batch", "s3cret"), {},

@@ -144,6 +144,8 @@ def parse_basic(value: str) -> tuple[tuple[str, str], ...]:
     are, so the text as sent is the second reading when it differs. Either
     way the caller must know the secret; only the spelling differs.
     """
+    if "," in value:  # two Authorization headers, joined (base64 has no ',')
+        raise InvalidTokenRequest("send one Authorization header: the request has two")
     scheme, _, credentials = value.strip().partition(" ")
     if scheme.lower() != "basic":
         raise InvalidClient(
