@@ -21,6 +21,7 @@ from bearerguard.issuing import (
     TokenEndpoint,
     TokenIssuer,
 )
+from bearerguard.issuing.errors import RefreshStoreFull
 from bearerguard.issuing.wellknown import Response
 from support.clock import FakeClock
 
@@ -389,3 +390,43 @@ def test_hostile_requests_never_get_a_server_error(
     response = endpoint.respond("POST", headers, body)
     assert response.status in (200, 400, 401, 413)
     assert json.loads(response.body)
+
+
+class _FailingStore(InMemoryRefreshStore):
+    """A refresh store whose writes fail: full (503) or broken (anything else)."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__()
+        self.error = error
+
+    def save(self, *args: Any, **kwargs: Any) -> Any:
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "code", "retry_after"),
+    [
+        pytest.param(RefreshStoreFull("the refresh store is full"), 503,
+                     "temporarily_unavailable", "5", id="store-full"),
+        pytest.param(RuntimeError("connection to 10.0.0.7 refused"), 500, "server_error", None,
+                     id="store-broken"),
+    ],
+)  # fmt: skip
+def test_store_failures_are_server_side_errors_that_reveal_nothing(
+    rsa2048: KeyPair,
+    caplog: pytest.LogCaptureFixture,
+    error: Exception,
+    status: int,
+    code: str,
+    retry_after: str | None,
+) -> None:
+    issuer = TokenIssuer(
+        signer=KeyPairSigner(rsa2048), issuer=ISS, audience="api://orders",
+        refresh_store=_FailingStore(error),
+    )  # fmt: skip
+    endpoint = TokenEndpoint(issuer=issuer, clients=CLIENTS)
+    with caplog.at_level("ERROR", logger="bearerguard.issuing"):
+        response = post(endpoint, CC, auth=("refresher", "r3fresh"))
+    assert (response.status, body(response)["error"]) == (status, code)
+    assert response.header("retry-after") == retry_after
+    assert b"10.0.0.7" not in response.body

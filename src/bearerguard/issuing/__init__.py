@@ -28,7 +28,7 @@ from .documents import (
     jwks_document,
     jwks_uri_for,
 )
-from .errors import InvalidGrant, InvalidScope, RefreshTokenReused
+from .errors import InvalidGrant, InvalidScope, RefreshStoreFull, RefreshTokenReused
 from .keyring import KeyRing
 from .keys import (
     KeyPair,
@@ -81,6 +81,7 @@ __all__ = [
     "PrivateKey",
     "RedisRefreshStore",
     "RefreshStore",
+    "RefreshStoreFull",
     "RefreshTokenClaims",
     "RefreshTokenReused",
     "RingKey",
