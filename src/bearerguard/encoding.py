@@ -157,13 +157,13 @@ _scan_once: Callable[[str, int], tuple[Any, int]] = _decoder.scan_once  # type: 
 # text is checked on its bytes once it has parsed. In valid JSON a backslash only
 # ever starts an escape, inside a string; read left to right, each match below is
 # one whole escape: a high-low surrogate pair (one non-BMP character, fine), a
-# lone surrogate (the group), or any other escape ("\\\\" included, so the "ud800"
-# of "\\\\ud800" is never read as an escape). Texts without a backslash, which is
+# lone surrogate (the group), or a one-character escape ("\\\\" included, so the
+# "ud800" of "\\\\ud800" is never read as an escape); other \\u escapes match
+# nothing and leave only hex digits behind. Texts without a backslash, which is
 # nearly every token, cost one memchr; those without anything like a surrogate
 # escape, one regex search more.
 _ESCAPE = re.compile(
-    rb"\\(?:u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|(u[dD][89a-fA-F])|.)",
-    re.DOTALL,
+    rb"\\(?:u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|(u[dD][89a-fA-F])|[^u])"
 )
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")  # a quick filter: maybe a false alarm
 _SURROGATE = re.compile("[\ud800-\udfff]")
