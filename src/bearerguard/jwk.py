@@ -68,7 +68,8 @@ class PublicJWK:
 
     ``kid`` is always set: a JWK without one gets its RFC 7638 thumbprint.
     ``use`` and ``alg`` are the JWK's own members (``None`` when absent); when
-    ``alg`` is set, only that algorithm may be used with the key.
+    ``alg`` is set, only that algorithm may be used with the key (for an Edwards
+    key, under either of its names: ``EdDSA`` or the curve's RFC 9864 name).
 
     Build one from a JWK with :meth:`from_dict`, from a ``cryptography`` key with
     :meth:`from_key`.
