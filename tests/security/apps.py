@@ -6,6 +6,11 @@ header line each) and returns an :class:`Answer`. Every adapter's endpoint
 answers ``ok:<sub>`` as ``text/plain`` for an accepted token, so an accepted
 token is visible in the body whatever its claims.
 
+Each app also has a probe, ``/probe``, a plain handler of ``OPTIONS`` and
+``POST`` with no bearerguard decorator: it appends ``(method, body)`` to
+:data:`PROBE_RUNS` before anything else, so a test sees whether user code ran
+(``send(..., method="OPTIONS", path=PROBE_PATH, headers=..., body=...)``).
+
 The seven ways in: Starlette and FastAPI (``JWTAuth``, ASGI), Flask
 (``BearerGuard``), plain WSGI (``BearerAuthMiddleware``), and Django three
 ways — the middleware under WSGI, the middleware under ASGI (the async
@@ -15,14 +20,14 @@ verification path), and Django REST framework's authentication class alone.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from asgiref.sync import async_to_sync
 from fastapi import Depends, FastAPI
-from flask import Flask, g
+from flask import Flask, g, request
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
@@ -43,6 +48,8 @@ with warnings.catch_warnings():
 
 __all__ = [
     "ADAPTERS",
+    "PROBE_PATH",
+    "PROBE_RUNS",
     "REALM",
     "TEXT",
     "TOKEN_PATH",
@@ -52,10 +59,12 @@ __all__ = [
     "expected_answer",
     "ok_body",
     "open_clients",
+    "probe_ran",
 ]
 
 REALM = "bearerguard-security"
 TOKEN_PATH = "/token"
+PROBE_PATH = "/probe"
 TEXT = "text/plain; charset=utf-8"
 ADAPTERS = ("starlette", "fastapi", "flask", "wsgi", "django", "django-asgi", "drf")
 #: The response headers bearerguard decides; only these are compared.
@@ -79,7 +88,30 @@ class Answer:
         return cls(status, kept, body)
 
 
-Send = Callable[[list[bytes]], Answer]
+Headers = Sequence[tuple[bytes, bytes]]
+
+#: Every run of any adapter's probe: ``(method, request body)``, in order.
+PROBE_RUNS: list[tuple[str, bytes]] = []
+
+
+def probe_ran(method: str, body: bytes) -> None:
+    """Called first by every probe handler, before it looks at the request's claims."""
+    PROBE_RUNS.append((method, body))
+
+
+class Send(Protocol):
+    """Send one request to an adapter's app (``GET /token`` unless told otherwise)."""
+
+    def __call__(
+        self,
+        authorization: list[bytes],
+        /,
+        *,
+        method: str = "GET",
+        path: str = TOKEN_PATH,
+        headers: Headers = (),
+        body: bytes = b"",
+    ) -> Answer: ...
 
 
 def expected_answer(error: BearerGuardError | None, sub: object, settings: GuardSettings) -> Answer:
@@ -102,8 +134,18 @@ async def _starlette_token(request: Request) -> PlainTextResponse:
     return PlainTextResponse(ok_body(request.user.claims.sub), media_type="text/plain")
 
 
+async def _starlette_probe(request: Request) -> PlainTextResponse:
+    probe_ran(request.method, await request.body())
+    return PlainTextResponse(ok_body(request.user.claims.sub), media_type="text/plain")
+
+
 def _starlette_app(settings: GuardSettings) -> Starlette:
-    app = Starlette(routes=[Route(TOKEN_PATH, _starlette_token)])
+    app = Starlette(
+        routes=[
+            Route(TOKEN_PATH, _starlette_token),
+            Route(PROBE_PATH, _starlette_probe, methods=["OPTIONS", "POST"]),
+        ]
+    )
     app.add_middleware(bg_starlette.JWTAuth, settings=settings)
     return app
 
@@ -115,6 +157,7 @@ def _fastapi_app(settings: GuardSettings) -> FastAPI:
     async def token(claims: Any = Depends(bg_starlette.require_token)) -> PlainTextResponse:
         return PlainTextResponse(ok_body(claims.sub), media_type="text/plain")
 
+    app.add_api_route(PROBE_PATH, _starlette_probe, methods=["OPTIONS", "POST"])
     app.add_middleware(bg_starlette.JWTAuth, settings=settings)
     return app
 
@@ -123,9 +166,17 @@ def _fastapi_app(settings: GuardSettings) -> FastAPI:
 def _asgi_client(app: Any, client_class: type[TestClient] = TestClient) -> Iterator[Send]:
     with client_class(app, base_url="http://api.test") as client:
 
-        def send(authorization: list[bytes]) -> Answer:
-            headers = [(b"authorization", value) for value in authorization]
-            response = client.get(TOKEN_PATH, headers=headers)
+        def send(
+            authorization: list[bytes],
+            /,
+            *,
+            method: str = "GET",
+            path: str = TOKEN_PATH,
+            headers: Headers = (),
+            body: bytes = b"",
+        ) -> Answer:
+            lines = [(b"authorization", value) for value in authorization] + list(headers)
+            response = client.request(method, path, headers=lines, content=body or None)
             return Answer.of(response.status_code, response.headers.items(), response.content)
 
         yield send
@@ -142,26 +193,44 @@ def _flask_app(settings: GuardSettings) -> Flask:
     def token() -> tuple[bytes, int, dict[str, str]]:
         return ok_body(g.claims.sub), 200, {"content-type": TEXT}
 
+    @app.route(PROBE_PATH, methods=["OPTIONS", "POST"])
+    def probe() -> tuple[bytes, int, dict[str, str]]:
+        probe_ran(request.method, request.get_data())
+        return ok_body(g.claims.sub), 200, {"content-type": TEXT}
+
     return app
 
 
 def _wsgi_app(settings: GuardSettings) -> bg_wsgi.BearerAuthMiddleware:
-    def token(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+    def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        # TOKEN_PATH answers any method, as the other frameworks' /token need not.
+        if environ["PATH_INFO"] == PROBE_PATH:
+            size = int(environ.get("CONTENT_LENGTH") or 0)
+            probe_ran(environ["REQUEST_METHOD"], environ["wsgi.input"].read(size))
         body = ok_body(environ[bg_wsgi.CLAIMS_KEY].sub)
         start_response("200 OK", [("Content-Type", TEXT), ("Content-Length", str(len(body)))])
         return [body]
 
-    return bg_wsgi.BearerAuthMiddleware(token, settings=settings)
+    return bg_wsgi.BearerAuthMiddleware(app, settings=settings)
 
 
 @contextmanager
 def _wsgi_client(app: Any) -> Iterator[Send]:
     client = Client(app)
 
-    def send(authorization: list[bytes]) -> Answer:
+    def send(
+        authorization: list[bytes],
+        /,
+        *,
+        method: str = "GET",
+        path: str = TOKEN_PATH,
+        headers: Headers = (),
+        body: bytes = b"",
+    ) -> Answer:
         # PEP 3333: header values reach the app as latin-1 text.
-        headers = [("Authorization", value.decode("latin-1")) for value in authorization]
-        response = client.get(TOKEN_PATH, headers=headers)
+        lines = [(b"Authorization", value) for value in authorization] + list(headers)
+        text = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in lines]
+        response = client.open(path, method=method, headers=text, data=body or None)
         try:
             return Answer.of(response.status_code, response.headers.items(), response.get_data())
         finally:
@@ -236,30 +305,45 @@ def _django_overrides(variant: str, bearerguard: Mapping[str, Any]) -> dict[str,
 def _django_client(variant: str, bearerguard: Mapping[str, Any]) -> Iterator[Send]:
     from django.test import AsyncClient
     from django.test import Client as DjangoClient
+    from django.test.client import FakePayload
     from django.test.utils import override_settings
 
     overrides = _django_overrides(variant, bearerguard)
 
-    def send(authorization: list[bytes]) -> Answer:
+    def send(
+        authorization: list[bytes],
+        /,
+        *,
+        method: str = "GET",
+        path: str = TOKEN_PATH,
+        headers: Headers = (),
+        body: bytes = b"",
+    ) -> Answer:
         # The settings are per request: other tests (and other profiles) change them.
         with override_settings(**overrides):
             if variant == "django-asgi":
-                headers = [(b"host", b"testserver")]
-                headers += [(b"authorization", value) for value in authorization]
+                lines = [(b"host", b"testserver")]
+                lines += [(b"authorization", value) for value in authorization]
+                lines += [(name.lower(), value) for name, value in headers]
+                scope: dict[str, Any] = {"method": method, "path": path, "query_string": b""}
+                if body:
+                    lines.append((b"content-length", str(len(body)).encode()))
+                    scope["_body_file"] = FakePayload(body)
 
-                async def get() -> Any:
-                    return await AsyncClient().request(
-                        method="GET", path=TOKEN_PATH, query_string=b"", headers=headers
-                    )
+                async def call() -> Any:
+                    return await AsyncClient().request(**scope, headers=lines)
 
-                response = async_to_sync(get)()
+                response = async_to_sync(call)()
             else:
                 extra = {}
                 if authorization:
                     # What a WSGI server hands the app: latin-1 text, repeated lines joined.
                     joined = ", ".join(value.decode("latin-1") for value in authorization)
                     extra["HTTP_AUTHORIZATION"] = joined
-                response = DjangoClient().get(TOKEN_PATH, **extra)
+                for name, value in headers:
+                    key = "HTTP_" + name.decode("latin-1").upper().replace("-", "_")
+                    extra[key] = value.decode("latin-1")
+                response = DjangoClient().generic(method, path, data=body, **extra)
         return Answer.of(response.status_code, response.items(), response.content)
 
     yield send

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
-from .apps import TEXT, ok_body
+from .apps import TEXT, ok_body, probe_ran
 
 
 def token(request: HttpRequest) -> HttpResponse:
@@ -13,4 +13,11 @@ def token(request: HttpRequest) -> HttpResponse:
     return HttpResponse(ok_body(claims.sub), content_type=TEXT)
 
 
-urlpatterns = [path("token", token)]
+def probe(request: HttpRequest) -> HttpResponse:
+    """Any method (OPTIONS included): records the run first, then answers ``ok:<sub>``."""
+    probe_ran(request.method or "", request.body)
+    claims = request.auth_claims  # type: ignore[attr-defined]
+    return HttpResponse(ok_body(claims.sub), content_type=TEXT)
+
+
+urlpatterns = [path("token", token), path("probe", probe)]

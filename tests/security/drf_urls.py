@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from bearerguard.django.rest_framework import BearerTokenAuthentication
 
-from .apps import TEXT, ok_body
+from .apps import TEXT, ok_body, probe_ran
 
 
 class Token(APIView):
@@ -21,4 +21,21 @@ class Token(APIView):
         return HttpResponse(ok_body(request.auth.sub), content_type=TEXT)
 
 
-urlpatterns = [path("token", Token.as_view())]
+class Probe(APIView):
+    """Handles OPTIONS itself (in place of DRF's metadata answer) and POST; records each run."""
+
+    authentication_classes = [BearerTokenAuthentication]
+    permission_classes = [IsAuthenticated]
+
+    def options(self, request: Request, *args: object, **kwargs: object) -> HttpResponse:
+        return self._answer(request)
+
+    def post(self, request: Request) -> HttpResponse:
+        return self._answer(request)
+
+    def _answer(self, request: Request) -> HttpResponse:
+        probe_ran(request.method or "", request.body)
+        return HttpResponse(ok_body(request.auth.sub), content_type=TEXT)
+
+
+urlpatterns = [path("token", Token.as_view()), path("probe", Probe.as_view())]

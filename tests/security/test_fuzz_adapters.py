@@ -6,6 +6,10 @@ correctly signed tokens whose payload is arbitrary (claims of every JSON type).
 Each answer must equal what the core makes of the same request, rendered by
 the one shared function: the same status, headers and bytes as
 :mod:`security.test_attack_catalogue` checks row by row.
+
+A third source sends ``OPTIONS`` and ``POST`` requests with any mix of CORS
+preflight headers and a body to each app's probe: the probe (user code) may
+run only when the core accepts the request's token.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from hypothesis import strategies as st
 from bearerguard.errors import BearerGuardError, InvalidToken
 from bearerguard.http import bearer_token
 
-from .apps import ADAPTERS, expected_answer
+from .apps import ADAPTERS, PROBE_PATH, PROBE_RUNS, expected_answer
 from .catalogue import AUDIENCE, DROP
 from .conftest import Profile, World
 from .strategies import B64URL, field_bytes, json_values, mutated
@@ -143,3 +147,56 @@ def test_any_signed_payload_gets_the_cores_answer(
     assert answer == expected_answer(
         error, None if verified is None else verified.sub, profile.settings
     )
+
+
+_cors_headers = st.lists(
+    st.one_of(
+        st.tuples(
+            st.just(b"origin"),
+            st.sampled_from([b"https://app.example", b"null", b"", b"http://127.0.0.1:9"]),
+        ),
+        st.tuples(
+            st.sampled_from([b"access-control-request-method", b"Access-Control-Request-Method"]),
+            st.sampled_from([b"POST", b"GET", b"DELETE", b"OPTIONS", b"post", b""]),
+        ),
+        st.tuples(
+            st.just(b"access-control-request-headers"),
+            st.sampled_from([b"authorization", b"authorization, content-type", b"x-anything"]),
+        ),
+        st.tuples(st.just(b"access-control-request-private-network"), st.just(b"true")),
+    ),
+    max_size=4,
+)
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS)
+@ADAPTER_FUZZ
+@given(
+    data=st.data(),
+    method=st.sampled_from(["OPTIONS", "OPTIONS", "OPTIONS", "POST"]),
+    headers=_cors_headers,
+    body=st.sampled_from([b"", b"", b'{"transfer": 1000}', b"\x00" * 64]),
+)
+def test_options_with_any_cors_headers_runs_user_code_only_with_a_valid_token(
+    world: World,
+    tokens: list[str],
+    adapter: str,
+    data: st.DataObject,
+    method: str,
+    headers: list[tuple[bytes, bytes]],
+    body: bytes,
+) -> None:
+    """Preflight-shaped or not: the core's answer, and the probe ran only for an accepted token."""
+    profile = world.profiles["default"]
+    values = data.draw(st.one_of(st.just([]), header_lines(tokens)))
+    error, claims = reference(profile, values)
+    PROBE_RUNS.clear()
+    answer = profile.clients[adapter](
+        values, method=method, path=PROBE_PATH, headers=headers, body=body
+    )
+    event(f"status {answer.status}")
+    assert answer == expected_answer(
+        error, None if claims is None else claims.sub, profile.settings
+    )
+    ran = list(PROBE_RUNS)
+    assert ran == ([] if error is not None else [(method, body)])
