@@ -73,7 +73,7 @@ def assert_refused(response: Any, *, cors: bool) -> None:
 
 # -- Starlette and FastAPI ---------------------------------------------------------------------
 
-STARLETTE_CORS = {
+STARLETTE_CORS: dict[str, Any] = {
     "allow_origins": [ORIGIN],
     "allow_methods": ["GET", "POST"],
     "allow_headers": ["Authorization"],

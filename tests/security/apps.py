@@ -335,7 +335,7 @@ def _django_client(variant: str, bearerguard: Mapping[str, Any]) -> Iterator[Sen
 
                 response = async_to_sync(call)()
             else:
-                extra = {}
+                extra: dict[str, Any] = {}
                 if authorization:
                     # What a WSGI server hands the app: latin-1 text, repeated lines joined.
                     joined = ", ".join(value.decode("latin-1") for value in authorization)
