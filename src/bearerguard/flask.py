@@ -113,6 +113,8 @@ def _flask_answers_options() -> bool:
     ``options``, flask-cors's ``@cross_origin``) all lead to user code: those
     are authenticated.
     """
+    if request.method != "OPTIONS":
+        return False  # the common case, decided without reading headers
     headers = request.headers
     if not is_cors_preflight(
         request.method, headers.get("Origin"), headers.get("Access-Control-Request-Method")
