@@ -46,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bearerguard import Issuer, PublicJWK, Validator
-from bearerguard.encoding import b64url_decode
+from bearerguard._encoding import b64url_decode
 from bearerguard.verifier import DEFAULT_CACHE_SIZE, Verifier
 
 # One event loop for every in-process ASGI call, closed at the end.

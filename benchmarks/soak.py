@@ -57,8 +57,8 @@ def serve(issuer: str) -> None:
     from starlette.responses import JSONResponse, PlainTextResponse
     from starlette.routing import Route
 
+    from bearerguard._settings import GuardSettings
     from bearerguard.keyset import KeySetPolicy
-    from bearerguard.settings import GuardSettings
     from bearerguard.starlette import JWTAuth, require_scopes
 
     # The key set logs every failed fetch and stale answer: thousands in a soak.

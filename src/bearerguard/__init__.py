@@ -15,8 +15,7 @@ Framework adapters live in ``bearerguard.starlette``, ``bearerguard.flask``,
 
 from __future__ import annotations
 
-from .claims import AccessClaims, StandardClaims, claim
-from .discovery import (
+from ._discovery import (
     DiscoveryResult,
     Fetcher,
     FetchResponse,
@@ -25,7 +24,7 @@ from .discovery import (
     fetch_jwks_from_oauth2,
     fetch_jwks_from_oidc,
 )
-from .errors import (
+from ._errors import (
     AlgorithmNotAllowed,
     BearerGuardError,
     ConfigurationError,
@@ -46,12 +45,13 @@ from .errors import (
     UnknownKey,
     UnsupportedToken,
 )
-from .issuer import Issuer
-from .jwk import PublicJWK, parse_jwks
-from .jws import JWS
+from ._issuer import Issuer
+from ._jwk import PublicJWK, parse_jwks
+from ._jws import JWS
+from ._keysource import KeySource, StaticKeySet
+from ._validation import Validator, validate_standard_claims
+from .claims import AccessClaims, StandardClaims, claim
 from .keyset import KeySetEvent, KeySetPolicy, KeySetStatus, RemoteKeySet
-from .keysource import KeySource, StaticKeySet
-from .validation import Validator, validate_standard_claims
 from .verifier import Verifier, require_scopes
 
 __version__ = "0.1.0"

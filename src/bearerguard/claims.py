@@ -1,7 +1,7 @@
 """Typed claims: frozen dataclasses built from a verified payload.
 
 ``StandardClaims`` holds the RFC 7519 registered claims and the OpenID Connect
-claims a :class:`~bearerguard.validation.Validator` checks; ``AccessClaims``
+claims a :class:`~bearerguard._validation.Validator` checks; ``AccessClaims``
 adds the RFC 9068 access-token claims (``client_id``, scopes, ``roles``).
 Subclass either to add your own claims::
 
@@ -12,7 +12,7 @@ Subclass either to add your own claims::
 
 Every value is type-checked against the field's annotation. A claim with the
 wrong JSON type (``exp`` as a string, ``aud`` as an object, ...) becomes an
-:class:`~bearerguard.errors.InvalidClaims` naming the claim — never a
+:class:`~bearerguard._errors.InvalidClaims` naming the claim — never a
 ``TypeError`` deep inside a view.
 """
 
@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, ClassVar, TypeVar
 
-from .errors import ConfigurationError, InvalidClaims
+from ._errors import ConfigurationError, InvalidClaims
 
 __all__ = ["AccessClaims", "StandardClaims", "claim"]
 

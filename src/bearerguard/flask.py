@@ -16,7 +16,7 @@
 Settings come from keyword arguments and from ``app.config`` keys named
 ``BEARERGUARD_<FIELD>`` (``BEARERGUARD_OIDC``, ``BEARERGUARD_AUDIENCE``,
 ``BEARERGUARD_REQUIRED``, ...; keyword arguments win), see
-:class:`~bearerguard.settings.GuardSettings`. Every request that is not public
+:class:`~bearerguard._settings.GuardSettings`. Every request that is not public
 is authenticated before its view runs; the claims are in ``g.claims``
 (``None`` when anonymous requests are allowed with ``required=False``).
 
@@ -26,7 +26,7 @@ where Flask answers ``OPTIONS`` itself (a route that does not list
 ``OPTIONS``), so no view runs; flask-cors adds its headers to that answer and
 to the refusals. A view that handles ``OPTIONS`` itself, an unknown path and
 flask-cors's ``@cross_origin`` decorator get no such exemption.
-Refusals are rendered by :func:`bearerguard.http.error_response`, the bytes
+Refusals are rendered by :func:`bearerguard._http.error_response`, the bytes
 every adapter sends.
 """
 
@@ -38,14 +38,18 @@ from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, g, request
 
-from .errors import BearerGuardError, ConfigurationError, MissingToken
-from .http import REFUSALS, is_cors_preflight
-from .settings import GuardSettings
+from ._environ import authenticate_environ
+from ._errors import BearerGuardError, ConfigurationError, MissingToken
+from ._http import REFUSALS, is_cors_preflight
+from ._settings import GuardSettings
 from .verifier import Verifier
 from .verifier import require_scopes as check_scopes
-from .wsgi import authenticate_environ
 
-__all__ = ["EXTENSION_KEY", "BearerGuard", "BearerGuardState", "require_scopes", "require_token"]
+__all__ = [
+    "BearerGuard",
+    "require_scopes",
+    "require_token",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -131,7 +135,7 @@ def _flask_answers_options() -> bool:
 class BearerGuard:
     """The Flask extension: ``BearerGuard(app, **settings)`` or ``init_app`` later.
 
-    The keyword arguments are :class:`~bearerguard.settings.GuardSettings`
+    The keyword arguments are :class:`~bearerguard._settings.GuardSettings`
     fields; they override ``BEARERGUARD_*`` keys of ``app.config``. A ready
     ``settings=`` object is used as it is, config keys aside. Nothing is
     fetched until the first token arrives.

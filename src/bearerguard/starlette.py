@@ -21,7 +21,7 @@ In FastAPI the same ``require_scopes`` is a dependency that returns the claims::
     @app.get("/orders")
     def orders(claims: AccessClaims = Depends(require_scopes("orders:read"))): ...
 
-Refusals are rendered by :func:`bearerguard.http.error_response` (the bytes
+Refusals are rendered by :func:`bearerguard._http.error_response` (the bytes
 every adapter sends). A WebSocket handshake that fails is closed before it is
 accepted, with code 1008 (policy violation), or 1013 (try again later) when the
 issuer's keys are unavailable.
@@ -46,13 +46,18 @@ from starlette.authentication import AuthCredentials, BaseUser, UnauthenticatedU
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ._errors import BearerGuardError, ConfigurationError, KeySetUnavailable, MissingToken
+from ._http import REFUSALS, access_token_in_query, bearer_token
+from ._settings import GuardSettings
 from .claims import StandardClaims
-from .errors import BearerGuardError, ConfigurationError, KeySetUnavailable, MissingToken
-from .http import REFUSALS, access_token_in_query, bearer_token
-from .settings import GuardSettings
 from .verifier import require_scopes as check_scopes
 
-__all__ = ["JWTAuth", "ScopeRequirement", "TokenUser", "require_scopes", "require_token"]
+__all__ = [
+    "JWTAuth",
+    "TokenUser",
+    "require_scopes",
+    "require_token",
+]
 
 C = TypeVar("C", bound=StandardClaims)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -125,7 +130,7 @@ def _start_message(status: int, headers: tuple[tuple[str, str], ...]) -> Message
 class JWTAuth:
     """Pure ASGI middleware that authenticates HTTP and WebSocket requests.
 
-    Takes the :class:`~bearerguard.settings.GuardSettings` fields as keyword
+    Takes the :class:`~bearerguard._settings.GuardSettings` fields as keyword
     arguments (``oidc=``, ``audience=``, ``required=``, ``public_paths=``, ...)
     or a ready ``settings=``. Everything is prepared here, once; no network
     call is made until the first token arrives. Lifespan and other scope types

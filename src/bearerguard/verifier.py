@@ -1,9 +1,9 @@
 """One object that verifies tokens from several trusted issuers; what adapters call.
 
 :class:`Verifier` parses the token once, reads its *unverified* ``iss`` only to
-pick which configured :class:`~bearerguard.issuer.Issuer` (and so which key set)
+pick which configured :class:`~bearerguard._issuer.Issuer` (and so which key set)
 to use, then verifies the signature with that issuer's keys and validates the
-claims with its :class:`~bearerguard.validation.Validator`. A token whose
+claims with its :class:`~bearerguard._validation.Validator`. A token whose
 ``iss`` no configured issuer has is rejected before any key is looked up, so
 it never causes a network call::
 
@@ -36,21 +36,25 @@ from dataclasses import dataclass
 from time import time as _time
 from typing import Any, Generic, TypeVar, overload
 
-from .claims import AccessClaims, StandardClaims
-from .errors import (
+from ._errors import (
     AlgorithmNotAllowed,
     ConfigurationError,
     InsufficientScope,
     IssuerMismatch,
     TokenTooLarge,
 )
-from .issuer import Issuer, validated_claims
-from .jwk import PublicJWK
-from .jws import DecodedToken, decode, parse
-from .keysource import KeySource
-from .validation import Now, Validator, to_timestamp
+from ._issuer import Issuer, validated_claims
+from ._jwk import PublicJWK
+from ._jws import DecodedToken, decode, parse
+from ._keysource import KeySource
+from ._validation import Now, Validator, to_timestamp
+from .claims import AccessClaims, StandardClaims
 
-__all__ = ["DEFAULT_CACHE_SIZE", "CacheInfo", "Verifier", "require_scopes"]
+__all__ = [
+    "CacheInfo",
+    "Verifier",
+    "require_scopes",
+]
 
 C = TypeVar("C", bound=StandardClaims)
 
@@ -80,15 +84,15 @@ class CacheInfo:
 class Verifier(Generic[C]):
     """Verify access tokens from any of *issuers*; returns typed claims.
 
-    Every issuer needs a :class:`~bearerguard.validation.Validator` and a
-    distinct :attr:`~bearerguard.issuer.Issuer.url` (checked here, at
+    Every issuer needs a :class:`~bearerguard._validation.Validator` and a
+    distinct :attr:`~bearerguard._issuer.Issuer.url` (checked here, at
     construction). *claims_type* is :class:`~bearerguard.claims.AccessClaims`
     or a subclass of it (or of :class:`~bearerguard.claims.StandardClaims`).
 
     :meth:`verify` is for synchronous code; :meth:`averify` is its asyncio
     twin, which waits for key fetches without blocking the event loop. Both
-    raise the :class:`~bearerguard.errors.InvalidToken` family (401) for a bad
-    token and :class:`~bearerguard.errors.KeySetUnavailable` (503) when the
+    raise the :class:`~bearerguard._errors.InvalidToken` family (401) for a bad
+    token and :class:`~bearerguard._errors.KeySetUnavailable` (503) when the
     issuer's keys cannot be had. Immutable; share one across threads and tasks.
     """
 
@@ -314,7 +318,7 @@ def _time_window(claims: StandardClaims, validator: Validator) -> tuple[float, f
     """``(deadline, not_before)``: a cached token is valid at *t* iff
     ``t < deadline and t + leeway >= not_before``.
 
-    Exactly the time checks of :func:`~bearerguard.validation.check_claims`,
+    Exactly the time checks of :func:`~bearerguard._validation.check_claims`,
     computed with the same expressions: ``exp`` (``t >= exp + leeway`` fails),
     ``max_age`` (``t > auth_time + max_age + leeway`` fails; the next float up
     turns that ``>`` into the deadline's ``<``), ``nbf`` and ``iat``
@@ -337,7 +341,7 @@ def _time_window(claims: StandardClaims, validator: Validator) -> tuple[float, f
 
 
 def require_scopes(claims: StandardClaims, *scopes: str) -> None:
-    """Raise :class:`~bearerguard.errors.InsufficientScope` unless *claims* grant every scope.
+    """Raise :class:`~bearerguard._errors.InsufficientScope` unless *claims* grant every scope.
 
     *claims* must have a ``scopes`` set (as :class:`~bearerguard.claims.AccessClaims`
     has). The error lists the missing scopes; adapters answer 403 with

@@ -14,9 +14,9 @@ anonymous request when ``required=False``)::
     app = BearerAuthMiddleware(orders, oidc="https://login.example.com",
                                audience="api://orders")
 
-Refusals are rendered by :func:`bearerguard.http.error_response`: the same
+Refusals are rendered by :func:`bearerguard._http.error_response`: the same
 bytes as every other adapter. No web framework is imported; the Flask adapter
-uses the same request handling (:func:`authenticate_environ`).
+uses the same request handling.
 
 CORS preflights are authenticated like every other request, so wrap the CORS
 layer *around* the middleware (``cors(BearerAuthMiddleware(app, ...))``): it
@@ -28,14 +28,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable
-from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
-from .claims import StandardClaims
-from .errors import BearerGuardError, ConfigurationError, MissingToken
-from .http import REFUSALS, ErrorResponse, access_token_in_query, bearer_token
-from .settings import GuardSettings
-from .verifier import Verifier
+from ._environ import authenticate_environ, wsgi_status
+from ._errors import BearerGuardError, ConfigurationError, MissingToken
+from ._http import REFUSALS, ErrorResponse
+from ._settings import GuardSettings
 from .verifier import require_scopes as check_scopes
 
 if TYPE_CHECKING:
@@ -43,11 +41,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CLAIMS_KEY",
-    "MIDDLEWARE_KEY",
     "BearerAuthMiddleware",
-    "authenticate_environ",
     "require_scopes",
-    "wsgi_status",
 ]
 
 #: Where the middleware puts the verified claims (``None``: anonymous).
@@ -56,37 +51,10 @@ CLAIMS_KEY = "bearerguard.claims"
 MIDDLEWARE_KEY = "bearerguard.middleware"
 
 
-def wsgi_status(status: int) -> str:
-    """The WSGI status line for *status* (``"401 Unauthorized"``)."""
-    return f"{status} {HTTPStatus(status).phrase}"
-
-
-def authenticate_environ(
-    environ: WSGIEnvironment, verifier: Verifier[Any], *, required: bool
-) -> StandardClaims | None:
-    """The verified claims of a WSGI request; ``None`` when anonymous is allowed.
-
-    Raises a :data:`~bearerguard.http.REFUSALS` error for a request to refuse.
-    Every method is authenticated alike, ``OPTIONS`` included: a CORS
-    preflight has no token, so a CORS layer must answer it before this runs.
-    """
-    # WSGI servers join repeated header lines with ", "; bearer_token sees that.
-    header = environ.get("HTTP_AUTHORIZATION")
-    other = access_token_in_query(environ.get("QUERY_STRING", ""))
-    try:
-        token = bearer_token(header, other_credentials=other, max_size=verifier.max_token_size)
-    except MissingToken:
-        if required:
-            raise
-        return None
-    claims: StandardClaims = verifier.verify(token)
-    return claims
-
-
 class BearerAuthMiddleware:
     """WSGI middleware that authenticates every request that is not public.
 
-    Takes the :class:`~bearerguard.settings.GuardSettings` fields as keyword
+    Takes the :class:`~bearerguard._settings.GuardSettings` fields as keyword
     arguments (``oidc=``, ``audience=``, ``required=``, ``public_paths=``, ...)
     or a ready ``settings=``. With ``resource=`` it also serves the RFC 9728
     protected-resource metadata. ``OPTIONS`` requests, CORS preflights

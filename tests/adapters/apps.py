@@ -23,7 +23,7 @@ from werkzeug.test import Client
 from bearerguard import flask as bg_flask
 from bearerguard import starlette as bg_starlette
 from bearerguard import wsgi as bg_wsgi
-from bearerguard.settings import GuardSettings
+from bearerguard._settings import GuardSettings
 
 from .cases import PUBLIC_PATH, SCOPE, SCOPED_PATH, TOKEN_PATH, Observed
 

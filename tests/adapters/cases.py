@@ -29,8 +29,8 @@ from typing import Any
 import pytest
 
 from bearerguard import Issuer, Validator
+from bearerguard._settings import GuardSettings
 from bearerguard.keyset import RemoteKeySet
-from bearerguard.settings import GuardSettings
 from bearerguard.testing import LocalIssuer
 from bearerguard.verifier import Verifier
 

@@ -8,8 +8,8 @@ import pytest
 from flask import Flask, g
 
 from bearerguard import ConfigurationError
+from bearerguard._settings import GuardSettings
 from bearerguard.flask import BearerGuard, BearerGuardState, require_scopes, require_token
-from bearerguard.settings import GuardSettings
 from bearerguard.testing import LocalIssuer
 
 from .cases import AUDIENCE, NO_TOKEN_BODY, REALM

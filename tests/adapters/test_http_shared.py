@@ -1,11 +1,11 @@
-"""The request-side helpers every adapter shares (bearerguard.http additions)."""
+"""The request-side helpers every adapter shares (bearerguard._http additions)."""
 
 from __future__ import annotations
 
 import pytest
 
-from bearerguard.errors import InvalidRequest, MissingToken
-from bearerguard.http import access_token_in_query, bearer_token
+from bearerguard._errors import InvalidRequest, MissingToken
+from bearerguard._http import access_token_in_query, bearer_token
 
 
 @pytest.mark.parametrize(

@@ -8,14 +8,14 @@ from typing import Any
 import pytest
 
 from bearerguard import AccessClaims, ConfigurationError, Issuer, Validator
-from bearerguard.errors import InvalidRequest, MissingToken
-from bearerguard.keyset import KeySetPolicy
-from bearerguard.settings import (
+from bearerguard._errors import InvalidRequest, MissingToken
+from bearerguard._settings import (
     GuardSettings,
     ResourceMetadata,
     protected_resource_metadata,
     resource_metadata_url,
 )
+from bearerguard.keyset import KeySetPolicy
 from bearerguard.testing import LocalIssuer
 from bearerguard.verifier import Verifier
 

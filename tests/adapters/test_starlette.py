@@ -21,7 +21,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from bearerguard import ConfigurationError
-from bearerguard.settings import GuardSettings
+from bearerguard._settings import GuardSettings
 from bearerguard.starlette import JWTAuth, TokenUser, require_scopes, require_token
 from bearerguard.testing import LocalIssuer
 
@@ -337,9 +337,9 @@ def test_event_loop_keeps_running_during_a_slow_key_fetch(
 
 
 def test_importing_bearerguard_imports_no_framework() -> None:
-    """`import bearerguard` (and bearerguard.settings) pull in no web framework."""
+    """`import bearerguard` (and bearerguard._settings) pull in no web framework."""
     code = (
-        "import sys, bearerguard, bearerguard.settings, bearerguard.starlette;"
+        "import sys, bearerguard, bearerguard._settings, bearerguard.starlette;"
         "print(sorted(m for m in ('fastapi', 'flask', 'django') if m in sys.modules));"
         "import importlib; sys.modules.pop('bearerguard.starlette');"
     )
@@ -347,7 +347,7 @@ def test_importing_bearerguard_imports_no_framework() -> None:
         [
             sys.executable,
             "-c",
-            "import sys, bearerguard, bearerguard.settings, bearerguard.wsgi;"
+            "import sys, bearerguard, bearerguard._settings, bearerguard.wsgi;"
             "print(sorted(m for m in ('starlette', 'fastapi', 'flask', 'django', 'werkzeug')"
             " if m in sys.modules))",
         ],

@@ -10,7 +10,7 @@ from werkzeug.test import Client
 from werkzeug.wrappers import Request, Response
 
 from bearerguard import ConfigurationError
-from bearerguard.settings import GuardSettings
+from bearerguard._settings import GuardSettings
 from bearerguard.testing import LocalIssuer
 from bearerguard.wsgi import CLAIMS_KEY, BearerAuthMiddleware, require_scopes, wsgi_status
 

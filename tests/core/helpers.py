@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-from bearerguard.errors import BearerGuardError
+from bearerguard._errors import BearerGuardError
 
 DATA = Path(__file__).parent / "data"
 

@@ -7,7 +7,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519
 
 from bearerguard import AlgorithmNotAllowed, InvalidSignature, Issuer, PublicJWK, Validator
-from bearerguard.algorithms import ALGORITHMS, COORD_SIZES, CURVE_ORDERS, PublicKey
+from bearerguard._algorithms import ALGORITHMS, COORD_SIZES, CURVE_ORDERS, PublicKey
 
 from .conftest import Keys
 from .helpers import AUDIENCE, ISSUER, NOW, access_payload, expect_error, make_token

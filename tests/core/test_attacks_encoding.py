@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from bearerguard import Issuer, MalformedToken, PublicJWK, TokenTooLarge, UnsupportedToken
-from bearerguard.jws import DEFAULT_MAX_TOKEN_SIZE, decode
+from bearerguard._jws import DEFAULT_MAX_TOKEN_SIZE, decode
 from bearerguard.verifier import Verifier
 
 from .conftest import Keys

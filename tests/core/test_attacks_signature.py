@@ -29,8 +29,8 @@ from bearerguard import (
     Validator,
     parse_jwks,
 )
-from bearerguard.algorithms import CURVE_ORDERS
-from bearerguard.issuer import MAX_KIDLESS_CANDIDATES
+from bearerguard._algorithms import CURVE_ORDERS
+from bearerguard._issuer import MAX_KIDLESS_CANDIDATES
 from bearerguard.verifier import Verifier
 
 from .conftest import Keys

@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from bearerguard.encoding import b64url_decode, b64url_encode, is_b64url, json_object, object_fast
-from bearerguard.errors import MalformedToken
+from bearerguard._encoding import b64url_decode, b64url_encode, is_b64url, json_object, object_fast
+from bearerguard._errors import MalformedToken
 
 from .helpers import expect_error
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bearerguard import errors
+from bearerguard import _errors as errors
 
 
 @pytest.mark.parametrize(

@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bearerguard import AccessClaims, InvalidKey, Issuer, PublicJWK, parse_jwks
-from bearerguard.errors import InvalidClaims, InvalidToken
-from bearerguard.jws import decode
+from bearerguard._errors import InvalidClaims, InvalidToken
+from bearerguard._jws import decode
 
 from .conftest import Keys
 from .helpers import NOW, b64, make_token

@@ -16,7 +16,7 @@ from bearerguard import (
     PublicJWK,
     Validator,
 )
-from bearerguard.encoding import b64url_encode
+from bearerguard._encoding import b64url_encode
 
 from .conftest import Keys
 from .helpers import AUDIENCE, ISSUER

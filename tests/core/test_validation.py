@@ -19,7 +19,7 @@ from bearerguard import (
     Validator,
     validate_standard_claims,
 )
-from bearerguard.validation import RFC9068_REQUIRED
+from bearerguard._validation import RFC9068_REQUIRED
 
 from .conftest import Keys
 from .helpers import AUDIENCE, ISSUER, NOW, access_payload, expect_error, make_token

@@ -14,9 +14,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from bearerguard import ExpiredToken, Issuer, PublicJWK, StandardClaims, Validator, parse_jwks
-from bearerguard.encoding import b64url_decode
-from bearerguard.errors import InvalidKey, InvalidSignature, MalformedToken
-from bearerguard.jws import decode
+from bearerguard._encoding import b64url_decode
+from bearerguard._errors import InvalidKey, InvalidSignature, MalformedToken
+from bearerguard._jws import decode
 
 from .helpers import b64, expect_error, load
 

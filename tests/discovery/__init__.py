@@ -1,1 +1,1 @@
-"""Tests of bearerguard.discovery."""
+"""Tests of bearerguard._discovery."""

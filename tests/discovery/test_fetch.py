@@ -15,7 +15,7 @@ from bearerguard import (
     fetch_jwks_from_oauth2,
     fetch_jwks_from_oidc,
 )
-from bearerguard.discovery import RequestsFetcher
+from bearerguard._discovery import RequestsFetcher
 from support.jwks_server import JWKSServer, Reply
 from support.keys import jwks, public_jwk
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from bearerguard import DiscoveryError, FetchError
-from bearerguard.discovery import RequestsFetcher, jwks_uri_from_metadata, safe_url
+from bearerguard._discovery import RequestsFetcher, jwks_uri_from_metadata, safe_url
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bearerguard import ConfigurationError, DiscoveryError, FetchError, Issuer, Validator
-from bearerguard.discovery import RequestsFetcher
+from bearerguard._discovery import RequestsFetcher
 from bearerguard.keyset import KeySetPolicy, RemoteKeySet
 from support.jwks_server import JWKSServer
 from support.keys import AUDIENCE, jwks, mint

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bearerguard import ConfigurationError
-from bearerguard.discovery import cache_lifetime, check_url
+from bearerguard._discovery import cache_lifetime, check_url
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,7 @@ from adapters.cases import (
     table_settings,
     unavailable_settings,
 )
-from bearerguard.settings import GuardSettings
+from bearerguard._settings import GuardSettings
 from bearerguard.testing import LocalIssuer
 
 

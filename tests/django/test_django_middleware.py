@@ -16,7 +16,8 @@ from django.test import AsyncClient, Client
 from testapp_backends import RecordingBackend
 from testapp_settings import guard_settings
 
-from bearerguard.django import BearerTokenMiddleware, get_config
+from bearerguard.django import BearerTokenMiddleware
+from bearerguard.django._conf import get_config
 from bearerguard.testing import LocalIssuer
 
 RECORDING = "testapp_backends.RecordingBackend"
@@ -295,8 +296,8 @@ def order_error(ours: str, theirs: str) -> str:
         pytest.param([CSRF, BEARER], None, id="no-authentication-middleware"),
         pytest.param([BEARER, SESSIONS, AUTH, CSRF], order_error(BEARER, AUTH),
                      id="before-authentication"),
-        pytest.param(["bearerguard.django.middleware.BearerTokenMiddleware", SESSIONS, AUTH],
-                     order_error("bearerguard.django.middleware.BearerTokenMiddleware", AUTH),
+        pytest.param(["bearerguard.django._middleware.BearerTokenMiddleware", SESSIONS, AUTH],
+                     order_error("bearerguard.django._middleware.BearerTokenMiddleware", AUTH),
                      id="full-path-before-authentication"),
         pytest.param([SESSIONS, AUTH, BEARER, REMOTE_USER], order_error(BEARER, REMOTE_USER),
                      id="before-remote-user"),

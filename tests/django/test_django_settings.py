@@ -15,13 +15,8 @@ from testapp_backends import AppClaims
 from testapp_settings import BACKEND, guard_settings
 
 from bearerguard import ConfigurationError
-from bearerguard.django import (
-    BearerTokenBackend,
-    DjangoConfig,
-    TokenUser,
-    get_config,
-    reset_config,
-)
+from bearerguard.django import BearerTokenBackend, TokenUser
+from bearerguard.django._conf import DjangoConfig, get_config, reset_config
 from bearerguard.django.apps import BearerGuardConfig
 from bearerguard.testing import LocalIssuer
 

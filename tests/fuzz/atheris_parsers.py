@@ -24,18 +24,18 @@ import sys
 
 import atheris
 
-from bearerguard import jws
-from bearerguard.claims import AccessClaims
-from bearerguard.discovery import (
+from bearerguard import _jws as jws
+from bearerguard._discovery import (
     FetchResponse,
     cache_lifetime,
     json_response,
     jwks_uri_from_metadata,
 )
-from bearerguard.encoding import json_object
-from bearerguard.errors import BearerGuardError
-from bearerguard.http import bearer_token
-from bearerguard.jwk import parse_jwks
+from bearerguard._encoding import json_object
+from bearerguard._errors import BearerGuardError
+from bearerguard._http import bearer_token
+from bearerguard._jwk import parse_jwks
+from bearerguard.claims import AccessClaims
 
 ISSUER = "https://127.0.0.1/issuer"
 METADATA_URL = "https://127.0.0.1/issuer/.well-known/openid-configuration"

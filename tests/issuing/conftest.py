@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from bearerguard.issuing import KeyPair, KeyRing, generate_key_pair, private_key_pem
+from bearerguard.issuing import KeyPair, KeyRing, generate_key_pair
+from bearerguard.issuing._keys import private_key_pem
 from support.clock import FakeClock
 
 from .redis_server import redis_server

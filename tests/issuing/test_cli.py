@@ -22,7 +22,7 @@ from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
 from authlib.oidc.discovery import OpenIDProviderMetadata
 
 from bearerguard import Issuer, PublicJWK, Validator
-from bearerguard.cli import main
+from bearerguard._cli import main
 from bearerguard.issuing import KeyRing, load_key_pair
 
 from .conftest import encrypted_ring

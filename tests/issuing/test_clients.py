@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from bearerguard import ConfigurationError
-from bearerguard.issuing import Client, load_clients, parse_client
+from bearerguard.issuing import Client, load_clients
+from bearerguard.issuing._clients import parse_client
 
 
 @pytest.mark.parametrize(

@@ -15,8 +15,8 @@ from bearerguard.issuing import (
     authorization_server_metadata,
     discovery_document,
     jwks_document,
-    jwks_uri_for,
 )
+from bearerguard.issuing._documents import jwks_uri_for
 
 ISS = "https://login.example.com"
 TOKEN_SERVER: dict[str, Any] = {

@@ -15,14 +15,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa, x25519
 
 from bearerguard import ConfigurationError, InvalidKey, PublicJWK
-from bearerguard.issuing import (
-    KeyPair,
-    generate_key_pair,
+from bearerguard.issuing import KeyPair, generate_key_pair, load_key_pair, write_key_files
+from bearerguard.issuing._keys import (
     generate_private_key,
-    load_key_pair,
     private_key_pem,
     public_key_pem,
-    write_key_files,
     write_private_key,
 )
 

@@ -8,7 +8,8 @@ from collections.abc import Callable
 import pytest
 
 from bearerguard import ConfigurationError
-from bearerguard.issuing import KeyState, RingKey, RingState, RotationPolicy, RotationStep
+from bearerguard.issuing import KeyState, RotationPolicy
+from bearerguard.issuing._lifecycle import RingKey, RingState, RotationStep
 
 HOUR, DAY = 3600.0, 86400.0
 POLICY = RotationPolicy(publish_delay=DAY, retire_after=2 * DAY)

@@ -16,12 +16,17 @@ from bearerguard.issuing import (
     RedisRefreshStore,
     RefreshStore,
     RefreshTokenReused,
+)
+from bearerguard.issuing._errors import RefreshStoreFull
+from bearerguard.issuing._refresh import (
+    DROPPED,
+    REUSED,
+    REVOKED,
+    UNKNOWN,
     new_refresh_token,
     refresh_token_family,
     refresh_token_id,
 )
-from bearerguard.issuing.errors import RefreshStoreFull
-from bearerguard.issuing.refresh import DROPPED, REUSED, REVOKED, UNKNOWN
 from support.clock import FakeClock
 
 from .conftest import T0

@@ -21,8 +21,8 @@ from bearerguard.issuing import (
     TokenEndpoint,
     TokenIssuer,
 )
-from bearerguard.issuing.errors import RefreshStoreFull
-from bearerguard.issuing.wellknown import Response
+from bearerguard.issuing._errors import RefreshStoreFull
+from bearerguard.issuing._wellknown import Response
 from support.clock import FakeClock
 
 ISS = "https://login.example.com"

@@ -19,8 +19,8 @@ from bearerguard.issuing import (
     TokenIssuer,
     TokenResponse,
     jwks_document,
-    refresh_token_family,
 )
+from bearerguard.issuing._refresh import refresh_token_family
 from support.clock import FakeClock
 
 from .conftest import T0

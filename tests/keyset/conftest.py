@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from bearerguard import Issuer, Validator
-from bearerguard.discovery import RequestsFetcher
+from bearerguard._discovery import RequestsFetcher
 from bearerguard.keyset import KeySetPolicy, RemoteKeySet
 from support.clock import FakeClock
 from support.events import EventLog

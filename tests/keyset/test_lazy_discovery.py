@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from bearerguard import ConfigurationError, DiscoveryError, FetchError, Issuer, KeySetUnavailable
-from bearerguard.discovery import RequestsFetcher
+from bearerguard._discovery import RequestsFetcher
 from bearerguard.keyset import KeySetPolicy, RemoteKeySet
 from support.clock import FakeClock
 from support.jwks_server import JWKSServer, Reply

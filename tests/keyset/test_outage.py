@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bearerguard import Issuer, KeySetUnavailable
-from bearerguard.discovery import FetchResponse, RequestsFetcher
+from bearerguard._discovery import FetchResponse, RequestsFetcher
 from bearerguard.keyset import KeySetEvent, KeySetPolicy, RemoteKeySet
 from support.clock import FakeClock
 from support.events import EventLog

@@ -7,7 +7,8 @@ from collections.abc import Callable
 import pytest
 
 from bearerguard import KeySetUnavailable
-from bearerguard.keyset import MAX_REDIRECTS, KeySetPolicy, RemoteKeySet
+from bearerguard.keyset import KeySetPolicy, RemoteKeySet
+from bearerguard.keyset._policy import MAX_REDIRECTS
 from support.jwks_server import JWKSServer, Reply
 from support.keys import jwks
 

@@ -10,7 +10,8 @@ from collections.abc import Callable
 import pytest
 
 from bearerguard import Issuer, UnknownKey
-from bearerguard.keyset import MAX_ABSENT_KIDS, KeySetPolicy, RemoteKeySet
+from bearerguard.keyset import KeySetPolicy, RemoteKeySet
+from bearerguard.keyset._policy import MAX_ABSENT_KIDS
 from support.clock import FakeClock
 from support.events import EventLog
 from support.jwks_server import JWKSServer, Reply, Request

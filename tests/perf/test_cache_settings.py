@@ -8,7 +8,7 @@ import pytest
 from starlette.applications import Starlette
 
 from bearerguard import ConfigurationError, Issuer, Validator
-from bearerguard.settings import GuardSettings
+from bearerguard._settings import GuardSettings
 from bearerguard.starlette import JWTAuth
 from bearerguard.verifier import DEFAULT_CACHE_SIZE, Verifier
 

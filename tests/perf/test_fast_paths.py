@@ -18,11 +18,11 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from bearerguard import AccessClaims, StandardClaims, Validator
+from bearerguard._encoding import b64url_encode, json_object, object_fast
+from bearerguard._errors import BearerGuardError, InvalidClaims
+from bearerguard._jws import _parse_fast, _parse_strict, decode, parse
+from bearerguard._validation import check_claims
 from bearerguard.claims import _from_plan, _make_builder, _plan, claim
-from bearerguard.encoding import b64url_encode, json_object, object_fast
-from bearerguard.errors import BearerGuardError, InvalidClaims
-from bearerguard.jws import _parse_fast, _parse_strict, decode, parse
-from bearerguard.validation import check_claims
 from bearerguard.verifier import _time_window
 
 from .conftest import AUD, ISS, T0
@@ -159,7 +159,7 @@ def test_a_header_with_nested_members_is_not_cached(
     """Only headers of scalar members are shared between tokens."""
     import jwt
 
-    from bearerguard.jws import _HEADERS
+    from bearerguard._jws import _HEADERS
 
     token = jwt.encode(
         {"iss": ISS},

@@ -27,7 +27,7 @@ from bearerguard import (
     UnknownKey,
     Validator,
 )
-from bearerguard.errors import BearerGuardError
+from bearerguard._errors import BearerGuardError
 from bearerguard.keyset import RemoteKeySet
 from bearerguard.verifier import DEFAULT_CACHE_SIZE, CacheInfo, Verifier
 from support.clock import FakeClock

@@ -37,8 +37,8 @@ from werkzeug.test import Client
 from bearerguard import flask as bg_flask
 from bearerguard import starlette as bg_starlette
 from bearerguard import wsgi as bg_wsgi
-from bearerguard.errors import BearerGuardError
-from bearerguard.settings import GuardSettings
+from bearerguard._errors import BearerGuardError
+from bearerguard._settings import GuardSettings
 
 with warnings.catch_warnings():
     # Starlette asks for the httpx2 package; the client works the same on httpx.

@@ -36,8 +36,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import NameOID
 
-from bearerguard.algorithms import CURVE_ORDERS
-from bearerguard.errors import (
+from bearerguard._algorithms import CURVE_ORDERS
+from bearerguard._errors import (
     AlgorithmNotAllowed,
     BearerGuardError,
     ExpiredToken,

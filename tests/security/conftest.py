@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from bearerguard import Issuer, Validator
-from bearerguard.settings import GuardSettings
+from bearerguard._settings import GuardSettings
 from bearerguard.testing import LocalIssuer
 from bearerguard.verifier import Verifier
 

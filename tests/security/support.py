@@ -38,11 +38,11 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-from bearerguard.discovery import FetchResponse, RequestsFetcher
-from bearerguard.errors import FetchError
-from bearerguard.issuing.keys import KeyPair
-from bearerguard.jwk import PublicJWK
-from bearerguard.testing.keypool import KeyPool
+from bearerguard._discovery import FetchResponse, RequestsFetcher
+from bearerguard._errors import FetchError
+from bearerguard._jwk import PublicJWK
+from bearerguard.issuing._keys import KeyPair
+from bearerguard.testing._keypool import KeyPool
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from bearerguard.errors import BearerGuardError, InvalidClaims
-from bearerguard.http import bearer_token
+from bearerguard._errors import BearerGuardError, InvalidClaims
+from bearerguard._http import bearer_token
 
 from .apps import ADAPTERS, Answer, expected_answer
 from .catalogue import AUDIENCE, CATALOGUE, CLASSES, Attack, Forge, id_token

@@ -27,9 +27,9 @@ import pytest
 import requests
 
 from bearerguard import Issuer, Validator
-from bearerguard.errors import KeySetUnavailable
+from bearerguard._errors import KeySetUnavailable
+from bearerguard._settings import GuardSettings
 from bearerguard.keyset import KeySetPolicy, RemoteKeySet
-from bearerguard.settings import GuardSettings
 from bearerguard.testing import LocalIssuer
 from bearerguard.verifier import Verifier
 from support.clock import FakeClock
@@ -463,9 +463,9 @@ def test_good_key_beside_unusable_ones_is_used(rig: Rig, caplog: pytest.LogCaptu
         rig.idp.keys[0].to_dict(),
     ]
     rig.idp.override(rig.idp.jwks_path, body={"keys": keys})
-    with caplog.at_level(logging.DEBUG, logger="bearerguard.jwk"):
+    with caplog.at_level(logging.DEBUG, logger="bearerguard._jwk"):
         assert rig.verifier.verify(rig.token).sub == "user-1"
-    skipped = [r for r in caplog.records if r.name == "bearerguard.jwk"]
+    skipped = [r for r in caplog.records if r.name == "bearerguard._jwk"]
     # The enc key is expected beside signing keys (Keycloak publishes one): debug, not warning.
     assert [r.levelno for r in skipped] == [logging.WARNING] * 3 + [logging.DEBUG]
     assert rig.keyset.status().kids == (rig.idp.kid,)

@@ -20,9 +20,9 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from bearerguard.django.usernames import check_characters
-from bearerguard.errors import BearerGuardError, InvalidToken
-from bearerguard.http import bearer_token
+from bearerguard._errors import BearerGuardError, InvalidToken
+from bearerguard._http import bearer_token
+from bearerguard.django._usernames import check_characters
 
 from .apps import ADAPTERS, PROBE_PATH, PROBE_RUNS, expected_answer
 from .catalogue import AUDIENCE, DROP

@@ -20,10 +20,10 @@ import pytest
 from hypothesis import HealthCheck, assume, event, example, given, settings
 from hypothesis import strategies as st
 
-from bearerguard import jws
-from bearerguard.discovery import FetchResponse, fetch_jwks_from_oauth2, fetch_jwks_from_oidc
-from bearerguard.encoding import b64url_encode, json_object, object_fast
-from bearerguard.errors import (
+from bearerguard import _jws as jws
+from bearerguard._discovery import FetchResponse, fetch_jwks_from_oauth2, fetch_jwks_from_oidc
+from bearerguard._encoding import b64url_encode, json_object, object_fast
+from bearerguard._errors import (
     BearerGuardError,
     InvalidRequest,
     InvalidToken,
@@ -32,7 +32,7 @@ from bearerguard.errors import (
     MissingToken,
     TokenTooLarge,
 )
-from bearerguard.http import bearer_token
+from bearerguard._http import bearer_token
 from bearerguard.keyset import KeySetPolicy, RemoteKeySet
 from support.clock import FakeClock
 

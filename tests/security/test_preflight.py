@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from bearerguard.errors import BearerGuardError
-from bearerguard.http import bearer_token
+from bearerguard._errors import BearerGuardError
+from bearerguard._http import bearer_token
 
 from .apps import ADAPTERS, PROBE_PATH, PROBE_RUNS, Answer, expected_answer
 from .conftest import Profile, World

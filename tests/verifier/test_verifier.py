@@ -24,7 +24,7 @@ from bearerguard import (
     UnknownKey,
     Validator,
 )
-from bearerguard.discovery import RequestsFetcher
+from bearerguard._discovery import RequestsFetcher
 from bearerguard.keyset import KeySetPolicy, RemoteKeySet
 from bearerguard.verifier import Verifier
 from support.jwks_server import JWKSServer, Reply

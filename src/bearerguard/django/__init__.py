@@ -20,21 +20,16 @@ Importing :mod:`bearerguard` alone never imports Django.
 
 from __future__ import annotations
 
-from .backend import BearerTokenBackend
-from .conf import USER_MODES, DjangoConfig, get_config, reset_config
-from .core import claims_of
-from .decorators import require_scopes
-from .middleware import BearerTokenMiddleware
-from .users import TokenUser
+from ._backend import BearerTokenBackend
+from ._core import claims_of
+from ._decorators import require_scopes
+from ._middleware import BearerTokenMiddleware
+from ._users import TokenUser
 
 __all__ = [
-    "USER_MODES",
     "BearerTokenBackend",
     "BearerTokenMiddleware",
-    "DjangoConfig",
     "TokenUser",
     "claims_of",
-    "get_config",
     "require_scopes",
-    "reset_config",
 ]

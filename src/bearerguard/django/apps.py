@@ -20,6 +20,6 @@ class BearerGuardConfig(AppConfig):
     verbose_name = "bearerguard"
 
     def ready(self) -> None:
-        from .conf import get_config
+        from ._conf import get_config
 
         get_config()

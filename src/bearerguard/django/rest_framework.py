@@ -42,11 +42,11 @@ from rest_framework.exceptions import APIException, NotAuthenticated
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
+from .._errors import BearerGuardError, InsufficientScope, MissingToken
 from ..claims import StandardClaims
-from ..errors import BearerGuardError, InsufficientScope, MissingToken
 from ..verifier import require_scopes as check_scopes
-from .conf import get_config
-from .core import (
+from ._conf import get_config
+from ._core import (
     CHECKED_ATTRIBUTE,
     authenticate_token,
     claims_of,

@@ -18,101 +18,50 @@ this package.
 
 from __future__ import annotations
 
-from .asgi import TokenEndpointApp, WellKnownApp
-from .claims import AccessTokenClaims, RefreshTokenClaims
-from .clients import Client, load_clients, parse_client
-from .clock import Clock
-from .documents import (
-    authorization_server_metadata,
-    discovery_document,
-    jwks_document,
-    jwks_uri_for,
-)
-from .errors import InvalidGrant, InvalidScope, RefreshStoreFull, RefreshTokenReused
-from .keyring import KeyRing
-from .keys import (
-    KeyPair,
-    PrivateKey,
-    default_algorithm,
-    generate_key_pair,
-    generate_private_key,
-    load_key_pair,
-    private_key_pem,
-    public_key_pem,
-    write_key_files,
-    write_private_key,
-)
-from .lifecycle import KeyState, RingKey, RingState, RotationPolicy, RotationStep
-from .redis_store import RedisRefreshStore
-from .refresh import (
-    InMemoryRefreshStore,
-    RefreshStore,
-    new_refresh_token,
-    refresh_token_family,
-    refresh_token_id,
-)
-from .signer import ACCESS_TOKEN_TYP, KeyPairSigner, TokenSigner
-from .token_endpoint import TokenEndpoint
-from .token_request import (
-    InvalidClient,
-    InvalidTokenRequest,
-    TokenRequestError,
-    UnauthorizedClient,
-    UnsupportedGrantType,
-)
-from .tokens import AccessToken, TokenIssuer, TokenResponse
-from .wellknown import WellKnownEndpoints
+from ._asgi import TokenEndpointApp, WellKnownApp
+from ._claims import AccessTokenClaims, RefreshTokenClaims
+from ._clients import Client, load_clients
+from ._documents import authorization_server_metadata, discovery_document, jwks_document
+from ._errors import InvalidGrant, InvalidScope, RefreshStoreFull, RefreshTokenReused
+from ._keyring import KeyRing
+from ._keys import KeyPair, generate_key_pair, load_key_pair, write_key_files
+from ._lifecycle import KeyState, RotationPolicy
+from ._redis_store import RedisRefreshStore
+from ._refresh import InMemoryRefreshStore, RefreshStore
+from ._signer import KeyPairSigner, TokenSigner
+from ._token_endpoint import TokenEndpoint
+from ._token_request import TokenRequestError
+from ._tokens import AccessToken, TokenIssuer, TokenResponse
 
 __all__ = [
-    "ACCESS_TOKEN_TYP",
     "AccessToken",
     "AccessTokenClaims",
     "Client",
-    "Clock",
     "InMemoryRefreshStore",
-    "InvalidClient",
     "InvalidGrant",
     "InvalidScope",
-    "InvalidTokenRequest",
     "KeyPair",
     "KeyPairSigner",
     "KeyRing",
     "KeyState",
-    "PrivateKey",
     "RedisRefreshStore",
     "RefreshStore",
     "RefreshStoreFull",
     "RefreshTokenClaims",
     "RefreshTokenReused",
-    "RingKey",
-    "RingState",
     "RotationPolicy",
-    "RotationStep",
     "TokenEndpoint",
     "TokenEndpointApp",
     "TokenIssuer",
     "TokenRequestError",
     "TokenResponse",
     "TokenSigner",
-    "UnauthorizedClient",
-    "UnsupportedGrantType",
     "WellKnownApp",
-    "WellKnownEndpoints",
     "authorization_server_metadata",
-    "default_algorithm",
     "discovery_document",
     "generate_key_pair",
-    "generate_private_key",
     "jwks_document",
-    "jwks_uri_for",
     "load_clients",
     "load_key_pair",
-    "new_refresh_token",
-    "parse_client",
-    "private_key_pem",
-    "public_key_pem",
-    "refresh_token_family",
-    "refresh_token_id",
     "write_key_files",
-    "write_private_key",
 ]

@@ -7,13 +7,11 @@ See :class:`RemoteKeySet` (the key set itself, in :mod:`.remote`),
 
 from __future__ import annotations
 
-from .events import EventKind, KeySetEvent, KeySetStatus
-from .policy import MAX_ABSENT_KIDS, MAX_REDIRECTS, KeySetPolicy
-from .remote import RemoteKeySet
+from ._events import EventKind, KeySetEvent, KeySetStatus
+from ._policy import KeySetPolicy
+from ._remote import RemoteKeySet
 
 __all__ = [
-    "MAX_ABSENT_KIDS",
-    "MAX_REDIRECTS",
     "EventKind",
     "KeySetEvent",
     "KeySetPolicy",

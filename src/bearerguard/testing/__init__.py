@@ -18,17 +18,17 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .faults import Fault, RecordedRequest
-    from .keypool import KeyPool
-    from .local_issuer import LocalIssuer
+    from ._faults import Fault, RecordedRequest
+    from ._keypool import KeyPool
+    from ._local_issuer import LocalIssuer
 
 __all__ = ["Fault", "KeyPool", "LocalIssuer", "RecordedRequest"]
 
 _WHERE = {
-    "Fault": ".faults",
-    "RecordedRequest": ".faults",
-    "KeyPool": ".keypool",
-    "LocalIssuer": ".local_issuer",
+    "Fault": "._faults",
+    "RecordedRequest": "._faults",
+    "KeyPool": "._keypool",
+    "LocalIssuer": "._local_issuer",
 }
 
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from .local_issuer import LocalIssuer
+    from ._local_issuer import LocalIssuer
 
 __all__ = [
     "bearerguard_issuer",
@@ -46,7 +46,7 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture
 def bearerguard_issuer_factory() -> Iterator[Callable[..., LocalIssuer]]:
     """Start issuers on demand: ``bearerguard_issuer_factory(audience=..., path=...)``."""
-    from .local_issuer import LocalIssuer
+    from ._local_issuer import LocalIssuer
 
     started: list[LocalIssuer] = []
 
@@ -75,7 +75,7 @@ def bearerguard_issuer(
 @pytest.fixture(scope="session")
 def bearerguard_session_issuer() -> Iterator[LocalIssuer]:
     """One local issuer shared by the whole session (mint tokens only)."""
-    from .local_issuer import LocalIssuer
+    from ._local_issuer import LocalIssuer
 
     with LocalIssuer() as issuer:
         yield issuer

@@ -1,0 +1,163 @@
+"""The one exception hierarchy of bearerguard.
+
+Every error carries the RFC 6750 ``error`` code and the HTTP status an adapter
+answers with, so the rendering to a response lives in one place
+(:mod:`bearerguard._http`). Messages are short and safe: they never contain the
+token, a signature or key material, because they end up in ``error_description``
+headers and in logs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+__all__ = [
+    "AlgorithmNotAllowed",
+    "BearerGuardError",
+    "ConfigurationError",
+    "DiscoveryError",
+    "ExpiredToken",
+    "FetchError",
+    "InsufficientScope",
+    "InvalidClaims",
+    "InvalidKey",
+    "InvalidRequest",
+    "InvalidSignature",
+    "InvalidToken",
+    "IssuerMismatch",
+    "KeySetUnavailable",
+    "MalformedToken",
+    "MissingToken",
+    "TokenTooLarge",
+    "UnknownKey",
+    "UnsupportedToken",
+]
+
+
+class BearerGuardError(Exception):
+    """Base of every error bearerguard raises on purpose.
+
+    ``code`` is the RFC 6750 §3.1 error code (``None`` where the RFC wants no
+    code), ``status`` the HTTP status an adapter answers with, and
+    ``description`` a short text safe to show a client.
+    """
+
+    code: str | None = None
+    status: int = 500
+
+    def __init__(self, description: str) -> None:
+        super().__init__(description)
+        self.description = description
+
+
+class ConfigurationError(BearerGuardError, ValueError):
+    """The library was set up wrongly; raised at start-up, never for a client's input."""
+
+    code = "configuration_error"
+    status = 500
+
+
+class InvalidKey(BearerGuardError, ValueError):
+    """A JWK or key file is unusable: malformed, private, too weak, or degenerate."""
+
+    code = "invalid_key"
+    status = 500
+
+
+class MissingToken(BearerGuardError):
+    """The request carried no credentials at all.
+
+    RFC 6750 §3.1: the challenge then carries no error code.
+    """
+
+    code = None
+    status = 401
+
+
+class InvalidRequest(BearerGuardError):
+    """The ``Authorization`` header is malformed or credentials were sent twice."""
+
+    code = "invalid_request"
+    status = 400
+
+
+class InvalidToken(BearerGuardError):
+    """The token is malformed, forged, expired, or not meant for this API."""
+
+    code = "invalid_token"
+    status = 401
+
+
+class MalformedToken(InvalidToken):
+    """The token is not a well-formed compact JWS."""
+
+
+class TokenTooLarge(MalformedToken):
+    """The token is larger than the configured size cap."""
+
+
+class UnsupportedToken(InvalidToken):
+    """A well-formed token of a kind bearerguard does not accept (JWE, ``crit``, ``b64``)."""
+
+
+class AlgorithmNotAllowed(InvalidToken):
+    """The header ``alg`` is not allowed, or does not fit the key."""
+
+
+class UnknownKey(InvalidToken):
+    """No key in the issuer's key set matches the token's ``kid`` and ``alg``."""
+
+
+class InvalidSignature(InvalidToken):
+    """The signature does not verify with the selected key."""
+
+
+class IssuerMismatch(InvalidToken):
+    """The token's ``iss`` is not the issuer it was checked against."""
+
+
+class InvalidClaims(InvalidToken):
+    """One or more claim checks failed; ``failures`` lists every one of them."""
+
+    def __init__(self, failures: Iterable[str]) -> None:
+        self.failures: tuple[str, ...] = tuple(failures)
+        super().__init__("; ".join(self.failures) or "invalid claims")
+
+
+class ExpiredToken(InvalidClaims):
+    """The token's ``exp`` has passed (other failed checks are listed too)."""
+
+
+class InsufficientScope(BearerGuardError):
+    """The token is valid but lacks scopes the endpoint requires (RFC 6750 §3.1)."""
+
+    code = "insufficient_scope"
+    status = 403
+
+    def __init__(self, required: Iterable[str], missing: Iterable[str]) -> None:
+        self.required: tuple[str, ...] = tuple(required)
+        self.missing: tuple[str, ...] = tuple(sorted(set(missing)))
+        super().__init__("missing scope: " + " ".join(self.missing))
+
+
+class KeySetUnavailable(BearerGuardError):
+    """No usable keys: the issuer's keys cannot be fetched and none are cached.
+
+    Adapters answer 503 with ``Retry-After`` rather than 401: the token may be
+    fine, the failure is on the server side.
+    """
+
+    code = "temporarily_unavailable"
+    status = 503
+
+    def __init__(self, description: str, *, retry_after: int = 30) -> None:
+        super().__init__(description)
+        self.retry_after = retry_after
+
+
+class FetchError(KeySetUnavailable):
+    """Fetching a JWKS or metadata document failed (network, status, size, content)."""
+
+
+class DiscoveryError(FetchError):
+    """A discovery document is unusable (no ``jwks_uri``, ``issuer`` differs, ...)."""

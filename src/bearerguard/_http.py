@@ -1,0 +1,219 @@
+"""HTTP without I/O: the ``Authorization`` header in, RFC 6750 responses out.
+
+Every framework adapter uses these two functions, so every adapter answers
+with the same bytes:
+
+* :func:`bearer_token` pulls the token out of the request's ``Authorization``
+  header values (RFC 6750 §2.1), raising :class:`~bearerguard._errors.MissingToken`
+  when there are no bearer credentials and
+  :class:`~bearerguard._errors.InvalidRequest` when the header is malformed or
+  credentials are sent twice.
+* :func:`error_response` renders any :class:`~bearerguard._errors.BearerGuardError`
+  as status, headers and a small JSON body (RFC 6750 §3, RFC 9728 §5.1).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from urllib.parse import parse_qsl
+
+from ._errors import (
+    BearerGuardError,
+    InsufficientScope,
+    InvalidRequest,
+    InvalidToken,
+    KeySetUnavailable,
+    MissingToken,
+    TokenTooLarge,
+)
+from ._jws import DEFAULT_MAX_TOKEN_SIZE
+
+__all__ = [
+    "REFUSALS",
+    "ErrorResponse",
+    "access_token_in_query",
+    "bearer_token",
+    "error_response",
+    "is_cors_preflight",
+    "quote",
+]
+
+# RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+_CREDENTIALS = re.compile(r"([A-Za-z]+) +([A-Za-z0-9\-._~+/]+=*)")
+# RFC 6750 §3: error_description and scope use %x20-21 / %x23-5B / %x5D-7E only.
+_UNSAFE = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")
+MAX_DESCRIPTION = 200
+
+#: The errors an adapter answers with :func:`error_response` (400/401/403/503).
+#: Anything else (a ConfigurationError, a bug) propagates: it is the server's
+#: fault and belongs in its logs, not in a quiet 500 body.
+REFUSALS: tuple[type[BearerGuardError], ...] = (
+    MissingToken,
+    InvalidRequest,
+    InvalidToken,
+    InsufficientScope,
+    KeySetUnavailable,
+)
+
+
+def bearer_token(
+    authorization: str | bytes | Sequence[str | bytes] | None,
+    *,
+    other_credentials: bool = False,
+    max_size: int = DEFAULT_MAX_TOKEN_SIZE,
+) -> str:
+    """The bearer token from the ``Authorization`` header value(s).
+
+    *authorization* is the header's value, or every value when the request
+    had several. *other_credentials* says the request also carried a token
+    another way (e.g. an ``access_token`` query or form parameter), which
+    RFC 6750 §2 forbids. The scheme is matched case-insensitively.
+    """
+    if authorization is None or isinstance(authorization, str | bytes):
+        values: Sequence[str | bytes] = () if authorization is None else (authorization,)
+    else:
+        values = authorization
+    if len(values) > 1:
+        raise InvalidRequest("more than one Authorization header")
+    if not values:
+        if other_credentials:
+            raise InvalidRequest("token must be sent in the Authorization header")
+        raise MissingToken("no bearer token")
+    raw = values[0]
+    if len(raw) > max_size + 64:
+        raise TokenTooLarge(f"token is larger than {max_size} bytes")
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("ascii")
+        except UnicodeDecodeError:
+            raise InvalidRequest("Authorization header is not ASCII") from None
+    elif not raw.isascii():
+        # WSGI servers hand header bytes over as latin-1 text: same answer as for bytes.
+        raise InvalidRequest("Authorization header is not ASCII")
+    value = raw.strip(" \t")
+    if "," in value and "bearer" in _schemes(value):
+        # RFC 9110 §5.3: repeated header lines reach WSGI apps joined by commas.
+        raise InvalidRequest("more than one Authorization header")
+    scheme, _, rest = value.partition(" ")
+    if scheme.lower() != "bearer":
+        if other_credentials:
+            raise InvalidRequest("token must be sent in the Authorization header")
+        # RFC 6750 §3.1: another authentication scheme is "no bearer credentials".
+        raise MissingToken("no bearer token")
+    match = _CREDENTIALS.fullmatch(value)
+    if match is None:
+        if not rest.strip(" "):
+            raise InvalidRequest("Authorization header has no token after Bearer")
+        raise InvalidRequest("Authorization header is malformed")
+    if other_credentials:
+        raise InvalidRequest("credentials sent in more than one way")
+    return match.group(2)
+
+
+def _schemes(value: str) -> list[str]:
+    return [part.strip(" \t").partition(" ")[0].lower() for part in value.split(",")]
+
+
+def is_cors_preflight(method: str, origin: object, request_method: object) -> bool:
+    """Whether a request is a CORS preflight (Fetch standard, "CORS-preflight request").
+
+    Browsers never attach credentials to a preflight, so the CORS layer must
+    answer it before authentication. Being a preflight is never a reason to
+    skip authentication on its own, since anyone can send these headers: the
+    Flask adapter uses this only to answer, itself, a preflight that Flask
+    would answer with its built-in ``OPTIONS`` response (no view would run).
+    *origin* and *request_method* are the ``Origin`` and
+    ``Access-Control-Request-Method`` header values (``None`` when absent).
+    """
+    return method == "OPTIONS" and bool(origin) and bool(request_method)
+
+
+def access_token_in_query(query: str | bytes) -> bool:
+    """Whether the query string carries an ``access_token`` parameter (RFC 6750 §2.3).
+
+    Adapters pass the answer to :func:`bearer_token` as *other_credentials*:
+    bearerguard takes tokens from the header only, and a token in the URL as
+    well (or instead) is refused with 400 rather than silently ignored.
+    """
+    if isinstance(query, bytes):
+        query = query.decode("latin-1")
+    if "access_token" not in query and "%" not in query:
+        return False
+    return any(name == "access_token" for name, _ in parse_qsl(query, keep_blank_values=True))
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorResponse:
+    """A rendered error: status, header pairs and body bytes, ready for any framework."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+
+def quote(value: str) -> str:
+    """A safe quoted-string for a challenge parameter (RFC 6750 §3 character set)."""
+    return '"' + _UNSAFE.sub("?", value)[:MAX_DESCRIPTION] + '"'
+
+
+def error_response(
+    error: BearerGuardError,
+    *,
+    realm: str | None = None,
+    resource_metadata: str | None = None,
+) -> ErrorResponse:
+    """Render *error* as the RFC 6750 response every adapter sends.
+
+    No credentials → 401 with a bare ``Bearer realm=…`` challenge; malformed
+    request → 400 ``invalid_request``; bad token → 401 ``invalid_token``;
+    missing scope → 403 ``insufficient_scope`` with ``scope``; keys
+    unavailable → 503 with ``Retry-After``. *resource_metadata* adds the RFC
+    9728 ``resource_metadata`` parameter to the challenge.
+    """
+    status = error.status
+    params: list[str] = []
+    if realm is not None:
+        params.append(f"realm={quote(realm)}")
+    body: dict[str, str]
+    headers: list[tuple[str, str]] = [
+        ("content-type", "application/json"),
+        ("cache-control", "no-store"),
+    ]
+    if isinstance(error, KeySetUnavailable):
+        retry = max(1, int(error.retry_after))
+        headers.append(("retry-after", str(retry)))
+        body = {"error": "temporarily_unavailable", "error_description": "signing keys unavailable"}
+        return _finish(status, headers, body)
+    if isinstance(error, MissingToken) or error.code is None:
+        body = {"error": "unauthorized", "error_description": "bearer token required"}
+    elif error.status in (400, 401, 403):
+        code = error.code
+        description = _UNSAFE.sub("?", error.description)[:MAX_DESCRIPTION]
+        params.append(f'error="{code}"')
+        params.append(f"error_description={quote(description)}")
+        if isinstance(error, InsufficientScope):
+            params.append(f"scope={quote(' '.join(error.required))}")
+        body = {"error": code, "error_description": description}
+    else:
+        # Configuration and other server-side errors: no challenge, no details.
+        return _finish(500, headers, {"error": "server_error"})
+    if resource_metadata is not None:
+        params.append(f"resource_metadata={quote(resource_metadata)}")
+    challenge = "Bearer " + ", ".join(params) if params else "Bearer"
+    headers.append(("www-authenticate", challenge))
+    return _finish(status, headers, body)
+
+
+def _finish(status: int, headers: list[tuple[str, str]], body: dict[str, str]) -> ErrorResponse:
+    payload = json.dumps(body, separators=(",", ":"), sort_keys=True).encode("utf-8")
+    headers.append(("content-length", str(len(payload))))
+    return ErrorResponse(status, tuple(headers), payload)
+
+
+def scopes_missing(granted: Iterable[str], required: Iterable[str]) -> list[str]:
+    """The scopes in *required* that *granted* lacks."""
+    have = granted if isinstance(granted, frozenset | set) else frozenset(granted)
+    return [s for s in required if s not in have]

@@ -1,0 +1,423 @@
+"""One trusted token issuer: its URL, its keys, and the validation policy.
+
+The Python counterpart of the Go library ajwt's ``Issuer``::
+
+    from bearerguard import Issuer, Validator
+
+    issuer = Issuer.from_oidc("https://login.example.com",
+                              validator=Validator(aud="api://orders"))
+    jws, claims = issuer.verify_and_validate(token)    # AccessClaims by default
+
+``unsafe_verify`` checks the token's form, signature and ``iss`` only ("unsafe"
+because expiry and audience are not checked); ``verify_and_validate`` adds the
+claim checks of the :class:`~bearerguard._validation.Validator` and raises if any
+of them fails.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from time import time as _time
+from typing import Any, TypeVar, overload
+
+from ._algorithms import ALGORITHMS, admitted_algorithms
+from ._discovery import Fetcher
+from ._errors import (
+    AlgorithmNotAllowed,
+    ConfigurationError,
+    ExpiredToken,
+    InvalidClaims,
+    InvalidSignature,
+    IssuerMismatch,
+    TokenTooLarge,
+    UnknownKey,
+)
+from ._jwk import PublicJWK
+from ._jws import DEFAULT_MAX_TOKEN_SIZE, JWS, DecodedToken, decode, parse, verified_jws
+from ._keysource import KeySource, StaticKeySet
+from ._validation import Now, Validator, check_claims, to_timestamp
+from .claims import AccessClaims, StandardClaims
+from .keyset import KeySetEvent, KeySetPolicy, RemoteKeySet
+
+__all__ = ["MAX_KIDLESS_CANDIDATES", "Issuer", "validated_claims"]
+
+C = TypeVar("C", bound=StandardClaims)
+
+# A token without `kid` is tried against at most this many compatible keys, so a
+# kid-less token cannot make the server run one signature check per key in a
+# large key set.
+MAX_KIDLESS_CANDIDATES = 4
+
+
+class Issuer:
+    """A trusted issuer. Immutable after construction; share one per issuer.
+
+    *keys* is a list of :class:`~bearerguard._jwk.PublicJWK` or a key source
+    such as :class:`~bearerguard.keyset.RemoteKeySet`. *algorithms* is an
+    allow-list of JWS algorithms (``None``: every asymmetric algorithm that fits
+    the key); ``EdDSA`` in it also admits tokens labelled with its RFC 9864
+    names ``Ed25519`` and ``Ed448``. *validator* is required for
+    :meth:`verify_and_validate`.
+    """
+
+    __slots__ = ("_algorithms", "_keys", "_max_token_size", "_url", "_validator")
+
+    def __init__(
+        self,
+        url: str,
+        keys: Iterable[PublicJWK] | KeySource,
+        validator: Validator | None = None,
+        *,
+        algorithms: Iterable[str] | None = None,
+        max_token_size: int = DEFAULT_MAX_TOKEN_SIZE,
+    ) -> None:
+        if not isinstance(url, str) or not url:
+            raise ConfigurationError("issuer url must be a non-empty string")
+        if validator is not None and not isinstance(validator, Validator):
+            raise ConfigurationError("validator must be a bearerguard.Validator")
+        if algorithms is not None:
+            algs = frozenset([algorithms] if isinstance(algorithms, str) else algorithms)
+            unknown = sorted(a for a in algs if a not in ALGORITHMS)
+            if unknown or not algs:
+                raise ConfigurationError(
+                    f"algorithms must be chosen from {', '.join(ALGORITHMS)}; got {unknown or '[]'}"
+                    " (none and HS* are never accepted)"
+                )
+            # "EdDSA" also admits its RFC 9864 names Ed25519 and Ed448.
+            self._algorithms: frozenset[str] | None = admitted_algorithms(algs)
+        else:
+            self._algorithms = None
+        if (
+            isinstance(max_token_size, bool)
+            or not isinstance(max_token_size, int)
+            or max_token_size < 256
+        ):
+            raise ConfigurationError("max_token_size must be an integer of at least 256")
+        if isinstance(keys, RemoteKeySet) and keys.issuer not in (None, url):
+            # A key set discovered for one issuer must not vouch for another.
+            raise ConfigurationError(
+                f"key set was discovered for issuer {keys.issuer!r}, not {url!r}"
+            )
+        self._url = url
+        self._validator = validator
+        self._max_token_size = max_token_size
+        self._keys: KeySource = keys if isinstance(keys, KeySource) else StaticKeySet(keys)
+
+    # -- construction from the network -----------------------------------------
+    #
+    # Each builds a RemoteKeySet (refreshed, rotation- and outage-proof). By
+    # default the keys are fetched now, so a wrong URL or issuer fails at
+    # start-up as the Go library ajwt's constructors do; lazy=True defers every network
+    # call to the first token (framework adapters configured at import time).
+
+    @classmethod
+    def from_jwks_url(
+        cls,
+        jwks_url: str,
+        *,
+        issuer: str,
+        validator: Validator | None = None,
+        algorithms: Iterable[str] | None = None,
+        fetcher: Fetcher | None = None,
+        timeout: float | None = None,
+        max_bytes: int | None = None,
+        require_https: bool | None = None,
+        policy: KeySetPolicy | None = None,
+        lazy: bool = False,
+        on_event: Callable[[KeySetEvent], None] | None = None,
+    ) -> Issuer:
+        """An issuer whose keys come from *jwks_url*; *issuer* is the expected ``iss``.
+
+        *timeout*, *max_bytes* and *require_https*, when given, override the
+        same fields of *policy*. Raises :class:`~bearerguard._errors.FetchError`
+        when eager (the default) and the keys cannot be fetched.
+        """
+        policy = _policy(policy, timeout, max_bytes, require_https)
+        keys = RemoteKeySet(jwks_url, policy=policy, fetcher=fetcher, on_event=on_event)
+        return cls._with_remote(issuer, keys, validator, algorithms, lazy)
+
+    @classmethod
+    def from_oidc(
+        cls,
+        base_url: str,
+        *,
+        validator: Validator | None = None,
+        algorithms: Iterable[str] | None = None,
+        fetcher: Fetcher | None = None,
+        timeout: float | None = None,
+        max_bytes: int | None = None,
+        require_https: bool | None = None,
+        policy: KeySetPolicy | None = None,
+        lazy: bool = False,
+        on_event: Callable[[KeySetEvent], None] | None = None,
+    ) -> Issuer:
+        """An issuer found by OpenID Connect discovery.
+
+        *base_url* is the issuer identifier exactly as the provider publishes
+        it: the metadata document's ``issuer`` must equal it, so it becomes
+        :attr:`url`. Eager (default): discovery and the first key fetch happen
+        now and raise :class:`~bearerguard._errors.DiscoveryError` /
+        :class:`~bearerguard._errors.FetchError`; ``lazy=True``: on first use.
+        """
+        policy = _policy(policy, timeout, max_bytes, require_https)
+        keys = RemoteKeySet.from_oidc(base_url, policy=policy, fetcher=fetcher, on_event=on_event)
+        return cls._with_remote(base_url, keys, validator, algorithms, lazy)
+
+    @classmethod
+    def from_oauth2(
+        cls,
+        base_url: str,
+        *,
+        validator: Validator | None = None,
+        algorithms: Iterable[str] | None = None,
+        fetcher: Fetcher | None = None,
+        timeout: float | None = None,
+        max_bytes: int | None = None,
+        require_https: bool | None = None,
+        policy: KeySetPolicy | None = None,
+        lazy: bool = False,
+        on_event: Callable[[KeySetEvent], None] | None = None,
+    ) -> Issuer:
+        """An issuer found by RFC 8414 metadata (see :meth:`from_oidc`)."""
+        policy = _policy(policy, timeout, max_bytes, require_https)
+        keys = RemoteKeySet.from_oauth2(base_url, policy=policy, fetcher=fetcher, on_event=on_event)
+        return cls._with_remote(base_url, keys, validator, algorithms, lazy)
+
+    @classmethod
+    def _with_remote(
+        cls,
+        url: str,
+        keys: RemoteKeySet,
+        validator: Validator | None,
+        algorithms: Iterable[str] | None,
+        lazy: bool,
+    ) -> Issuer:
+        if not isinstance(lazy, bool):
+            raise ConfigurationError("lazy must be True or False")
+        issuer = cls(url, keys, validator, algorithms=algorithms)  # config errors first
+        if not lazy:
+            keys.refresh()
+        return issuer
+
+    # -- inspection -------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The issuer identifier; tokens must carry exactly this ``iss``."""
+        return self._url
+
+    @property
+    def validator(self) -> Validator | None:
+        """The claim policy, or ``None`` (then only :meth:`unsafe_verify` works)."""
+        return self._validator
+
+    @property
+    def keys(self) -> KeySource:
+        """The key source."""
+        return self._keys
+
+    @property
+    def algorithms(self) -> frozenset[str] | None:
+        """The algorithm allow-list (``None``: whatever fits the key)."""
+        return self._algorithms
+
+    @property
+    def max_token_size(self) -> int:
+        """The largest token accepted, in bytes."""
+        return self._max_token_size
+
+    def __repr__(self) -> str:
+        return f"Issuer({self._url!r})"
+
+    # -- verification -----------------------------------------------------------
+    #
+    # Every path runs the same checks in the same order: parse (size cap, strict
+    # form, header) -> this issuer's size cap and algorithm allow-list -> keys
+    # for the kid -> signature -> iss -> claim types -> claim policy -> typ.
+    # The fast paths below only avoid building objects nobody asked for.
+
+    def decode(self, token: str) -> DecodedToken:
+        """Strictly parse *token* without verifying it (see :func:`bearerguard._jws.decode`)."""
+        decoded = decode(token, max_size=self._max_token_size)
+        self._check_decoded(decoded, len(token))
+        return decoded
+
+    def unsafe_verify(self, token: str) -> JWS:
+        """Decode, verify the signature and check ``iss``. No time or audience checks."""
+        header, payload, signing_input, signature, alg, kid = parse(token, self._max_token_size)
+        if self._algorithms is not None and alg not in self._algorithms:
+            raise AlgorithmNotAllowed(f"algorithm {alg!r} is not allowed for this issuer")
+        key = self.find_key(alg, kid, self._keys.get_keys(kid), signing_input, signature)
+        if payload.get("iss") != self._url:
+            raise IssuerMismatch("token iss does not match the issuer")
+        return verified_jws(header, payload, signature, key)
+
+    async def aunsafe_verify(self, token: str) -> JWS:
+        """Async twin of :meth:`unsafe_verify`; key fetches never block the loop."""
+        header, payload, signing_input, signature, alg, kid = parse(token, self._max_token_size)
+        if self._algorithms is not None and alg not in self._algorithms:
+            raise AlgorithmNotAllowed(f"algorithm {alg!r} is not allowed for this issuer")
+        keys = await self._keys.aget_keys(kid)
+        key = self.find_key(alg, kid, keys, signing_input, signature)
+        if payload.get("iss") != self._url:
+            raise IssuerMismatch("token iss does not match the issuer")
+        return verified_jws(header, payload, signature, key)
+
+    def verify_decoded(self, decoded: DecodedToken, size: int) -> JWS:
+        """:meth:`unsafe_verify` for a token already parsed by :func:`~bearerguard._jws.decode`.
+
+        *size* is the token's length; this issuer's size cap and algorithm
+        allow-list are applied here, as :meth:`decode` would have.
+        """
+        self._check_decoded(decoded, size)
+        return self.check_signature(decoded, self._keys.get_keys(decoded.kid))
+
+    async def averify_decoded(self, decoded: DecodedToken, size: int) -> JWS:
+        """Async twin of :meth:`verify_decoded`."""
+        self._check_decoded(decoded, size)
+        return self.check_signature(decoded, await self._keys.aget_keys(decoded.kid))
+
+    def _check_decoded(self, decoded: DecodedToken, size: int) -> None:
+        if size > self._max_token_size:
+            raise TokenTooLarge(f"token is larger than {self._max_token_size} bytes")
+        if self._algorithms is not None and decoded.alg not in self._algorithms:
+            raise AlgorithmNotAllowed(f"algorithm {decoded.alg!r} is not allowed for this issuer")
+
+    def check_signature(self, decoded: DecodedToken, keys: Sequence[PublicJWK]) -> JWS:
+        """Verify *decoded* against *keys* (those the key source gave for its ``kid``)."""
+        key = self.find_key(
+            decoded.alg, decoded.kid, keys, decoded.signing_input, decoded.signature
+        )
+        if decoded.payload.get("iss") != self._url:
+            raise IssuerMismatch("token iss does not match the issuer")
+        return verified_jws(decoded.header, decoded.payload, decoded.signature, key)
+
+    @staticmethod
+    def find_key(
+        alg: str,
+        kid: str | None,
+        keys: Sequence[PublicJWK],
+        signing_input: bytes,
+        signature: bytes,
+    ) -> PublicJWK:
+        """The key among *keys* whose *alg* signature over *signing_input* verifies.
+
+        Only keys that allow *alg* are tried, at most
+        :data:`MAX_KIDLESS_CANDIDATES` of them, in order.
+        """
+        tried = 0
+        for key in keys:
+            if alg in key._allowed:
+                verify = key._verifiers.get(alg) or key.verifier(alg)
+                if verify(signing_input, signature):
+                    return key
+                tried += 1
+                if tried == MAX_KIDLESS_CANDIDATES:
+                    break
+        if not tried:
+            if kid is not None and keys:
+                # RFC 8725 §3.1: the algorithm must fit the key (no RSA-key/HMAC confusion).
+                raise AlgorithmNotAllowed(f"algorithm {alg!r} does not fit the key with that kid")
+            raise UnknownKey("no key of this issuer matches the token's kid and alg")
+        raise InvalidSignature("signature verification failed")
+
+    @overload
+    def verify_and_validate(
+        self, token: str, claims_type: None = None, now: Now = None
+    ) -> tuple[JWS, AccessClaims]: ...
+
+    @overload
+    def verify_and_validate(
+        self, token: str, claims_type: type[C], now: Now = None
+    ) -> tuple[JWS, C]: ...
+
+    def verify_and_validate(
+        self, token: str, claims_type: type[Any] | None = None, now: Now = None
+    ) -> tuple[JWS, Any]:
+        """Verify *token* and validate its claims; raise on any failure.
+
+        Returns the verified :class:`~bearerguard._jws.JWS` and the claims as
+        *claims_type* (default :class:`~bearerguard.claims.AccessClaims`).
+        Claim failures raise one :class:`~bearerguard._errors.InvalidClaims`
+        (or :class:`~bearerguard._errors.ExpiredToken`) listing every failed check.
+        """
+        validator = self._validator or self._require_validator()
+        ts = _time() if now is None else to_timestamp(now)
+        jws = self.unsafe_verify(token)
+        claims = validated_claims(
+            jws.payload, jws.header.get("typ"), validator, claims_type or AccessClaims, ts
+        )
+        return jws, claims
+
+    async def averify_and_validate(
+        self, token: str, claims_type: type[C] | None = None, now: Now = None
+    ) -> tuple[JWS, Any]:
+        """Async twin of :meth:`verify_and_validate`."""
+        validator = self._validator or self._require_validator()
+        ts = _time() if now is None else to_timestamp(now)
+        jws = await self.aunsafe_verify(token)
+        claims = validated_claims(
+            jws.payload, jws.header.get("typ"), validator, claims_type or AccessClaims, ts
+        )
+        return jws, claims
+
+    def _require_validator(self) -> Validator:
+        if self._validator is None:
+            raise ConfigurationError(
+                f"Issuer({self._url!r}) has no validator: pass validator=Validator(aud=...) "
+                "to use verify_and_validate, or call unsafe_verify and validate yourself"
+            )
+        return self._validator
+
+    @staticmethod
+    def validate(jws: JWS, validator: Validator, claims_type: type[C], now: float) -> C:
+        """Type the claims of a verified *jws* and apply *validator*; raise on failure."""
+        return validated_claims(jws.payload, jws.header.get("typ"), validator, claims_type, now)
+
+
+def validated_claims(
+    payload: Mapping[str, Any],
+    typ: str | None,
+    validator: Validator,
+    claims_type: type[C],
+    now: float,
+) -> C:
+    """*payload* of a verified token as *claims_type*, once *validator* passes it at *now*.
+
+    Raises :class:`~bearerguard._errors.InvalidClaims` (or
+    :class:`~bearerguard._errors.ExpiredToken`) listing every failed check,
+    the header ``typ`` check included.
+    """
+    claims = claims_type.from_payload(payload)
+    failures = check_claims(claims, validator, now)
+    typ_failure = validator.check_typ(typ)
+    if typ_failure is not None:
+        failures.append(typ_failure)
+    if failures:
+        # Only a passed exp is "expired"; a missing exp is plain invalid (nothing to renew).
+        if any(f.startswith("exp: token has expired") for f in failures):
+            raise ExpiredToken(failures)
+        raise InvalidClaims(failures)
+    return claims
+
+
+def _policy(
+    policy: KeySetPolicy | None,
+    timeout: float | None,
+    max_bytes: int | None,
+    require_https: bool | None,
+) -> KeySetPolicy:
+    """*policy* (default :class:`KeySetPolicy`) with the legacy keyword overrides applied."""
+    if policy is None:
+        policy = KeySetPolicy()
+    elif not isinstance(policy, KeySetPolicy):
+        raise ConfigurationError("policy must be a KeySetPolicy")
+    overrides: dict[str, Any] = {}
+    if timeout is not None:
+        overrides["timeout"] = timeout
+    if max_bytes is not None:
+        overrides["max_bytes"] = max_bytes
+    if require_https is not None:
+        overrides["require_https"] = require_https
+    return dataclasses.replace(policy, **overrides) if overrides else policy

@@ -1,0 +1,423 @@
+"""Configuration shared by every framework adapter, and the RFC 9728 document.
+
+One frozen :class:`GuardSettings` says where tokens come from and what they
+must satisfy; each adapter (Starlette, Flask, WSGI, Django) builds one, calls
+:meth:`GuardSettings.build_verifier` once at start-up (no network call: keys are
+discovered on the first token), and renders every refusal with
+:meth:`GuardSettings.render`, so all adapters answer with the same bytes::
+
+    settings = GuardSettings(oidc="https://login.example.com", audience="api://orders")
+    verifier = settings.build_verifier()
+
+    # Flask's app.config / Django's BEARERGUARD = {...}
+    settings = GuardSettings.from_mapping(app.config, prefix="BEARERGUARD_")
+
+With ``resource=`` set, adapters serve the RFC 9728 protected-resource metadata
+at :attr:`GuardSettings.metadata` ``.path`` and add ``resource_metadata="…"`` to
+their challenges (what MCP clients look for).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
+
+from ._discovery import Fetcher, check_url
+from ._errors import BearerGuardError, ConfigurationError
+from ._http import ErrorResponse, error_response
+from ._validation import Validator
+from .claims import AccessClaims, StandardClaims
+
+if TYPE_CHECKING:
+    from .keyset import KeySetPolicy
+    from .verifier import Verifier
+
+__all__ = [
+    "METADATA_WELL_KNOWN",
+    "GuardSettings",
+    "ResourceMetadata",
+    "protected_resource_metadata",
+    "resource_metadata_url",
+]
+
+#: RFC 9728 §3: the well-known URI suffix of protected-resource metadata.
+METADATA_WELL_KNOWN = "/.well-known/oauth-protected-resource"
+_METADATA_CACHE_CONTROL = "public, max-age=3600"
+# What a ready Verifier already decides (so these settings cannot go with verifier=).
+_VERIFIER_HOLDS = (
+    "oidc",
+    "oauth2",
+    "jwks_url",
+    "issuer",
+    "audience",
+    "validator",
+    "claims_type",
+    "algorithms",
+    "policy",
+    "fetcher",
+    "cache_size",
+)
+
+
+def _urls(value: str | Sequence[str] | None, name: str, require_https: bool) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    urls = (value,) if isinstance(value, str) else tuple(value)
+    if not urls:
+        raise ConfigurationError(f"{name}= is empty: give one URL or a list of URLs")
+    for url in urls:
+        check_url(url, name, require_https=require_https)
+    return urls
+
+
+def _import(value: Any, name: str) -> Any:
+    """A dotted path ``"package.module.attr"`` (settings files) or the object itself."""
+    if not isinstance(value, str):
+        return value
+    module, _, attr = value.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError, ValueError):
+        raise ConfigurationError(f"{name}: cannot import {value!r}") from None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GuardSettings:
+    """How an adapter accepts bearer tokens. Immutable; build once at start-up.
+
+    Where tokens come from (one or more of the first three, or ``verifier``):
+
+    * ``oidc``: issuer URL(s) found by OpenID Connect discovery;
+    * ``oauth2``: issuer URL(s) found by RFC 8414 metadata;
+    * ``jwks_url`` with ``issuer``: a JWKS URL and the ``iss`` its tokens carry;
+    * ``verifier``: a ready :class:`~bearerguard.verifier.Verifier` (it already
+      holds issuers, audience and claims type, so those settings must be unset).
+
+    What they must satisfy: ``audience`` (required unless ``validator`` gives the
+    whole claim policy), ``claims_type`` (default
+    :class:`~bearerguard.claims.AccessClaims`), ``algorithms`` (allow-list).
+    ``policy`` and ``fetcher`` tune key fetching. ``cache_size`` is the
+    verified-token cache's capacity (default
+    :data:`~bearerguard.verifier.DEFAULT_CACHE_SIZE` entries; ``0`` turns it off).
+
+    Requests: ``required=True`` refuses requests without a token (401);
+    ``required=False`` lets them through unauthenticated for the view to decide.
+    ``public_paths`` are never authenticated (an entry ending in ``*`` is a
+    prefix). ``realm`` goes into every challenge. ``resource`` (this API's
+    RFC 9728 resource identifier) turns on the protected-resource metadata;
+    ``resource_metadata`` adds members to that document (``scopes_supported``,
+    ``resource_name``, ...).
+    """
+
+    oidc: str | Sequence[str] | None = None
+    oauth2: str | Sequence[str] | None = None
+    jwks_url: str | None = None
+    issuer: str | None = None
+    verifier: Verifier[Any] | None = None
+    audience: str | Sequence[str] | None = None
+    validator: Validator | None = None
+    claims_type: type[StandardClaims] | None = None
+    algorithms: Sequence[str] | None = None
+    policy: KeySetPolicy | None = None
+    fetcher: Fetcher | None = None
+    cache_size: int | None = None
+    required: bool = True
+    realm: str | None = None
+    public_paths: Sequence[str] = ()
+    resource: str | None = None
+    resource_metadata: Mapping[str, Any] | None = None
+    _exact: frozenset[str] = field(init=False, repr=False, compare=False)
+    _prefixes: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    _metadata: ResourceMetadata | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.policy is not None:
+            from .keyset import KeySetPolicy
+
+            if not isinstance(self.policy, KeySetPolicy):
+                raise ConfigurationError("policy= must be a bearerguard.keyset.KeySetPolicy")
+        https = True if self.policy is None else self.policy.require_https
+        oidc = _urls(self.oidc, "oidc", https)
+        oauth2 = _urls(self.oauth2, "oauth2", https)
+        object.__setattr__(self, "oidc", oidc or None)
+        object.__setattr__(self, "oauth2", oauth2 or None)
+        if self.verifier is not None:
+            self._check_verifier_alone()
+        else:
+            self._check_sources(https)
+        if self.cache_size is not None and (
+            isinstance(self.cache_size, bool)
+            or not isinstance(self.cache_size, int)
+            or self.cache_size < 0
+        ):
+            raise ConfigurationError("cache_size= must be a non-negative integer (0: no cache)")
+        if not isinstance(self.required, bool):
+            raise ConfigurationError("required= must be True or False")
+        if self.realm is not None and (not isinstance(self.realm, str) or not self.realm):
+            raise ConfigurationError("realm= must be a non-empty string")
+        paths = (self.public_paths,) if isinstance(self.public_paths, str) else self.public_paths
+        paths = tuple(paths)
+        for path in paths:
+            if not isinstance(path, str) or not path.startswith("/"):
+                raise ConfigurationError(
+                    f"public_paths entries must be paths starting with '/', got {path!r}"
+                )
+        object.__setattr__(self, "public_paths", paths)
+        metadata = self._build_metadata()
+        exact = {p for p in paths if not p.endswith("*")}
+        if metadata is not None:
+            exact.add(metadata.path)  # RFC 9728 §3: the document is public
+        object.__setattr__(self, "_exact", frozenset(exact))
+        object.__setattr__(self, "_prefixes", tuple(p[:-1] for p in paths if p.endswith("*")))
+        object.__setattr__(self, "_metadata", metadata)
+
+    def _check_verifier_alone(self) -> None:
+        given = [name for name in _VERIFIER_HOLDS if getattr(self, name) is not None]
+        if given:
+            raise ConfigurationError(
+                f"verifier= already holds the issuers and the claim policy; "
+                f"remove {', '.join(given)}= or configure them on the Verifier"
+            )
+
+    def _check_sources(self, https: bool) -> None:
+        if self.jwks_url is not None:
+            check_url(self.jwks_url, "jwks_url", require_https=https)
+            if self.issuer is None:
+                raise ConfigurationError(
+                    "jwks_url= needs issuer=: the exact `iss` value of the tokens these keys "
+                    "sign (e.g. issuer='https://login.example.com')"
+                )
+        if self.issuer is not None:
+            if self.jwks_url is None:
+                raise ConfigurationError(
+                    "issuer= goes with jwks_url=; for discovery use oidc='<issuer>' "
+                    "or oauth2='<issuer>' instead"
+                )
+            check_url(self.issuer, "issuer", require_https=https)
+        if not (self.oidc or self.oauth2 or self.jwks_url):
+            raise ConfigurationError(
+                "no token issuer configured: set oidc='https://login.example.com' "
+                "(OpenID Connect discovery), oauth2=... (RFC 8414 metadata), "
+                "jwks_url=... with issuer=..., or verifier=Verifier(...)"
+            )
+        if self.validator is not None:
+            if not isinstance(self.validator, Validator):
+                raise ConfigurationError("validator= must be a bearerguard.Validator")
+            if self.audience is not None:
+                raise ConfigurationError(
+                    "give audience= or validator=, not both (set aud on the Validator)"
+                )
+        elif self.audience is None or not self.audience:
+            raise ConfigurationError(
+                "audience= is required: the `aud` value tokens for this API carry "
+                "(e.g. audience='api://orders'); tokens for other APIs are then refused"
+            )
+        else:
+            audiences = (self.audience,) if isinstance(self.audience, str) else self.audience
+            if not all(isinstance(a, str) and a for a in audiences):
+                raise ConfigurationError("audience= must be a non-empty string or strings")
+        claims_type = self.claims_type
+        if claims_type is not None and not (
+            isinstance(claims_type, type) and issubclass(claims_type, StandardClaims)
+        ):
+            raise ConfigurationError(
+                "claims_type= must be a subclass of bearerguard.AccessClaims (or StandardClaims)"
+            )
+
+    def _build_metadata(self) -> ResourceMetadata | None:
+        if self.resource is None:
+            if self.resource_metadata is not None:
+                raise ConfigurationError(
+                    "resource_metadata= needs resource=: this API's resource identifier "
+                    "(e.g. resource='https://api.example.com')"
+                )
+            return None
+        extra = dict(self.resource_metadata or {})
+        extra.setdefault("authorization_servers", list(self.issuer_urls))
+        return ResourceMetadata.build(self.resource, **extra)
+
+    # -- what adapters use ------------------------------------------------------
+
+    @property
+    def issuer_urls(self) -> tuple[str, ...]:
+        """The configured issuer identifiers (the RFC 9728 ``authorization_servers``)."""
+        if self.verifier is not None:
+            return tuple(issuer.url for issuer in self.verifier.issuers)
+        urls = [*(self.oidc or ()), *(self.oauth2 or ())]
+        if self.issuer is not None:
+            urls.append(self.issuer)
+        return tuple(dict.fromkeys(urls))
+
+    @property
+    def metadata(self) -> ResourceMetadata | None:
+        """The RFC 9728 document to serve, or ``None`` when ``resource`` is unset."""
+        return self._metadata
+
+    def is_public(self, path: str) -> bool:
+        """Whether requests to *path* skip authentication."""
+        return path in self._exact or path.startswith(self._prefixes)
+
+    def render(self, error: BearerGuardError) -> ErrorResponse:
+        """The response for *error*, with this API's realm and RFC 9728 link."""
+        metadata = self._metadata
+        return error_response(
+            error, realm=self.realm, resource_metadata=metadata.url if metadata else None
+        )
+
+    def build_verifier(self) -> Verifier[Any]:
+        """The :class:`~bearerguard.verifier.Verifier` these settings describe.
+
+        Makes no network call: discovery and key fetches happen on the first
+        token, so an app can be configured at import time.
+        """
+        if self.verifier is not None:
+            return self.verifier
+        from ._issuer import Issuer
+        from .keyset import KeySetPolicy
+        from .verifier import DEFAULT_CACHE_SIZE, Verifier
+
+        validator = self.validator or Validator(aud=self.audience)
+        options: dict[str, Any] = {
+            "validator": validator,
+            "algorithms": self.algorithms,
+            "fetcher": self.fetcher,
+            "policy": self.policy or KeySetPolicy(),
+            "lazy": True,
+        }
+        issuers = [Issuer.from_oidc(url, **options) for url in self.oidc or ()]
+        issuers += [Issuer.from_oauth2(url, **options) for url in self.oauth2 or ()]
+        if self.jwks_url is not None:
+            assert self.issuer is not None  # checked in __post_init__
+            issuers.append(Issuer.from_jwks_url(self.jwks_url, issuer=self.issuer, **options))
+        return Verifier(
+            issuers=issuers,
+            claims_type=self.claims_type or AccessClaims,
+            cache_size=DEFAULT_CACHE_SIZE if self.cache_size is None else self.cache_size,
+        )
+
+    # -- from settings files ----------------------------------------------------
+
+    @classmethod
+    def from_mapping(
+        cls,
+        mapping: Mapping[str, Any],
+        *,
+        prefix: str = "",
+        ignore: Collection[str] = (),
+        **overrides: Any,
+    ) -> GuardSettings:
+        """Settings from upper-case keys: ``app.config`` or Django's ``BEARERGUARD``.
+
+        Keys are the field names in upper case after *prefix* (``OIDC``,
+        ``AUDIENCE``, ``PUBLIC_PATHS``, ...). With *prefix*, other keys are
+        ignored; an unknown key after the prefix is an error (a typo would
+        otherwise silently weaken the configuration), except those in *ignore*
+        (an adapter's own keys). ``CLAIMS_TYPE``, ``VERIFIER`` and ``FETCHER``
+        may be dotted import paths; ``POLICY`` may be a mapping of
+        :class:`~bearerguard.keyset.KeySetPolicy` fields. *overrides* (lower
+        case, e.g. from ``BearerGuard(app, audience=...)``) win over the mapping.
+        """
+        names = {f.name for f in fields(cls) if f.init}
+        values: dict[str, Any] = {}
+        unknown: list[str] = []
+        for key, value in mapping.items():
+            if not isinstance(key, str) or not key.startswith(prefix):
+                continue
+            name = key[len(prefix) :]
+            if name in ignore:
+                continue
+            if name.isupper() and name.lower() in names:
+                values[name.lower()] = value
+            else:
+                unknown.append(key)
+        if unknown:
+            known = ", ".join(prefix + n.upper() for n in sorted(names))
+            raise ConfigurationError(
+                f"unknown bearerguard setting(s) {', '.join(sorted(unknown))}; known: {known}"
+            )
+        bad = sorted(set(overrides) - names)
+        if bad:
+            raise ConfigurationError(f"unknown bearerguard setting(s) {', '.join(bad)}")
+        values.update(overrides)
+        for name in ("claims_type", "verifier", "fetcher"):
+            if name in values:
+                values[name] = _import(values[name], prefix + name.upper())
+        policy = values.get("policy")
+        if isinstance(policy, Mapping):
+            from .keyset import KeySetPolicy
+
+            try:
+                values["policy"] = KeySetPolicy(**{str(k).lower(): v for k, v in policy.items()})
+            except TypeError as exc:
+                raise ConfigurationError(f"{prefix}POLICY: {exc}") from None
+        return cls(**values)
+
+
+def resource_metadata_url(resource: str) -> str:
+    """RFC 9728 §3.1: the metadata URL of *resource* (well-known between host and path)."""
+    parts = urlsplit(resource)
+    path = parts.path.rstrip("/")
+    return urlunsplit((parts.scheme, parts.netloc, METADATA_WELL_KNOWN + path, parts.query, ""))
+
+
+def protected_resource_metadata(
+    resource: str,
+    *,
+    authorization_servers: Iterable[str] = (),
+    scopes_supported: Iterable[str] | None = None,
+    **members: Any,
+) -> dict[str, Any]:
+    """The RFC 9728 §2 protected-resource metadata document for *resource*.
+
+    ``bearer_methods_supported`` is ``["header"]``: bearerguard accepts tokens
+    only in the ``Authorization`` header (RFC 6750 §2.1). *members* adds any
+    other registered or custom member (``resource_name``, ``jwks_uri``, ...).
+    """
+    document: dict[str, Any] = {
+        "resource": resource,
+        "bearer_methods_supported": ["header"],
+    }
+    servers = list(authorization_servers)
+    if servers:
+        document["authorization_servers"] = servers
+    if scopes_supported is not None:
+        document["scopes_supported"] = list(scopes_supported)
+    for name, value in members.items():
+        if value is None:
+            document.pop(name, None)
+        else:
+            document[name] = value
+    return document
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceMetadata:
+    """A rendered RFC 9728 document: where it lives and the response that serves it."""
+
+    url: str
+    path: str
+    document: Mapping[str, Any]
+    body: bytes
+    headers: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def build(cls, resource: str, **members: Any) -> ResourceMetadata:
+        """Check *resource* and render its document (see :func:`protected_resource_metadata`)."""
+        # RFC 9728 §1.2: an https URL without a fragment (plain http only for loopback).
+        check_url(resource, "resource")
+        try:
+            document = protected_resource_metadata(resource, **members)
+            body = json.dumps(document, separators=(",", ":"), sort_keys=True).encode("utf-8")
+        except (TypeError, ValueError) as exc:
+            raise ConfigurationError(f"resource_metadata= is not a JSON object: {exc}") from None
+        url = resource_metadata_url(resource)
+        headers = (
+            ("content-type", "application/json"),
+            ("cache-control", _METADATA_CACHE_CONTROL),
+            ("content-length", str(len(body))),
+        )
+        return cls(url, urlsplit(url).path, document, body, headers)

@@ -1,0 +1,126 @@
+"""``@require_scopes``: a view runs only for a verified token with these scopes.
+
+::
+
+    from bearerguard.django import require_scopes
+
+    @require_scopes("orders:read")
+    def orders(request):
+        return JsonResponse({"sub": request.auth_claims.sub})
+
+    @require_scopes("orders:write")
+    async def create_order(request): ...
+
+No token → 401 with a bare ``Bearer`` challenge; a token without the scopes →
+403 ``insufficient_scope`` naming them. With ``BearerTokenMiddleware`` installed
+the decorator uses what it found; without it (or on a ``PUBLIC_PATHS`` path)
+the decorator authenticates the request itself, asynchronously for async views.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+from asgiref.sync import iscoroutinefunction
+from django.http import HttpRequest, HttpResponseBase
+from django.views.decorators.csrf import csrf_exempt
+
+from .._errors import BearerGuardError, InsufficientScope, MissingToken
+from ..claims import StandardClaims
+from ..verifier import require_scopes as check_scopes
+from ._conf import get_config
+from ._core import (
+    CHECKED_ATTRIBUTE,
+    aauthenticate_token,
+    authenticate_token,
+    claims_of,
+    error_http_response,
+    scope_tokens,
+    token_of,
+)
+
+__all__ = ["require_scopes"]
+
+V = TypeVar("V", bound=Callable[..., Any])
+
+
+def require_scopes(*scopes: str) -> Callable[[V], V]:
+    """Decorate a view (sync or async) to require a bearer token granting every scope.
+
+    With no scopes, any valid token will do. The view is exempt from CSRF
+    checks: it never runs without a bearer token, which a browser does not
+    send on its own. For class-based views use Django's ``method_decorator``.
+    """
+    required = scope_tokens(scopes, "require_scopes")
+
+    def decorator(view: V) -> V:
+        if iscoroutinefunction(view):
+
+            @functools.wraps(view)
+            async def async_view(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+                if not getattr(request, CHECKED_ATTRIBUTE, False):
+                    refusal = await _aauthenticate(request)
+                    if refusal is not None:
+                        return refusal
+                refusal = _check(request, required)
+                if refusal is not None:
+                    return refusal
+                return await view(request, *args, **kwargs)
+
+            return cast(V, csrf_exempt(async_view))
+
+        @functools.wraps(view)
+        def sync_view(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            if not getattr(request, CHECKED_ATTRIBUTE, False):
+                refusal = _authenticate(request)
+                if refusal is not None:
+                    return refusal
+            refusal = _check(request, required)
+            if refusal is not None:
+                return refusal
+            return view(request, *args, **kwargs)
+
+        return cast(V, csrf_exempt(sync_view))
+
+    return decorator
+
+
+def _token(request: HttpRequest) -> HttpResponseBase | str:
+    setattr(request, CHECKED_ATTRIBUTE, True)
+    try:
+        token = token_of(request)
+    except BearerGuardError as exc:
+        return error_http_response(exc, get_config())
+    if token is None:
+        return error_http_response(MissingToken("no bearer token"), get_config())
+    return token
+
+
+def _authenticate(request: HttpRequest) -> HttpResponseBase | None:
+    token = _token(request)
+    if isinstance(token, HttpResponseBase):
+        return token
+    error = authenticate_token(request, token)
+    return None if error is None else error_http_response(error, get_config())
+
+
+async def _aauthenticate(request: HttpRequest) -> HttpResponseBase | None:
+    token = _token(request)
+    if isinstance(token, HttpResponseBase):
+        return token
+    error = await aauthenticate_token(request, token)
+    return None if error is None else error_http_response(error, get_config())
+
+
+def _check(request: HttpRequest, scopes: tuple[str, ...]) -> HttpResponseBase | None:
+    claims: StandardClaims | None = claims_of(request)
+    try:
+        if claims is None:
+            # The middleware let a request without a token through (REQUIRED false).
+            raise MissingToken("no bearer token")
+        check_scopes(claims, *scopes)
+    except (MissingToken, InsufficientScope) as exc:
+        return error_http_response(exc, get_config())
+    return None

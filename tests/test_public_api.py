@@ -1,0 +1,184 @@
+"""The public API, pinned: every public module and the exact names it exports.
+
+A change here is a change to what users may import, so it is always deliberate:
+add a name to the table together with its docs and a CHANGELOG line; remove or
+rename one only after a release that warned about it
+(:class:`bearerguard.BearerGuardDeprecationWarning`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+import pytest
+
+import bearerguard
+
+PUBLIC: dict[str, list[str]] = {
+    "bearerguard": [
+        "AccessClaims",
+        "AlgorithmNotAllowed",
+        "BearerGuardError",
+        "ConfigurationError",
+        "DiscoveryError",
+        "DiscoveryResult",
+        "ExpiredToken",
+        "FetchError",
+        "FetchResponse",
+        "Fetcher",
+        "InsufficientScope",
+        "InvalidClaims",
+        "InvalidKey",
+        "InvalidRequest",
+        "InvalidSignature",
+        "InvalidToken",
+        "Issuer",
+        "IssuerMismatch",
+        "JWS",
+        "KeySetEvent",
+        "KeySetPolicy",
+        "KeySetStatus",
+        "KeySetUnavailable",
+        "KeySource",
+        "MalformedToken",
+        "MissingToken",
+        "PublicJWK",
+        "RemoteKeySet",
+        "RequestsFetcher",
+        "StandardClaims",
+        "StaticKeySet",
+        "TokenTooLarge",
+        "UnknownKey",
+        "UnsupportedToken",
+        "Validator",
+        "Verifier",
+        "claim",
+        "fetch_jwks",
+        "fetch_jwks_from_oauth2",
+        "fetch_jwks_from_oidc",
+        "parse_jwks",
+        "require_scopes",
+        "validate_standard_claims",
+    ],
+    "bearerguard.claims": [
+        "AccessClaims",
+        "StandardClaims",
+        "claim",
+    ],
+    "bearerguard.keyset": [
+        "EventKind",
+        "KeySetEvent",
+        "KeySetPolicy",
+        "KeySetStatus",
+        "RemoteKeySet",
+    ],
+    "bearerguard.verifier": [
+        "CacheInfo",
+        "Verifier",
+        "require_scopes",
+    ],
+    "bearerguard.starlette": [
+        "JWTAuth",
+        "TokenUser",
+        "require_scopes",
+        "require_token",
+    ],
+    "bearerguard.flask": [
+        "BearerGuard",
+        "require_scopes",
+        "require_token",
+    ],
+    "bearerguard.wsgi": [
+        "BearerAuthMiddleware",
+        "CLAIMS_KEY",
+        "require_scopes",
+    ],
+    "bearerguard.django": [
+        "BearerTokenBackend",
+        "BearerTokenMiddleware",
+        "TokenUser",
+        "claims_of",
+        "require_scopes",
+    ],
+    "bearerguard.django.rest_framework": [
+        "BearerTokenAuthentication",
+        "BearerTokenError",
+        "HasScopes",
+        "RequireScopes",
+        "exception_handler",
+    ],
+    "bearerguard.issuing": [
+        "AccessToken",
+        "AccessTokenClaims",
+        "Client",
+        "InMemoryRefreshStore",
+        "InvalidGrant",
+        "InvalidScope",
+        "KeyPair",
+        "KeyPairSigner",
+        "KeyRing",
+        "KeyState",
+        "RedisRefreshStore",
+        "RefreshStore",
+        "RefreshStoreFull",
+        "RefreshTokenClaims",
+        "RefreshTokenReused",
+        "RotationPolicy",
+        "TokenEndpoint",
+        "TokenEndpointApp",
+        "TokenIssuer",
+        "TokenRequestError",
+        "TokenResponse",
+        "TokenSigner",
+        "WellKnownApp",
+        "authorization_server_metadata",
+        "discovery_document",
+        "generate_key_pair",
+        "jwks_document",
+        "load_clients",
+        "load_key_pair",
+        "write_key_files",
+    ],
+    "bearerguard.testing": [
+        "Fault",
+        "KeyPool",
+        "LocalIssuer",
+        "RecordedRequest",
+    ],
+    "bearerguard.testing.plugin": [
+        "bearerguard_issuer",
+        "bearerguard_issuer_factory",
+        "bearerguard_session_issuer",
+    ],
+}
+
+#: Modules that are neither public nor private by name: ``python -m bearerguard``
+#: and the Django app configuration (Django finds it by the name ``apps``).
+CONVENTIONAL = {"bearerguard.__main__", "bearerguard.django.apps"}
+
+
+@pytest.mark.parametrize("module", sorted(PUBLIC))
+def test_public_module_exports_exactly_the_pinned_names(module: str) -> None:
+    """``__all__`` of each public module is the pinned list."""
+    assert sorted(importlib.import_module(module).__all__) == PUBLIC[module]
+
+
+@pytest.mark.parametrize("module", sorted(PUBLIC))
+def test_every_exported_name_resolves(module: str) -> None:
+    """Each pinned name is an attribute of its module (no stale ``__all__`` entry)."""
+    mod = importlib.import_module(module)
+    missing = [name for name in PUBLIC[module] if not hasattr(mod, name)]
+    assert missing == []
+
+
+def test_every_other_module_is_private() -> None:
+    """A module is either public (pinned above) or has a leading underscore in its path."""
+    unpinned = []
+    for info in pkgutil.walk_packages(bearerguard.__path__, "bearerguard."):
+        name = info.name
+        if name in PUBLIC or name in CONVENTIONAL:
+            continue
+        if not any(part.startswith("_") for part in name.split(".")[1:]):
+            unpinned.append(name)
+    assert unpinned == []
