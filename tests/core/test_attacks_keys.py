@@ -291,7 +291,7 @@ def test_ec_key_published_without_leading_zero_octets_is_accepted(
     private = _key_with_a_leading_zero(crv, coordinate)
     jwk = _authlib_jwk(private, "authlib-ec")
     assert _octets(jwk[coordinate]) < COORD_SIZES[crv]  # Authlib really strips the zero octet
-    caplog.set_level(logging.WARNING, logger="bearerguard._jwk")
+    caplog.set_level(logging.WARNING, logger="bearerguard.jwk")
     key = PublicJWK.from_dict(jwk)
     assert key.ecdsa() is not None
     assert key.ecdsa().public_numbers() == private.public_key().public_numbers()  # type: ignore[union-attr]
@@ -300,7 +300,7 @@ def test_ec_key_published_without_leading_zero_octets_is_accepted(
     assert _octets(key.to_dict()[coordinate]) == COORD_SIZES[crv]
     assert key.thumbprint() == full.thumbprint()
     (record,) = caplog.records
-    assert (record.levelno, record.name) == (logging.WARNING, "bearerguard._jwk")
+    assert (record.levelno, record.name) == (logging.WARNING, "bearerguard.jwk")
     message = record.getMessage()
     assert "'authlib-ec'" in message
     assert "leading zero octets" in message
@@ -504,12 +504,12 @@ def test_one_bad_key_in_a_jwks_is_skipped_and_logged(
 ) -> None:
     """Good keys load; the bad one is skipped with a warning naming its kid, not its material."""
     bad = {**rsa_jwk, "kid": "weak", "e": "AQ"}  # e = 1
-    caplog.set_level(logging.WARNING, logger="bearerguard._jwk")
+    caplog.set_level(logging.WARNING, logger="bearerguard.jwk")
     loaded = parse_jwks({"keys": [rsa_jwk, bad, ec_jwk]})
     assert [k.kid for k in loaded] == ["rsa", "p256"]
     (record,) = caplog.records
     assert record.levelno == logging.WARNING
-    assert record.name == "bearerguard._jwk"
+    assert record.name == "bearerguard.jwk"
     message = record.getMessage()
     assert "'weak'" in message
     assert "#1" in message
@@ -595,7 +595,7 @@ def test_unusable_jwks_entries_are_skipped(
     ec_jwk: dict[str, Any], entry: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Any entry that is not a usable key is skipped, never fatal."""
-    caplog.set_level(logging.WARNING, logger="bearerguard._jwk")
+    caplog.set_level(logging.WARNING, logger="bearerguard.jwk")
     assert [k.kid for k in parse_jwks({"keys": [entry, ec_jwk]})] == ["p256"]
     assert len(caplog.records) == 1
 
@@ -621,7 +621,7 @@ def test_jwks_with_too_many_keys_is_capped(
     ec_jwk: dict[str, Any], caplog: pytest.LogCaptureFixture
 ) -> None:
     """Only the first MAX_KEYS entries are parsed (a huge JWKS is not a CPU sink)."""
-    caplog.set_level(logging.WARNING, logger="bearerguard._jwk")
+    caplog.set_level(logging.WARNING, logger="bearerguard.jwk")
     entries = [{**ec_jwk, "kid": f"k{i}"} for i in range(MAX_KEYS + 5)]
     loaded = parse_jwks({"keys": entries})
     assert len(loaded) == MAX_KEYS

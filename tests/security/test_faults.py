@@ -463,9 +463,9 @@ def test_good_key_beside_unusable_ones_is_used(rig: Rig, caplog: pytest.LogCaptu
         rig.idp.keys[0].to_dict(),
     ]
     rig.idp.override(rig.idp.jwks_path, body={"keys": keys})
-    with caplog.at_level(logging.DEBUG, logger="bearerguard._jwk"):
+    with caplog.at_level(logging.DEBUG, logger="bearerguard.jwk"):
         assert rig.verifier.verify(rig.token).sub == "user-1"
-    skipped = [r for r in caplog.records if r.name == "bearerguard._jwk"]
+    skipped = [r for r in caplog.records if r.name == "bearerguard.jwk"]
     # The enc key is expected beside signing keys (Keycloak publishes one): debug, not warning.
     assert [r.levelno for r in skipped] == [logging.WARNING] * 3 + [logging.DEBUG]
     assert rig.keyset.status().kids == (rig.idp.kid,)
