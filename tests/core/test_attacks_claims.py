@@ -258,3 +258,23 @@ def test_replayed_token_for_another_issuer_signed_with_a_shared_key(keys: Keys) 
     other = Issuer("https://other.example.com", keys.jwks(), Validator(aud=AUDIENCE))
     token = _signed(keys)
     expect_error(lambda: other.verify_and_validate(token, now=NOW), IssuerMismatch, token=token)
+
+
+# -- sender-constrained tokens (RFC 9449 §7.2, RFC 8705 §3) ------------------------------------
+
+
+def test_sender_constrained_token_is_refused_as_a_bearer_token(keys: Keys) -> None:
+    """RFC 9449 §7.2: a DPoP-bound token (cnf.jkt) replayed as Bearer is refused."""
+    issuer = Issuer(ISSUER, keys.jwks(), Validator(aud=AUDIENCE))
+    token = _signed(keys, cnf={"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"})
+    with pytest.raises(InvalidClaims) as caught:
+        issuer.verify_and_validate(token, now=NOW)
+    assert caught.value.failures == ("cnf: sender-constrained token presented as a bearer token",)
+
+
+def test_sender_constrained_token_passes_when_the_caller_checks_the_binding(keys: Keys) -> None:
+    """allow_sender_constrained=True: the caller checks cnf itself, so the token is accepted."""
+    validator = Validator(aud=AUDIENCE, allow_sender_constrained=True)
+    issuer = Issuer(ISSUER, keys.jwks(), validator)
+    _, claims = issuer.verify_and_validate(_signed(keys, cnf={"x5t#S256": "abc"}), now=NOW)
+    assert claims.raw["cnf"] == {"x5t#S256": "abc"}

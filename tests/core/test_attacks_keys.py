@@ -147,6 +147,27 @@ def test_rsa_exponent_not_below_the_modulus_is_refused(keys: Keys, rsa_jwk: dict
     _refused({**rsa_jwk, "e": b64((n + 2).to_bytes(257, "big"))})
 
 
+def _rsa_exponent(e: int) -> str:
+    return b64(e.to_bytes((e.bit_length() + 7) // 8, "big"))
+
+
+@pytest.mark.parametrize(
+    "e",
+    [
+        pytest.param(2**32 + 15, id="just-over-2^32"),
+        pytest.param((1 << 2047) + 1, id="2048-bit-exponent"),
+    ],
+)
+def test_rsa_huge_public_exponent_is_refused(rsa_jwk: dict[str, Any], e: int) -> None:
+    """A huge e would make every verification tens of times slower (CPU amplification)."""
+    _refused({**rsa_jwk, "e": _rsa_exponent(e)}, match="exponent is larger than")
+
+
+def test_rsa_exponent_65537_is_accepted(rsa_jwk: dict[str, Any]) -> None:
+    """The usual exponent, written out in full, is accepted."""
+    assert PublicJWK.from_dict({**rsa_jwk, "e": _rsa_exponent(65537)}).kid == "rsa"
+
+
 def test_rsa_even_modulus_is_refused(keys: Keys, rsa_jwk: dict[str, Any]) -> None:
     """An even n cannot be a product of two odd primes."""
     n = keys.rsa.public_key().public_numbers().n + 1

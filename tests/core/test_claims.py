@@ -93,6 +93,20 @@ def test_scopes_come_from_scope_or_scp(claims: dict[str, Any], scopes: set[str])
 
 
 @pytest.mark.parametrize(
+    ("scope", "expected"),
+    [
+        pytest.param("read\u00a0admin", {"read\u00a0admin"}, id="nbsp-does-not-split"),
+        pytest.param("read\tadmin", {"read\tadmin"}, id="tab-does-not-split"),
+        pytest.param("  read   write ", {"read", "write"}, id="runs-of-spaces"),
+    ],
+)
+def test_scope_is_split_on_spaces_only(scope: str, expected: set[str]) -> None:
+    """RFC 6749 §3.3: "files:read\\u00a0admin" must not grant the scope "admin"."""
+    claims = AccessClaims.from_payload({"scope": scope})
+    assert claims.scopes == frozenset(expected)
+
+
+@pytest.mark.parametrize(
     ("claims", "failure"),
     [
         pytest.param({"scope": 5}, "scope: must be a space-separated string", id="scope-number"),
