@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
-import pytest
+from typing import Any
 
+import pytest
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from werkzeug.test import Client
+
+from bearerguard import Issuer, Validator, Verifier
 from bearerguard._errors import InvalidRequest, MissingToken
 from bearerguard._http import access_token_in_query, bearer_token
+from bearerguard.keyset import RemoteKeySet
+from bearerguard.starlette import JWTAuth
+from bearerguard.testing import LocalIssuer
+from bearerguard.wsgi import CLAIMS_KEY, BearerAuthMiddleware
+
+from .apps import TestClient
+from .cases import AUDIENCE
 
 
 @pytest.mark.parametrize(
@@ -68,3 +84,36 @@ def test_two_asgi_lines_and_one_joined_wsgi_line_agree() -> None:
     with pytest.raises(InvalidRequest) as joined:
         bearer_token("Bearer a, Bearer b")
     assert separate.value.description == joined.value.description
+
+
+# -- the Authorization header cap follows the issuer's token size --------------------------
+
+
+def _big_token_verifier(issuer: LocalIssuer) -> Verifier[Any]:
+    keys = RemoteKeySet.from_oidc(issuer.url)
+    return Verifier([Issuer(issuer.url, keys, Validator(aud=AUDIENCE), max_token_size=65536)])
+
+
+def test_adapters_honour_the_issuers_larger_token_size(issuer: LocalIssuer) -> None:
+    """A 30 KB token the issuer allows is not cut off by the adapter's header cap."""
+    token = issuer.mint(sub="alice", padding="x" * 30_000)
+    assert len(token) > 30_000
+
+    def app(environ: Any, start_response: Any) -> list[bytes]:
+        start_response("200 OK", [])
+        return [environ[CLAIMS_KEY].sub.encode()]
+
+    wsgi = Client(BearerAuthMiddleware(app, verifier=_big_token_verifier(issuer)))
+    response = wsgi.get("/", headers={"Authorization": f"Bearer {token}"})
+    assert (response.status_code, response.data) == (200, b"alice")
+
+    async def whoami(request: Request) -> JSONResponse:
+        return JSONResponse({"sub": request.user.claims.sub})
+
+    star = Starlette(
+        routes=[Route("/", whoami)],
+        middleware=[Middleware(JWTAuth, verifier=_big_token_verifier(issuer))],
+    )
+    with TestClient(star) as client:
+        answer = client.get("/", headers={"Authorization": f"Bearer {token}"})
+    assert (answer.status_code, answer.json()) == (200, {"sub": "alice"})

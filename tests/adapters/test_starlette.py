@@ -15,9 +15,11 @@ import pytest
 from starlette.applications import Starlette
 from starlette.authentication import requires
 from starlette.endpoints import HTTPEndpoint
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from bearerguard import ConfigurationError
@@ -183,6 +185,53 @@ def test_public_paths_skip_authentication(issuer: LocalIssuer) -> None:
     with TestClient(make_app(issuer, public_paths=["/whoami"])) as client:
         response = client.get("/whoami", headers=bearer("garbage"))
         assert (response.status_code, response.json()["type"]) == (200, "UnauthenticatedUser")
+
+
+def _open(request: Request) -> JSONResponse:
+    return JSONResponse({"user": type(request.user).__name__, "path": request.url.path})
+
+
+def test_starlette_public_paths_are_relative_to_the_mount(issuer: LocalIssuer) -> None:
+    """In a sub-app mounted at /v1, public_paths=["/health"] means /v1/health."""
+    inner = Starlette(
+        routes=[Route("/health", _open), Route("/orders", _open)],
+        middleware=[
+            Middleware(JWTAuth, oidc=issuer.url, audience=AUDIENCE, public_paths=["/health"])
+        ],
+    )
+    app = Starlette(routes=[Mount("/v1", app=inner)])
+    with TestClient(app) as client:
+        assert client.get("/v1/health").status_code == 200
+        assert client.get("/v1/orders").status_code == 401
+
+
+class _SetsUser:
+    """An outer middleware that has already set a user (e.g. from a session)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scope["user"] = _SessionUser()
+        await self.app(scope, receive, send)
+
+
+class _SessionUser:
+    is_authenticated = True
+
+
+def test_starlette_keeps_an_outer_user_on_public_paths(issuer: LocalIssuer) -> None:
+    """A user set by an outer middleware survives on a public path."""
+    app = Starlette(
+        routes=[Route("/health", _open)],
+        middleware=[
+            Middleware(_SetsUser),
+            Middleware(JWTAuth, oidc=issuer.url, audience=AUDIENCE, public_paths=["/health"]),
+        ],
+    )
+    with TestClient(app) as client:
+        assert client.get("/health").json()["user"] == "_SessionUser"
 
 
 # -- WebSockets --------------------------------------------------------------------------
