@@ -4,19 +4,19 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint typecheck pytest demo bench fuzz soak clean
+.PHONY: venv test lint typecheck pytest docs docs-serve docs-screenshot demo bench fuzz soak clean
 
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e . --group dev --group bench
+	$(PY) -m pip install --quiet -e . --group dev --group bench --group docs
 	touch $(STAMP)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests examples benchmarks
-	$(VENV)/bin/ruff format --check src tests examples benchmarks
+	$(VENV)/bin/ruff check src tests examples benchmarks docs
+	$(VENV)/bin/ruff format --check src tests examples benchmarks docs
 	$(VENV)/bin/lint-imports --no-cache
 
 typecheck: $(STAMP)
@@ -30,6 +30,20 @@ pytest: $(STAMP)
 
 # The whole suite: lint, strict typing, then every test.
 test: lint typecheck pytest
+
+# The documentation site, strict: any warning or unresolved reference fails the build.
+docs: $(STAMP)
+	$(VENV)/bin/sphinx-build -q -W --keep-going -n -b html docs docs/_build/html
+
+# Serve the built site on 127.0.0.1 (DOCS_PORT, default 8000).
+DOCS_PORT ?= 8000
+docs-serve: docs
+	$(PY) -m http.server --bind 127.0.0.1 --directory docs/_build/html $(DOCS_PORT)
+
+# Headless-Chromium screenshots of the home page and a reference page, to look at
+# (needs Debian's chromium: apt-get install chromium).
+docs-screenshot: docs
+	$(PY) docs/screenshot.py docs/_build/html docs/_build/screenshots
 
 demo: $(STAMP)
 	$(PY) -m examples.demo
