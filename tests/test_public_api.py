@@ -19,6 +19,7 @@ PUBLIC: dict[str, list[str]] = {
     "bearerguard": [
         "AccessClaims",
         "AlgorithmNotAllowed",
+        "BearerGuardDeprecationWarning",
         "BearerGuardError",
         "ConfigurationError",
         "DiscoveryError",

@@ -26,6 +26,7 @@ from ._discovery import (
 )
 from ._errors import (
     AlgorithmNotAllowed,
+    BearerGuardDeprecationWarning,
     BearerGuardError,
     ConfigurationError,
     DiscoveryError,
@@ -60,6 +61,7 @@ __all__ = [
     "JWS",
     "AccessClaims",
     "AlgorithmNotAllowed",
+    "BearerGuardDeprecationWarning",
     "BearerGuardError",
     "ConfigurationError",
     "DiscoveryError",

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 __all__ = [
     "AlgorithmNotAllowed",
+    "BearerGuardDeprecationWarning",
     "BearerGuardError",
     "ConfigurationError",
     "DiscoveryError",
@@ -161,3 +162,12 @@ class FetchError(KeySetUnavailable):
 
 class DiscoveryError(FetchError):
     """A discovery document is unusable (no ``jwks_uri``, ``issuer`` differs, ...)."""
+
+
+class BearerGuardDeprecationWarning(DeprecationWarning):
+    """A spelling or feature that still works but goes away in a later release.
+
+    Its message names the replacement. Filter on this class to see (or turn
+    into errors) only bearerguard's deprecations:
+    ``warnings.simplefilter("error", BearerGuardDeprecationWarning)``.
+    """
