@@ -16,8 +16,8 @@ from bearerguard import (
     fetch_jwks_from_oidc,
 )
 from bearerguard._discovery import RequestsFetcher
-from support.jwks_server import JWKSServer, Reply
-from support.keys import jwks, public_jwk
+from tests.support.jwks_server import JWKSServer, Reply
+from tests.support.keys import jwks, public_jwk
 
 OIDC = "/.well-known/openid-configuration"
 

@@ -7,8 +7,8 @@ import pytest
 from bearerguard import ConfigurationError, DiscoveryError, FetchError, Issuer, Validator
 from bearerguard._discovery import RequestsFetcher
 from bearerguard.keyset import KeySetPolicy, RemoteKeySet
-from support.jwks_server import JWKSServer
-from support.keys import AUDIENCE, jwks, mint
+from tests.support.jwks_server import JWKSServer
+from tests.support.keys import AUDIENCE, jwks, mint
 
 OIDC = "/.well-known/openid-configuration"
 V = Validator(aud=AUDIENCE)

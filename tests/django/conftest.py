@@ -1,9 +1,7 @@
 """Django configured once for these tests with ``settings.configure`` (no pytest-django).
 
-This directory is deliberately not a package: as a package named ``django``
-under ``tests/`` (which pytest puts on ``sys.path``) it would shadow Django.
-Its helper modules (``testapp*.py``) are importable because pytest puts this
-directory on ``sys.path`` when it imports this conftest.
+The test project's modules are ``tests.django.testapp*`` (URLconfs, views,
+backends and the ``testapp_users`` models app).
 
 ``settings.BEARERGUARD`` points at the session's local issuer for every test;
 a test changes settings with the ``configure`` fixture (``override_settings``
@@ -19,9 +17,10 @@ import django
 import pytest
 from django.conf import settings
 from django.test.utils import override_settings
-from testapp_settings import SETTINGS, guard_settings
 
 from bearerguard.testing import LocalIssuer
+
+from .testapp_settings import SETTINGS, guard_settings
 
 settings.configure(**SETTINGS)
 django.setup()

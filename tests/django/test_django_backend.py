@@ -11,11 +11,12 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.contrib.auth import aauthenticate, authenticate, get_user_model
 from django.test import AsyncClient, Client, RequestFactory
-from testapp_settings import guard_settings
 
 from bearerguard import AccessClaims, StandardClaims
 from bearerguard.django import BearerTokenBackend, TokenUser, claims_of
 from bearerguard.testing import LocalIssuer
+
+from .testapp_settings import guard_settings
 
 INVALID = 'Bearer realm="{}", error="invalid_token", error_description="{}"'
 
@@ -177,7 +178,10 @@ def test_lookup_mode_refuses_unknown_and_inactive_users(
     client: str,
 ) -> None:
     """No active user with that username → 401 invalid_token, and nobody is created."""
-    configure(BEARERGUARD=guard_settings(issuer, USER_MODE="lookup"), ROOT_URLCONF="testapp_async")
+    configure(
+        BEARERGUARD=guard_settings(issuer, USER_MODE="lookup"),
+        ROOT_URLCONF="tests.django.testapp_async",
+    )
     users = get_user_model()._default_manager
     if existing is not None:
         users.create(**existing)
@@ -199,7 +203,10 @@ def test_create_mode_creates_once(
     issuer: LocalIssuer, configure: Callable[..., None], client: str
 ) -> None:
     """USER_MODE create: the first token creates the user (unusable password), later ones reuse."""
-    configure(BEARERGUARD=guard_settings(issuer, USER_MODE="create"), ROOT_URLCONF="testapp_async")
+    configure(
+        BEARERGUARD=guard_settings(issuer, USER_MODE="create"),
+        ROOT_URLCONF="tests.django.testapp_async",
+    )
     for _ in range(2):
         headers = bearer(issuer.mint(sub="new-user"))
         if client == "wsgi":
@@ -221,9 +228,9 @@ def test_configure_user_hook(
     """A subclass's configure_user sees the claims and whether the user was just created."""
     configure(
         BEARERGUARD=guard_settings(issuer, USER_MODE="create"),
-        AUTHENTICATION_BACKENDS=["testapp_backends.EmailBackend"],
+        AUTHENTICATION_BACKENDS=["tests.django.testapp_backends.EmailBackend"],
     )
-    backend_path = "testapp_backends.EmailBackend"
+    backend_path = "tests.django.testapp_backends.EmailBackend"
     created = []
     for email in ("a@example.com", "b@example.com"):
         token = issuer.mint(sub="ann", email=email)
@@ -290,7 +297,7 @@ def test_partner_token_does_not_log_in_as_the_local_admin(
             USERNAME_PREFIXES={issuer.url: "", partner.url: "partner:"},
             ALLOW_PRIVILEGED_USERS=True,  # so that only the namespace stands in the way
         ),
-        ROOT_URLCONF="testapp_async",
+        ROOT_URLCONF="tests.django.testapp_async",
     )
     get_user_model()._default_manager.create(username="admin", is_superuser=True, is_staff=True)
     response = get(client, "/whoami", partner.mint(sub="admin"))
@@ -367,7 +374,7 @@ def test_username_mapper(
             issuer,
             partner,
             USER_MODE="create",
-            USERNAME_MAPPER="testapp_backends.issuer_and_subject",
+            USERNAME_MAPPER="tests.django.testapp_backends.issuer_and_subject",
         )
     )
     for source in (issuer, partner):
@@ -420,8 +427,8 @@ def test_tokens_never_map_to_privileged_users_by_default(
     """Staff and superusers get 401 like unknown users, and configure_user never sees them."""
     configure(
         BEARERGUARD=guard_settings(issuer, USER_MODE=mode),
-        AUTHENTICATION_BACKENDS=["testapp_backends.EmailBackend"],
-        ROOT_URLCONF="testapp_async",
+        AUTHENTICATION_BACKENDS=["tests.django.testapp_backends.EmailBackend"],
+        ROOT_URLCONF="tests.django.testapp_async",
     )
     admin = get_user_model()._default_manager.create(
         username="admin", email="admin@example.com", **flags
@@ -447,7 +454,7 @@ def test_allow_privileged_users(
     """ALLOW_PRIVILEGED_USERS: True maps tokens to staff and superusers too."""
     configure(
         BEARERGUARD=guard_settings(issuer, USER_MODE="lookup", ALLOW_PRIVILEGED_USERS=True),
-        ROOT_URLCONF="testapp_async",
+        ROOT_URLCONF="tests.django.testapp_async",
     )
     get_user_model()._default_manager.create(username="admin", is_superuser=True, is_staff=True)
     response = get(client, "/whoami", issuer.mint(sub="admin"))
@@ -462,7 +469,7 @@ def test_configure_user_cannot_promote_a_user(
     """A user that configure_user made staff is refused too (the check runs after the hook)."""
     configure(
         BEARERGUARD=guard_settings(issuer, USER_MODE="create"),
-        AUTHENTICATION_BACKENDS=["testapp_backends.RolesBackend"],
+        AUTHENTICATION_BACKENDS=["tests.django.testapp_backends.RolesBackend"],
     )
     token = issuer.mint(sub="ann", roles=["admin"])
     assert Client().get("/whoami", headers=bearer(token)).status_code == 401

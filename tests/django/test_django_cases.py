@@ -15,9 +15,10 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.http import HttpResponseBase
 from django.test import AsyncClient, Client
-from testapp_settings import BACKEND, BEARER_MIDDLEWARE, COMMON_MIDDLEWARE
 
-from adapters.cases import (
+from bearerguard._settings import GuardSettings
+from bearerguard.testing import LocalIssuer
+from tests.adapters.cases import (
     Case,
     Observed,
     mint_tokens,
@@ -25,8 +26,8 @@ from adapters.cases import (
     table_settings,
     unavailable_settings,
 )
-from bearerguard._settings import GuardSettings
-from bearerguard.testing import LocalIssuer
+
+from .testapp_settings import BACKEND, BEARER_MIDDLEWARE, COMMON_MIDDLEWARE
 
 
 def as_bearerguard_setting(guard: GuardSettings) -> dict[str, Any]:
@@ -81,10 +82,10 @@ def send_asgi(case: Case, tokens: dict[str, str]) -> Observed:
 
 
 VARIANTS: dict[str, tuple[dict[str, Any], Callable[[Case, dict[str, str]], Observed]]] = {
-    "wsgi": ({"ROOT_URLCONF": "testapp"}, send_wsgi),
-    "asgi": ({"ROOT_URLCONF": "testapp_async"}, send_asgi),
+    "wsgi": ({"ROOT_URLCONF": "tests.django.testapp"}, send_wsgi),
+    "asgi": ({"ROOT_URLCONF": "tests.django.testapp_async"}, send_asgi),
     "drf": (
-        {"ROOT_URLCONF": "testapp_drf", "MIDDLEWARE": [COMMON_MIDDLEWARE]},
+        {"ROOT_URLCONF": "tests.django.testapp_drf", "MIDDLEWARE": [COMMON_MIDDLEWARE]},
         send_wsgi,
     ),
 }

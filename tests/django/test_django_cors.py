@@ -17,10 +17,11 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.core.exceptions import ImproperlyConfigured
 from django.test import AsyncClient, Client
-from testapp_cors import RUNS, SCOPE
-from testapp_settings import BEARER_MIDDLEWARE, COMMON_MIDDLEWARE, guard_settings
 
 from bearerguard.testing import LocalIssuer
+
+from .testapp_cors import RUNS, SCOPE
+from .testapp_settings import BEARER_MIDDLEWARE, COMMON_MIDDLEWARE, guard_settings
 
 CORS_MIDDLEWARE = "corsheaders.middleware.CorsMiddleware"
 CSRF_MIDDLEWARE = "django.middleware.csrf.CsrfViewMiddleware"
@@ -45,7 +46,7 @@ STACKS = {
 def cors_project(configure: Callable[..., None]) -> None:
     """The CORS test project: testapp_cors's views, one allowed origin, the challenge exposed."""
     configure(
-        ROOT_URLCONF="testapp_cors",
+        ROOT_URLCONF="tests.django.testapp_cors",
         MIDDLEWARE=STACKS["middleware"],
         CORS_ALLOWED_ORIGINS=[ORIGIN],
         CORS_EXPOSE_HEADERS=["WWW-Authenticate"],

@@ -9,12 +9,13 @@ from typing import Any
 import pytest
 from asgiref.sync import async_to_sync
 from django.test import AsyncClient, Client
-from testapp_backends import RecordingBackend
-from testapp_settings import COMMON_MIDDLEWARE, guard_settings
 
 from bearerguard import ConfigurationError
 from bearerguard.django import require_scopes
 from bearerguard.testing import LocalIssuer
+
+from .testapp_backends import RecordingBackend
+from .testapp_settings import COMMON_MIDDLEWARE, guard_settings
 
 NO_TOKEN = "Bearer"
 NO_TOKEN_BODY = b'{"error":"unauthorized","error_description":"bearer token required"}'
@@ -112,7 +113,7 @@ def test_async_view_is_verified_the_async_way(
     """An async view decorated alone is authenticated with aauthenticate, under WSGI too."""
     configure(
         MIDDLEWARE=WITHOUT_MIDDLEWARE,
-        AUTHENTICATION_BACKENDS=["testapp_backends.RecordingBackend"],
+        AUTHENTICATION_BACKENDS=["tests.django.testapp_backends.RecordingBackend"],
     )
     RecordingBackend.calls.clear()
     response = get(client, "/decorated/async", issuer.mint(scopes=["write"]))
@@ -126,7 +127,7 @@ def test_sync_view_is_verified_the_sync_way(
     """A sync view decorated alone is authenticated with authenticate."""
     configure(
         MIDDLEWARE=WITHOUT_MIDDLEWARE,
-        AUTHENTICATION_BACKENDS=["testapp_backends.RecordingBackend"],
+        AUTHENTICATION_BACKENDS=["tests.django.testapp_backends.RecordingBackend"],
     )
     RecordingBackend.calls.clear()
     response = get("wsgi", "/decorated/any", issuer.mint())

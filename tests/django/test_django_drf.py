@@ -10,12 +10,13 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework.permissions import IsAdminUser
 from rest_framework.test import APIClient
-from testapp_backends import RecordingBackend
-from testapp_settings import COMMON_MIDDLEWARE, guard_settings
 
 from bearerguard import ConfigurationError
 from bearerguard.django.rest_framework import BearerTokenAuthentication, HasScopes, RequireScopes
 from bearerguard.testing import LocalIssuer
+
+from .testapp_backends import RecordingBackend
+from .testapp_settings import COMMON_MIDDLEWARE, guard_settings
 
 NO_MIDDLEWARE = [COMMON_MIDDLEWARE]
 DEFAULT_HANDLER = {
@@ -35,7 +36,7 @@ def test_claims_and_user_reach_the_view_verified_once(
     issuer: LocalIssuer, configure: Callable[..., None], middleware: bool
 ) -> None:
     """request.auth is the claims, request.user the TokenUser; the token is verified once."""
-    configure(AUTHENTICATION_BACKENDS=["testapp_backends.RecordingBackend"])
+    configure(AUTHENTICATION_BACKENDS=["tests.django.testapp_backends.RecordingBackend"])
     if not middleware:
         configure(MIDDLEWARE=NO_MIDDLEWARE)
     RecordingBackend.calls.clear()

@@ -13,14 +13,15 @@ from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 from django.test import AsyncClient, Client
-from testapp_backends import RecordingBackend
-from testapp_settings import guard_settings
 
 from bearerguard.django import BearerTokenMiddleware
 from bearerguard.django._conf import get_config
 from bearerguard.testing import LocalIssuer
 
-RECORDING = "testapp_backends.RecordingBackend"
+from .testapp_backends import RecordingBackend
+from .testapp_settings import guard_settings
+
+RECORDING = "tests.django.testapp_backends.RecordingBackend"
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -201,7 +202,7 @@ def test_async_stack_uses_aauthenticate(
     issuer: LocalIssuer, configure: Callable[..., None]
 ) -> None:
     """Under ASGI the backend's aauthenticate (Verifier.averify) runs, never authenticate."""
-    configure(AUTHENTICATION_BACKENDS=[RECORDING], ROOT_URLCONF="testapp_async")
+    configure(AUTHENTICATION_BACKENDS=[RECORDING], ROOT_URLCONF="tests.django.testapp_async")
     RecordingBackend.calls.clear()
     response = async_to_sync(AsyncClient().get)("/whoami", headers=bearer(issuer.mint(sub="amy")))
     assert response.status_code == 200
@@ -229,7 +230,9 @@ def test_key_fetch_does_not_block_the_event_loop(
     bearerguard_issuer: LocalIssuer, configure: Callable[..., None]
 ) -> None:
     """While the JWKS answers slowly, other tasks on the loop keep running."""
-    configure(BEARERGUARD=guard_settings(bearerguard_issuer), ROOT_URLCONF="testapp_async")
+    configure(
+        BEARERGUARD=guard_settings(bearerguard_issuer), ROOT_URLCONF="tests.django.testapp_async"
+    )
     bearerguard_issuer.delay(0.4, bearerguard_issuer.jwks_path)
     token = bearerguard_issuer.mint()
 
@@ -251,7 +254,7 @@ def test_async_refusal_has_the_same_bytes(
     issuer: LocalIssuer, configure: Callable[..., None]
 ) -> None:
     """The ASGI path renders refusals through the same function as the WSGI path."""
-    configure(ROOT_URLCONF="testapp_async")
+    configure(ROOT_URLCONF="tests.django.testapp_async")
     token = issuer.mint(expires_in=-3600)
     sync = Client().get("/whoami", headers=bearer(token))
     asynchronous = async_to_sync(AsyncClient().get)("/whoami", headers=bearer(token))

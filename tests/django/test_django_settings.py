@@ -11,14 +11,15 @@ import pytest
 from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
-from testapp_backends import AppClaims
-from testapp_settings import BACKEND, guard_settings
 
 from bearerguard import ConfigurationError
 from bearerguard.django import BearerTokenBackend, TokenUser
 from bearerguard.django._conf import DjangoConfig, get_config, reset_config
 from bearerguard.django.apps import BearerGuardConfig
 from bearerguard.testing import LocalIssuer
+
+from .testapp_backends import AppClaims
+from .testapp_settings import BACKEND, guard_settings
 
 
 @pytest.mark.parametrize(
@@ -52,7 +53,10 @@ from bearerguard.testing import LocalIssuer
         ),
         pytest.param(
             {},
-            ["django.contrib.auth.backends.ModelBackend", "testapp_backends.PasswordOnlyBackend"],
+            [
+                "django.contrib.auth.backends.ModelBackend",
+                "tests.django.testapp_backends.PasswordOnlyBackend",
+            ],
             "no authentication backend accepts bearer tokens: add "
             "'bearerguard.django.BearerTokenBackend' to settings.AUTHENTICATION_BACKENDS",
             id="no-bearer-backend",
@@ -150,14 +154,14 @@ def _two_issuers(issuer: LocalIssuer, keys: dict[str, Any]) -> dict[str, Any]:
                      "USERNAME_PREFIXES must map each issuer URL to a username prefix (a string)",
                      id="prefix-not-a-string"),
         pytest.param({"USERNAME_PREFIXES": {"{corp}": "", PARTNER: "p:"},
-                      "USERNAME_MAPPER": "testapp_backends.issuer_and_subject"},
+                      "USERNAME_MAPPER": "tests.django.testapp_backends.issuer_and_subject"},
                      "give USERNAME_PREFIXES or USERNAME_MAPPER, not both",
                      id="prefixes-and-mapper"),
         pytest.param({"USERNAME_CLAIM": "email",
-                      "USERNAME_MAPPER": "testapp_backends.issuer_and_subject"},
+                      "USERNAME_MAPPER": "tests.django.testapp_backends.issuer_and_subject"},
                      "give USERNAME_CLAIM or USERNAME_MAPPER, not both", id="claim-and-mapper"),
-        pytest.param({"USERNAME_MAPPER": "testapp_backends.nothing_here"},
-                     "USERNAME_MAPPER: cannot import 'testapp_backends.nothing_here'",
+        pytest.param({"USERNAME_MAPPER": "tests.django.testapp_backends.nothing_here"},
+                     "USERNAME_MAPPER: cannot import 'tests.django.testapp_backends.nothing_here'",
                      id="mapper-not-importable"),
         pytest.param({"USERNAME_MAPPER": 42},
                      "USERNAME_MAPPER must be a function of the claims", id="mapper-not-callable"),
@@ -183,7 +187,8 @@ def test_user_namespace_setting_errors(
         pytest.param({"USER_MODE": "lookup", "USERNAME_PREFIXES": {"{corp}": "", PARTNER: "p:"}},
                      id="prefixes"),
         pytest.param({"USER_MODE": "create",
-                      "USERNAME_MAPPER": "testapp_backends.issuer_and_subject"}, id="mapper"),
+                      "USERNAME_MAPPER": "tests.django.testapp_backends.issuer_and_subject"},
+                     id="mapper"),
     ],
 )  # fmt: skip
 def test_several_issuers_with_a_namespace_start(
@@ -259,7 +264,9 @@ def test_configuration_holds_the_django_keys(
 
 def test_claims_type_by_dotted_path(issuer: LocalIssuer, configure: Callable[..., None]) -> None:
     """CLAIMS_TYPE may name the claims class by its dotted path."""
-    configure(BEARERGUARD=guard_settings(issuer, CLAIMS_TYPE="testapp_backends.AppClaims"))
+    configure(
+        BEARERGUARD=guard_settings(issuer, CLAIMS_TYPE="tests.django.testapp_backends.AppClaims")
+    )
     token = issuer.mint(**{"https://example.com/tenant": "acme"})
     user = BearerTokenBackend().authenticate(None, bearer_token=token)
     assert isinstance(user, TokenUser)

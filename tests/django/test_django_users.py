@@ -20,9 +20,10 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.contrib.auth import aauthenticate, authenticate, get_user_model
 from django.test import AsyncClient, Client, RequestFactory
-from testapp_settings import COMMON_MIDDLEWARE, guard_settings
 
 from bearerguard.testing import LocalIssuer
+
+from .testapp_settings import COMMON_MIDDLEWARE, guard_settings
 
 SCOPE = "write"  # what the async decorated view requires
 
@@ -48,7 +49,7 @@ def nick(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).decode()
 
 
-NICKNAME = {"USERNAME_MAPPER": "testapp_backends.nickname"}
+NICKNAME = {"USERNAME_MAPPER": "tests.django.testapp_backends.nickname"}
 
 # (token claims, extra BEARERGUARD keys, WWW-Authenticate): usernames no database should see.
 UNFIT_USERNAMES = [
@@ -87,7 +88,7 @@ def add_user(username: str) -> None:
 # The HTTP paths to the backend: (settings, client, URL).
 HTTP_PATHS = {
     "middleware-wsgi": ({}, "wsgi", "/whoami"),
-    "middleware-asgi": ({"ROOT_URLCONF": "testapp_async"}, "asgi", "/whoami"),
+    "middleware-asgi": ({"ROOT_URLCONF": "tests.django.testapp_async"}, "asgi", "/whoami"),
     "drf": ({"MIDDLEWARE": [COMMON_MIDDLEWARE]}, "wsgi", "/drf/claims"),
     "view-sync": ({"MIDDLEWARE": [COMMON_MIDDLEWARE]}, "wsgi", "/decorated/any"),
     "view-async": ({"MIDDLEWARE": [COMMON_MIDDLEWARE]}, "asgi", "/decorated/async"),
@@ -248,7 +249,10 @@ def test_token_never_lands_on_an_account_it_does_not_name_exactly(
 ) -> None:
     """`sub` "ANN" never becomes the account "ann", nor a second account the database refuses."""
     user_model(model)
-    configure(BEARERGUARD=guard_settings(issuer, USER_MODE=mode), ROOT_URLCONF="testapp_async")
+    configure(
+        BEARERGUARD=guard_settings(issuer, USER_MODE=mode),
+        ROOT_URLCONF="tests.django.testapp_async",
+    )
     for name in existing:
         add_user(name)
     headers = bearer(mint(issuer, sub="ANN"))

@@ -1,4 +1,4 @@
-"""The test project's URLconf and synchronous views (``ROOT_URLCONF = "testapp"``).
+"""The test project's URLconf and synchronous views (``ROOT_URLCONF = "tests.django.testapp"``).
 
 The table views (``/token``, ``/scoped``, ``/public``) answer as
 ``adapters.cases`` describes: ``text/plain`` with the token's ``sub``.
@@ -12,10 +12,11 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 from django.utils.decorators import method_decorator
 from django.views import View
-from testapp_drf import drf_patterns
 
-from adapters.cases import TEXT
 from bearerguard.django import require_scopes
+from tests.adapters.cases import TEXT
+
+from .testapp_drf import drf_patterns
 
 SCOPE = "write"
 

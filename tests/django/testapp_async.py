@@ -1,13 +1,14 @@
-"""Async twins of the table views (``ROOT_URLCONF = "testapp_async"``)."""
+"""Async twins of the table views (``ROOT_URLCONF = "tests.django.testapp_async"``)."""
 
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
-from testapp import SCOPE, describe
 
-from adapters.cases import TEXT
 from bearerguard.django import require_scopes
+from tests.adapters.cases import TEXT
+
+from .testapp import SCOPE, describe
 
 
 async def token(request: HttpRequest) -> HttpResponse:

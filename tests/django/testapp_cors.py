@@ -1,4 +1,4 @@
-"""Views for the CORS tests (``ROOT_URLCONF = "testapp_cors"``); each records that it ran.
+"""Views for the CORS tests (``ROOT_URLCONF = "tests.django.testapp_cors"``); each records it ran.
 
 Every one of them would answer an ``OPTIONS`` request itself: a function view
 takes any method, ``View.options`` answers with ``Allow``, DRF's

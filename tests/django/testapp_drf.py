@@ -1,4 +1,7 @@
-"""Django REST framework views: the table's API (``ROOT_URLCONF = "testapp_drf"``) and more."""
+"""Django REST framework views: the table's API and more.
+
+``ROOT_URLCONF = "tests.django.testapp_drf"``.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +14,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from adapters.cases import TEXT
 from bearerguard.django.rest_framework import (
     BearerTokenAuthentication,
     HasScopes,
     RequireScopes,
 )
+from tests.adapters.cases import TEXT
 
 SCOPE = "write"
 

@@ -4,16 +4,10 @@ from __future__ import annotations
 
 import atexit
 import shutil
-import sys
 import tempfile
-from pathlib import Path
 from typing import Any
 
 from bearerguard.testing import LocalIssuer
-
-TESTS = Path(__file__).resolve().parents[1]
-if str(TESTS) not in sys.path:
-    sys.path.append(str(TESTS))  # for `adapters.cases`, the table every adapter shares
 
 DB_DIR = tempfile.mkdtemp(prefix="bearerguard-django-")
 atexit.register(shutil.rmtree, DB_DIR, ignore_errors=True)
@@ -26,14 +20,14 @@ SETTINGS: dict[str, Any] = {
     "DEBUG": False,
     "SECRET_KEY": "bearerguard-tests-only",
     "ALLOWED_HOSTS": ["testserver", "127.0.0.1"],
-    "ROOT_URLCONF": "testapp",
+    "ROOT_URLCONF": "tests.django.testapp",
     "USE_TZ": True,
     "INSTALLED_APPS": [
         "django.contrib.auth",
         "django.contrib.contenttypes",
         "rest_framework",
         "corsheaders",  # django-cors-headers, for the CORS tests
-        "testapp_users",  # custom user models (AUTH_USER_MODEL in the username tests)
+        "tests.django.testapp_users",  # custom user models (AUTH_USER_MODEL in the username tests)
         "bearerguard.django",  # its AppConfig checks BEARERGUARD during django.setup()
     ],
     "MIDDLEWARE": [

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import serialization
 
 from bearerguard.issuing import KeyPair, KeyRing, generate_key_pair
 from bearerguard.issuing._keys import private_key_pem
-from support.clock import FakeClock
+from tests.support.clock import FakeClock
 
 from .redis_server import redis_server
 

@@ -13,7 +13,7 @@ import pytest
 
 from bearerguard import ConfigurationError, InvalidKey, Issuer, Validator, parse_jwks
 from bearerguard.issuing import KeyRing, KeyState, RotationPolicy, TokenIssuer, load_key_pair
-from support.clock import FakeClock
+from tests.support.clock import FakeClock
 
 from .conftest import PASSPHRASE, T0, encrypted_ring
 

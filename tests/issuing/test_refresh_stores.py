@@ -27,7 +27,7 @@ from bearerguard.issuing._refresh import (
     refresh_token_family,
     refresh_token_id,
 )
-from support.clock import FakeClock
+from tests.support.clock import FakeClock
 
 from .conftest import T0
 from .redis_server import redis_server

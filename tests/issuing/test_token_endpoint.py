@@ -23,7 +23,7 @@ from bearerguard.issuing import (
 )
 from bearerguard.issuing._errors import RefreshStoreFull
 from bearerguard.issuing._wellknown import Response
-from support.clock import FakeClock
+from tests.support.clock import FakeClock
 
 ISS = "https://login.example.com"
 FORM = "application/x-www-form-urlencoded"

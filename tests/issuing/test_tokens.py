@@ -21,7 +21,7 @@ from bearerguard.issuing import (
     jwks_document,
 )
 from bearerguard.issuing._refresh import refresh_token_family
-from support.clock import FakeClock
+from tests.support.clock import FakeClock
 
 from .conftest import T0
 

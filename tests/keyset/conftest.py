@@ -8,11 +8,11 @@ import pytest
 from bearerguard import Issuer, Validator
 from bearerguard._discovery import RequestsFetcher
 from bearerguard.keyset import KeySetPolicy, RemoteKeySet
-from support.clock import FakeClock
-from support.events import EventLog
-from support.fixtures import clock, events, fetcher, server
-from support.jwks_server import JWKSServer
-from support.keys import AUDIENCE
+from tests.support.clock import FakeClock
+from tests.support.events import EventLog
+from tests.support.fixtures import clock, events, fetcher, server
+from tests.support.jwks_server import JWKSServer
+from tests.support.keys import AUDIENCE
 
 __all__ = ["clock", "events", "fetcher", "issuer_for", "make_keyset", "server"]
 

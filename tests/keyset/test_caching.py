@@ -9,10 +9,10 @@ import pytest
 
 from bearerguard import KeySource
 from bearerguard.keyset import KeySetPolicy, RemoteKeySet
-from support.clock import FakeClock
-from support.events import EventLog
-from support.jwks_server import JWKSServer, Reply
-from support.keys import jwks
+from tests.support.clock import FakeClock
+from tests.support.events import EventLog
+from tests.support.jwks_server import JWKSServer, Reply
+from tests.support.keys import jwks
 
 from .conftest import JWKS_PATH
 

@@ -11,9 +11,9 @@ import pytest
 
 from bearerguard import KeySetUnavailable, PublicJWK
 from bearerguard.keyset import KeySetPolicy, RemoteKeySet
-from support.events import EventLog
-from support.jwks_server import JWKSServer, Reply
-from support.keys import jwks
+from tests.support.events import EventLog
+from tests.support.jwks_server import JWKSServer, Reply
+from tests.support.keys import jwks
 
 from .conftest import JWKS_PATH
 

@@ -11,9 +11,9 @@ import pytest
 from bearerguard import ConfigurationError, DiscoveryError, FetchError, Issuer, KeySetUnavailable
 from bearerguard._discovery import RequestsFetcher
 from bearerguard.keyset import KeySetPolicy, RemoteKeySet
-from support.clock import FakeClock
-from support.jwks_server import JWKSServer, Reply
-from support.keys import jwks
+from tests.support.clock import FakeClock
+from tests.support.jwks_server import JWKSServer, Reply
+from tests.support.keys import jwks
 
 OIDC = "/.well-known/openid-configuration"
 JWKS = "/keys"

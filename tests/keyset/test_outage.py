@@ -14,10 +14,10 @@ import pytest
 from bearerguard import Issuer, KeySetUnavailable
 from bearerguard._discovery import FetchResponse, RequestsFetcher
 from bearerguard.keyset import KeySetEvent, KeySetPolicy, RemoteKeySet
-from support.clock import FakeClock
-from support.events import EventLog
-from support.jwks_server import JWKSServer, Reply
-from support.keys import jwks, mint, public_jwk
+from tests.support.clock import FakeClock
+from tests.support.events import EventLog
+from tests.support.jwks_server import JWKSServer, Reply
+from tests.support.keys import jwks, mint, public_jwk
 
 from .conftest import JWKS_PATH
 

@@ -21,9 +21,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from bearerguard import Issuer, PublicJWK, UnknownKey
 from bearerguard.keyset import RemoteKeySet
-from support.clock import FakeClock
-from support.jwks_server import JWKSServer
-from support.keys import AUDIENCE, mint, public_jwk
+from tests.support.clock import FakeClock
+from tests.support.jwks_server import JWKSServer
+from tests.support.keys import AUDIENCE, mint, public_jwk
 
 from .conftest import JWKS_PATH
 

@@ -9,8 +9,8 @@ import pytest
 from bearerguard import KeySetUnavailable
 from bearerguard.keyset import KeySetPolicy, RemoteKeySet
 from bearerguard.keyset._policy import MAX_REDIRECTS
-from support.jwks_server import JWKSServer, Reply
-from support.keys import jwks
+from tests.support.jwks_server import JWKSServer, Reply
+from tests.support.keys import jwks
 
 from .conftest import JWKS_PATH
 

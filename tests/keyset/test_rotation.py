@@ -12,10 +12,10 @@ import pytest
 from bearerguard import Issuer, UnknownKey
 from bearerguard.keyset import KeySetPolicy, RemoteKeySet
 from bearerguard.keyset._policy import MAX_ABSENT_KIDS
-from support.clock import FakeClock
-from support.events import EventLog
-from support.jwks_server import JWKSServer, Reply, Request
-from support.keys import bogus_token, jwks, mint
+from tests.support.clock import FakeClock
+from tests.support.events import EventLog
+from tests.support.jwks_server import JWKSServer, Reply, Request
+from tests.support.keys import bogus_token, jwks, mint
 
 from .conftest import JWKS_PATH
 

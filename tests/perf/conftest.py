@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from bearerguard import Issuer, PublicJWK, Validator
-from support.fixtures import clock, fetcher, server
+from tests.support.fixtures import clock, fetcher, server
 
 __all__ = ["clock", "fetcher", "server"]
 

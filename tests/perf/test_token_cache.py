@@ -30,10 +30,10 @@ from bearerguard import (
 from bearerguard._errors import BearerGuardError
 from bearerguard.keyset import RemoteKeySet
 from bearerguard.verifier import DEFAULT_CACHE_SIZE, CacheInfo, Verifier
-from support.clock import FakeClock
-from support.jwks_server import JWKSServer
-from support.keys import jwks
-from support.keys import mint as mint_rs256
+from tests.support.clock import FakeClock
+from tests.support.jwks_server import JWKSServer
+from tests.support.keys import jwks
+from tests.support.keys import mint as mint_rs256
 
 from .conftest import AUD, ISS, T0, EditableKeys, Mint, issuer_with, jwk_of
 

@@ -258,7 +258,7 @@ def ensure_django() -> None:
         DEBUG=False,
         SECRET_KEY="bearerguard-security-tests-only",
         ALLOWED_HOSTS=["testserver"],
-        ROOT_URLCONF="security.django_urls",
+        ROOT_URLCONF="tests.security.django_urls",
         USE_TZ=True,
         INSTALLED_APPS=[
             "django.contrib.auth",
@@ -294,11 +294,15 @@ def _django_overrides(variant: str, bearerguard: Mapping[str, Any]) -> dict[str,
     if variant == "drf":
         return {
             **common,
-            "ROOT_URLCONF": "security.drf_urls",
+            "ROOT_URLCONF": "tests.security.drf_urls",
             "MIDDLEWARE": [],
             "REST_FRAMEWORK": _DRF,
         }
-    return {**common, "ROOT_URLCONF": "security.django_urls", "MIDDLEWARE": [BEARER_MIDDLEWARE]}
+    return {
+        **common,
+        "ROOT_URLCONF": "tests.security.django_urls",
+        "MIDDLEWARE": [BEARER_MIDDLEWARE],
+    }
 
 
 @contextmanager

@@ -1,4 +1,4 @@
-"""URLconf of the Django middleware variants (``ROOT_URLCONF = "security.django_urls"``)."""
+"""URLconf of the Django middleware variants (``ROOT_URLCONF = "tests.security.django_urls"``)."""
 
 from __future__ import annotations
 

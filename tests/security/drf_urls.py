@@ -1,4 +1,4 @@
-"""URLconf of the Django REST framework variant (``ROOT_URLCONF = "security.drf_urls"``)."""
+"""URLconf of the Django REST framework variant (``ROOT_URLCONF = "tests.security.drf_urls"``)."""
 
 from __future__ import annotations
 

@@ -32,7 +32,7 @@ from bearerguard._settings import GuardSettings
 from bearerguard.keyset import KeySetPolicy, RemoteKeySet
 from bearerguard.testing import LocalIssuer
 from bearerguard.verifier import Verifier
-from support.clock import FakeClock
+from tests.support.clock import FakeClock
 
 from .apps import ADAPTERS, REALM, Answer, Send, expected_answer, open_clients
 from .support import (

@@ -34,7 +34,7 @@ from bearerguard._errors import (
 )
 from bearerguard._http import bearer_token
 from bearerguard.keyset import KeySetPolicy, RemoteKeySet
-from support.clock import FakeClock
+from tests.support.clock import FakeClock
 
 from .catalogue import DROP
 from .conftest import World

@@ -25,7 +25,7 @@ from bearerguard import (
 )
 from bearerguard.issuing import Client
 from bearerguard.testing import Fault, KeyPool, LocalIssuer
-from support.clock import FakeClock
+from tests.support.clock import FakeClock
 
 T0 = 1_700_000_000.0
 AUD = "api://orders"

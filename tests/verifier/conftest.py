@@ -1,3 +1,3 @@
-from support.fixtures import clock, events, fetcher, server
+from tests.support.fixtures import clock, events, fetcher, server
 
 __all__ = ["clock", "events", "fetcher", "server"]

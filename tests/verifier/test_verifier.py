@@ -27,8 +27,8 @@ from bearerguard import (
 from bearerguard._discovery import RequestsFetcher
 from bearerguard.keyset import KeySetPolicy, RemoteKeySet
 from bearerguard.verifier import Verifier
-from support.jwks_server import JWKSServer, Reply
-from support.keys import AUDIENCE, bogus_token, jwks, mint, private_key
+from tests.support.jwks_server import JWKSServer, Reply
+from tests.support.keys import AUDIENCE, bogus_token, jwks, mint, private_key
 
 V = Validator(aud=AUDIENCE)
 

@@ -1,0 +1,1 @@
+"""The test suite, one package: helpers import as ``tests.support...``, ``tests.adapters...``."""

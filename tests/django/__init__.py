@@ -1,0 +1,1 @@
+"""Tests of bearerguard.django, with Django configured once by conftest.py."""

@@ -1,0 +1,1 @@
+"""Tests of the example apps (imported from the repository root as ``examples...``)."""

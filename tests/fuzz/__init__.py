@@ -1,0 +1,1 @@
+"""Fuzz targets run by ``make fuzz`` (not collected by pytest)."""
