@@ -1,19 +1,16 @@
-"""The examples are imported from the repository root (``examples.starlette_app``, ...)."""
+"""The examples are imported from the repository root (``examples.starlette_app``, ...).
+
+The root is on ``sys.path`` through ``pythonpath = ["."]`` in pyproject.toml.
+"""
 
 from __future__ import annotations
 
-import sys
 import warnings
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from bearerguard.testing import LocalIssuer
-
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:  # plain `pytest` (not `python -m pytest`) leaves the root out
-    sys.path.insert(0, str(ROOT))
 
 with warnings.catch_warnings():
     # Starlette asks for the httpx2 package; its test client works the same on httpx.
