@@ -20,17 +20,13 @@ import itertools
 import json
 import multiprocessing
 import resource
-import sys
 import time
 import tracemalloc
 from collections.abc import Iterator
-from pathlib import Path
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from bearerguard import Issuer, PublicJWK, Validator
 from bearerguard.verifier import DEFAULT_CACHE_SIZE, Verifier
