@@ -5,7 +5,7 @@ bearerguard reads ``settings.BEARERGUARD``; here it is filled from
 the local issuer or any OpenID Connect issuer::
 
     BEARERGUARD_OIDC=https://login.example.com BEARERGUARD_AUDIENCE=api://orders \\
-        python examples/django_app/manage.py runserver
+        python -m examples.django_app.manage runserver
 
 Values that parse as JSON (``true``, ``["/health"]``) are decoded; others are
 taken as strings. No database: users come from the tokens (``USER_MODE``
