@@ -12,7 +12,7 @@ from .cases import AUDIENCE, mint_tokens
 
 
 @pytest.fixture(scope="package")
-def issuer() -> Iterator[LocalIssuer]:
+def local_issuer() -> Iterator[LocalIssuer]:
     """A running local issuer for the whole package (mint only; no faults, no rotation)."""
     with LocalIssuer(audience=AUDIENCE) as running:
         yield running
@@ -27,6 +27,6 @@ def down_issuer() -> Iterator[LocalIssuer]:
 
 
 @pytest.fixture(scope="package")
-def tokens(issuer: LocalIssuer, down_issuer: LocalIssuer) -> dict[str, str]:
+def tokens(local_issuer: LocalIssuer, down_issuer: LocalIssuer) -> dict[str, str]:
     """The table's tokens by name."""
-    return mint_tokens(issuer, down_issuer)
+    return mint_tokens(local_issuer, down_issuer)

@@ -151,10 +151,12 @@ Build = Callable[[LocalIssuer, Runs], Any]
 
 
 @pytest.mark.parametrize("build", CORS_OUTSIDE)
-def test_cors_middleware_outside_answers_the_preflight(issuer: LocalIssuer, build: Build) -> None:
+def test_cors_middleware_outside_answers_the_preflight(
+    local_issuer: LocalIssuer, build: Build
+) -> None:
     """CORSMiddleware outside JWTAuth answers the preflight (200 + CORS headers); nothing runs."""
     runs: Runs = []
-    with TestClient(build(issuer, runs)) as client:
+    with TestClient(build(local_issuer, runs)) as client:
         response = client.options("/orders", headers=PREFLIGHT)
     assert response.status_code == 200
     assert response.headers["access-control-allow-origin"] == ORIGIN
@@ -167,15 +169,15 @@ def test_cors_middleware_outside_answers_the_preflight(issuer: LocalIssuer, buil
 
 @pytest.mark.parametrize("build", CORS_OUTSIDE)
 def test_cors_middleware_outside_then_the_request_is_authenticated(
-    issuer: LocalIssuer, build: Build
+    local_issuer: LocalIssuer, build: Build
 ) -> None:
     """The real request: 401 with CORS headers without a token (the browser reads it), 200 with."""
     runs: Runs = []
-    with TestClient(build(issuer, runs)) as client:
+    with TestClient(build(local_issuer, runs)) as client:
         refused = client.post("/orders", headers={"Origin": ORIGIN}, content=BODY)
         assert_refused(refused, cors=True)
         assert runs == []
-        headers = {"Origin": ORIGIN, **bearer(issuer.mint(sub="alice"))}
+        headers = {"Origin": ORIGIN, **bearer(local_issuer.mint(sub="alice"))}
         accepted = client.post("/orders", headers=headers, content=BODY)
     assert (accepted.status_code, accepted.text) == (200, "alice")
     assert accepted.headers["access-control-allow-origin"] == ORIGIN
@@ -183,10 +185,12 @@ def test_cors_middleware_outside_then_the_request_is_authenticated(
 
 
 @pytest.mark.parametrize("build", CORS_INSIDE)
-def test_jwtauth_outside_cors_refuses_the_preflight(issuer: LocalIssuer, build: Build) -> None:
+def test_jwtauth_outside_cors_refuses_the_preflight(
+    local_issuer: LocalIssuer, build: Build
+) -> None:
     """The wrong order: JWTAuth sees the preflight first and refuses it; nothing runs."""
     runs: Runs = []
-    with TestClient(build(issuer, runs)) as client:
+    with TestClient(build(local_issuer, runs)) as client:
         response = client.request("OPTIONS", "/orders", headers=PREFLIGHT, content=BODY)
     assert_refused(response, cors=False)
     assert runs == []
@@ -245,23 +249,23 @@ def _fastapi_options(runs: Runs) -> FastAPI:
     ],
 )
 def test_no_starlette_endpoint_runs_for_a_preflight_without_token(
-    issuer: LocalIssuer, build: Callable[[Runs], Any], path: str
+    local_issuer: LocalIssuer, build: Callable[[Runs], Any], path: str
 ) -> None:
     """A preflight reaching JWTAuth is authenticated: 401, and the OPTIONS handler never runs."""
     runs: Runs = []
     app = build(runs)
-    app.add_middleware(JWTAuth, **guard(issuer))
+    app.add_middleware(JWTAuth, **guard(local_issuer))
     with TestClient(app) as client:
         refused = client.request("OPTIONS", path, headers=PREFLIGHT, content=BODY)
         assert_refused(refused, cors=False)
         assert runs == []
-        headers = {**PREFLIGHT, **bearer(issuer.mint(sub="alice"))}
+        headers = {**PREFLIGHT, **bearer(local_issuer.mint(sub="alice"))}
         accepted = client.request("OPTIONS", path, headers=headers, content=BODY)
     assert (accepted.status_code, accepted.text) == (200, "alice")
     assert runs == [("OPTIONS", BODY)]
 
 
-def test_no_websocket_endpoint_runs_without_token(issuer: LocalIssuer) -> None:
+def test_no_websocket_endpoint_runs_without_token(local_issuer: LocalIssuer) -> None:
     """A cross-origin handshake without a token is closed (1008); no endpoint, mounted or not."""
     runs: list[str] = []
 
@@ -278,7 +282,7 @@ def test_no_websocket_endpoint_runs_without_token(issuer: LocalIssuer) -> None:
         ],
         middleware=[
             Middleware(CORSMiddleware, **STARLETTE_CORS),
-            Middleware(JWTAuth, **guard(issuer)),
+            Middleware(JWTAuth, **guard(local_issuer)),
         ],
     )
     headers = {"Origin": ORIGIN, "Access-Control-Request-Method": "GET"}
@@ -291,7 +295,7 @@ def test_no_websocket_endpoint_runs_without_token(issuer: LocalIssuer) -> None:
                 pass  # pragma: no cover - the handshake is refused
             assert closed.value.code == 1008
         assert runs == []
-        with client.websocket_connect("/v1/ws", headers=bearer(issuer.mint(sub="eve"))) as ws:
+        with client.websocket_connect("/v1/ws", headers=bearer(local_issuer.mint(sub="eve"))) as ws:
             assert ws.receive_text() == "eve"
     assert runs == ["/v1/ws"]
 
@@ -304,14 +308,14 @@ def test_no_websocket_endpoint_runs_without_token(issuer: LocalIssuer) -> None:
     ],
 )
 def test_cors_order_over_real_http(
-    issuer: LocalIssuer, build: Build, preflight_status: int
+    local_issuer: LocalIssuer, build: Build, preflight_status: int
 ) -> None:
     """Under uvicorn: only CORSMiddleware outside answers the preflight; no endpoint runs for it."""
     runs: Runs = []
-    with serve(build(issuer, runs)) as url, httpx.Client(base_url=url, timeout=10) as http:
+    with serve(build(local_issuer, runs)) as url, httpx.Client(base_url=url, timeout=10) as http:
         preflight = http.request("OPTIONS", "/orders", headers=PREFLIGHT, content=BODY)
         refused = http.post("/orders", headers={"Origin": ORIGIN}, content=BODY)
-        token = issuer.mint(sub="alice")
+        token = local_issuer.mint(sub="alice")
         accepted = http.post("/orders", headers={"Origin": ORIGIN, **bearer(token)}, content=BODY)
     assert preflight.status_code == preflight_status
     cors_outside = preflight_status == 200
@@ -399,11 +403,11 @@ CORS_ORDERS = [
 
 @pytest.mark.parametrize("cors_first", CORS_ORDERS)
 def test_flask_answers_the_preflight_of_a_route_without_options(
-    issuer: LocalIssuer, cors_first: bool
+    local_issuer: LocalIssuer, cors_first: bool
 ) -> None:
     """Flask's built-in OPTIONS answer, with flask-cors's headers; no view and no later hook."""
     runs: list[tuple[str, ...]] = []
-    client = flask_api(issuer, runs, cors_first=cors_first).test_client()
+    client = flask_api(local_issuer, runs, cors_first=cors_first).test_client()
     response = client.options("/orders", headers=PREFLIGHT, data=BODY)
     assert response.status_code == 200
     assert response.data == b""
@@ -416,15 +420,15 @@ def test_flask_answers_the_preflight_of_a_route_without_options(
 
 @pytest.mark.parametrize("cors_first", CORS_ORDERS)
 def test_flask_cors_then_the_request_is_authenticated(
-    issuer: LocalIssuer, cors_first: bool
+    local_issuer: LocalIssuer, cors_first: bool
 ) -> None:
     """The real request: 401 with flask-cors's headers without a token, 200 with one."""
     runs: list[tuple[str, ...]] = []
-    client = flask_api(issuer, runs, cors_first=cors_first).test_client()
+    client = flask_api(local_issuer, runs, cors_first=cors_first).test_client()
     refused = client.post("/orders", headers={"Origin": ORIGIN}, data=BODY)
     assert_refused(refused, cors=True)
     assert runs == []
-    headers = {"Origin": ORIGIN, **bearer(issuer.mint(sub="alice"))}
+    headers = {"Origin": ORIGIN, **bearer(local_issuer.mint(sub="alice"))}
     accepted = client.post("/orders", headers=headers, data=BODY)
     assert (accepted.status_code, accepted.text) == (200, "alice")
     assert accepted.headers["access-control-allow-origin"] == ORIGIN
@@ -443,31 +447,31 @@ def test_flask_cors_then_the_request_is_authenticated(
     ],
 )
 def test_flask_preflight_refused_where_user_code_would_answer(
-    issuer: LocalIssuer, path: str
+    local_issuer: LocalIssuer, path: str
 ) -> None:
     """Anything but Flask's own OPTIONS answer needs a token: 401; no view, hook or handler runs."""
     runs: list[tuple[str, ...]] = []
-    client = flask_api(issuer, runs, cors_first=True).test_client()
+    client = flask_api(local_issuer, runs, cors_first=True).test_client()
     response = client.options(path, headers=PREFLIGHT, data=BODY)
     assert_refused(response, cors=True)
     assert runs == []
 
 
 @pytest.mark.parametrize("path", ["/custom", "/items"])
-def test_flask_options_view_runs_with_a_token(issuer: LocalIssuer, path: str) -> None:
+def test_flask_options_view_runs_with_a_token(local_issuer: LocalIssuer, path: str) -> None:
     """A view that handles OPTIONS itself runs once the request carries a valid token."""
     runs: list[tuple[str, ...]] = []
-    client = flask_api(issuer, runs, cors_first=True).test_client()
-    headers = {**PREFLIGHT, **bearer(issuer.mint(sub="alice"))}
+    client = flask_api(local_issuer, runs, cors_first=True).test_client()
+    headers = {**PREFLIGHT, **bearer(local_issuer.mint(sub="alice"))}
     response = client.options(path, headers=headers, data=BODY)
     assert (response.status_code, response.text) == (200, "alice")
     assert runs == [("hook", path), ("view", "OPTIONS", BODY.decode())]
 
 
-def test_flask_plain_options_is_authenticated(issuer: LocalIssuer) -> None:
+def test_flask_plain_options_is_authenticated(local_issuer: LocalIssuer) -> None:
     """An OPTIONS request that is no CORS preflight is authenticated like any other."""
     runs: list[tuple[str, ...]] = []
-    client = flask_api(issuer, runs, cors_first=True).test_client()
+    client = flask_api(local_issuer, runs, cors_first=True).test_client()
     assert_refused(client.options("/orders", headers={"Origin": ORIGIN}), cors=True)
     assert runs == []
 
@@ -515,17 +519,17 @@ def wsgi_orders(runs: Runs) -> Any:
     return app
 
 
-def test_wsgi_cors_layer_outside_answers_the_preflight(issuer: LocalIssuer) -> None:
+def test_wsgi_cors_layer_outside_answers_the_preflight(local_issuer: LocalIssuer) -> None:
     """cors(BearerAuthMiddleware(app)): the layer answers the preflight; the request is checked."""
     runs: Runs = []
-    client = Client(wsgi_cors(BearerAuthMiddleware(wsgi_orders(runs), **guard(issuer))))
+    client = Client(wsgi_cors(BearerAuthMiddleware(wsgi_orders(runs), **guard(local_issuer))))
     preflight = client.options("/orders", headers=PREFLIGHT, data=BODY)
     assert preflight.status_code == 204
     assert preflight.headers["access-control-allow-origin"] == ORIGIN
     assert runs == []
     assert_refused(client.post("/orders", headers={"Origin": ORIGIN}, data=BODY), cors=True)
     assert runs == []
-    headers = {"Origin": ORIGIN, **bearer(issuer.mint(sub="alice"))}
+    headers = {"Origin": ORIGIN, **bearer(local_issuer.mint(sub="alice"))}
     accepted = client.post("/orders", headers=headers, data=BODY)
     assert (accepted.status_code, accepted.text) == (200, "alice")
     assert accepted.headers["access-control-allow-origin"] == ORIGIN
@@ -540,10 +544,10 @@ def test_wsgi_cors_layer_outside_answers_the_preflight(issuer: LocalIssuer) -> N
     ],
 )
 def test_wsgi_preflight_reaching_the_middleware_is_refused(
-    issuer: LocalIssuer, wrap: Callable[[Any], Any]
+    local_issuer: LocalIssuer, wrap: Callable[[Any], Any]
 ) -> None:
     """BearerAuthMiddleware authenticates every preflight: 401, and nothing behind it runs."""
     runs: Runs = []
-    client = Client(BearerAuthMiddleware(wrap(wsgi_orders(runs)), **guard(issuer)))
+    client = Client(BearerAuthMiddleware(wrap(wsgi_orders(runs)), **guard(local_issuer)))
     assert_refused(client.options("/orders", headers=PREFLIGHT, data=BODY), cors=False)
     assert runs == []

@@ -55,8 +55,8 @@ def make_app(issuer: LocalIssuer, **options: Any) -> FastAPI:
 
 
 @pytest.fixture(scope="module")
-def client(issuer: LocalIssuer) -> Any:
-    with TestClient(make_app(issuer)) as test_client:
+def client(local_issuer: LocalIssuer) -> Any:
+    with TestClient(make_app(local_issuer)) as test_client:
         yield test_client
 
 
@@ -64,9 +64,9 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def test_dependency_returns_the_claims(client: Any, issuer: LocalIssuer) -> None:
+def test_dependency_returns_the_claims(client: Any, local_issuer: LocalIssuer) -> None:
     """Depends(require_token) hands the endpoint the typed claims."""
-    response = client.get("/me", headers=bearer(issuer.mint(sub="alice", scopes=["b", "a"])))
+    response = client.get("/me", headers=bearer(local_issuer.mint(sub="alice", scopes=["b", "a"])))
     assert response.json() == {"sub": "alice", "scopes": ["a", "b"]}
 
 
@@ -95,20 +95,20 @@ def test_dependency_returns_the_claims(client: Any, issuer: LocalIssuer) -> None
 )
 def test_scope_dependencies(
     client: Any,
-    issuer: LocalIssuer,
+    local_issuer: LocalIssuer,
     path: str,
     scopes: list[str],
     status: int,
     challenge: str | None,
 ) -> None:
     """Depends and Security forms refuse with the same 403 as the decorator."""
-    response = client.get(path, headers=bearer(issuer.mint(scopes=scopes)))
+    response = client.get(path, headers=bearer(local_issuer.mint(scopes=scopes)))
     assert (response.status_code, response.headers.get("www-authenticate")) == (status, challenge)
 
 
-def test_anonymous_request_to_a_dependency_route(issuer: LocalIssuer) -> None:
+def test_anonymous_request_to_a_dependency_route(local_issuer: LocalIssuer) -> None:
     """required=False: the dependency itself answers 401 with the shared bytes."""
-    with TestClient(make_app(issuer, required=False)) as client:
+    with TestClient(make_app(local_issuer, required=False)) as client:
         assert client.get("/open").text == '"open"'
         response = client.get("/me")
     assert (response.status_code, response.content) == (401, NO_TOKEN_BODY)
@@ -122,13 +122,13 @@ def test_openapi_shows_no_connection_parameter(client: Any) -> None:
     assert "parameters" not in schema["paths"]["/orders"]["get"]
 
 
-def test_websocket_dependency(client: Any, issuer: LocalIssuer) -> None:
+def test_websocket_dependency(client: Any, local_issuer: LocalIssuer) -> None:
     """A WebSocket route's dependency gets the claims; a missing scope closes with 1008."""
     with client.websocket_connect(
-        "/ws", headers=bearer(issuer.mint(sub="eve", scopes=["chat"]))
+        "/ws", headers=bearer(local_issuer.mint(sub="eve", scopes=["chat"]))
     ) as ws:
         assert ws.receive_text() == "eve"
-    refused = bearer(issuer.mint(scopes=["read"]))
+    refused = bearer(local_issuer.mint(scopes=["read"]))
     with (
         pytest.raises(WebSocketDisconnect) as closed,
         client.websocket_connect("/ws", headers=refused),

@@ -47,24 +47,24 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def test_init_app_reads_the_app_config(issuer: LocalIssuer) -> None:
+def test_init_app_reads_the_app_config(local_issuer: LocalIssuer) -> None:
     """BEARERGUARD_* config keys configure the guard; state lives in app.extensions."""
-    app, _ = make_app({"BEARERGUARD_OIDC": issuer.url, "BEARERGUARD_AUDIENCE": AUDIENCE})
+    app, _ = make_app({"BEARERGUARD_OIDC": local_issuer.url, "BEARERGUARD_AUDIENCE": AUDIENCE})
     state = app.extensions["bearerguard"]
     assert isinstance(state, BearerGuardState)
-    assert state.settings.oidc == (issuer.url,)
+    assert state.settings.oidc == (local_issuer.url,)
     client = app.test_client()
-    response = client.get("/me", headers=bearer(issuer.mint(sub="alice")))
+    response = client.get("/me", headers=bearer(local_issuer.mint(sub="alice")))
     assert (response.status_code, response.json) == (200, {"sub": "alice"})
 
 
-def test_keyword_settings_override_the_config(issuer: LocalIssuer) -> None:
+def test_keyword_settings_override_the_config(local_issuer: LocalIssuer) -> None:
     """BearerGuard(app, audience=...) wins over BEARERGUARD_AUDIENCE."""
     app, _ = make_app(
-        {"BEARERGUARD_OIDC": issuer.url, "BEARERGUARD_AUDIENCE": "api://stale"},
+        {"BEARERGUARD_OIDC": local_issuer.url, "BEARERGUARD_AUDIENCE": "api://stale"},
         audience=AUDIENCE,
     )
-    response = app.test_client().get("/me", headers=bearer(issuer.mint(sub="bob")))
+    response = app.test_client().get("/me", headers=bearer(local_issuer.mint(sub="bob")))
     assert response.status_code == 200
 
 
@@ -85,20 +85,24 @@ def test_keyword_settings_override_the_config(issuer: LocalIssuer) -> None:
     ],
 )
 def test_require_scopes(
-    issuer: LocalIssuer, path: str, scopes: list[str], status: int, body: dict[str, Any]
+    local_issuer: LocalIssuer, path: str, scopes: list[str], status: int, body: dict[str, Any]
 ) -> None:
     """@require_scopes lets the view run only with every scope (sync and async views)."""
-    app, _ = make_app(oidc=issuer.url, audience=AUDIENCE, realm=REALM)
-    response = app.test_client().get(path, headers=bearer(issuer.mint(sub="u", scopes=scopes)))
+    app, _ = make_app(oidc=local_issuer.url, audience=AUDIENCE, realm=REALM)
+    response = app.test_client().get(
+        path, headers=bearer(local_issuer.mint(sub="u", scopes=scopes))
+    )
     assert (response.status_code, response.json) == (status, body)
 
 
-def test_optional_authentication(issuer: LocalIssuer) -> None:
+def test_optional_authentication(local_issuer: LocalIssuer) -> None:
     """required=False: g.claims is None for anonymous requests; @require_token answers 401."""
-    app, _ = make_app(oidc=issuer.url, audience=AUDIENCE, realm=REALM, required=False)
+    app, _ = make_app(oidc=local_issuer.url, audience=AUDIENCE, realm=REALM, required=False)
     client = app.test_client()
     assert client.get("/open").json == {"claims": None}
-    assert client.get("/open", headers=bearer(issuer.mint(sub="carol"))).json == {"claims": "carol"}
+    assert client.get("/open", headers=bearer(local_issuer.mint(sub="carol"))).json == {
+        "claims": "carol"
+    }
     refused = client.get("/me")
     assert (refused.status_code, refused.data, refused.headers["WWW-Authenticate"]) == (
         401,
@@ -108,33 +112,33 @@ def test_optional_authentication(issuer: LocalIssuer) -> None:
     assert client.get("/open", headers=bearer("bad")).status_code == 401
 
 
-def test_public_paths(issuer: LocalIssuer) -> None:
+def test_public_paths(local_issuer: LocalIssuer) -> None:
     """A public path is not authenticated: g.claims stays None even with a token."""
-    app, _ = make_app(oidc=issuer.url, audience=AUDIENCE, public_paths=["/open"])
+    app, _ = make_app(oidc=local_issuer.url, audience=AUDIENCE, public_paths=["/open"])
     client = app.test_client()
     assert client.get("/open", headers=bearer("garbage")).json == {"claims": None}
     assert client.get("/me").status_code == 401
 
 
-def test_one_guard_several_apps(issuer: LocalIssuer) -> None:
+def test_one_guard_several_apps(local_issuer: LocalIssuer) -> None:
     """init_app on two apps gives each its own state (the Flask extension pattern)."""
-    guard = BearerGuard(oidc=issuer.url, audience=AUDIENCE)
+    guard = BearerGuard(oidc=local_issuer.url, audience=AUDIENCE)
     first, second = Flask("first"), Flask("second")
     guard.init_app(first)
     guard.init_app(second)
     assert BearerGuard.state(first) is not BearerGuard.state(second)
 
 
-def test_metadata_route(issuer: LocalIssuer) -> None:
+def test_metadata_route(local_issuer: LocalIssuer) -> None:
     """resource= adds the public RFC 9728 route; HEAD works, POST is 405."""
-    app, _ = make_app(oidc=issuer.url, audience=AUDIENCE, resource="https://api.example.com")
+    app, _ = make_app(oidc=local_issuer.url, audience=AUDIENCE, resource="https://api.example.com")
     client = app.test_client()
     document = client.get("/.well-known/oauth-protected-resource")
     assert (document.status_code, document.get_json()) == (
         200,
         {
             "resource": "https://api.example.com",
-            "authorization_servers": [issuer.url],
+            "authorization_servers": [local_issuer.url],
             "bearer_methods_supported": ["header"],
         },
     )
@@ -165,10 +169,10 @@ def test_metadata_route(issuer: LocalIssuer) -> None:
         ),
     ],
 )
-def test_configuration_errors(issuer: LocalIssuer, build: Any, message: str) -> None:
+def test_configuration_errors(local_issuer: LocalIssuer, build: Any, message: str) -> None:
     """Mistakes fail at start-up with a message that says what to fix."""
     with pytest.raises(ConfigurationError, match=message):
-        build(issuer.url)
+        build(local_issuer.url)
 
 
 def _initialised(url: str) -> Flask:
@@ -177,10 +181,10 @@ def _initialised(url: str) -> Flask:
     return app
 
 
-def test_config_typo_is_refused(issuer: LocalIssuer) -> None:
+def test_config_typo_is_refused(local_issuer: LocalIssuer) -> None:
     """BEARERGUARD_AUDIANCE (a typo) is an error, not a silently ignored key."""
     app = Flask(__name__)
-    app.config.update({"BEARERGUARD_OIDC": issuer.url, "BEARERGUARD_AUDIANCE": AUDIENCE})
+    app.config.update({"BEARERGUARD_OIDC": local_issuer.url, "BEARERGUARD_AUDIANCE": AUDIENCE})
     with pytest.raises(ConfigurationError, match="BEARERGUARD_AUDIANCE"):
         BearerGuard(app)
 
@@ -223,17 +227,17 @@ def test_rotation_announced_ahead_needs_no_fetch(bearerguard_issuer: LocalIssuer
     ],
 )
 def test_cors_preflight_of_a_route_without_options(
-    issuer: LocalIssuer, headers: dict[str, str], status: int
+    local_issuer: LocalIssuer, headers: dict[str, str], status: int
 ) -> None:
     """Flask answers a preflight itself (no view runs) without a token; other OPTIONS get 401."""
-    app, _ = make_app(oidc=issuer.url, audience=AUDIENCE)
+    app, _ = make_app(oidc=local_issuer.url, audience=AUDIENCE)
     response = app.test_client().options("/orders", headers=headers)
     assert response.status_code == status
 
 
-def test_cors_preflight_does_not_open_a_scoped_view(issuer: LocalIssuer) -> None:
+def test_cors_preflight_does_not_open_a_scoped_view(local_issuer: LocalIssuer) -> None:
     """A view that handles OPTIONS itself is authenticated: a preflight without a token gets 401."""
-    app, _ = make_app(oidc=issuer.url, audience=AUDIENCE)
+    app, _ = make_app(oidc=local_issuer.url, audience=AUDIENCE)
 
     @app.route("/custom", methods=["OPTIONS"])
     @require_scopes("orders:read")

@@ -29,9 +29,9 @@ HEADERS = st.tuples(
 
 
 @pytest.fixture(scope="module")
-def clients(issuer: LocalIssuer) -> Iterator[dict[str, Send]]:
+def clients(local_issuer: LocalIssuer) -> Iterator[dict[str, Send]]:
     with ExitStack() as stack:
-        configured = table_settings(issuer.url)
+        configured = table_settings(local_issuer.url)
         yield {name: stack.enter_context(open_client(name, configured)) for name in ADAPTERS}
 
 

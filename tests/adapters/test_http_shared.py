@@ -94,16 +94,16 @@ def _big_token_verifier(issuer: LocalIssuer) -> Verifier[Any]:
     return Verifier([Issuer(issuer.url, keys, Validator(aud=AUDIENCE), max_token_size=65536)])
 
 
-def test_adapters_honour_the_issuers_larger_token_size(issuer: LocalIssuer) -> None:
+def test_adapters_honour_the_issuers_larger_token_size(local_issuer: LocalIssuer) -> None:
     """A 30 KB token the issuer allows is not cut off by the adapter's header cap."""
-    token = issuer.mint(sub="alice", padding="x" * 30_000)
+    token = local_issuer.mint(sub="alice", padding="x" * 30_000)
     assert len(token) > 30_000
 
     def app(environ: Any, start_response: Any) -> list[bytes]:
         start_response("200 OK", [])
         return [environ[CLAIMS_KEY].sub.encode()]
 
-    wsgi = Client(BearerAuthMiddleware(app, verifier=_big_token_verifier(issuer)))
+    wsgi = Client(BearerAuthMiddleware(app, verifier=_big_token_verifier(local_issuer)))
     response = wsgi.get("/", headers={"Authorization": f"Bearer {token}"})
     assert (response.status_code, response.data) == (200, b"alice")
 
@@ -112,7 +112,7 @@ def test_adapters_honour_the_issuers_larger_token_size(issuer: LocalIssuer) -> N
 
     star = Starlette(
         routes=[Route("/", whoami)],
-        middleware=[Middleware(JWTAuth, verifier=_big_token_verifier(issuer))],
+        middleware=[Middleware(JWTAuth, verifier=_big_token_verifier(local_issuer))],
     )
     with TestClient(star) as client:
         answer = client.get("/", headers={"Authorization": f"Bearer {token}"})

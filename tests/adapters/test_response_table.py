@@ -22,10 +22,10 @@ from .cases import (
 
 
 @pytest.fixture(scope="module")
-def clients(issuer: LocalIssuer) -> Iterator[dict[str, Send]]:
+def clients(local_issuer: LocalIssuer) -> Iterator[dict[str, Send]]:
     """Each adapter's copy of the table's API, configured alike."""
     with ExitStack() as stack:
-        settings = table_settings(issuer.url)
+        settings = table_settings(local_issuer.url)
         yield {name: stack.enter_context(open_client(name, settings)) for name in ADAPTERS}
 
 
@@ -64,10 +64,10 @@ def test_all_adapters_answer_alike(
 
 @pytest.mark.parametrize("adapter", ADAPTERS)
 def test_metadata_document_is_served(
-    adapter: str, clients: dict[str, Send], issuer: LocalIssuer
+    adapter: str, clients: dict[str, Send], local_issuer: LocalIssuer
 ) -> None:
     """RFC 9728: the protected-resource metadata is public JSON at its well-known path."""
-    body = metadata_body(issuer.url)
+    body = metadata_body(local_issuer.url)
     headers = {
         "content-type": "application/json",
         "content-length": str(len(body)),

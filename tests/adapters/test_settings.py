@@ -288,15 +288,15 @@ def test_build_verifier_makes_no_network_call(bearerguard_issuer: LocalIssuer) -
 
 
 @pytest.mark.parametrize("source", ["oidc", "oauth2", "jwks_url"])
-def test_each_source_verifies_real_tokens(issuer: LocalIssuer, source: str) -> None:
+def test_each_source_verifies_real_tokens(local_issuer: LocalIssuer, source: str) -> None:
     """oidc=, oauth2= and jwks_url= + issuer= all lead to the issuer's keys."""
     options: dict[str, Any] = {
-        "oidc": {"oidc": issuer.url},
-        "oauth2": {"oauth2": issuer.url},
-        "jwks_url": {"jwks_url": issuer.jwks_uri, "issuer": issuer.url},
+        "oidc": {"oidc": local_issuer.url},
+        "oauth2": {"oauth2": local_issuer.url},
+        "jwks_url": {"jwks_url": local_issuer.jwks_uri, "issuer": local_issuer.url},
     }[source]
     settings = GuardSettings(audience=AUDIENCE, claims_type=AppClaims, **options)
-    claims = settings.build_verifier().verify(issuer.mint(sub="bob", tenant="acme"))
+    claims = settings.build_verifier().verify(local_issuer.mint(sub="bob", tenant="acme"))
     assert (type(claims), claims.sub, claims.tenant) == (AppClaims, "bob", "acme")
 
 

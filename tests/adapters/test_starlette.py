@@ -105,8 +105,8 @@ def make_app(issuer: LocalIssuer, **options: Any) -> Starlette:
 
 
 @pytest.fixture(scope="module")
-def client(issuer: LocalIssuer) -> Any:
-    with TestClient(make_app(issuer)) as test_client:
+def client(local_issuer: LocalIssuer) -> Any:
+    with TestClient(make_app(local_issuer)) as test_client:
         yield test_client
 
 
@@ -114,9 +114,9 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def test_user_and_auth_are_set(client: Any, issuer: LocalIssuer) -> None:
+def test_user_and_auth_are_set(client: Any, local_issuer: LocalIssuer) -> None:
     """request.user is a TokenUser; request.auth holds the token's scopes (sorted)."""
-    token = issuer.mint(sub="alice", scopes=["write", "read"])
+    token = local_issuer.mint(sub="alice", scopes=["write", "read"])
     response = client.get("/whoami", headers=bearer(token))
     assert response.json() == {
         "type": "TokenUser",
@@ -152,16 +152,16 @@ def test_token_user() -> None:
     ],
 )
 def test_scope_checks(
-    client: Any, issuer: LocalIssuer, path: str, scopes: list[str], status: int
+    client: Any, local_issuer: LocalIssuer, path: str, scopes: list[str], status: int
 ) -> None:
     """Starlette's own requires() works on scope["auth"]; require_scopes on any endpoint."""
-    token = issuer.mint(sub="alice", scopes=scopes)
+    token = local_issuer.mint(sub="alice", scopes=scopes)
     assert client.get(path, headers=bearer(token)).status_code == status
 
 
-def test_http_endpoint_method_refused(client: Any, issuer: LocalIssuer) -> None:
+def test_http_endpoint_method_refused(client: Any, local_issuer: LocalIssuer) -> None:
     """A decorated HTTPEndpoint method answers 403 insufficient_scope."""
-    response = client.post("/orders", headers=bearer(issuer.mint(scopes=["read"])))
+    response = client.post("/orders", headers=bearer(local_issuer.mint(scopes=["read"])))
     assert (response.status_code, response.headers["www-authenticate"]) == (
         403,
         f'Bearer realm="{REALM}", error="insufficient_scope", '
@@ -169,20 +169,20 @@ def test_http_endpoint_method_refused(client: Any, issuer: LocalIssuer) -> None:
     )
 
 
-def test_optional_authentication(issuer: LocalIssuer) -> None:
+def test_optional_authentication(local_issuer: LocalIssuer) -> None:
     """required=False: anonymous passes as UnauthenticatedUser, a bad token is still 401."""
-    with TestClient(make_app(issuer, required=False)) as client:
+    with TestClient(make_app(local_issuer, required=False)) as client:
         anonymous = client.get("/whoami")
         assert (anonymous.status_code, anonymous.json()["type"]) == (200, "UnauthenticatedUser")
         assert client.get("/token-only").content == NO_TOKEN_BODY
         assert client.get("/whoami", headers=bearer("not.a.token")).status_code == 401
-        token = issuer.mint(sub="carol")
+        token = local_issuer.mint(sub="carol")
         assert client.get("/token-only", headers=bearer(token)).text == "carol"
 
 
-def test_public_paths_skip_authentication(issuer: LocalIssuer) -> None:
+def test_public_paths_skip_authentication(local_issuer: LocalIssuer) -> None:
     """A public path sees no user even with a bogus token: it is never verified."""
-    with TestClient(make_app(issuer, public_paths=["/whoami"])) as client:
+    with TestClient(make_app(local_issuer, public_paths=["/whoami"])) as client:
         response = client.get("/whoami", headers=bearer("garbage"))
         assert (response.status_code, response.json()["type"]) == (200, "UnauthenticatedUser")
 
@@ -191,12 +191,12 @@ def _open(request: Request) -> JSONResponse:
     return JSONResponse({"user": type(request.user).__name__, "path": request.url.path})
 
 
-def test_starlette_public_paths_are_relative_to_the_mount(issuer: LocalIssuer) -> None:
+def test_starlette_public_paths_are_relative_to_the_mount(local_issuer: LocalIssuer) -> None:
     """In a sub-app mounted at /v1, public_paths=["/health"] means /v1/health."""
     inner = Starlette(
         routes=[Route("/health", _open), Route("/orders", _open)],
         middleware=[
-            Middleware(JWTAuth, oidc=issuer.url, audience=AUDIENCE, public_paths=["/health"])
+            Middleware(JWTAuth, oidc=local_issuer.url, audience=AUDIENCE, public_paths=["/health"])
         ],
     )
     app = Starlette(routes=[Mount("/v1", app=inner)])
@@ -221,13 +221,13 @@ class _SessionUser:
     is_authenticated = True
 
 
-def test_starlette_keeps_an_outer_user_on_public_paths(issuer: LocalIssuer) -> None:
+def test_starlette_keeps_an_outer_user_on_public_paths(local_issuer: LocalIssuer) -> None:
     """A user set by an outer middleware survives on a public path."""
     app = Starlette(
         routes=[Route("/health", _open)],
         middleware=[
             Middleware(_SetsUser),
-            Middleware(JWTAuth, oidc=issuer.url, audience=AUDIENCE, public_paths=["/health"]),
+            Middleware(JWTAuth, oidc=local_issuer.url, audience=AUDIENCE, public_paths=["/health"]),
         ],
     )
     with TestClient(app) as client:
@@ -237,9 +237,9 @@ def test_starlette_keeps_an_outer_user_on_public_paths(issuer: LocalIssuer) -> N
 # -- WebSockets --------------------------------------------------------------------------
 
 
-def test_websocket_with_token_is_accepted(client: Any, issuer: LocalIssuer) -> None:
+def test_websocket_with_token_is_accepted(client: Any, local_issuer: LocalIssuer) -> None:
     """The handshake's Authorization header authenticates the connection."""
-    with client.websocket_connect("/ws", headers=bearer(issuer.mint(sub="dave"))) as ws:
+    with client.websocket_connect("/ws", headers=bearer(local_issuer.mint(sub="dave"))) as ws:
         assert ws.receive_text() == "dave"
 
 
@@ -287,7 +287,7 @@ def test_websocket_keys_unavailable(down_issuer: LocalIssuer, tokens: dict[str, 
 # -- the rest of ASGI ------------------------------------------------------------------------
 
 
-def test_lifespan_passes_through(issuer: LocalIssuer) -> None:
+def test_lifespan_passes_through(local_issuer: LocalIssuer) -> None:
     """Startup and shutdown reach the app untouched."""
     events: list[str] = []
 
@@ -298,7 +298,7 @@ def test_lifespan_passes_through(issuer: LocalIssuer) -> None:
         events.append("shutdown")
 
     app = Starlette(routes=ROUTES, lifespan=lifespan)
-    app.add_middleware(JWTAuth, oidc=issuer.url, audience=AUDIENCE)
+    app.add_middleware(JWTAuth, oidc=local_issuer.url, audience=AUDIENCE)
     with TestClient(app):
         assert events == ["startup"]
     assert events == ["startup", "shutdown"]
@@ -312,10 +312,10 @@ def test_lifespan_passes_through(issuer: LocalIssuer) -> None:
     ],
 )
 def test_metadata_methods(
-    issuer: LocalIssuer, method: str, status: int, body: bytes, allow: str | None
+    local_issuer: LocalIssuer, method: str, status: int, body: bytes, allow: str | None
 ) -> None:
     """The RFC 9728 document answers GET and HEAD only."""
-    app = make_app(issuer, resource="https://api.example.com")
+    app = make_app(local_issuer, resource="https://api.example.com")
     with TestClient(app) as client:
         response = client.request(method, "/.well-known/oauth-protected-resource")
     assert (response.status_code, response.content, response.headers.get("allow")) == (
@@ -325,9 +325,9 @@ def test_metadata_methods(
     )
 
 
-def test_settings_object_or_keywords_not_both(issuer: LocalIssuer) -> None:
+def test_settings_object_or_keywords_not_both(local_issuer: LocalIssuer) -> None:
     """JWTAuth takes settings= or keyword settings; both is a configuration error."""
-    settings = GuardSettings(oidc=issuer.url, audience=AUDIENCE)
+    settings = GuardSettings(oidc=local_issuer.url, audience=AUDIENCE)
     with pytest.raises(ConfigurationError, match="settings= or keyword settings, not both"):
         JWTAuth(Starlette(), settings=settings, realm="x")
 

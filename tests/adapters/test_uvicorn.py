@@ -28,8 +28,8 @@ OVER_THE_WIRE = [pytest.param(case, id=case.id) for case in CASES if _sendable(c
 
 
 @pytest.fixture(scope="module")
-def base_url(issuer: LocalIssuer) -> Iterator[str]:
-    with serve(starlette_app(table_settings(issuer.url))) as url:
+def base_url(local_issuer: LocalIssuer) -> Iterator[str]:
+    with serve(starlette_app(table_settings(local_issuer.url))) as url:
         yield url
 
 
@@ -62,10 +62,10 @@ def test_table_over_real_http(
 
 
 @pytest.fixture(scope="module")
-def ws_url(issuer: LocalIssuer) -> Iterator[str]:
+def ws_url(local_issuer: LocalIssuer) -> Iterator[str]:
     # uvicorn speaks WebSocket through the websockets package (a dev dependency).
     pytest.importorskip("websockets", reason="uvicorn needs websockets for WebSockets")
-    with serve(make_app(issuer)) as url:
+    with serve(make_app(local_issuer)) as url:
         yield url.replace("http://", "ws://")
 
 
@@ -75,9 +75,9 @@ def _connect(url: str, headers: dict[str, str]) -> Any:
     return connect(url, additional_headers=headers, open_timeout=10)
 
 
-def test_websocket_with_token(ws_url: str, issuer: LocalIssuer) -> None:
+def test_websocket_with_token(ws_url: str, local_issuer: LocalIssuer) -> None:
     """A handshake with a valid token is accepted; the endpoint sees the claims."""
-    token = issuer.mint(sub="frank")
+    token = local_issuer.mint(sub="frank")
     with _connect(ws_url + "/ws", {"Authorization": f"Bearer {token}"}) as ws:
         assert ws.recv(timeout=10) == "frank"
 

@@ -33,9 +33,11 @@ def client_for(app: Any, issuer: LocalIssuer, **options: Any) -> Client:
     )
 
 
-def test_claims_in_environ(issuer: LocalIssuer) -> None:
+def test_claims_in_environ(local_issuer: LocalIssuer) -> None:
     """The verified claims are in environ["bearerguard.claims"]."""
-    response = client_for(whoami, issuer).get("/", headers=bearer(issuer.mint(sub="alice")))
+    response = client_for(whoami, local_issuer).get(
+        "/", headers=bearer(local_issuer.mint(sub="alice"))
+    )
     assert (response.status_code, response.text) == (200, "alice")
 
 
@@ -58,7 +60,7 @@ def test_claims_in_environ(issuer: LocalIssuer) -> None:
     ],
 )
 def test_requests(
-    issuer: LocalIssuer,
+    local_issuer: LocalIssuer,
     options: dict[str, Any],
     path: str,
     headers: dict[str, str],
@@ -66,7 +68,7 @@ def test_requests(
     text: str | None,
 ) -> None:
     """required= and public_paths= decide who reaches the app."""
-    response = client_for(whoami, issuer, **options).get(path, headers=headers)
+    response = client_for(whoami, local_issuer, **options).get(path, headers=headers)
     assert response.status_code == status
     if text is not None:
         assert response.text == text
@@ -96,15 +98,15 @@ def orders(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
     ],
 )
 def test_require_scopes(
-    issuer: LocalIssuer,
+    local_issuer: LocalIssuer,
     options: dict[str, Any],
     scopes: list[str] | None,
     status: int,
     challenge: str | None,
 ) -> None:
     """@require_scopes guards a WSGI callable behind the middleware."""
-    headers = {} if scopes is None else bearer(issuer.mint(scopes=scopes))
-    response = client_for(orders, issuer, **options).get("/", headers=headers)
+    headers = {} if scopes is None else bearer(local_issuer.mint(scopes=scopes))
+    response = client_for(orders, local_issuer, **options).get("/", headers=headers)
     assert (response.status_code, response.headers.get("WWW-Authenticate")) == (status, challenge)
 
 
@@ -122,9 +124,11 @@ def test_require_scopes_needs_the_middleware() -> None:
         pytest.param("POST", 405, b"", id="post"),
     ],
 )
-def test_metadata_document(issuer: LocalIssuer, method: str, status: int, body: bytes) -> None:
+def test_metadata_document(
+    local_issuer: LocalIssuer, method: str, status: int, body: bytes
+) -> None:
     """The RFC 9728 document is served (GET/HEAD) in front of the app."""
-    client = client_for(whoami, issuer, resource="https://api.example.com")
+    client = client_for(whoami, local_issuer, resource="https://api.example.com")
     response = client.open("/.well-known/oauth-protected-resource", method=method)
     assert response.status_code == status
     if body:
@@ -133,9 +137,9 @@ def test_metadata_document(issuer: LocalIssuer, method: str, status: int, body: 
         assert response.data == b""
 
 
-def test_settings_object_or_keywords_not_both(issuer: LocalIssuer) -> None:
+def test_settings_object_or_keywords_not_both(local_issuer: LocalIssuer) -> None:
     """settings= and keyword settings together are a configuration error."""
-    settings = GuardSettings(oidc=issuer.url, audience=AUDIENCE)
+    settings = GuardSettings(oidc=local_issuer.url, audience=AUDIENCE)
     with pytest.raises(ConfigurationError, match="not both"):
         BearerAuthMiddleware(whoami, settings=settings, realm="x")
 

@@ -42,7 +42,7 @@ def configure() -> Iterator[Callable[..., None]]:
 
 
 @pytest.fixture
-def issuer(bearerguard_session_issuer: LocalIssuer) -> LocalIssuer:
+def local_issuer(bearerguard_session_issuer: LocalIssuer) -> LocalIssuer:
     """The session's local issuer (for minting; tests that break it use their own)."""
     return bearerguard_session_issuer
 
@@ -55,9 +55,9 @@ def partner() -> Iterator[LocalIssuer]:
 
 
 @pytest.fixture(autouse=True)
-def bearerguard_setting(issuer: LocalIssuer, configure: Callable[..., None]) -> None:
+def bearerguard_setting(local_issuer: LocalIssuer, configure: Callable[..., None]) -> None:
     """Every test starts with BEARERGUARD trusting the session issuer."""
-    configure(BEARERGUARD=guard_settings(issuer))
+    configure(BEARERGUARD=guard_settings(local_issuer))
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -79,19 +79,19 @@ def test_backend_ignores_other_credentials() -> None:
     assert async_to_sync(BearerTokenBackend().aauthenticate)(None) is None
 
 
-def test_backend_works_without_a_request(issuer: LocalIssuer) -> None:
+def test_backend_works_without_a_request(local_issuer: LocalIssuer) -> None:
     """authenticate(None, bearer_token=...) returns the user; a refusal returns None."""
     backend = BearerTokenBackend()
-    user = backend.authenticate(None, bearer_token=issuer.mint(sub="ann"))
+    user = backend.authenticate(None, bearer_token=local_issuer.mint(sub="ann"))
     assert isinstance(user, TokenUser)
     assert user.username == "ann"
     assert backend.authenticate(None, bearer_token="abc") is None
 
 
-def test_backend_keeps_claims_on_the_request(issuer: LocalIssuer) -> None:
+def test_backend_keeps_claims_on_the_request(local_issuer: LocalIssuer) -> None:
     """The verified claims land in request.auth_claims."""
     request = RequestFactory().get("/")
-    user = BearerTokenBackend().authenticate(request, bearer_token=issuer.mint(sub="ann"))
+    user = BearerTokenBackend().authenticate(request, bearer_token=local_issuer.mint(sub="ann"))
     found = claims_of(request)
     assert isinstance(user, TokenUser)
     assert found is user.claims
@@ -108,15 +108,17 @@ def test_backend_keeps_claims_on_the_request(issuer: LocalIssuer) -> None:
     ],
 )
 def test_username_claim(
-    issuer: LocalIssuer,
+    local_issuer: LocalIssuer,
     configure: Callable[..., None],
     extra: dict[str, Any],
     username_claim: str,
     username: str,
 ) -> None:
     """USERNAME_CLAIM names the claim that becomes the username."""
-    configure(BEARERGUARD=guard_settings(issuer, USERNAME_CLAIM=username_claim))
-    user = BearerTokenBackend().authenticate(None, bearer_token=issuer.mint(sub="user-1", **extra))
+    configure(BEARERGUARD=guard_settings(local_issuer, USERNAME_CLAIM=username_claim))
+    user = BearerTokenBackend().authenticate(
+        None, bearer_token=local_issuer.mint(sub="user-1", **extra)
+    )
     assert isinstance(user, TokenUser)
     assert user.username == username
 
@@ -130,11 +132,14 @@ def test_username_claim(
     ],
 )
 def test_unusable_username_claim_is_refused(
-    issuer: LocalIssuer, configure: Callable[..., None], extra: dict[str, Any], description: str
+    local_issuer: LocalIssuer,
+    configure: Callable[..., None],
+    extra: dict[str, Any],
+    description: str,
 ) -> None:
     """A token without a usable USERNAME_CLAIM is refused with 401 invalid_token."""
-    configure(BEARERGUARD=guard_settings(issuer, USERNAME_CLAIM="email"))
-    response = Client().get("/whoami", headers=bearer(issuer.mint(**extra)))
+    configure(BEARERGUARD=guard_settings(local_issuer, USERNAME_CLAIM="email"))
+    response = Client().get("/whoami", headers=bearer(local_issuer.mint(**extra)))
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == (
         f'Bearer error="invalid_token", error_description="{description}"'
@@ -145,11 +150,13 @@ def test_unusable_username_claim_is_refused(
 
 
 @pytest.mark.usefixtures("db")
-def test_lookup_mode_finds_the_user(issuer: LocalIssuer, configure: Callable[..., None]) -> None:
+def test_lookup_mode_finds_the_user(
+    local_issuer: LocalIssuer, configure: Callable[..., None]
+) -> None:
     """USER_MODE lookup: request.user is the existing user whose username is `sub`."""
-    configure(BEARERGUARD=guard_settings(issuer, USER_MODE="lookup"))
+    configure(BEARERGUARD=guard_settings(local_issuer, USER_MODE="lookup"))
     get_user_model()._default_manager.create(username="ann")
-    response = Client().get("/whoami", headers=bearer(issuer.mint(sub="ann", scopes=["x"])))
+    response = Client().get("/whoami", headers=bearer(local_issuer.mint(sub="ann", scopes=["x"])))
     assert response.status_code == 200
     assert json.loads(response.content) == {
         "user": "User",
@@ -172,20 +179,20 @@ def test_lookup_mode_finds_the_user(issuer: LocalIssuer, configure: Callable[...
     ],
 )
 def test_lookup_mode_refuses_unknown_and_inactive_users(
-    issuer: LocalIssuer,
+    local_issuer: LocalIssuer,
     configure: Callable[..., None],
     existing: dict[str, Any] | None,
     client: str,
 ) -> None:
     """No active user with that username → 401 invalid_token, and nobody is created."""
     configure(
-        BEARERGUARD=guard_settings(issuer, USER_MODE="lookup"),
+        BEARERGUARD=guard_settings(local_issuer, USER_MODE="lookup"),
         ROOT_URLCONF="tests.django.testapp_async",
     )
     users = get_user_model()._default_manager
     if existing is not None:
         users.create(**existing)
-    headers = bearer(issuer.mint(sub="ann"))
+    headers = bearer(local_issuer.mint(sub="ann"))
     if client == "wsgi":
         response = Client().get("/whoami", headers=headers)
     else:
@@ -200,15 +207,15 @@ def test_lookup_mode_refuses_unknown_and_inactive_users(
 @pytest.mark.usefixtures("db")
 @pytest.mark.parametrize("client", ["wsgi", "asgi"])
 def test_create_mode_creates_once(
-    issuer: LocalIssuer, configure: Callable[..., None], client: str
+    local_issuer: LocalIssuer, configure: Callable[..., None], client: str
 ) -> None:
     """USER_MODE create: the first token creates the user (unusable password), later ones reuse."""
     configure(
-        BEARERGUARD=guard_settings(issuer, USER_MODE="create"),
+        BEARERGUARD=guard_settings(local_issuer, USER_MODE="create"),
         ROOT_URLCONF="tests.django.testapp_async",
     )
     for _ in range(2):
-        headers = bearer(issuer.mint(sub="new-user"))
+        headers = bearer(local_issuer.mint(sub="new-user"))
         if client == "wsgi":
             response = Client().get("/whoami", headers=headers)
         else:
@@ -223,17 +230,17 @@ def test_create_mode_creates_once(
 @pytest.mark.usefixtures("db")
 @pytest.mark.parametrize("client", ["wsgi", "asgi"])
 def test_configure_user_hook(
-    issuer: LocalIssuer, configure: Callable[..., None], client: str
+    local_issuer: LocalIssuer, configure: Callable[..., None], client: str
 ) -> None:
     """A subclass's configure_user sees the claims and whether the user was just created."""
     configure(
-        BEARERGUARD=guard_settings(issuer, USER_MODE="create"),
+        BEARERGUARD=guard_settings(local_issuer, USER_MODE="create"),
         AUTHENTICATION_BACKENDS=["tests.django.testapp_backends.EmailBackend"],
     )
     backend_path = "tests.django.testapp_backends.EmailBackend"
     created = []
     for email in ("a@example.com", "b@example.com"):
-        token = issuer.mint(sub="ann", email=email)
+        token = local_issuer.mint(sub="ann", email=email)
         if client == "wsgi":
             user: Any = authenticate(RequestFactory().get("/"), bearer_token=token)
         else:
@@ -254,10 +261,10 @@ def test_configure_user_hook(
     ],
 )
 def test_get_user(
-    issuer: LocalIssuer, configure: Callable[..., None], mode: str, active: bool, found: bool
+    local_issuer: LocalIssuer, configure: Callable[..., None], mode: str, active: bool, found: bool
 ) -> None:
     """get_user finds database users by primary key; the stateless mode has none."""
-    configure(BEARERGUARD=guard_settings(issuer, USER_MODE=mode))
+    configure(BEARERGUARD=guard_settings(local_issuer, USER_MODE=mode))
     user = get_user_model()._default_manager.create(username="ann", is_active=active)
     backend = BearerTokenBackend()
     assert backend.get_user(user.pk) == (user if found else None)
@@ -286,15 +293,15 @@ def get(client: str, path: str, token: str) -> Any:
 @pytest.mark.usefixtures("db")
 @pytest.mark.parametrize("client", ["wsgi", "asgi"])
 def test_partner_token_does_not_log_in_as_the_local_admin(
-    issuer: LocalIssuer, partner: LocalIssuer, configure: Callable[..., None], client: str
+    local_issuer: LocalIssuer, partner: LocalIssuer, configure: Callable[..., None], client: str
 ) -> None:
     """A partner-signed sub="admin" is not the local superuser "admin"."""
     configure(
         BEARERGUARD=two_issuers(
-            issuer,
+            local_issuer,
             partner,
             USER_MODE="lookup",
-            USERNAME_PREFIXES={issuer.url: "", partner.url: "partner:"},
+            USERNAME_PREFIXES={local_issuer.url: "", partner.url: "partner:"},
             ALLOW_PRIVILEGED_USERS=True,  # so that only the namespace stands in the way
         ),
         ROOT_URLCONF="tests.django.testapp_async",
@@ -317,7 +324,7 @@ def test_partner_token_does_not_log_in_as_the_local_admin(
     ],
 )
 def test_usernames_are_prefixed_per_issuer(
-    issuer: LocalIssuer,
+    local_issuer: LocalIssuer,
     partner: LocalIssuer,
     configure: Callable[..., None],
     signer: str,
@@ -328,15 +335,15 @@ def test_usernames_are_prefixed_per_issuer(
     """USERNAME_PREFIXES: username = issuer's prefix + sub, and only in that issuer's namespace."""
     configure(
         BEARERGUARD=two_issuers(
-            issuer,
+            local_issuer,
             partner,
             USER_MODE="lookup",
-            USERNAME_PREFIXES={issuer.url: "", partner.url: "partner:"},
+            USERNAME_PREFIXES={local_issuer.url: "", partner.url: "partner:"},
         )
     )
     for name in ("ann", "partner:ann"):
         get_user_model()._default_manager.create(username=name)
-    source = issuer if signer == "corp" else partner
+    source = local_issuer if signer == "corp" else partner
     response = Client().get("/whoami", headers=bearer(source.mint(sub=sub)))
     assert response.status_code == status
     if status == 200:
@@ -347,18 +354,18 @@ def test_usernames_are_prefixed_per_issuer(
 
 @pytest.mark.usefixtures("db")
 def test_create_mode_creates_one_user_per_issuer(
-    issuer: LocalIssuer, partner: LocalIssuer, configure: Callable[..., None]
+    local_issuer: LocalIssuer, partner: LocalIssuer, configure: Callable[..., None]
 ) -> None:
     """The same sub from two issuers makes two users."""
     configure(
         BEARERGUARD=two_issuers(
-            issuer,
+            local_issuer,
             partner,
             USER_MODE="create",
-            USERNAME_PREFIXES={issuer.url: "corp:", partner.url: "partner:"},
+            USERNAME_PREFIXES={local_issuer.url: "corp:", partner.url: "partner:"},
         )
     )
-    for source in (issuer, partner, issuer):
+    for source in (local_issuer, partner, local_issuer):
         assert Client().get("/whoami", headers=bearer(source.mint(sub="ann"))).status_code == 200
     names = get_user_model()._default_manager.values_list("username", flat=True)
     assert sorted(names) == ["corp:ann", "partner:ann"]
@@ -366,18 +373,18 @@ def test_create_mode_creates_one_user_per_issuer(
 
 @pytest.mark.usefixtures("db")
 def test_username_mapper(
-    issuer: LocalIssuer, partner: LocalIssuer, configure: Callable[..., None]
+    local_issuer: LocalIssuer, partner: LocalIssuer, configure: Callable[..., None]
 ) -> None:
     """USERNAME_MAPPER (a dotted path) turns the verified claims into the username."""
     configure(
         BEARERGUARD=two_issuers(
-            issuer,
+            local_issuer,
             partner,
             USER_MODE="create",
             USERNAME_MAPPER="tests.django.testapp_backends.issuer_and_subject",
         )
     )
-    for source in (issuer, partner):
+    for source in (local_issuer, partner):
         response = Client().get("/whoami", headers=bearer(source.mint(sub="ann")))
         assert json.loads(response.content)["username"] == f"{source.url}#ann"
 
@@ -391,11 +398,11 @@ def test_username_mapper(
     ],
 )
 def test_username_mapper_must_give_a_username(
-    issuer: LocalIssuer, configure: Callable[..., None], mapped: Any, status: int
+    local_issuer: LocalIssuer, configure: Callable[..., None], mapped: Any, status: int
 ) -> None:
     """A mapper giving no non-empty string refuses the token with 401 invalid_token."""
-    configure(BEARERGUARD=guard_settings(issuer, USERNAME_MAPPER=lambda claims: mapped))
-    response = Client().get("/whoami", headers=bearer(issuer.mint()))
+    configure(BEARERGUARD=guard_settings(local_issuer, USERNAME_MAPPER=lambda claims: mapped))
+    response = Client().get("/whoami", headers=bearer(local_issuer.mint()))
     assert response.status_code == status
     if status == 401:
         assert response["WWW-Authenticate"] == (
@@ -417,7 +424,7 @@ def test_username_mapper_must_give_a_username(
     ],
 )
 def test_tokens_never_map_to_privileged_users_by_default(
-    issuer: LocalIssuer,
+    local_issuer: LocalIssuer,
     configure: Callable[..., None],
     caplog: pytest.LogCaptureFixture,
     client: str,
@@ -426,7 +433,7 @@ def test_tokens_never_map_to_privileged_users_by_default(
 ) -> None:
     """Staff and superusers get 401 like unknown users, and configure_user never sees them."""
     configure(
-        BEARERGUARD=guard_settings(issuer, USER_MODE=mode),
+        BEARERGUARD=guard_settings(local_issuer, USER_MODE=mode),
         AUTHENTICATION_BACKENDS=["tests.django.testapp_backends.EmailBackend"],
         ROOT_URLCONF="tests.django.testapp_async",
     )
@@ -434,7 +441,7 @@ def test_tokens_never_map_to_privileged_users_by_default(
         username="admin", email="admin@example.com", **flags
     )
     with caplog.at_level(logging.WARNING, logger="bearerguard.django"):
-        response = get(client, "/whoami", issuer.mint(sub="admin", email="evil@example.com"))
+        response = get(client, "/whoami", local_issuer.mint(sub="admin", email="evil@example.com"))
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == NO_USER
     assert [r.getMessage() for r in caplog.records if r.name == "bearerguard.django"] == [
@@ -449,29 +456,29 @@ def test_tokens_never_map_to_privileged_users_by_default(
 @pytest.mark.usefixtures("db")
 @pytest.mark.parametrize("client", ["wsgi", "asgi"])
 def test_allow_privileged_users(
-    issuer: LocalIssuer, configure: Callable[..., None], client: str
+    local_issuer: LocalIssuer, configure: Callable[..., None], client: str
 ) -> None:
     """ALLOW_PRIVILEGED_USERS: True maps tokens to staff and superusers too."""
     configure(
-        BEARERGUARD=guard_settings(issuer, USER_MODE="lookup", ALLOW_PRIVILEGED_USERS=True),
+        BEARERGUARD=guard_settings(local_issuer, USER_MODE="lookup", ALLOW_PRIVILEGED_USERS=True),
         ROOT_URLCONF="tests.django.testapp_async",
     )
     get_user_model()._default_manager.create(username="admin", is_superuser=True, is_staff=True)
-    response = get(client, "/whoami", issuer.mint(sub="admin"))
+    response = get(client, "/whoami", local_issuer.mint(sub="admin"))
     assert response.status_code == 200
     assert json.loads(response.content)["username"] == "admin"
 
 
 @pytest.mark.usefixtures("db")
 def test_configure_user_cannot_promote_a_user(
-    issuer: LocalIssuer, configure: Callable[..., None]
+    local_issuer: LocalIssuer, configure: Callable[..., None]
 ) -> None:
     """A user that configure_user made staff is refused too (the check runs after the hook)."""
     configure(
-        BEARERGUARD=guard_settings(issuer, USER_MODE="create"),
+        BEARERGUARD=guard_settings(local_issuer, USER_MODE="create"),
         AUTHENTICATION_BACKENDS=["tests.django.testapp_backends.RolesBackend"],
     )
-    token = issuer.mint(sub="ann", roles=["admin"])
+    token = local_issuer.mint(sub="ann", roles=["admin"])
     assert Client().get("/whoami", headers=bearer(token)).status_code == 401
 
 
@@ -481,9 +488,11 @@ def test_configure_user_cannot_promote_a_user(
     [pytest.param(False, False, id="refused"), pytest.param(True, True, id="allowed")],
 )
 def test_get_user_and_privileged_users(
-    issuer: LocalIssuer, configure: Callable[..., None], allow: bool, found: bool
+    local_issuer: LocalIssuer, configure: Callable[..., None], allow: bool, found: bool
 ) -> None:
     """Sessions follow the same rule: get_user gives no superuser unless allowed."""
-    configure(BEARERGUARD=guard_settings(issuer, USER_MODE="lookup", ALLOW_PRIVILEGED_USERS=allow))
+    configure(
+        BEARERGUARD=guard_settings(local_issuer, USER_MODE="lookup", ALLOW_PRIVILEGED_USERS=allow)
+    )
     user = get_user_model()._default_manager.create(username="admin", is_superuser=True)
     assert BearerTokenBackend().get_user(user.pk) == (user if found else None)

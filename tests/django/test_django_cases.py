@@ -97,12 +97,12 @@ def test_response_is_the_tables(
     case: Case,
     variant: str,
     tokens: dict[str, str],
-    issuer: LocalIssuer,
+    local_issuer: LocalIssuer,
     down: LocalIssuer,
     configure: Callable[..., None],
 ) -> None:
     """Status, bearerguard's headers and body bytes are exactly the table's."""
-    guard = unavailable_settings(down) if case.keys_down else table_settings(issuer.url)
+    guard = unavailable_settings(down) if case.keys_down else table_settings(local_issuer.url)
     django_settings, send = VARIANTS[variant]
     configure(
         BEARERGUARD=as_bearerguard_setting(guard),

@@ -96,7 +96,7 @@ def test_preflight_is_answered_by_cors_middleware_and_runs_no_view(
     ],
 )  # fmt: skip
 def test_preflight_cors_middleware_does_not_answer_runs_no_view(
-    issuer: LocalIssuer,
+    local_issuer: LocalIssuer,
     configure: Callable[..., None],
     client: str,
     stack: str,
@@ -111,7 +111,7 @@ def test_preflight_cors_middleware_does_not_answer_runs_no_view(
     configure(
         MIDDLEWARE=STACKS[stack],
         CORS_URLS_REGEX=r"^/elsewhere/",
-        BEARERGUARD=guard_settings(issuer, REQUIRED=required),
+        BEARERGUARD=guard_settings(local_issuer, REQUIRED=required),
     )
     response = send(client, "options", path, PREFLIGHT)
     assert response.status_code == 401
@@ -141,7 +141,7 @@ def test_preflight_cors_middleware_does_not_answer_runs_no_view(
     ],
 )
 def test_refusal_of_a_cross_origin_request_carries_cors_headers(
-    issuer: LocalIssuer,
+    local_issuer: LocalIssuer,
     configure: Callable[..., None],
     client: str,
     stack: str,
@@ -155,7 +155,7 @@ def test_refusal_of_a_cross_origin_request_carries_cors_headers(
     if token is None:
         headers = {"Origin": ORIGIN}
     else:
-        headers = bearer(issuer.mint(scopes=["profile"]) if token == "no-scope" else token)
+        headers = bearer(local_issuer.mint(scopes=["profile"]) if token == "no-scope" else token)
     response = send(client, "get", path, headers)
     assert response.status_code == status
     if challenge == INVALID:  # the parser's own wording is not this file's concern
@@ -172,11 +172,11 @@ def test_refusal_of_a_cross_origin_request_carries_cors_headers(
 @pytest.mark.parametrize("stack", list(STACKS))
 @pytest.mark.parametrize("path", SCOPED_VIEWS)
 def test_cross_origin_request_with_a_token_reaches_the_view(
-    issuer: LocalIssuer, configure: Callable[..., None], client: str, stack: str, path: str
+    local_issuer: LocalIssuer, configure: Callable[..., None], client: str, stack: str, path: str
 ) -> None:
     """With a valid token the view runs once and the response carries the CORS headers."""
     configure(MIDDLEWARE=STACKS[stack])
-    response = send(client, "get", path, bearer(issuer.mint(sub="ann", scopes=[SCOPE])))
+    response = send(client, "get", path, bearer(local_issuer.mint(sub="ann", scopes=[SCOPE])))
     assert response.status_code == 200
     assert response["Access-Control-Allow-Origin"] == ORIGIN
     assert len(RUNS) == 1
@@ -189,7 +189,7 @@ def test_cross_origin_request_with_a_token_reaches_the_view(
 
 
 def test_cors_middleware_after_bearer_middleware_stops_the_server(
-    issuer: LocalIssuer, configure: Callable[..., None]
+    local_issuer: LocalIssuer, configure: Callable[..., None]
 ) -> None:
     """CorsMiddleware below BearerTokenMiddleware: ImproperlyConfigured, not broken preflights."""
     configure(MIDDLEWARE=[COMMON_MIDDLEWARE, CSRF_MIDDLEWARE, BEARER_MIDDLEWARE, CORS_MIDDLEWARE])

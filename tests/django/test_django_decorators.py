@@ -62,7 +62,7 @@ def get(client: str, path: str, token: str | None) -> Any:
     ],
 )
 def test_require_scopes(
-    issuer: LocalIssuer,
+    local_issuer: LocalIssuer,
     configure: Callable[..., None],
     client: str,
     middleware: bool,
@@ -72,10 +72,10 @@ def test_require_scopes(
     challenge: str | None,
 ) -> None:
     """401 without a token, 403 naming the required scopes without them, else the view."""
-    configure(BEARERGUARD=guard_settings(issuer, REQUIRED=False))
+    configure(BEARERGUARD=guard_settings(local_issuer, REQUIRED=False))
     if not middleware:
         configure(MIDDLEWARE=WITHOUT_MIDDLEWARE)
-    token = None if scopes is None else issuer.mint(sub="ann", scopes=scopes)
+    token = None if scopes is None else local_issuer.mint(sub="ann", scopes=scopes)
     response = get(client, path, token)
     assert response.status_code == status
     assert response.get("WWW-Authenticate") == challenge
@@ -108,7 +108,7 @@ def test_decorator_alone_answers_as_the_middleware(
 
 @pytest.mark.parametrize("client", ["wsgi", "asgi"])
 def test_async_view_is_verified_the_async_way(
-    issuer: LocalIssuer, configure: Callable[..., None], client: str
+    local_issuer: LocalIssuer, configure: Callable[..., None], client: str
 ) -> None:
     """An async view decorated alone is authenticated with aauthenticate, under WSGI too."""
     configure(
@@ -116,13 +116,13 @@ def test_async_view_is_verified_the_async_way(
         AUTHENTICATION_BACKENDS=["tests.django.testapp_backends.RecordingBackend"],
     )
     RecordingBackend.calls.clear()
-    response = get(client, "/decorated/async", issuer.mint(scopes=["write"]))
+    response = get(client, "/decorated/async", local_issuer.mint(scopes=["write"]))
     assert response.status_code == 200
     assert RecordingBackend.calls == ["aauthenticate"]
 
 
 def test_sync_view_is_verified_the_sync_way(
-    issuer: LocalIssuer, configure: Callable[..., None]
+    local_issuer: LocalIssuer, configure: Callable[..., None]
 ) -> None:
     """A sync view decorated alone is authenticated with authenticate."""
     configure(
@@ -130,18 +130,18 @@ def test_sync_view_is_verified_the_sync_way(
         AUTHENTICATION_BACKENDS=["tests.django.testapp_backends.RecordingBackend"],
     )
     RecordingBackend.calls.clear()
-    response = get("wsgi", "/decorated/any", issuer.mint())
+    response = get("wsgi", "/decorated/any", local_issuer.mint())
     assert response.status_code == 200
     assert RecordingBackend.calls == ["authenticate"]
 
 
 def test_decorated_views_are_csrf_exempt(
-    issuer: LocalIssuer, configure: Callable[..., None]
+    local_issuer: LocalIssuer, configure: Callable[..., None]
 ) -> None:
     """A decorated view runs only with a bearer token, so CSRF checks do not apply."""
     configure(MIDDLEWARE=WITHOUT_MIDDLEWARE)
     response = Client(enforce_csrf_checks=True).post(
-        "/decorated/any", headers={"Authorization": f"Bearer {issuer.mint()}"}
+        "/decorated/any", headers={"Authorization": f"Bearer {local_issuer.mint()}"}
     )
     assert response.status_code == 200
 

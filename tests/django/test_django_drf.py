@@ -33,14 +33,14 @@ def client_with(token: str | None) -> APIClient:
 
 @pytest.mark.parametrize("middleware", [True, False], ids=["middleware", "alone"])
 def test_claims_and_user_reach_the_view_verified_once(
-    issuer: LocalIssuer, configure: Callable[..., None], middleware: bool
+    local_issuer: LocalIssuer, configure: Callable[..., None], middleware: bool
 ) -> None:
     """request.auth is the claims, request.user the TokenUser; the token is verified once."""
     configure(AUTHENTICATION_BACKENDS=["tests.django.testapp_backends.RecordingBackend"])
     if not middleware:
         configure(MIDDLEWARE=NO_MIDDLEWARE)
     RecordingBackend.calls.clear()
-    response = client_with(issuer.mint(sub="ann", scopes=["b", "a"])).get("/drf/claims")
+    response = client_with(local_issuer.mint(sub="ann", scopes=["b", "a"])).get("/drf/claims")
     assert response.status_code == 200
     assert json.loads(response.content) == {
         "user": "TokenUser",
@@ -53,10 +53,10 @@ def test_claims_and_user_reach_the_view_verified_once(
 
 @pytest.mark.parametrize("middleware", [True, False], ids=["middleware", "alone"])
 def test_no_token_is_401_with_the_bearer_challenge(
-    issuer: LocalIssuer, configure: Callable[..., None], middleware: bool
+    local_issuer: LocalIssuer, configure: Callable[..., None], middleware: bool
 ) -> None:
     """authenticate_header gives DRF the challenge, so a missing token is 401, not 403."""
-    configure(BEARERGUARD=guard_settings(issuer, REQUIRED=False, REALM="api"))
+    configure(BEARERGUARD=guard_settings(local_issuer, REQUIRED=False, REALM="api"))
     if not middleware:
         configure(MIDDLEWARE=NO_MIDDLEWARE)
     response = APIClient().get("/drf/claims")
@@ -101,7 +101,7 @@ def test_no_token_is_401_with_the_bearer_challenge(
     ],
 )
 def test_scope_permissions(
-    issuer: LocalIssuer,
+    local_issuer: LocalIssuer,
     configure: Callable[..., None],
     path: str,
     scopes: list[str],
@@ -110,18 +110,18 @@ def test_scope_permissions(
 ) -> None:
     """HasScopes and RequireScopes allow the scopes they name and answer 403 otherwise."""
     configure(MIDDLEWARE=NO_MIDDLEWARE)
-    response = client_with(issuer.mint(scopes=scopes)).get(path)
+    response = client_with(local_issuer.mint(scopes=scopes)).get(path)
     assert response.status_code == status
     assert response.get("WWW-Authenticate") == challenge
 
 
 def test_has_scopes_needs_required_scopes(
-    issuer: LocalIssuer, configure: Callable[..., None]
+    local_issuer: LocalIssuer, configure: Callable[..., None]
 ) -> None:
     """HasScopes on a view without required_scopes is a configuration error, not a 403."""
     configure(MIDDLEWARE=NO_MIDDLEWARE)
     with pytest.raises(ImproperlyConfigured) as caught:
-        client_with(issuer.mint()).get("/drf/no-view-scopes")
+        client_with(local_issuer.mint()).get("/drf/no-view-scopes")
     assert str(caught.value) == (
         "HasScopes: set required_scopes = [...] on NoViewScopes, "
         "or use RequireScopes('scope', ...) in permission_classes"
@@ -167,7 +167,7 @@ def test_has_scopes_needs_required_scopes(
     ],
 )
 def test_drf_default_exception_handler(
-    issuer: LocalIssuer,
+    local_issuer: LocalIssuer,
     bearerguard_issuer_factory: Callable[..., LocalIssuer],
     configure: Callable[..., None],
     token: str | None,
@@ -180,9 +180,9 @@ def test_drf_default_exception_handler(
     configure(MIDDLEWARE=NO_MIDDLEWARE, REST_FRAMEWORK=DEFAULT_HANDLER)
     minted: str | None = None
     if token == "expired":
-        minted = issuer.mint(expires_in=-3600)
+        minted = local_issuer.mint(expires_in=-3600)
     elif token == "read":
-        minted = issuer.mint(scopes=["read"])
+        minted = local_issuer.mint(scopes=["read"])
     elif token == "down":
         down = bearerguard_issuer_factory()
         down.force_status(503)
@@ -197,10 +197,10 @@ def test_drf_default_exception_handler(
 
 
 def test_authenticate_header_is_the_bare_challenge(
-    issuer: LocalIssuer, configure: Callable[..., None]
+    local_issuer: LocalIssuer, configure: Callable[..., None]
 ) -> None:
     """RFC 6750 §3.1: the challenge for a request without credentials has no error code."""
-    configure(BEARERGUARD=guard_settings(issuer, REALM="orders"))
+    configure(BEARERGUARD=guard_settings(local_issuer, REALM="orders"))
     assert BearerTokenAuthentication().authenticate_header(None) == 'Bearer realm="orders"'  # type: ignore[arg-type]
 
 

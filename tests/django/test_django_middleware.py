@@ -32,9 +32,11 @@ def json_of(response: Any) -> Any:
     return json.loads(response.content)
 
 
-def test_valid_token_makes_a_token_user(issuer: LocalIssuer) -> None:
+def test_valid_token_makes_a_token_user(local_issuer: LocalIssuer) -> None:
     """request.user is a TokenUser named by `sub`, with the token's scopes and claims."""
-    response = Client().get("/whoami", headers=bearer(issuer.mint(sub="ann", scopes=["b", "a"])))
+    response = Client().get(
+        "/whoami", headers=bearer(local_issuer.mint(sub="ann", scopes=["b", "a"]))
+    )
     assert response.status_code == 200
     assert json_of(response) == {
         "user": "TokenUser",
@@ -56,10 +58,10 @@ def test_valid_token_makes_a_token_user(issuer: LocalIssuer) -> None:
     ],
 )
 def test_not_required_lets_only_tokenless_requests_through(
-    issuer: LocalIssuer, configure: Callable[..., None], headers: dict[str, str], status: int
+    local_issuer: LocalIssuer, configure: Callable[..., None], headers: dict[str, str], status: int
 ) -> None:
     """REQUIRED False: no bearer token → anonymous; a token that is sent must be good."""
-    configure(BEARERGUARD=guard_settings(issuer, REQUIRED=False))
+    configure(BEARERGUARD=guard_settings(local_issuer, REQUIRED=False))
     response = Client().get("/whoami", headers=headers)
     assert response.status_code == status
     if status == 200:
@@ -83,33 +85,35 @@ def test_not_required_lets_only_tokenless_requests_through(
     ],
 )
 def test_public_paths_skip_authentication(
-    issuer: LocalIssuer,
+    local_issuer: LocalIssuer,
     configure: Callable[..., None],
     public_paths: list[str],
     path: str,
     status: int,
 ) -> None:
     """PUBLIC_PATHS match request.path_info exactly, or as a prefix with a trailing `*`."""
-    configure(BEARERGUARD=guard_settings(issuer, PUBLIC_PATHS=public_paths))
+    configure(BEARERGUARD=guard_settings(local_issuer, PUBLIC_PATHS=public_paths))
     assert Client().get(path).status_code == status
 
 
 def test_public_path_ignores_even_a_bad_token(
-    issuer: LocalIssuer, configure: Callable[..., None]
+    local_issuer: LocalIssuer, configure: Callable[..., None]
 ) -> None:
     """A public path is not authenticated at all: the view sees no user and no claims."""
-    configure(BEARERGUARD=guard_settings(issuer, PUBLIC_PATHS=["/open/*"]))
+    configure(BEARERGUARD=guard_settings(local_issuer, PUBLIC_PATHS=["/open/*"]))
     response = Client().get("/open/whoami", headers={"Authorization": "Bearer abc"})
     assert response.status_code == 200
     assert json_of(response)["claims_sub"] is None
     assert json_of(response)["user"] == "AnonymousUser"
 
 
-def test_metadata_document_is_served(issuer: LocalIssuer, configure: Callable[..., None]) -> None:
+def test_metadata_document_is_served(
+    local_issuer: LocalIssuer, configure: Callable[..., None]
+) -> None:
     """With RESOURCE set, GET on the RFC 9728 well-known path returns the document."""
     configure(
         BEARERGUARD=guard_settings(
-            issuer,
+            local_issuer,
             RESOURCE="https://api.example.com/v1",
             RESOURCE_METADATA={"scopes_supported": ["read"]},
         )
@@ -117,7 +121,7 @@ def test_metadata_document_is_served(issuer: LocalIssuer, configure: Callable[..
     response = Client().get("/.well-known/oauth-protected-resource/v1")
     assert response.status_code == 200
     assert response.content == (
-        b'{"authorization_servers":["' + issuer.url.encode() + b'"],'
+        b'{"authorization_servers":["' + local_issuer.url.encode() + b'"],'
         b'"bearer_methods_supported":["header"],'
         b'"resource":"https://api.example.com/v1","scopes_supported":["read"]}'
     )
@@ -125,9 +129,13 @@ def test_metadata_document_is_served(issuer: LocalIssuer, configure: Callable[..
     assert response["Cache-Control"] == "public, max-age=3600"
 
 
-def test_challenges_link_the_metadata(issuer: LocalIssuer, configure: Callable[..., None]) -> None:
+def test_challenges_link_the_metadata(
+    local_issuer: LocalIssuer, configure: Callable[..., None]
+) -> None:
     """With RESOURCE set, a 401 challenge names the metadata URL (RFC 9728 §5.1)."""
-    configure(BEARERGUARD=guard_settings(issuer, RESOURCE="https://api.example.com", REALM="r"))
+    configure(
+        BEARERGUARD=guard_settings(local_issuer, RESOURCE="https://api.example.com", REALM="r")
+    )
     response = Client().get("/whoami")
     assert response["WWW-Authenticate"] == (
         'Bearer realm="r", '
@@ -143,11 +151,11 @@ def test_challenges_link_the_metadata(issuer: LocalIssuer, configure: Callable[.
     ],
 )
 def test_token_requests_are_exempt_from_csrf(
-    issuer: LocalIssuer, configure: Callable[..., None], with_token: bool, status: int
+    local_issuer: LocalIssuer, configure: Callable[..., None], with_token: bool, status: int
 ) -> None:
     """A browser never sends a bearer token by itself: POST with one needs no CSRF token."""
-    configure(BEARERGUARD=guard_settings(issuer, REQUIRED=False))
-    headers = bearer(issuer.mint()) if with_token else {}
+    configure(BEARERGUARD=guard_settings(local_issuer, REQUIRED=False))
+    headers = bearer(local_issuer.mint()) if with_token else {}
     response = Client(enforce_csrf_checks=True).post("/post", headers=headers)
     assert response.status_code == status
 
@@ -179,7 +187,7 @@ def test_one_verifier_per_configuration(
     }
 
 
-def test_refused_token_fires_user_login_failed(issuer: LocalIssuer) -> None:
+def test_refused_token_fires_user_login_failed(local_issuer: LocalIssuer) -> None:
     """Django's user_login_failed signal fires, with the token itself scrubbed."""
     seen: list[dict[str, Any]] = []
 
@@ -188,7 +196,7 @@ def test_refused_token_fires_user_login_failed(issuer: LocalIssuer) -> None:
 
     user_login_failed.connect(record)
     try:
-        response = Client().get("/whoami", headers=bearer(issuer.mint(expires_in=-3600)))
+        response = Client().get("/whoami", headers=bearer(local_issuer.mint(expires_in=-3600)))
     finally:
         user_login_failed.disconnect(record)
     assert response.status_code == 401
@@ -199,12 +207,14 @@ def test_refused_token_fires_user_login_failed(issuer: LocalIssuer) -> None:
 
 
 def test_async_stack_uses_aauthenticate(
-    issuer: LocalIssuer, configure: Callable[..., None]
+    local_issuer: LocalIssuer, configure: Callable[..., None]
 ) -> None:
     """Under ASGI the backend's aauthenticate (Verifier.averify) runs, never authenticate."""
     configure(AUTHENTICATION_BACKENDS=[RECORDING], ROOT_URLCONF="tests.django.testapp_async")
     RecordingBackend.calls.clear()
-    response = async_to_sync(AsyncClient().get)("/whoami", headers=bearer(issuer.mint(sub="amy")))
+    response = async_to_sync(AsyncClient().get)(
+        "/whoami", headers=bearer(local_issuer.mint(sub="amy"))
+    )
     assert response.status_code == 200
     assert json_of(response) == {
         "user": "TokenUser",
@@ -218,11 +228,13 @@ def test_async_stack_uses_aauthenticate(
     assert RecordingBackend.calls == ["aauthenticate"]
 
 
-def test_wsgi_stack_uses_authenticate(issuer: LocalIssuer, configure: Callable[..., None]) -> None:
+def test_wsgi_stack_uses_authenticate(
+    local_issuer: LocalIssuer, configure: Callable[..., None]
+) -> None:
     """Under WSGI the backend's synchronous authenticate runs."""
     configure(AUTHENTICATION_BACKENDS=[RECORDING])
     RecordingBackend.calls.clear()
-    assert Client().get("/whoami", headers=bearer(issuer.mint())).status_code == 200
+    assert Client().get("/whoami", headers=bearer(local_issuer.mint())).status_code == 200
     assert RecordingBackend.calls == ["authenticate"]
 
 
@@ -251,11 +263,11 @@ def test_key_fetch_does_not_block_the_event_loop(
 
 
 def test_async_refusal_has_the_same_bytes(
-    issuer: LocalIssuer, configure: Callable[..., None]
+    local_issuer: LocalIssuer, configure: Callable[..., None]
 ) -> None:
     """The ASGI path renders refusals through the same function as the WSGI path."""
     configure(ROOT_URLCONF="tests.django.testapp_async")
-    token = issuer.mint(expires_in=-3600)
+    token = local_issuer.mint(expires_in=-3600)
     sync = Client().get("/whoami", headers=bearer(token))
     asynchronous = async_to_sync(AsyncClient().get)("/whoami", headers=bearer(token))
     assert asynchronous.status_code == sync.status_code == 401
@@ -320,12 +332,12 @@ def test_middleware_must_come_after_the_ones_setting_request_user(
 
 
 def test_wrong_middleware_order_stops_the_handler_from_loading(
-    configure: Callable[..., None], issuer: LocalIssuer
+    configure: Callable[..., None], local_issuer: LocalIssuer
 ) -> None:
     """Django builds the chain on its first request: it fails instead of serving this one."""
     configure(MIDDLEWARE=[BEARER, SESSIONS, AUTH, CSRF])
     with pytest.raises(ImproperlyConfigured) as caught:
-        Client(enforce_csrf_checks=True).post("/post", headers=bearer(issuer.mint()))
+        Client(enforce_csrf_checks=True).post("/post", headers=bearer(local_issuer.mint()))
     assert str(caught.value) == order_error(BEARER, AUTH)
 
 

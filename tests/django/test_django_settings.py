@@ -64,7 +64,7 @@ from .testapp_settings import BACKEND, guard_settings
     ],
 )
 def test_django_setting_errors(
-    issuer: LocalIssuer,
+    local_issuer: LocalIssuer,
     configure: Callable[..., None],
     setting: Any,
     backends: list[str],
@@ -72,7 +72,7 @@ def test_django_setting_errors(
 ) -> None:
     """Each mistake is an ImproperlyConfigured saying what to write instead."""
     if isinstance(setting, dict):
-        setting = guard_settings(issuer, **setting)
+        setting = guard_settings(local_issuer, **setting)
     configure(BEARERGUARD=setting, AUTHENTICATION_BACKENDS=backends)
     with pytest.raises(ImproperlyConfigured) as caught:
         get_config()
@@ -171,10 +171,10 @@ def _two_issuers(issuer: LocalIssuer, keys: dict[str, Any]) -> dict[str, Any]:
     ],
 )  # fmt: skip
 def test_user_namespace_setting_errors(
-    issuer: LocalIssuer, configure: Callable[..., None], keys: dict[str, Any], message: str
+    local_issuer: LocalIssuer, configure: Callable[..., None], keys: dict[str, Any], message: str
 ) -> None:
     """With several issuers the database modes need usernames kept apart per issuer."""
-    configure(BEARERGUARD=_two_issuers(issuer, keys))
+    configure(BEARERGUARD=_two_issuers(local_issuer, keys))
     with pytest.raises(ImproperlyConfigured) as caught:
         get_config()
     assert str(caught.value) == f"settings.BEARERGUARD: {message}"
@@ -192,22 +192,22 @@ def test_user_namespace_setting_errors(
     ],
 )  # fmt: skip
 def test_several_issuers_with_a_namespace_start(
-    issuer: LocalIssuer, configure: Callable[..., None], keys: dict[str, Any]
+    local_issuer: LocalIssuer, configure: Callable[..., None], keys: dict[str, Any]
 ) -> None:
     """Stateless mode, USERNAME_PREFIXES or USERNAME_MAPPER: the configuration is accepted."""
-    configure(BEARERGUARD=_two_issuers(issuer, keys))
+    configure(BEARERGUARD=_two_issuers(local_issuer, keys))
     config = get_config()
     assert config.allow_privileged_users is False
-    assert [i.url for i in config.verifier.issuers] == [issuer.url, PARTNER]
+    assert [i.url for i in config.verifier.issuers] == [local_issuer.url, PARTNER]
 
 
 def test_database_user_modes_need_the_auth_app(
-    issuer: LocalIssuer, configure: Callable[..., None]
+    local_issuer: LocalIssuer, configure: Callable[..., None]
 ) -> None:
     """USER_MODE lookup/create without django.contrib.auth installed is refused at start-up."""
     configure(
         INSTALLED_APPS=["django.contrib.contenttypes"],
-        BEARERGUARD=guard_settings(issuer, USER_MODE="create"),
+        BEARERGUARD=guard_settings(local_issuer, USER_MODE="create"),
     )
     with pytest.raises(ImproperlyConfigured) as caught:
         get_config()
@@ -227,12 +227,12 @@ def test_app_config_checks_at_ready(configure: Callable[..., None]) -> None:
 
 
 def test_configuration_is_cached_and_reset(
-    issuer: LocalIssuer, configure: Callable[..., None]
+    local_issuer: LocalIssuer, configure: Callable[..., None]
 ) -> None:
     """One configuration (one verifier) until the setting changes or reset_config()."""
     first = get_config()
     assert get_config() is first
-    configure(BEARERGUARD=guard_settings(issuer, REALM="other"))
+    configure(BEARERGUARD=guard_settings(local_issuer, REALM="other"))
     second = get_config()
     assert second is not first
     assert second.guard.realm == "other"
@@ -241,33 +241,37 @@ def test_configuration_is_cached_and_reset(
 
 
 def test_configuration_holds_the_django_keys(
-    issuer: LocalIssuer, configure: Callable[..., None]
+    local_issuer: LocalIssuer, configure: Callable[..., None]
 ) -> None:
     """USER_MODE and USERNAME_CLAIM are read next to the shared keys."""
     configure(
         BEARERGUARD=guard_settings(
-            issuer,
+            local_issuer,
             USER_MODE="lookup",
             USERNAME_CLAIM="email",
-            USERNAME_PREFIXES={issuer.url: "corp:"},
+            USERNAME_PREFIXES={local_issuer.url: "corp:"},
             ALLOW_PRIVILEGED_USERS=True,
         )
     )
     config = get_config()
     assert isinstance(config, DjangoConfig)
     assert (config.user_mode, config.username_claim) == ("lookup", "email")
-    assert config.username_prefixes == {issuer.url: "corp:"}
+    assert config.username_prefixes == {local_issuer.url: "corp:"}
     assert (config.username_mapper, config.allow_privileged_users) == (None, True)
-    assert config.guard.issuer_urls == (issuer.url,)
-    assert [i.url for i in config.verifier.issuers] == [issuer.url]
+    assert config.guard.issuer_urls == (local_issuer.url,)
+    assert [i.url for i in config.verifier.issuers] == [local_issuer.url]
 
 
-def test_claims_type_by_dotted_path(issuer: LocalIssuer, configure: Callable[..., None]) -> None:
+def test_claims_type_by_dotted_path(
+    local_issuer: LocalIssuer, configure: Callable[..., None]
+) -> None:
     """CLAIMS_TYPE may name the claims class by its dotted path."""
     configure(
-        BEARERGUARD=guard_settings(issuer, CLAIMS_TYPE="tests.django.testapp_backends.AppClaims")
+        BEARERGUARD=guard_settings(
+            local_issuer, CLAIMS_TYPE="tests.django.testapp_backends.AppClaims"
+        )
     )
-    token = issuer.mint(**{"https://example.com/tenant": "acme"})
+    token = local_issuer.mint(**{"https://example.com/tenant": "acme"})
     user = BearerTokenBackend().authenticate(None, bearer_token=token)
     assert isinstance(user, TokenUser)
     assert isinstance(user.claims, AppClaims)

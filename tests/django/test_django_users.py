@@ -122,7 +122,7 @@ def user_model(configure: Callable[..., None]) -> Callable[[str], None]:
 @pytest.mark.parametrize("path", list(HTTP_PATHS))
 @pytest.mark.parametrize(("claims", "keys", "challenge"), UNFIT_USERNAMES)
 def test_unfit_username_is_401_on_every_path(
-    issuer: LocalIssuer,
+    local_issuer: LocalIssuer,
     configure: Callable[..., None],
     path: str,
     claims: dict[str, Any],
@@ -130,9 +130,9 @@ def test_unfit_username_is_401_on_every_path(
     challenge: str,
 ) -> None:
     """An unfit username is 401 invalid_token naming the reason; no account is made or found."""
-    configure(BEARERGUARD=guard_settings(issuer, USER_MODE="create", **keys))
+    configure(BEARERGUARD=guard_settings(local_issuer, USER_MODE="create", **keys))
     add_user("ann")
-    response = request_through(path, configure, mint(issuer, **claims))
+    response = request_through(path, configure, mint(local_issuer, **claims))
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == challenge
     assert users() == ["ann"]
@@ -142,7 +142,7 @@ def test_unfit_username_is_401_on_every_path(
 @pytest.mark.parametrize("call", ["authenticate", "aauthenticate"])
 @pytest.mark.parametrize(("claims", "keys", "challenge"), UNFIT_USERNAMES)
 def test_authenticate_returns_none_for_an_unfit_username(
-    issuer: LocalIssuer,
+    local_issuer: LocalIssuer,
     configure: Callable[..., None],
     call: str,
     claims: dict[str, Any],
@@ -150,8 +150,8 @@ def test_authenticate_returns_none_for_an_unfit_username(
     challenge: str,
 ) -> None:
     """django.contrib.auth.authenticate() answers None (no exception) and makes no account."""
-    configure(BEARERGUARD=guard_settings(issuer, USER_MODE="create", **keys))
-    token = mint(issuer, **claims)
+    configure(BEARERGUARD=guard_settings(local_issuer, USER_MODE="create", **keys))
+    token = mint(local_issuer, **claims)
     request = RequestFactory().get("/")
     if call == "authenticate":
         user = authenticate(request, bearer_token=token)
@@ -164,11 +164,11 @@ def test_authenticate_returns_none_for_an_unfit_username(
 @pytest.mark.usefixtures("db")
 @pytest.mark.parametrize("mode", ["lookup", "create"])
 def test_unpaired_surrogate_in_the_token_is_401_not_500(
-    issuer: LocalIssuer, configure: Callable[..., None], mode: str
+    local_issuer: LocalIssuer, configure: Callable[..., None], mode: str
 ) -> None:
     """A `sub` with an unpaired surrogate (SQLite cannot encode it) is refused, not a crash."""
-    configure(BEARERGUARD=guard_settings(issuer, USER_MODE=mode))
-    response = Client().get("/whoami", headers=bearer(mint(issuer, sub="ann\ud800")))
+    configure(BEARERGUARD=guard_settings(local_issuer, USER_MODE=mode))
+    response = Client().get("/whoami", headers=bearer(mint(local_issuer, sub="ann\ud800")))
     assert response.status_code == 401
     assert response["WWW-Authenticate"].startswith('Bearer error="invalid_token"')
     assert users() == []
@@ -184,10 +184,10 @@ def test_unpaired_surrogate_in_the_token_is_401_not_500(
     ],
 )
 def test_stateless_mode_refuses_control_characters(
-    issuer: LocalIssuer, sub: str, status: int, challenge: str | None
+    local_issuer: LocalIssuer, sub: str, status: int, challenge: str | None
 ) -> None:
     """Without a database the TokenUser still never carries control or format characters."""
-    response = Client().get("/whoami", headers=bearer(mint(issuer, sub=sub)))
+    response = Client().get("/whoami", headers=bearer(mint(local_issuer, sub=sub)))
     assert response.status_code == status
     if challenge is None:
         assert json.loads(response.content)["username"] == sub
@@ -204,7 +204,7 @@ def test_stateless_mode_refuses_control_characters(
     ],
 )
 def test_length_limit_is_the_custom_user_models(
-    issuer: LocalIssuer,
+    local_issuer: LocalIssuer,
     configure: Callable[..., None],
     user_model: Callable[[str], None],
     length: int,
@@ -214,8 +214,8 @@ def test_length_limit_is_the_custom_user_models(
 ) -> None:
     """The limit is max_length of the model's USERNAME_FIELD (Member.handle: 32)."""
     user_model("Member")
-    configure(BEARERGUARD=guard_settings(issuer, USER_MODE="create"))
-    response = Client().get("/whoami", headers=bearer(mint(issuer, sub="a" * length)))
+    configure(BEARERGUARD=guard_settings(local_issuer, USER_MODE="create"))
+    response = Client().get("/whoami", headers=bearer(mint(local_issuer, sub="a" * length)))
     assert response.status_code == status
     if challenge is not None:
         assert response["WWW-Authenticate"] == challenge
@@ -239,7 +239,7 @@ def test_length_limit_is_the_custom_user_models(
     ],
 )
 def test_token_never_lands_on_an_account_it_does_not_name_exactly(
-    issuer: LocalIssuer,
+    local_issuer: LocalIssuer,
     configure: Callable[..., None],
     user_model: Callable[[str], None],
     client: str,
@@ -250,12 +250,12 @@ def test_token_never_lands_on_an_account_it_does_not_name_exactly(
     """`sub` "ANN" never becomes the account "ann", nor a second account the database refuses."""
     user_model(model)
     configure(
-        BEARERGUARD=guard_settings(issuer, USER_MODE=mode),
+        BEARERGUARD=guard_settings(local_issuer, USER_MODE=mode),
         ROOT_URLCONF="tests.django.testapp_async",
     )
     for name in existing:
         add_user(name)
-    headers = bearer(mint(issuer, sub="ANN"))
+    headers = bearer(mint(local_issuer, sub="ANN"))
     if client == "wsgi":
         response = Client().get("/whoami", headers=headers)
     else:
@@ -267,17 +267,17 @@ def test_token_never_lands_on_an_account_it_does_not_name_exactly(
 
 @pytest.mark.usefixtures("db")
 def test_mismatched_account_is_logged(
-    issuer: LocalIssuer,
+    local_issuer: LocalIssuer,
     configure: Callable[..., None],
     user_model: Callable[[str], None],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """The operator learns why: the database matched another username."""
     user_model("Member")
-    configure(BEARERGUARD=guard_settings(issuer, USER_MODE="lookup"))
+    configure(BEARERGUARD=guard_settings(local_issuer, USER_MODE="lookup"))
     add_user("ann")
     with caplog.at_level(logging.WARNING, logger="bearerguard.django"):
-        Client().get("/whoami", headers=bearer(mint(issuer, sub="ANN")))
+        Client().get("/whoami", headers=bearer(mint(local_issuer, sub="ANN")))
     assert [r.getMessage() for r in caplog.records if r.name == "bearerguard.django"] == [
         "refusing user 'ann' for a bearer token naming 'ANN': the database matched a different "
         "username (a case- or accent-insensitive collation or lookup?)"
@@ -287,16 +287,16 @@ def test_mismatched_account_is_logged(
 @pytest.mark.usefixtures("db")
 @pytest.mark.parametrize("mode", ["lookup", "create"])
 def test_exact_name_still_finds_its_account(
-    issuer: LocalIssuer,
+    local_issuer: LocalIssuer,
     configure: Callable[..., None],
     user_model: Callable[[str], None],
     mode: str,
 ) -> None:
     """Under a case-insensitive collation `sub` "ann" is still the account "ann"."""
     user_model("Member")
-    configure(BEARERGUARD=guard_settings(issuer, USER_MODE=mode))
+    configure(BEARERGUARD=guard_settings(local_issuer, USER_MODE=mode))
     add_user("ann")
-    response = Client().get("/whoami", headers=bearer(mint(issuer, sub="ann")))
+    response = Client().get("/whoami", headers=bearer(mint(local_issuer, sub="ann")))
     assert response.status_code == 200
     assert json.loads(response.content)["username"] == "ann"
     assert users() == ["ann"]
@@ -324,7 +324,7 @@ def corp_and_partner(issuer: LocalIssuer, partner: LocalIssuer, mode: str) -> di
     ],
 )
 def test_home_issuer_cannot_reach_into_the_partner_namespace(
-    issuer: LocalIssuer,
+    local_issuer: LocalIssuer,
     partner: LocalIssuer,
     configure: Callable[..., None],
     user_model: Callable[[str], None],
@@ -334,13 +334,13 @@ def test_home_issuer_cannot_reach_into_the_partner_namespace(
     """A corp `sub` that a database could take for "partner:ann" is refused in both modes."""
     if model is not None:
         user_model(model)
-    configure(BEARERGUARD=corp_and_partner(issuer, partner, "lookup"))
+    configure(BEARERGUARD=corp_and_partner(local_issuer, partner, "lookup"))
     add_user("partner:ann")
-    response = Client().get("/whoami", headers=bearer(mint(issuer, sub=sub)))
+    response = Client().get("/whoami", headers=bearer(mint(local_issuer, sub=sub)))
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == NO_SUB
-    configure(BEARERGUARD=corp_and_partner(issuer, partner, "create"))
-    response = Client().get("/whoami", headers=bearer(mint(issuer, sub=sub)))
+    configure(BEARERGUARD=corp_and_partner(local_issuer, partner, "create"))
+    response = Client().get("/whoami", headers=bearer(mint(local_issuer, sub=sub)))
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == NO_SUB
     assert users() == ["partner:ann"]
@@ -348,15 +348,15 @@ def test_home_issuer_cannot_reach_into_the_partner_namespace(
 
 @pytest.mark.usefixtures("db")
 def test_home_issuer_cannot_claim_a_partner_name_before_the_partner(
-    issuer: LocalIssuer,
+    local_issuer: LocalIssuer,
     partner: LocalIssuer,
     configure: Callable[..., None],
     user_model: Callable[[str], None],
 ) -> None:
     """Create mode: corp's "PARTNER:ann" makes no account, so the partner's ann gets hers."""
     user_model("Member")
-    configure(BEARERGUARD=corp_and_partner(issuer, partner, "create"))
-    first = Client().get("/whoami", headers=bearer(mint(issuer, sub="PARTNER:ann")))
+    configure(BEARERGUARD=corp_and_partner(local_issuer, partner, "create"))
+    first = Client().get("/whoami", headers=bearer(mint(local_issuer, sub="PARTNER:ann")))
     assert first.status_code == 401
     second = Client().get("/whoami", headers=bearer(mint(partner, sub="ann")))
     assert second.status_code == 200

@@ -19,7 +19,7 @@ with warnings.catch_warnings():
 
 
 @pytest.fixture(scope="module")
-def issuer() -> Iterator[LocalIssuer]:
+def local_issuer() -> Iterator[LocalIssuer]:
     """One running local issuer per module, minting tokens for ``api://orders``."""
     with LocalIssuer(audience="api://orders") as running:
         yield running

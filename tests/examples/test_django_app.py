@@ -23,7 +23,7 @@ from examples.django_app.settings import bearerguard_from_env
 from bearerguard.testing import LocalIssuer
 
 ROOT = Path(__file__).resolve().parents[2]
-MANAGE = ROOT / "examples" / "django_app" / "manage.py"
+MANAGE = "examples.django_app.manage"
 AUDIENCE = "api://orders"
 ORDERS = [{"id": 1, "item": "coffee beans"}, {"id": 2, "item": "grinder"}]
 
@@ -42,19 +42,21 @@ def _environment(**variables: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module", params=["wsgi", "asgi"])
 def base_url(
-    request: pytest.FixtureRequest, issuer: LocalIssuer, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    local_issuer: LocalIssuer,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[str]:
     """The example, served by `manage.py runserver` (WSGI) or uvicorn (ASGI)."""
     port = _free_port()
     if request.param == "wsgi":
-        command = [sys.executable, str(MANAGE), "runserver", f"127.0.0.1:{port}", "--noreload"]
+        command = [sys.executable, "-m", MANAGE, "runserver", f"127.0.0.1:{port}", "--noreload"]
     else:
         command = [
             sys.executable, "-m", "uvicorn", "examples.django_app.asgi:application",
             "--host", "127.0.0.1", "--port", str(port), "--lifespan", "off",
         ]  # fmt: skip
     log_path = tmp_path_factory.mktemp("django_app") / "server.log"
-    env = _environment(BEARERGUARD_OIDC=issuer.url, BEARERGUARD_AUDIENCE=AUDIENCE)
+    env = _environment(BEARERGUARD_OIDC=local_issuer.url, BEARERGUARD_AUDIENCE=AUDIENCE)
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
@@ -164,7 +166,7 @@ SCOPE_CHALLENGE = (
 def test_example_routes(
     base_url: str,
     http: requests.Session,
-    issuer: LocalIssuer,
+    local_issuer: LocalIssuer,
     path: str,
     token: dict[str, Any] | None,
     status: int,
@@ -172,9 +174,8 @@ def test_example_routes(
     body: dict[str, Any],
 ) -> None:
     """Each route answers as its README says, over real HTTP."""
-    headers = (
-        {} if token is None else {"Authorization": f"Bearer {issuer.mint(sub='ann', **token)}"}
-    )
+    bearer = None if token is None else local_issuer.mint(sub="ann", **token)
+    headers = {} if bearer is None else {"Authorization": f"Bearer {bearer}"}
     response = http.get(base_url + path, headers=headers, timeout=10)
     assert response.status_code == status
     assert response.headers.get("WWW-Authenticate") == challenge
@@ -184,7 +185,7 @@ def test_example_routes(
 def test_example_refuses_to_start_unconfigured() -> None:
     """Without BEARERGUARD_OIDC/AUDIENCE Django stops at start-up with a clear message."""
     result = subprocess.run(
-        [sys.executable, str(MANAGE), "check"],
+        [sys.executable, "-m", MANAGE, "check"],
         cwd=ROOT,
         env=_environment(),
         capture_output=True,

@@ -14,8 +14,8 @@ AUDIENCE = "api://orders"
 
 
 @pytest.fixture
-def client(issuer: LocalIssuer, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setenv("BEARERGUARD_OIDC", issuer.url)
+def client(local_issuer: LocalIssuer, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("BEARERGUARD_OIDC", local_issuer.url)
     monkeypatch.setenv("BEARERGUARD_AUDIENCE", AUDIENCE)
     return create_app().test_client()
 
@@ -31,19 +31,19 @@ def client(issuer: LocalIssuer, monkeypatch: pytest.MonkeyPatch) -> Any:
     ],
 )
 def test_routes(
-    client: Any, issuer: LocalIssuer, path: str, scopes: list[str] | None, status: int
+    client: Any, local_issuer: LocalIssuer, path: str, scopes: list[str] | None, status: int
 ) -> None:
     """A public route, a token route and a scoped route."""
     headers = {}
     if scopes is not None:
-        token = issuer.mint(sub="alice", scopes=scopes, audience=AUDIENCE)
+        token = local_issuer.mint(sub="alice", scopes=scopes, audience=AUDIENCE)
         headers = {"Authorization": f"Bearer {token}"}
     assert client.get(path, headers=headers).status_code == status
 
 
-def test_me_answer(client: Any, issuer: LocalIssuer) -> None:
+def test_me_answer(client: Any, local_issuer: LocalIssuer) -> None:
     """The token route answers the claims it saw in g.claims."""
-    token = issuer.mint(sub="alice", scopes=["b", "a"], audience=AUDIENCE)
+    token = local_issuer.mint(sub="alice", scopes=["b", "a"], audience=AUDIENCE)
     response = client.get("/me", headers={"Authorization": f"Bearer {token}"})
     assert response.json == {"sub": "alice", "scopes": ["a", "b"]}
 

@@ -17,8 +17,8 @@ AUDIENCE = "api://orders"
 
 
 @pytest.fixture
-def client(issuer: LocalIssuer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    monkeypatch.setenv("BEARERGUARD_OIDC", issuer.url)
+def client(local_issuer: LocalIssuer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    monkeypatch.setenv("BEARERGUARD_OIDC", local_issuer.url)
     monkeypatch.setenv("BEARERGUARD_AUDIENCE", AUDIENCE)
     monkeypatch.setenv("BEARERGUARD_REALM", "orders")
     with TestClient(create_app()) as test_client:
@@ -40,24 +40,24 @@ def bearer(token: str) -> dict[str, str]:
     ],
 )
 def test_routes(
-    client: Any, issuer: LocalIssuer, path: str, scopes: list[str] | None, status: int
+    client: Any, local_issuer: LocalIssuer, path: str, scopes: list[str] | None, status: int
 ) -> None:
     """A public route, a token route and a scoped route."""
     headers = {}
     if scopes is not None:
-        headers = bearer(issuer.mint(sub="alice", scopes=scopes, audience=AUDIENCE))
+        headers = bearer(local_issuer.mint(sub="alice", scopes=scopes, audience=AUDIENCE))
     assert client.get(path, headers=headers).status_code == status
 
 
-def test_orders_answer(client: Any, issuer: LocalIssuer) -> None:
+def test_orders_answer(client: Any, local_issuer: LocalIssuer) -> None:
     """The scoped route sees the claims."""
-    token = issuer.mint(sub="alice", scopes=["orders:read"], audience=AUDIENCE)
+    token = local_issuer.mint(sub="alice", scopes=["orders:read"], audience=AUDIENCE)
     assert client.get("/orders", headers=bearer(token)).json()["owner"] == "alice"
 
 
-def test_live_websocket(client: Any, issuer: LocalIssuer) -> None:
+def test_live_websocket(client: Any, local_issuer: LocalIssuer) -> None:
     """The WebSocket route greets the token's subject; without a token it is closed (1008)."""
-    token = issuer.mint(sub="bob", audience=AUDIENCE)
+    token = local_issuer.mint(sub="bob", audience=AUDIENCE)
     with client.websocket_connect("/live", headers=bearer(token)) as ws:
         assert ws.receive_json() == {"hello": "bob"}
     with pytest.raises(WebSocketDisconnect) as closed, client.websocket_connect("/live"):

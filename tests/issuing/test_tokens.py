@@ -31,7 +31,7 @@ DAY = 86400.0
 
 
 @pytest.fixture
-def issuer(rsa2048: KeyPair, clock: FakeClock) -> TokenIssuer:
+def token_issuer(rsa2048: KeyPair, clock: FakeClock) -> TokenIssuer:
     return TokenIssuer(signer=KeyPairSigner(rsa2048), issuer=ISS, audience=AUD, clock=clock)
 
 
@@ -42,8 +42,8 @@ def _payload(token: str) -> dict[str, Any]:
 # -- access tokens ----------------------------------------------------------------------------
 
 
-def test_access_token_has_the_rfc9068_claims(issuer: TokenIssuer) -> None:
-    token, expires_at = issuer.generate_access_token("user-42", "web-app", ["orders:read"])
+def test_access_token_has_the_rfc9068_claims(token_issuer: TokenIssuer) -> None:
+    token, expires_at = token_issuer.generate_access_token("user-42", "web-app", ["orders:read"])
     payload = _payload(token)
     assert payload == {
         "iss": ISS,
@@ -59,13 +59,13 @@ def test_access_token_has_the_rfc9068_claims(issuer: TokenIssuer) -> None:
     assert expires_at == datetime.fromtimestamp(T0 + 900, tz=timezone.utc)
 
 
-def test_access_token_header_has_kid_and_typ(issuer: TokenIssuer, rsa2048: KeyPair) -> None:
-    token, _ = issuer.generate_access_token("user-42", "web-app", [])
+def test_access_token_header_has_kid_and_typ(token_issuer: TokenIssuer, rsa2048: KeyPair) -> None:
+    token, _ = token_issuer.generate_access_token("user-42", "web-app", [])
     assert jwt.get_unverified_header(token) == {"alg": "RS256", "kid": rsa2048.kid, "typ": "at+jwt"}
 
 
-def test_every_access_token_gets_its_own_jti(issuer: TokenIssuer) -> None:
-    tokens = [issuer.generate_access_token("u", "c", [])[0] for _ in range(3)]
+def test_every_access_token_gets_its_own_jti(token_issuer: TokenIssuer) -> None:
+    tokens = [token_issuer.generate_access_token("u", "c", [])[0] for _ in range(3)]
     assert len({_payload(t)["jti"] for t in tokens}) == 3
 
 
@@ -93,9 +93,11 @@ def test_access_token_options(rsa2048: KeyPair, clock: FakeClock) -> None:
 
 
 def test_access_token_verifies_with_bearerguard_in_strict_rfc9068_mode(
-    issuer: TokenIssuer, rsa2048: KeyPair
+    token_issuer: TokenIssuer, rsa2048: KeyPair
 ) -> None:
-    token, _ = issuer.generate_access_token("user-42", "web-app", ["orders:read", "orders:write"])
+    token, _ = token_issuer.generate_access_token(
+        "user-42", "web-app", ["orders:read", "orders:write"]
+    )
     verifier = Issuer(ISS, [rsa2048.public_jwk], Validator(aud=AUD, rfc9068=True))
     _, claims = verifier.verify_and_validate(token, now=T0 + 1)
     assert (claims.sub, claims.client_id, claims.scopes) == (
@@ -146,18 +148,18 @@ def test_token_issuer_configuration_is_validated(
     assert info.value.description == message
 
 
-def test_default_store_shares_the_issuer_clock(issuer: TokenIssuer, clock: FakeClock) -> None:
-    assert isinstance(issuer.store, InMemoryRefreshStore)
-    token = issuer.generate_refresh_token("user-42", "web-app")
+def test_default_store_shares_the_issuer_clock(token_issuer: TokenIssuer, clock: FakeClock) -> None:
+    assert isinstance(token_issuer.store, InMemoryRefreshStore)
+    token = token_issuer.generate_refresh_token("user-42", "web-app")
     clock.advance(14 * DAY)
-    assert issuer.store.get(token) is None
+    assert token_issuer.store.get(token) is None
 
 
 # -- refresh tokens ---------------------------------------------------------------------------
 
 
-def test_issue_returns_an_rfc6749_token_response(issuer: TokenIssuer) -> None:
-    response = issuer.issue("user-42", "web-app", ["orders:read"])
+def test_issue_returns_an_rfc6749_token_response(token_issuer: TokenIssuer) -> None:
+    response = token_issuer.issue("user-42", "web-app", ["orders:read"])
     assert response.to_dict() == {
         "access_token": response.access_token,
         "token_type": "Bearer",
@@ -167,8 +169,8 @@ def test_issue_returns_an_rfc6749_token_response(issuer: TokenIssuer) -> None:
     }
 
 
-def test_issue_without_refresh_token(issuer: TokenIssuer) -> None:
-    response = issuer.issue("user-42", "web-app", [], refresh=False)
+def test_issue_without_refresh_token(token_issuer: TokenIssuer) -> None:
+    response = token_issuer.issue("user-42", "web-app", [], refresh=False)
     assert response.to_dict() == {
         "access_token": response.access_token,
         "token_type": "Bearer",
@@ -176,9 +178,9 @@ def test_issue_without_refresh_token(issuer: TokenIssuer) -> None:
     }
 
 
-def test_refresh_token_is_stored_with_its_grant(issuer: TokenIssuer) -> None:
-    token = issuer.generate_refresh_token("user-42", "web-app", ["orders:read"])
-    claims = issuer.store.get(token)
+def test_refresh_token_is_stored_with_its_grant(token_issuer: TokenIssuer) -> None:
+    token = token_issuer.generate_refresh_token("user-42", "web-app", ["orders:read"])
+    claims = token_issuer.store.get(token)
     assert claims is not None
     assert (claims.sub, claims.client_id, claims.scopes, claims.iat, claims.exp) == (
         "user-42",
@@ -195,77 +197,79 @@ def _refresh(issuer: TokenIssuer, token: str | None, **kwargs: Any) -> TokenResp
     return issuer.refresh(token, client_id=kwargs.pop("client_id", "web-app"), **kwargs)
 
 
-def test_refresh_rotates_the_refresh_token(issuer: TokenIssuer) -> None:
-    first = issuer.issue("user-42", "web-app", ["orders:read"])
-    second = _refresh(issuer, first.refresh_token)
+def test_refresh_rotates_the_refresh_token(token_issuer: TokenIssuer) -> None:
+    first = token_issuer.issue("user-42", "web-app", ["orders:read"])
+    second = _refresh(token_issuer, first.refresh_token)
     assert second.refresh_token != first.refresh_token
     assert refresh_token_family(second.refresh_token or "") == refresh_token_family(
         first.refresh_token or ""
     )
     assert _payload(second.access_token)["scope"] == "orders:read"
-    assert issuer.store.get(first.refresh_token or "") is None
+    assert token_issuer.store.get(first.refresh_token or "") is None
 
 
-def test_refreshing_with_a_used_token_revokes_the_grant(issuer: TokenIssuer) -> None:
-    first = issuer.issue("user-42", "web-app", ["orders:read"])
-    second = _refresh(issuer, first.refresh_token)
+def test_refreshing_with_a_used_token_revokes_the_grant(token_issuer: TokenIssuer) -> None:
+    first = token_issuer.issue("user-42", "web-app", ["orders:read"])
+    second = _refresh(token_issuer, first.refresh_token)
     with pytest.raises(RefreshTokenReused):
-        _refresh(issuer, first.refresh_token)
+        _refresh(token_issuer, first.refresh_token)
     with pytest.raises(InvalidGrant) as info:
-        _refresh(issuer, second.refresh_token)
+        _refresh(token_issuer, second.refresh_token)
     assert info.value.description == "refresh token has been revoked"
 
 
-def test_refresh_by_another_client_revokes_the_grant(issuer: TokenIssuer) -> None:
-    first = issuer.issue("user-42", "web-app", [])
+def test_refresh_by_another_client_revokes_the_grant(token_issuer: TokenIssuer) -> None:
+    first = token_issuer.issue("user-42", "web-app", [])
     with pytest.raises(InvalidGrant) as info:
-        _refresh(issuer, first.refresh_token, client_id="other-app")
+        _refresh(token_issuer, first.refresh_token, client_id="other-app")
     assert info.value.description == "refresh token was issued to another client"
     with pytest.raises(InvalidGrant):
-        _refresh(issuer, first.refresh_token)
+        _refresh(token_issuer, first.refresh_token)
 
 
-def test_refresh_may_narrow_the_scopes(issuer: TokenIssuer) -> None:
-    first = issuer.issue("user-42", "web-app", ["orders:read", "orders:write"])
-    narrow = _refresh(issuer, first.refresh_token, scopes=["orders:read"])
+def test_refresh_may_narrow_the_scopes(token_issuer: TokenIssuer) -> None:
+    first = token_issuer.issue("user-42", "web-app", ["orders:read", "orders:write"])
+    narrow = _refresh(token_issuer, first.refresh_token, scopes=["orders:read"])
     assert _payload(narrow.access_token)["scope"] == "orders:read"
-    full = _refresh(issuer, narrow.refresh_token)  # the grant keeps its original scopes
+    full = _refresh(token_issuer, narrow.refresh_token)  # the grant keeps its original scopes
     assert _payload(full.access_token)["scope"] == "orders:read orders:write"
 
 
-def test_refresh_cannot_widen_the_scopes_and_keeps_the_token(issuer: TokenIssuer) -> None:
-    first = issuer.issue("user-42", "web-app", ["orders:read"])
+def test_refresh_cannot_widen_the_scopes_and_keeps_the_token(token_issuer: TokenIssuer) -> None:
+    first = token_issuer.issue("user-42", "web-app", ["orders:read"])
     with pytest.raises(InvalidScope) as info:
-        _refresh(issuer, first.refresh_token, scopes=["orders:read", "admin"])
+        _refresh(token_issuer, first.refresh_token, scopes=["orders:read", "admin"])
     assert info.value.description == "scope not granted to this refresh token: admin"
-    assert _refresh(issuer, first.refresh_token).refresh_token is not None
+    assert _refresh(token_issuer, first.refresh_token).refresh_token is not None
 
 
-def test_refresh_ttl_is_capped_by_the_grant_lifetime(issuer: TokenIssuer, clock: FakeClock) -> None:
+def test_refresh_ttl_is_capped_by_the_grant_lifetime(
+    token_issuer: TokenIssuer, clock: FakeClock
+) -> None:
     """Refreshed every 13 days a grant would live forever; it ends 90 days after login."""
-    token = issuer.issue("user-42", "web-app", []).refresh_token
+    token = token_issuer.issue("user-42", "web-app", []).refresh_token
     for _ in range(6):
         clock.advance(13 * DAY)
-        token = _refresh(issuer, token).refresh_token
-    claims = issuer.store.get(token or "")
+        token = _refresh(token_issuer, token).refresh_token
+    claims = token_issuer.store.get(token or "")
     assert claims is not None
     assert claims.exp == T0 + 90 * DAY
     clock.advance(12 * DAY)
     with pytest.raises(InvalidGrant) as info:
-        _refresh(issuer, token)
+        _refresh(token_issuer, token)
     assert info.value.description == "refresh token is invalid or expired"
 
 
 def test_grant_past_a_shortened_maximum_lifetime_is_refused(
-    issuer: TokenIssuer, clock: FakeClock
+    token_issuer: TokenIssuer, clock: FakeClock
 ) -> None:
     """After the operator shortens the maximum lifetime, older grants end at the next refresh."""
-    token = issuer.issue("user-42", "web-app", []).refresh_token
+    token = token_issuer.issue("user-42", "web-app", []).refresh_token
     stricter = TokenIssuer(
-        signer=issuer.signer,
+        signer=token_issuer.signer,
         issuer=ISS,
         audience=AUD,
-        refresh_store=issuer.store,
+        refresh_store=token_issuer.store,
         refresh_token_max_lifetime=DAY,
         clock=clock,
     )
@@ -273,11 +277,11 @@ def test_grant_past_a_shortened_maximum_lifetime_is_refused(
     with pytest.raises(InvalidGrant) as info:
         _refresh(stricter, token)
     assert info.value.description == "the grant has reached its maximum lifetime; log in again"
-    assert issuer.store.get(token or "") is None
+    assert token_issuer.store.get(token or "") is None
 
 
-def test_revoke_refresh_token(issuer: TokenIssuer) -> None:
-    token = issuer.issue("user-42", "web-app", []).refresh_token or ""
-    assert issuer.revoke_refresh_token(token) is True
+def test_revoke_refresh_token(token_issuer: TokenIssuer) -> None:
+    token = token_issuer.issue("user-42", "web-app", []).refresh_token or ""
+    assert token_issuer.revoke_refresh_token(token) is True
     with pytest.raises(InvalidGrant):
-        _refresh(issuer, token)
+        _refresh(token_issuer, token)

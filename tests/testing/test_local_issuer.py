@@ -37,7 +37,7 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def issuer(clock: FakeClock) -> Iterator[LocalIssuer]:
+def local_issuer(clock: FakeClock) -> Iterator[LocalIssuer]:
     with LocalIssuer(audience=AUD, clock=clock) as local:
         yield local
 
@@ -59,13 +59,13 @@ def _payload(token: str) -> dict[str, Any]:
 # -- serving ----------------------------------------------------------------------------------
 
 
-def test_serves_oidc_discovery(issuer: LocalIssuer) -> None:
-    response = _get(issuer.oidc_url)
+def test_serves_oidc_discovery(local_issuer: LocalIssuer) -> None:
+    response = _get(local_issuer.oidc_url)
     assert response.status_code == 200
     assert response.json() == {
-        "issuer": issuer.url,
-        "token_endpoint": issuer.url + "/token",
-        "jwks_uri": issuer.url + "/.well-known/jwks.json",
+        "issuer": local_issuer.url,
+        "token_endpoint": local_issuer.url + "/token",
+        "jwks_uri": local_issuer.url + "/.well-known/jwks.json",
         "response_types_supported": ["none"],
         "grant_types_supported": ["client_credentials"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
@@ -108,17 +108,17 @@ def test_token_endpoint_issues_tokens_that_verify_and_follow_rotation() -> None:
         assert local.count(local.token_path) == 2
 
 
-def test_serves_rfc8414_metadata_and_the_jwks(issuer: LocalIssuer) -> None:
-    assert _get(issuer.oauth2_url).json()["issuer"] == issuer.url
-    jwks = _get(issuer.jwks_uri)
-    assert [k["kid"] for k in jwks.json()["keys"]] == [issuer.kid]
+def test_serves_rfc8414_metadata_and_the_jwks(local_issuer: LocalIssuer) -> None:
+    assert _get(local_issuer.oauth2_url).json()["issuer"] == local_issuer.url
+    jwks = _get(local_issuer.jwks_uri)
+    assert [k["kid"] for k in jwks.json()["keys"]] == [local_issuer.kid]
     assert jwks.headers["Content-Type"] == "application/json"
 
 
-def test_listens_on_loopback_only(issuer: LocalIssuer) -> None:
-    assert issuer.url == f"http://127.0.0.1:{issuer.port}"
-    assert issuer._server is not None
-    assert issuer._server.server_address[0] == "127.0.0.1"
+def test_listens_on_loopback_only(local_issuer: LocalIssuer) -> None:
+    assert local_issuer.url == f"http://127.0.0.1:{local_issuer.port}"
+    assert local_issuer._server is not None
+    assert local_issuer._server.server_address[0] == "127.0.0.1"
 
 
 def test_issuer_with_a_path(clock: FakeClock) -> None:
@@ -131,9 +131,9 @@ def test_issuer_with_a_path(clock: FakeClock) -> None:
 
 
 @pytest.mark.parametrize("discover", [Issuer.from_oidc, Issuer.from_oauth2], ids=["oidc", "oauth2"])
-def test_minted_tokens_verify_through_discovery(issuer: LocalIssuer, discover: Any) -> None:
-    verifier = discover(issuer.url, validator=Validator(aud=AUD, rfc9068=True))
-    token = issuer.mint(sub="user-42", scopes=["orders:read"])
+def test_minted_tokens_verify_through_discovery(local_issuer: LocalIssuer, discover: Any) -> None:
+    verifier = discover(local_issuer.url, validator=Validator(aud=AUD, rfc9068=True))
+    token = local_issuer.mint(sub="user-42", scopes=["orders:read"])
     _, claims = verifier.verify_and_validate(token, now=T0 + 1)
     assert (claims.sub, claims.scopes, claims.client_id) == (
         "user-42",
@@ -157,11 +157,11 @@ def test_minted_tokens_verify_with_pyjwt_given_the_jwks(kty: str, alg: str) -> N
 # -- minting ----------------------------------------------------------------------------------
 
 
-def test_mint_defaults(issuer: LocalIssuer) -> None:
-    token = issuer.mint()
+def test_mint_defaults(local_issuer: LocalIssuer) -> None:
+    token = local_issuer.mint()
     payload = _payload(token)
     assert payload == {
-        "iss": issuer.url,
+        "iss": local_issuer.url,
         "sub": "test-user",
         "aud": AUD,
         "iat": int(T0),
@@ -169,11 +169,15 @@ def test_mint_defaults(issuer: LocalIssuer) -> None:
         "jti": payload["jti"],
         "client_id": "test-client",
     }
-    assert jwt.get_unverified_header(token) == {"alg": "RS256", "kid": issuer.kid, "typ": "at+jwt"}
+    assert jwt.get_unverified_header(token) == {
+        "alg": "RS256",
+        "kid": local_issuer.kid,
+        "typ": "at+jwt",
+    }
 
 
-def test_mint_with_claims(issuer: LocalIssuer) -> None:
-    token = issuer.mint(
+def test_mint_with_claims(local_issuer: LocalIssuer) -> None:
+    token = local_issuer.mint(
         sub="user-42",
         scopes=["orders:read", "orders:write"],
         expires_in=60,
@@ -183,7 +187,7 @@ def test_mint_with_claims(issuer: LocalIssuer) -> None:
         jti=None,
     )
     assert _payload(token) == {
-        "iss": issuer.url,
+        "iss": local_issuer.url,
         "sub": "user-42",
         "aud": [AUD, "api://billing"],
         "iat": int(T0),
@@ -194,69 +198,69 @@ def test_mint_with_claims(issuer: LocalIssuer) -> None:
     }
 
 
-def test_negative_expires_in_mints_an_expired_token(issuer: LocalIssuer) -> None:
+def test_negative_expires_in_mints_an_expired_token(local_issuer: LocalIssuer) -> None:
     with pytest.raises(ExpiredToken):
-        _verify(issuer, issuer.mint(expires_in=-120))
+        _verify(local_issuer, local_issuer.mint(expires_in=-120))
 
 
-def test_mint_can_edit_the_header(issuer: LocalIssuer) -> None:
-    token = issuer.mint(headers={"typ": "JWT", "kid": None})
+def test_mint_can_edit_the_header(local_issuer: LocalIssuer) -> None:
+    token = local_issuer.mint(headers={"typ": "JWT", "kid": None})
     assert jwt.get_unverified_header(token) == {"alg": "RS256", "typ": "JWT"}
-    untyped = issuer.mint(headers={"typ": None})
-    assert jwt.get_unverified_header(untyped) == {"alg": "RS256", "kid": issuer.kid}
+    untyped = local_issuer.mint(headers={"typ": None})
+    assert jwt.get_unverified_header(untyped) == {"alg": "RS256", "kid": local_issuer.kid}
 
 
-def test_mint_refuses_an_unknown_kid(issuer: LocalIssuer) -> None:
+def test_mint_refuses_an_unknown_kid(local_issuer: LocalIssuer) -> None:
     with pytest.raises(ConfigurationError) as info:
-        issuer.mint(kid="nope")
+        local_issuer.mint(kid="nope")
     assert info.value.description == "this issuer holds no key 'nope'"
 
 
 # -- keys -------------------------------------------------------------------------------------
 
 
-def test_rotate_keeps_the_old_key_published(issuer: LocalIssuer) -> None:
-    old_kid = issuer.kid
-    old_token = issuer.mint()
-    new_kid = issuer.rotate()
+def test_rotate_keeps_the_old_key_published(local_issuer: LocalIssuer) -> None:
+    old_kid = local_issuer.kid
+    old_token = local_issuer.mint()
+    new_kid = local_issuer.rotate()
     assert new_kid != old_kid
-    assert issuer.kid == new_kid
-    assert [k.kid for k in issuer.keys] == [new_kid, old_kid]
-    assert jwt.get_unverified_header(issuer.mint())["kid"] == new_kid
-    assert _verify(issuer, old_token).sub == "test-user"
+    assert local_issuer.kid == new_kid
+    assert [k.kid for k in local_issuer.keys] == [new_kid, old_kid]
+    assert jwt.get_unverified_header(local_issuer.mint())["kid"] == new_kid
+    assert _verify(local_issuer, old_token).sub == "test-user"
 
 
-def test_rotate_can_drop_the_old_key(issuer: LocalIssuer) -> None:
-    old_token = issuer.mint()
-    issuer.rotate(keep_old=False)
-    assert len(issuer.keys) == 1
+def test_rotate_can_drop_the_old_key(local_issuer: LocalIssuer) -> None:
+    old_token = local_issuer.mint()
+    local_issuer.rotate(keep_old=False)
+    assert len(local_issuer.keys) == 1
     with pytest.raises(UnknownKey):
-        _verify(issuer, old_token)
+        _verify(local_issuer, old_token)
 
 
-def test_publish_next_key_publishes_before_signing(issuer: LocalIssuer) -> None:
-    active = issuer.kid
-    upcoming = issuer.publish_next_key()
-    assert issuer.publish_next_key() == upcoming
-    assert [k.kid for k in issuer.keys] == [active, upcoming]
-    assert issuer.kid == active
-    assert issuer.rotate() == upcoming
+def test_publish_next_key_publishes_before_signing(local_issuer: LocalIssuer) -> None:
+    active = local_issuer.kid
+    upcoming = local_issuer.publish_next_key()
+    assert local_issuer.publish_next_key() == upcoming
+    assert [k.kid for k in local_issuer.keys] == [active, upcoming]
+    assert local_issuer.kid == active
+    assert local_issuer.rotate() == upcoming
 
 
-def test_drop_key_hides_a_key_that_still_signs(issuer: LocalIssuer) -> None:
-    new_kid = issuer.rotate()
-    issuer.drop_key()
-    assert new_kid not in [k["kid"] for k in _get(issuer.jwks_uri).json()["keys"]]
+def test_drop_key_hides_a_key_that_still_signs(local_issuer: LocalIssuer) -> None:
+    new_kid = local_issuer.rotate()
+    local_issuer.drop_key()
+    assert new_kid not in [k["kid"] for k in _get(local_issuer.jwks_uri).json()["keys"]]
     with pytest.raises(UnknownKey):
-        _verify(issuer, issuer.mint())
-    issuer.restore_key(new_kid)
-    assert _verify(issuer, issuer.mint()).sub == "test-user"
+        _verify(local_issuer, local_issuer.mint())
+    local_issuer.restore_key(new_kid)
+    assert _verify(local_issuer, local_issuer.mint()).sub == "test-user"
 
 
-def test_sign_with_a_retired_key_by_kid(issuer: LocalIssuer) -> None:
-    old_kid = issuer.kid
-    issuer.rotate()
-    assert jwt.get_unverified_header(issuer.mint(kid=old_kid))["kid"] == old_kid
+def test_sign_with_a_retired_key_by_kid(local_issuer: LocalIssuer) -> None:
+    old_kid = local_issuer.kid
+    local_issuer.rotate()
+    assert jwt.get_unverified_header(local_issuer.mint(kid=old_kid))["kid"] == old_kid
 
 
 def test_running_issuers_never_share_a_key() -> None:
@@ -271,29 +275,32 @@ def test_running_issuers_never_share_a_key() -> None:
 # -- faults -----------------------------------------------------------------------------------
 
 
-def test_force_status_on_one_path_for_some_requests(issuer: LocalIssuer) -> None:
-    issuer.force_status(503, issuer.jwks_path, times=2)
-    failed = _get(issuer.jwks_uri)
+def test_force_status_on_one_path_for_some_requests(local_issuer: LocalIssuer) -> None:
+    local_issuer.force_status(503, local_issuer.jwks_path, times=2)
+    failed = _get(local_issuer.jwks_uri)
     assert (failed.status_code, failed.json()) == (503, {"error": "injected fault", "status": 503})
     assert failed.headers["Cache-Control"] == "no-store"
     assert "ETag" not in failed.headers
-    assert _get(issuer.oidc_url).status_code == 200
-    assert [_get(issuer.jwks_uri).status_code for _ in range(2)] == [503, 200]
+    assert _get(local_issuer.oidc_url).status_code == 200
+    assert [_get(local_issuer.jwks_uri).status_code for _ in range(2)] == [503, 200]
 
 
-def test_force_status_everywhere_until_cleared(issuer: LocalIssuer) -> None:
-    issuer.force_status(500)
-    assert [_get(u).status_code for u in (issuer.oidc_url, issuer.jwks_uri)] == [500, 500]
+def test_force_status_everywhere_until_cleared(local_issuer: LocalIssuer) -> None:
+    local_issuer.force_status(500)
+    assert [_get(u).status_code for u in (local_issuer.oidc_url, local_issuer.jwks_uri)] == [
+        500,
+        500,
+    ]
     with pytest.raises(FetchError):
-        Issuer.from_oidc(issuer.url, validator=Validator(aud=AUD))
-    issuer.clear_faults()
-    assert _get(issuer.jwks_uri).status_code == 200
+        Issuer.from_oidc(local_issuer.url, validator=Validator(aud=AUD))
+    local_issuer.clear_faults()
+    assert _get(local_issuer.jwks_uri).status_code == 200
 
 
-def test_delay_holds_the_response(issuer: LocalIssuer) -> None:
-    issuer.delay(0.3, issuer.jwks_path, times=1)
+def test_delay_holds_the_response(local_issuer: LocalIssuer) -> None:
+    local_issuer.delay(0.3, local_issuer.jwks_path, times=1)
     started = time.monotonic()
-    assert _get(issuer.jwks_uri).status_code == 200
+    assert _get(local_issuer.jwks_uri).status_code == 200
     assert time.monotonic() - started >= 0.3
 
 
@@ -317,41 +324,43 @@ def test_delay_is_cut_short_by_stop(clock: FakeClock) -> None:
     assert time.monotonic() - started < 5
 
 
-def test_malformed_json(issuer: LocalIssuer) -> None:
-    issuer.serve_malformed_json(issuer.jwks_path)
-    response = _get(issuer.jwks_uri)
+def test_malformed_json(local_issuer: LocalIssuer) -> None:
+    local_issuer.serve_malformed_json(local_issuer.jwks_path)
+    response = _get(local_issuer.jwks_uri)
     assert (response.status_code, response.content) == (200, b'{"keys": [{"kty": "RSA", "n": ')
     with pytest.raises(FetchError):
-        Issuer.from_oidc(issuer.url, validator=Validator(aud=AUD))
+        Issuer.from_oidc(local_issuer.url, validator=Validator(aud=AUD))
 
 
-def test_override_headers(issuer: LocalIssuer) -> None:
-    issuer.override(issuer.jwks_path, headers={"Cache-Control": "max-age=5", "ETag": None})
-    response = _get(issuer.jwks_uri)
+def test_override_headers(local_issuer: LocalIssuer) -> None:
+    local_issuer.override(
+        local_issuer.jwks_path, headers={"Cache-Control": "max-age=5", "ETag": None}
+    )
+    response = _get(local_issuer.jwks_uri)
     assert response.headers["Cache-Control"] == "max-age=5"
     assert "ETag" not in response.headers
-    assert [k["kid"] for k in response.json()["keys"]] == [issuer.kid]
+    assert [k["kid"] for k in response.json()["keys"]] == [local_issuer.kid]
 
 
-def test_override_body_keeps_the_document_headers(issuer: LocalIssuer) -> None:
-    issuer.override(issuer.jwks_path, body={"keys": []})
-    response = _get(issuer.jwks_uri)
+def test_override_body_keeps_the_document_headers(local_issuer: LocalIssuer) -> None:
+    local_issuer.override(local_issuer.jwks_path, body={"keys": []})
+    response = _get(local_issuer.jwks_uri)
     assert response.json() == {"keys": []}
     assert response.headers["Cache-Control"] == "public, max-age=300"
 
 
-def test_conditional_request_gets_304(issuer: LocalIssuer) -> None:
-    etag = _get(issuer.jwks_uri).headers["ETag"]
-    response = _get(issuer.jwks_uri, **{"If-None-Match": etag})
+def test_conditional_request_gets_304(local_issuer: LocalIssuer) -> None:
+    etag = _get(local_issuer.jwks_uri).headers["ETag"]
+    response = _get(local_issuer.jwks_uri, **{"If-None-Match": etag})
     assert (response.status_code, response.content) == (304, b"")
-    issuer.override(issuer.jwks_path, headers={"ETag": '"v2"'})
-    assert _get(issuer.jwks_uri, **{"If-None-Match": etag}).status_code == 200
-    assert _get(issuer.jwks_uri, **{"If-None-Match": '"v2"'}).status_code == 304
+    local_issuer.override(local_issuer.jwks_path, headers={"ETag": '"v2"'})
+    assert _get(local_issuer.jwks_uri, **{"If-None-Match": etag}).status_code == 200
+    assert _get(local_issuer.jwks_uri, **{"If-None-Match": '"v2"'}).status_code == 304
 
 
-def test_inject_a_combined_fault(issuer: LocalIssuer) -> None:
-    issuer.inject(Fault(status=429, headers={"Retry-After": "7"}, body="slow down"))
-    response = _get(issuer.oidc_url)
+def test_inject_a_combined_fault(local_issuer: LocalIssuer) -> None:
+    local_issuer.inject(Fault(status=429, headers={"Retry-After": "7"}, body="slow down"))
+    response = _get(local_issuer.oidc_url)
     assert (response.status_code, response.text) == (429, "slow down")
     assert response.headers["Retry-After"] == "7"
 
@@ -378,38 +387,38 @@ def test_faults_are_validated(options: dict[str, Any], message: str) -> None:
 # -- request log ------------------------------------------------------------------------------
 
 
-def test_request_log_records_each_request(issuer: LocalIssuer) -> None:
+def test_request_log_records_each_request(local_issuer: LocalIssuer) -> None:
     before = time.time()
-    _get(issuer.jwks_uri + "?x=1", **{"X-Probe": "yes"})
-    requests.head(issuer.oidc_url, timeout=5)
-    requests.post(issuer.jwks_uri, timeout=5)
-    log = issuer.requests
+    _get(local_issuer.jwks_uri + "?x=1", **{"X-Probe": "yes"})
+    requests.head(local_issuer.oidc_url, timeout=5)
+    requests.post(local_issuer.jwks_uri, timeout=5)
+    log = local_issuer.requests
     assert [(r.method, r.path, r.query, r.status) for r in log] == [
-        ("GET", issuer.jwks_path, "x=1", 200),
-        ("HEAD", issuer.oidc_path, "", 200),
-        ("POST", issuer.jwks_path, "", 405),
+        ("GET", local_issuer.jwks_path, "x=1", 200),
+        ("HEAD", local_issuer.oidc_path, "", 200),
+        ("POST", local_issuer.jwks_path, "", 405),
     ]
     assert log[0].header("X-Probe") == "yes"
     assert before <= log[0].time <= log[1].time <= log[2].time <= time.time()
-    assert issuer.counts == {issuer.jwks_path: 2, issuer.oidc_path: 1}
-    assert (issuer.count(issuer.jwks_path), issuer.count()) == (2, 3)
-    issuer.clear_log()
-    assert (issuer.requests, issuer.count()) == ([], 0)
+    assert local_issuer.counts == {local_issuer.jwks_path: 2, local_issuer.oidc_path: 1}
+    assert (local_issuer.count(local_issuer.jwks_path), local_issuer.count()) == (2, 3)
+    local_issuer.clear_log()
+    assert (local_issuer.requests, local_issuer.count()) == ([], 0)
 
 
-def test_request_log_is_thread_safe(issuer: LocalIssuer) -> None:
-    threads = [threading.Thread(target=_get, args=(issuer.jwks_uri,)) for _ in range(24)]
+def test_request_log_is_thread_safe(local_issuer: LocalIssuer) -> None:
+    threads = [threading.Thread(target=_get, args=(local_issuer.jwks_uri,)) for _ in range(24)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert issuer.count(issuer.jwks_path) == 24
-    assert len(issuer.requests) == 24
+    assert local_issuer.count(local_issuer.jwks_path) == 24
+    assert len(local_issuer.requests) == 24
 
 
-def test_discovery_fetches_are_counted(issuer: LocalIssuer) -> None:
-    Issuer.from_oidc(issuer.url, validator=Validator(aud=AUD))
-    assert issuer.counts == {issuer.oidc_path: 1, issuer.jwks_path: 1}
+def test_discovery_fetches_are_counted(local_issuer: LocalIssuer) -> None:
+    Issuer.from_oidc(local_issuer.url, validator=Validator(aud=AUD))
+    assert local_issuer.counts == {local_issuer.oidc_path: 1, local_issuer.jwks_path: 1}
 
 
 # -- lifecycle --------------------------------------------------------------------------------
