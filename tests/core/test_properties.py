@@ -12,6 +12,7 @@ import contextlib
 import json
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -69,6 +70,7 @@ def _dump(value: Any) -> bytes:
     return json.dumps(value).encode()
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(token=st.text(max_size=300) | token_alphabet)
 def test_decode_arbitrary_text_raises_only_invalid_token(token: str) -> None:

@@ -40,6 +40,7 @@ def trickle_url() -> Iterator[str]:
     thread.join(5)
 
 
+@pytest.mark.slow
 def test_trickling_server_is_cut_off_by_the_whole_transfer_deadline(trickle_url: str) -> None:
     """Each read beats the read timeout, but the transfer as a whole may not outlast it."""
     fetcher = RequestsFetcher()

@@ -6,9 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_demo_runs_and_every_answer_is_expected() -> None:
     """The demo prints one row per request, all as expected, and shuts down with status 0."""
     result = subprocess.run(

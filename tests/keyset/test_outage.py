@@ -122,7 +122,7 @@ FAULTS = [
     pytest.param(Reply(body=_body(2_000_000)), id="2-MB-body"),
     pytest.param(Reply(body=_body(2_000_000), content_length=False), id="2-MB-body-no-length"),
     pytest.param(Reply(status=302, headers={"Location": "/elsewhere.json"}), id="redirect"),
-    pytest.param(Reply(hang=True), id="hang"),
+    pytest.param(Reply(hang=True), id="hang", marks=pytest.mark.slow),  # waits out the timeout
     pytest.param(Reply(body=b'{"keys": []}'), id="zero-keys"),
     pytest.param(
         Reply(body=json.dumps({"keys": [public_jwk("k1", d="private")]}).encode()),
@@ -256,6 +256,7 @@ class _StuckOnce:
         return self.real(url, **kwargs)
 
 
+@pytest.mark.slow
 def test_hung_fetch_is_abandoned_so_a_new_one_can_start(
     server: JWKSServer, clock: FakeClock, events: EventLog, fetcher: RequestsFetcher
 ) -> None:

@@ -241,6 +241,7 @@ claim_values = st.one_of(
 )
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(
     payload=st.dictionaries(st.sampled_from(CLAIM_NAMES), claim_values, max_size=12),

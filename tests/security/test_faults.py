@@ -120,9 +120,11 @@ class Fault:
     id: str
     apply: Callable[[Rig], None]
     cause: str  # found in the key set's last_error once the failed fetch has finished
+    waits_out_the_timeout: bool = False  # then the test takes about a second: marked slow
 
     def param(self) -> Any:
-        return pytest.param(self, id=self.id)
+        marks = [pytest.mark.slow] if self.waits_out_the_timeout else []
+        return pytest.param(self, id=self.id, marks=marks)
 
 
 def _jwks(**override: Any) -> Callable[[Rig], None]:
@@ -170,12 +172,18 @@ JWKS_FAULTS = [
         "timeout",
         lambda rig: rig.idp.delay(3 * TIMEOUT + 1, rig.idp.jwks_path),
         f"timed out after {TIMEOUT:g}s",
+        waits_out_the_timeout=True,
     ),
     Fault("connection-reset", _relay("reset"), "failed: ConnectionError"),
     Fault("closed-without-an-answer", _relay("hangup"), "failed: ConnectionError"),
     Fault("answer-that-is-not-http", _relay("garbage"), "failed: ConnectionError"),
     Fault("body-shorter-than-its-content-length", _relay("truncate"), "failed: "),
-    Fault("body-trickled-byte-by-byte", _relay("trickle"), f"took longer than {TIMEOUT:g}s"),
+    Fault(
+        "body-trickled-byte-by-byte",
+        _relay("trickle"),
+        f"took longer than {TIMEOUT:g}s",
+        waits_out_the_timeout=True,
+    ),
     Fault(
         "cut-off-json",
         lambda rig: rig.idp.serve_malformed_json(rig.idp.jwks_path),
@@ -283,6 +291,7 @@ DISCOVERY_FAULTS = [
         "discovery-timeout",
         lambda rig: rig.idp.delay(3 * TIMEOUT + 1, rig.idp.oidc_path),
         "timed out",
+        waits_out_the_timeout=True,
     ),
     Fault(
         "discovery-cut-off-json",

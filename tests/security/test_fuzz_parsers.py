@@ -315,6 +315,7 @@ def test_any_jwks_response_gives_keys_or_a_fetch_error(response: FetchResponse) 
     assert response.status == 200
 
 
+@pytest.mark.slow
 @FUZZ
 @given(response=responses)
 def test_a_bad_refresh_never_empties_the_key_set(response: FetchResponse) -> None:

@@ -7,6 +7,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 USER_TESTS = textwrap.dedent(
     """
     import pytest
@@ -56,6 +58,7 @@ USER_TESTS = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_user_suite_gets_the_fixtures_by_installing_bearerguard(tmp_path: Path) -> None:
     (tmp_path / "test_api.py").write_text(USER_TESTS, encoding="utf-8")
     result = subprocess.run(
