@@ -354,11 +354,11 @@ def _cmd_jwks(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
-    from .issuing._claims import check_scopes
+    from ._rules import scope_tokens
     from .issuing._clients import load_clients, parse_client, unique_clients
     from .testing._local_issuer import LocalIssuer
 
-    scopes = check_scopes(args.scope, "--scope")
+    scopes = scope_tokens(args.scope, "--scope", distinct=True)
     if args.refresh and not args.client:
         raise ConfigurationError(
             "--refresh applies to --client clients; give at least one "

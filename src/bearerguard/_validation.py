@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from ._errors import ConfigurationError
+from ._rules import seconds, strings
 
 if TYPE_CHECKING:
     from .claims import StandardClaims
@@ -80,28 +81,11 @@ def normalize_typ(typ: str) -> str:
 def _seconds(value: float | timedelta | None, name: str) -> float | None:
     if value is None:
         return None
-    if isinstance(value, timedelta):
-        value = value.total_seconds()
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or value < 0
-    ):
-        raise ConfigurationError(f"{name} must be a non-negative, finite number of seconds")
-    return float(value)
+    return seconds(value.total_seconds() if isinstance(value, timedelta) else value, name)
 
 
 def _strings(value: str | Iterable[str] | None, name: str) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    try:
-        items = (value,) if isinstance(value, str) else tuple(value)
-    except TypeError:
-        raise ConfigurationError(f"{name} must be a non-empty string or strings") from None
-    if not all(isinstance(v, str) and v for v in items):
-        raise ConfigurationError(f"{name} must be a non-empty string or strings")
-    return items
+    return () if value is None else strings(value, name)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

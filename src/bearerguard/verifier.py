@@ -47,6 +47,7 @@ from ._issuer import Issuer, validated_claims
 from ._jwk import PublicJWK
 from ._jws import DecodedToken, decode, parse
 from ._keysource import KeySource
+from ._rules import is_scope_token, scope_tokens
 from ._validation import Now, Validator, to_timestamp
 from .claims import AccessClaims, StandardClaims
 
@@ -348,9 +349,8 @@ def require_scopes(claims: StandardClaims, *scopes: str) -> None:
     ``error="insufficient_scope"`` and the required ``scope`` (RFC 6750 §3.1).
     """
     for scope in scopes:
-        # RFC 6749 §3.3: a scope token is non-empty and has no spaces.
-        if type(scope) is not str or not scope or " " in scope:
-            raise ConfigurationError("each required scope must be one non-empty scope token")
+        if not is_scope_token(scope):
+            scope_tokens(scopes, "require_scopes")  # raises, naming the scope
     granted = getattr(claims, "scopes", None)
     if not isinstance(granted, frozenset | set):
         raise ConfigurationError(

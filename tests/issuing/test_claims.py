@@ -61,15 +61,16 @@ def test_scope_is_the_space_separated_scopes() -> None:
         ),
         pytest.param({"exp": 1_700_000_000}, "exp must be later than iat", id="exp-not-after-iat"),
         pytest.param(
-            {"exp": 1.5e9}, "exp must be a non-negative integer NumericDate", id="float-exp"
+            {"exp": 1.5e9}, "exp must be a non-negative whole number of seconds since the epoch",
+            id="float-exp",
         ),
         pytest.param(
-            {"nbf": True}, "nbf must be a non-negative integer NumericDate", id="bool-nbf"
+            {"nbf": True}, "nbf must be a non-negative whole number of seconds since the epoch",
+            id="bool-nbf",
         ),
         pytest.param(
             {"scopes": ("read write",)},
-            "scopes: each scope must be a non-empty string of printable ASCII without spaces, "
-            "quotes or backslashes (RFC 6749 §3.3), got 'read write'",
+            "scopes: each scope must be one non-empty scope token, got 'read write'",
             id="space-in-scope",
         ),
         pytest.param(
@@ -79,7 +80,8 @@ def test_scope_is_the_space_separated_scopes() -> None:
             {"extra": {"sub": "admin"}}, "extra claims may not set sub; use the fields instead",
             id="extra-overrides-sub",
         ),
-        pytest.param({"roles": [""]}, "roles must be non-empty strings", id="empty-role"),
+        pytest.param({"roles": [""]}, "roles must be a non-empty string or strings",
+                     id="empty-role"),
     ],
 )  # fmt: skip
 def test_access_claims_are_validated(changes: dict[str, Any], message: str) -> None:
@@ -128,7 +130,7 @@ def test_refresh_claims_hold_what_the_store_keeps() -> None:
         pytest.param({"sub": ""}, "sub must be a non-empty string", id="empty-sub"),
         pytest.param({"exp": 1_700_000_000.0}, "exp must be later than iat", id="exp-at-iat"),
         pytest.param(
-            {"iat": float("nan")}, "iat must be a finite number of seconds since the epoch",
+            {"iat": float("nan")}, "iat must be a non-negative number of seconds since the epoch",
             id="nan-iat",
         ),
         pytest.param({"client_id": None}, "client_id must be a string", id="no-client"),

@@ -285,3 +285,12 @@ def test_revoke_refresh_token(token_issuer: TokenIssuer) -> None:
     assert token_issuer.revoke_refresh_token(token) is True
     with pytest.raises(InvalidGrant):
         _refresh(token_issuer, token)
+
+
+def test_a_lone_scope_string_is_one_scope_not_its_letters(token_issuer: TokenIssuer) -> None:
+    """issue(..., "orders:read") grants that one scope (it used to be split into letters)."""
+    response = token_issuer.issue("alice", "web", "orders:read")
+    assert (response.scopes, _payload(response.access_token)["scope"]) == (
+        ("orders:read",),
+        "orders:read",
+    )

@@ -1,36 +1,36 @@
 """What the middleware, the view decorator and DRF share: one request, one outcome.
 
-The token comes out of the request through :func:`bearerguard._http.bearer_token`;
-Django's own :func:`~django.contrib.auth.authenticate` turns it into a user
-through the configured backends; a refusal becomes an :class:`HttpResponse`
-with exactly the bytes :meth:`GuardSettings.render` gives every adapter.
+What to do with a request is :meth:`bearerguard._decision.RequestGate.decide`'s
+answer, as for every adapter; Django's own
+:func:`~django.contrib.auth.authenticate` turns a token into a user through the
+configured backends; a refusal becomes an :class:`HttpResponse` with exactly
+the bytes :meth:`GuardSettings.render` gives every adapter.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth import aauthenticate, authenticate
 from django.http import HttpRequest, HttpResponse
 
-from .._errors import BearerGuardError, ConfigurationError, InvalidToken, MissingToken
-from .._http import access_token_in_query, bearer_token
-from .._settings import ResourceMetadata
+from .._decision import Decision
+from .._errors import BearerGuardError, InvalidToken
+from .._http import PlainResponse
 from ..claims import StandardClaims
-from ._conf import DjangoConfig, get_config
+from ._conf import DjangoConfig
 
 __all__ = [
     "CLAIMS_ATTRIBUTE",
     "aauthenticate_token",
     "authenticate_token",
     "claims_of",
+    "credentials_of",
+    "decide",
     "error_http_response",
-    "metadata_http_response",
+    "http_response",
     "remember_claims",
     "remember_error",
-    "scope_tokens",
-    "token_of",
 ]
 
 #: Where the verified claims go: ``request.auth_claims`` (``None`` without a token).
@@ -42,36 +42,29 @@ CHECKED_ATTRIBUTE = "_bearerguard_checked"
 _ERROR_ATTRIBUTE = "_bearerguard_error"
 
 
-def token_of(request: HttpRequest) -> str | None:
-    """The request's bearer token, or ``None`` when it sends none.
+def decide(request: HttpRequest, config: DjangoConfig) -> Decision:
+    """The gate's decision for *request* (public paths match ``request.path_info``)."""
+    meta = request.META
+    return config.gate.decide(
+        request.method or "GET",
+        request.path_info,
+        meta.get("HTTP_AUTHORIZATION"),
+        meta.get("QUERY_STRING", ""),
+    )
 
-    Raises :class:`~bearerguard._errors.InvalidRequest` for a malformed header,
-    two credentials, or a token in the ``access_token`` query parameter
-    (RFC 6750 §2.3; bearerguard accepts the header only), and
-    :class:`~bearerguard._errors.TokenTooLarge` for an oversized one.
+
+def credentials_of(request: HttpRequest, config: DjangoConfig, *, required: bool) -> Decision:
+    """The gate's decision on *request*'s credentials alone (its path aside).
+
+    ``VERIFY`` its bearer token; ``REFUSE`` a malformed header, two
+    credentials or a token in the ``access_token`` query parameter (RFC 6750
+    §2.3; bearerguard accepts the header only); without a token, ``REFUSE``
+    when *required*, else ``ANONYMOUS``.
     """
-    try:
-        return bearer_token(
-            request.META.get("HTTP_AUTHORIZATION"),
-            other_credentials=access_token_in_query(request.META.get("QUERY_STRING", "")),
-            max_size=get_config().verifier.max_token_size,
-        )
-    except MissingToken:
-        return None
-
-
-def scope_tokens(scopes: Iterable[str], where: str) -> tuple[str, ...]:
-    """*scopes* as a tuple, each checked to be one scope token (a programming error otherwise)."""
-    if isinstance(scopes, str):
-        scopes = (scopes,)
-    result = tuple(scopes)
-    for scope in result:
-        # RFC 6749 §3.3: a scope token is non-empty and has no spaces.
-        if type(scope) is not str or not scope or " " in scope:
-            raise ConfigurationError(
-                f"{where}: each scope must be one non-empty scope token, got {scope!r}"
-            )
-    return result
+    meta = request.META
+    return config.gate.credentials(
+        meta.get("HTTP_AUTHORIZATION"), meta.get("QUERY_STRING", ""), required=required
+    )
 
 
 def claims_of(request: HttpRequest) -> StandardClaims | None:
@@ -150,20 +143,14 @@ def set_anonymous(request: HttpRequest) -> None:
         request.user = AnonymousUser()
 
 
-def http_response(status: int, headers: Iterable[tuple[str, str]], body: bytes) -> HttpResponse:
-    """An :class:`HttpResponse` with exactly these status, headers and body bytes."""
-    response = HttpResponse(body, status=status)
-    for name, value in headers:
-        response[name] = value
-    return response
+def http_response(response: PlainResponse) -> HttpResponse:
+    """An :class:`HttpResponse` with exactly *response*'s status, headers and body bytes."""
+    result = HttpResponse(response.body, status=response.status)
+    for name, value in response.headers:
+        result[name] = value
+    return result
 
 
 def error_http_response(error: BearerGuardError, config: DjangoConfig) -> HttpResponse:
     """The RFC 6750 response for *error*, byte for byte what every adapter sends."""
-    rendered = config.guard.render(error)
-    return http_response(rendered.status, rendered.headers, rendered.body)
-
-
-def metadata_http_response(metadata: ResourceMetadata) -> HttpResponse:
-    """The RFC 9728 protected-resource metadata document."""
-    return http_response(200, metadata.headers, metadata.body)
+    return http_response(config.guard.render(error))

@@ -13,57 +13,24 @@ claims live on the server, in the :class:`~bearerguard.issuing._refresh.RefreshS
 
 from __future__ import annotations
 
-import math
-import re
 import types
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from .._errors import ConfigurationError
+from .._rules import scope_tokens, seconds, strings
 
-__all__ = ["RESERVED_CLAIMS", "AccessTokenClaims", "RefreshTokenClaims", "check_scopes"]
-
-# RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
-_SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
+__all__ = ["RESERVED_CLAIMS", "AccessTokenClaims", "RefreshTokenClaims"]
 
 RESERVED_CLAIMS = frozenset(
     {"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "scope", "auth_time", "roles"}
 )
 
 
-def check_scopes(scopes: Iterable[str] | str, what: str = "scopes") -> tuple[str, ...]:
-    """Validate scope tokens (RFC 6749 §3.3) and return them as a tuple, order kept.
-
-    A string is one scope, not a space-separated list: ``"read write"`` is
-    refused, so a caller's mistake cannot silently grant two scopes.
-    """
-    items = (scopes,) if isinstance(scopes, str) else tuple(scopes)
-    seen: set[str] = set()
-    for scope in items:
-        if not isinstance(scope, str) or _SCOPE_TOKEN.fullmatch(scope) is None:
-            raise ConfigurationError(
-                f"{what}: each scope must be a non-empty string of printable ASCII without "
-                f"spaces, quotes or backslashes (RFC 6749 §3.3), got {str(scope)[:40]!r}"
-            )
-        if scope in seen:
-            raise ConfigurationError(f"{what}: scope {scope!r} is listed twice")
-        seen.add(scope)
-    return items
-
-
 def _text(value: object, name: str) -> None:
     if not isinstance(value, str) or not value:
         raise ConfigurationError(f"{name} must be a non-empty string")
-
-
-def _time(value: object, name: str, *, optional: bool = False) -> None:
-    if value is None and optional:
-        return
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ConfigurationError(f"{name} must be a finite number of seconds since the epoch")
-    if value < 0:
-        raise ConfigurationError(f"{name} must not be negative")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -91,29 +58,18 @@ class AccessTokenClaims:
     def __post_init__(self) -> None:
         for name in ("iss", "sub", "jti", "client_id"):
             _text(getattr(self, name), name)
-        audiences = (self.aud,) if isinstance(self.aud, str) else tuple(self.aud)
-        if not audiences or not all(isinstance(a, str) and a for a in audiences):
-            raise ConfigurationError("aud must be a non-empty string or strings")
+        audiences = strings(self.aud, "aud", required=True)
         if not isinstance(self.aud, str):
             object.__setattr__(self, "aud", audiences)
-        for name in ("exp", "iat"):
+        # RFC 7519 §2: a NumericDate; RFC 9068 tokens carry whole seconds.
+        for name in ("exp", "iat", "nbf", "auth_time"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ConfigurationError(f"{name} must be a non-negative integer NumericDate")
-        for name in ("nbf", "auth_time"):
-            value = getattr(self, name)
-            if value is not None and (
-                isinstance(value, bool) or not isinstance(value, int) or value < 0
-            ):
-                raise ConfigurationError(f"{name} must be a non-negative integer NumericDate")
+            if value is not None or name in ("exp", "iat"):
+                seconds(value, name, whole=True, unit="seconds since the epoch")
         if self.exp <= self.iat:
             raise ConfigurationError("exp must be later than iat")
-        object.__setattr__(self, "scopes", check_scopes(self.scopes))
-        given: object = self.roles  # a single string would otherwise become its letters
-        roles = (given,) if isinstance(given, str) else tuple(self.roles)
-        if not all(isinstance(r, str) and r for r in roles):
-            raise ConfigurationError("roles must be non-empty strings")
-        object.__setattr__(self, "roles", roles)
+        object.__setattr__(self, "scopes", scope_tokens(self.scopes, "scopes", distinct=True))
+        object.__setattr__(self, "roles", strings(self.roles, "roles"))
         if not isinstance(self.extra, Mapping):
             raise ConfigurationError("extra must be a mapping of claim names to JSON values")
         clash = sorted(RESERVED_CLAIMS.intersection(self.extra))
@@ -177,9 +133,10 @@ class RefreshTokenClaims:
             _text(getattr(self, name), name)
         if not isinstance(self.client_id, str):
             raise ConfigurationError("client_id must be a string")
-        _time(self.iat, "iat")
-        _time(self.exp, "exp")
-        _time(self.auth_time, "auth_time", optional=True)
+        for name in ("iat", "exp", "auth_time"):
+            value = getattr(self, name)
+            if value is not None or name != "auth_time":
+                seconds(value, name, unit="seconds since the epoch")
         if self.exp <= self.iat:
             raise ConfigurationError("exp must be later than iat")
-        object.__setattr__(self, "scopes", check_scopes(self.scopes))
+        object.__setattr__(self, "scopes", scope_tokens(self.scopes, "scopes", distinct=True))

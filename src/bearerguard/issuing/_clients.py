@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import ConfigurationError
-from ._claims import check_scopes
+from .._rules import scope_tokens
 
 __all__ = ["Client", "load_clients", "parse_client"]
 
@@ -66,7 +66,7 @@ class Client:
         _vschar(self.client_secret, "client_secret")
         if self.scopes is not None:
             what = f"scopes of client {self.client_id!r}"
-            object.__setattr__(self, "scopes", check_scopes(tuple(self.scopes), what))
+            object.__setattr__(self, "scopes", scope_tokens(self.scopes, what, distinct=True))
         if not isinstance(self.refresh, bool):
             raise ConfigurationError("refresh must be true or false")
 

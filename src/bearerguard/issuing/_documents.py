@@ -40,7 +40,7 @@ from urllib.parse import urlsplit, urlunsplit
 from .._discovery import check_url
 from .._errors import ConfigurationError
 from .._jwk import PublicJWK
-from ._claims import check_scopes
+from .._rules import scope_tokens
 from ._keys import KeyPair
 from ._signer import TokenSigner, public_jwk_of
 
@@ -183,7 +183,7 @@ def authorization_server_metadata(
             doc[name] = check_url(url, name, require_https=require_https)
     doc["jwks_uri"] = jwks_uri
     if scopes_supported is not None:
-        scopes = list(check_scopes(tuple(scopes_supported), "scopes_supported"))
+        scopes = list(scope_tokens(scopes_supported, "scopes_supported", distinct=True))
         if scopes:
             doc["scopes_supported"] = scopes
     if response_types_supported is None:

@@ -18,13 +18,13 @@ reads and writes it from a directory.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
 
 from .._errors import ConfigurationError
+from .._rules import seconds
 
 __all__ = ["KeyState", "RingKey", "RingState", "RotationPolicy", "RotationStep"]
 
@@ -53,12 +53,8 @@ class RotationPolicy:
     retire_after: float = DAY
 
     def __post_init__(self) -> None:
-        for name in ("publish_delay", "retire_after"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ConfigurationError(f"{name} must be a number of seconds")
-            if not math.isfinite(value) or value < 0:
-                raise ConfigurationError(f"{name} must be a non-negative number of seconds")
+        seconds(self.publish_delay, "publish_delay")
+        seconds(self.retire_after, "retire_after")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

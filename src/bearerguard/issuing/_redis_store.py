@@ -33,7 +33,8 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol, TypeVar
 
 from .._errors import ConfigurationError
-from ._claims import RefreshTokenClaims, check_scopes
+from .._rules import scope_tokens
+from ._claims import RefreshTokenClaims
 from ._clock import Clock
 from ._errors import InvalidGrant, RefreshStoreFull, RefreshTokenReused
 from ._refresh import (
@@ -257,7 +258,7 @@ class RedisRefreshStore:
             jti=refresh_token_id(token),
             iat=now,
             exp=now + ttl,
-            scopes=check_scopes(tuple(scopes)),
+            scopes=scope_tokens(scopes, "scopes", distinct=True),
             auth_time=auth_time,
         )
         fields = [

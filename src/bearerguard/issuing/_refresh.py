@@ -28,7 +28,6 @@ from __future__ import annotations
 import hashlib
 import heapq
 import logging
-import math
 import re
 import secrets
 import threading
@@ -37,7 +36,8 @@ from collections.abc import Iterable
 from typing import Protocol, runtime_checkable
 
 from .._errors import ConfigurationError
-from ._claims import RefreshTokenClaims, check_scopes
+from .._rules import scope_tokens, seconds
+from ._claims import RefreshTokenClaims
 from ._clock import Clock
 from ._errors import InvalidGrant, RefreshTokenReused
 
@@ -84,11 +84,7 @@ def refresh_token_id(token: str) -> str:
 
 def check_ttl(ttl: float) -> float:
     """A positive, finite lifetime in seconds."""
-    if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not math.isfinite(ttl):
-        raise ConfigurationError("ttl must be a positive number of seconds")
-    if ttl <= 0:
-        raise ConfigurationError("ttl must be a positive number of seconds")
-    return float(ttl)
+    return seconds(ttl, "ttl", positive=True)
 
 
 def parse_for_save(token: str) -> str:
@@ -215,12 +211,8 @@ class InMemoryRefreshStore:
     ) -> None:
         if isinstance(max_entries, bool) or not isinstance(max_entries, int) or max_entries < 2:
             raise ConfigurationError("max_entries must be an integer of at least 2")
-        if isinstance(sweep_interval, bool) or not isinstance(sweep_interval, int | float):
-            raise ConfigurationError("sweep_interval must be a number of seconds")
-        if not sweep_interval >= 0:
-            raise ConfigurationError("sweep_interval must not be negative")
         self._max_entries = max_entries
-        self._sweep_interval = float(sweep_interval)
+        self._sweep_interval = seconds(sweep_interval, "sweep_interval")
         self._clock = clock
         self._lock = threading.Lock()
         self._families: dict[str, _Family] = {}
@@ -277,7 +269,7 @@ class InMemoryRefreshStore:
             jti=digest,
             iat=now,
             exp=now + ttl,
-            scopes=check_scopes(tuple(scopes)),
+            scopes=scope_tokens(scopes, "scopes", distinct=True),
             auth_time=auth_time,
         )
         with self._lock:

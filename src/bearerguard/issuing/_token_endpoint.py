@@ -30,12 +30,11 @@ import hashlib
 import hmac
 import json
 import logging
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .._errors import BearerGuardError, ConfigurationError
-from ._claims import check_scopes
+from .._rules import NOT_NQSCHAR, parse_scope, scope_tokens
 from ._clients import Client, unique_clients
 from ._errors import InvalidGrant, InvalidScope
 from ._token_request import (
@@ -59,10 +58,6 @@ REFRESH_TOKEN = "refresh_token"
 AUTH_METHODS = ("client_secret_basic", "client_secret_post")
 DEFAULT_MAX_BODY = 16 * 1024  # a token request is a few hundred bytes
 
-# RFC 6749 §3.3: scope = scope-token *( SP scope-token )
-_SCOPE = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+(?: [\x21\x23-\x5b\x5d-\x7e]+)*")
-# RFC 6749 §5.2: error_description is %x20-21 / %x23-5B / %x5D-7E.
-_NOT_DESCRIPTION = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")
 _ERRORS: tuple[type[BearerGuardError], ...] = (TokenRequestError, InvalidGrant, InvalidScope)
 
 
@@ -91,7 +86,8 @@ def error_response(
     code: str, description: str, status: int = 400, extra: Iterable[tuple[str, str]] = ()
 ) -> Response:
     """An RFC 6749 §5.2 error response."""
-    safe = _NOT_DESCRIPTION.sub("?", description.replace("§", "section "))[:300]
+    # RFC 6749 §5.2: error_description is NQSCHAR only.
+    safe = NOT_NQSCHAR.sub("?", description.replace("§", "section "))[:300]
     return _json(status, {"error": code, "error_description": safe}, extra)
 
 
@@ -118,7 +114,7 @@ class TokenEndpoint:
             raise ConfigurationError("max_body must be an integer of at least 256 bytes")
         self._issuer = issuer
         self._clients = {c.client_id: c for c in unique_clients(clients)}
-        self._default_scopes = check_scopes(tuple(default_scopes), "default_scopes")
+        self._default_scopes = scope_tokens(default_scopes, "default_scopes", distinct=True)
         self.max_body = max_body
         realm = issuer.issuer if realm is None else realm
         if not realm.isprintable() or '"' in realm or "\\" in realm:
@@ -233,9 +229,10 @@ class TokenEndpoint:
         value = params.get("scope")
         if value is None:
             return None
-        if _SCOPE.fullmatch(value) is None:
+        scopes = parse_scope(value)
+        if scopes is None:
             raise InvalidScope("scope is malformed: scope tokens separated by single spaces")
-        return tuple(dict.fromkeys(value.split(" ")))
+        return scopes
 
     def _client_credentials(self, client: Client, params: Mapping[str, str]) -> TokenResponse:
         allowed = self._default_scopes if client.scopes is None else client.scopes

@@ -27,7 +27,8 @@ from typing import Any, NamedTuple
 
 from .._discovery import check_url
 from .._errors import ConfigurationError
-from ._claims import AccessTokenClaims, check_scopes
+from .._rules import scope_tokens, seconds, strings
+from ._claims import AccessTokenClaims
 from ._clock import Clock
 from ._errors import InvalidGrant, InvalidScope
 from ._refresh import InMemoryRefreshStore, RefreshStore, new_refresh_token, refresh_token_family
@@ -69,15 +70,6 @@ class TokenResponse:
         return body
 
 
-def _duration(value: object, name: str, *, optional: bool = False) -> None:
-    if value is None and optional:
-        return
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigurationError(f"{name} must be a positive number of seconds")
-    if not math.isfinite(value) or value <= 0:
-        raise ConfigurationError(f"{name} must be a positive number of seconds")
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TokenIssuer:
     """Mints access tokens and rotating refresh tokens.
@@ -104,14 +96,13 @@ class TokenIssuer:
         if not isinstance(self.signer, TokenSigner):
             raise ConfigurationError("signer must be a TokenSigner (e.g. KeyPairSigner)")
         check_url(self.issuer, "issuer")
-        audiences = (self.audience,) if isinstance(self.audience, str) else tuple(self.audience)
-        if not audiences or not all(isinstance(a, str) and a for a in audiences):
-            raise ConfigurationError("audience must be a non-empty string or strings")
+        audiences = strings(self.audience, "audience", required=True)
         if not isinstance(self.audience, str):
             object.__setattr__(self, "audience", audiences)
-        _duration(self.access_token_ttl, "access_token_ttl")
-        _duration(self.refresh_token_ttl, "refresh_token_ttl")
-        _duration(self.refresh_token_max_lifetime, "refresh_token_max_lifetime", optional=True)
+        seconds(self.access_token_ttl, "access_token_ttl", positive=True)
+        seconds(self.refresh_token_ttl, "refresh_token_ttl", positive=True)
+        if self.refresh_token_max_lifetime is not None:
+            seconds(self.refresh_token_max_lifetime, "refresh_token_max_lifetime", positive=True)
         if not callable(self.clock):
             raise ConfigurationError("clock must be a callable returning POSIX seconds")
         store = self.refresh_store
@@ -202,7 +193,7 @@ class TokenIssuer:
             user_id,
             self.refresh_token_ttl,
             client_id=client_id,
-            scopes=check_scopes(tuple(scopes)),
+            scopes=scope_tokens(scopes, "scopes", distinct=True),
             auth_time=self.clock() if auth_time is None else auth_time,
         )
         return token
@@ -217,7 +208,7 @@ class TokenIssuer:
         auth_time: float | None = None,
     ) -> TokenResponse:
         """An access token and (if *refresh*) a refresh token, as a token endpoint returns them."""
-        granted = check_scopes(tuple(scopes))
+        granted = scope_tokens(scopes, "scopes", distinct=True)
         when = self.clock() if auth_time is None else auth_time
         access = self.generate_access_token(user_id, client_id, granted, auth_time=when)
         refresh_token = (
@@ -251,7 +242,7 @@ class TokenIssuer:
             store.revoke(refresh_token)
             raise InvalidGrant("refresh token was issued to another client")
         granted = claims.scopes
-        requested = granted if scopes is None else check_scopes(tuple(scopes))
+        requested = granted if scopes is None else scope_tokens(scopes, "scopes", distinct=True)
         extra = sorted(set(requested) - set(granted))
         if extra:
             raise InvalidScope(f"scope not granted to this refresh token: {' '.join(extra)}")

@@ -21,6 +21,7 @@ from typing import Any
 
 from .._errors import ConfigurationError
 from .._jwk import PublicJWK
+from .._rules import seconds, strings
 from ._documents import (
     authorization_server_metadata,
     discovery_document,
@@ -125,10 +126,8 @@ _NOT_FOUND_HEAD = _NOT_FOUND.without_body()
 _NOT_ALLOWED = _plain(405, b'{"error":"method_not_allowed"}', (("allow", "GET, HEAD"),))
 
 
-def _listed(values: Iterable[str] | None) -> list[str] | None:
-    if values is None:
-        return None
-    return [values] if isinstance(values, str) else list(values)
+def _listed(values: Iterable[str] | None, name: str) -> list[str] | None:
+    return None if values is None else list(strings(values, name))
 
 
 class WellKnownEndpoints:
@@ -160,17 +159,19 @@ class WellKnownEndpoints:
         metadata_max_age: int = 3600,
         require_https: bool = True,
     ) -> None:
-        for name, value in (("jwks_max_age", jwks_max_age), ("metadata_max_age", metadata_max_age)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ConfigurationError(f"{name} must be a non-negative integer of seconds")
+        # Cache-Control max-age is delta-seconds: a whole number (RFC 9111 §1.2.2).
+        seconds(jwks_max_age, "jwks_max_age", whole=True)
+        seconds(metadata_max_age, "metadata_max_age", whole=True)
         self._issuer = issuer
         self._require_https = require_https
         self._custom_metadata = dict(metadata) if metadata is not None else None
         self._server: dict[str, Any] = {
             "token_endpoint": token_endpoint,
-            "grant_types_supported": _listed(grant_types_supported),
-            "token_endpoint_auth_methods_supported": _listed(token_endpoint_auth_methods_supported),
-            "scopes_supported": _listed(scopes_supported),
+            "grant_types_supported": _listed(grant_types_supported, "grant_types_supported"),
+            "token_endpoint_auth_methods_supported": _listed(
+                token_endpoint_auth_methods_supported, "token_endpoint_auth_methods_supported"
+            ),
+            "scopes_supported": _listed(scopes_supported, "scopes_supported"),
         }
         if metadata is not None and any(v is not None for v in self._server.values()):
             raise ConfigurationError(

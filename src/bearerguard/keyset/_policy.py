@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .._discovery import cache_lifetime
 from .._errors import ConfigurationError
+from .._rules import seconds
 
 __all__ = ["MAX_ABSENT_KIDS", "MAX_REDIRECTS", "KeySetPolicy"]
 
@@ -15,18 +15,6 @@ __all__ = ["MAX_ABSENT_KIDS", "MAX_REDIRECTS", "KeySetPolicy"]
 MAX_ABSENT_KIDS = 1024
 #: Redirects followed when ``follow_redirects=True``.
 MAX_REDIRECTS = 3
-
-
-def _seconds(name: str, value: object, *, positive: bool = True) -> None:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or value < 0
-        or (positive and value == 0)
-    ):
-        kind = "a positive" if positive else "a non-negative"
-        raise ConfigurationError(f"KeySetPolicy.{name} must be {kind} number of seconds")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -63,8 +51,8 @@ class KeySetPolicy:
 
     def __post_init__(self) -> None:
         for name in ("default_ttl", "min_ttl", "max_ttl", "cooldown", "absent_ttl", "timeout"):
-            _seconds(name, getattr(self, name))
-        _seconds("max_stale", self.max_stale, positive=False)
+            seconds(getattr(self, name), f"KeySetPolicy.{name}", positive=True)
+        seconds(self.max_stale, "KeySetPolicy.max_stale")
         if not self.min_ttl <= self.default_ttl <= self.max_ttl:
             raise ConfigurationError("KeySetPolicy needs min_ttl <= default_ttl <= max_ttl")
         ra = self.refresh_ahead

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from .._errors import ConfigurationError
+from .._rules import seconds
 from ..issuing._wellknown import Response, json_response
 
 __all__ = ["ActiveFault", "Fault", "RecordedRequest", "apply_fault"]
@@ -58,13 +58,7 @@ class Fault:
             or not 100 <= self.status <= 599
         ):
             raise ConfigurationError("status must be an HTTP status code (100-599)")
-        if (
-            isinstance(self.delay, bool)
-            or not isinstance(self.delay, int | float)
-            or not math.isfinite(self.delay)
-            or self.delay < 0
-        ):
-            raise ConfigurationError("delay must be a non-negative number of seconds")
+        seconds(self.delay, "delay")
         if self.times is not None and (
             isinstance(self.times, bool) or not isinstance(self.times, int) or self.times < 1
         ):

@@ -32,7 +32,7 @@ import jwt
 from .._algorithms import PublicKey
 from .._errors import ConfigurationError
 from .._jwk import PublicJWK
-from ..issuing._claims import check_scopes
+from .._rules import scope_tokens
 from ..issuing._clients import Client
 from ..issuing._clock import Clock
 from ..issuing._documents import oauth2_metadata_path, oidc_metadata_path
@@ -110,7 +110,7 @@ class LocalIssuer:
         self._thread: threading.Thread | None = None
         self._endpoints: WellKnownEndpoints | None = None
         self._clients = tuple(clients)
-        self._default_scopes = check_scopes(tuple(default_scopes), "default_scopes")
+        self._default_scopes = scope_tokens(default_scopes, "default_scopes", distinct=True)
         self._refresh_store = refresh_store
         self._token_endpoint: TokenEndpoint | None = None
 
@@ -371,7 +371,7 @@ class LocalIssuer:
             "jti": secrets.token_urlsafe(12),
             "client_id": self.client_id,
         }
-        scope_list = check_scopes(scopes)
+        scope_list = scope_tokens(scopes, "scopes", distinct=True)
         if scope_list:
             payload["scope"] = " ".join(scope_list)
         payload.update(claims)
