@@ -94,6 +94,7 @@ PUBLIC: dict[str, list[str]] = {
         "BearerAuthMiddleware",
         "CLAIMS_KEY",
         "require_scopes",
+        "require_token",
     ],
     "bearerguard.django": [
         "BearerTokenBackend",
@@ -101,6 +102,7 @@ PUBLIC: dict[str, list[str]] = {
         "TokenUser",
         "claims_of",
         "require_scopes",
+        "require_token",
     ],
     "bearerguard.django.rest_framework": [
         "BearerTokenAuthentication",
@@ -183,3 +185,10 @@ def test_every_other_module_is_private() -> None:
         if not any(part.startswith("_") for part in name.split(".")[1:]):
             unpinned.append(name)
     assert unpinned == []
+
+
+def test_one_token_user_class_for_every_adapter() -> None:
+    """``TokenUser`` is one class, whether imported from the Starlette or the Django adapter."""
+    starlette = importlib.import_module("bearerguard.starlette")
+    django = importlib.import_module("bearerguard.django")
+    assert starlette.TokenUser is django.TokenUser

@@ -23,7 +23,7 @@ from typing import Any
 ENV_KEYS = (
     "OIDC",
     "OAUTH2",
-    "JWKS_URL",
+    "JWKS_URI",
     "ISSUER",
     "AUDIENCE",
     "REALM",

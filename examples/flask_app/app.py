@@ -23,7 +23,7 @@ from bearerguard.flask import BearerGuard, require_scopes
 ENV_SETTINGS = (
     "OIDC",
     "OAUTH2",
-    "JWKS_URL",
+    "JWKS_URI",
     "ISSUER",
     "AUDIENCE",
     "REALM",

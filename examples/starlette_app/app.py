@@ -29,7 +29,7 @@ from bearerguard.starlette import JWTAuth, require_scopes
 ENV_SETTINGS = (
     "OIDC",
     "OAUTH2",
-    "JWKS_URL",
+    "JWKS_URI",
     "ISSUER",
     "AUDIENCE",
     "REALM",

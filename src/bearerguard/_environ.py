@@ -1,7 +1,9 @@
 """Bearer tokens in a WSGI environ: what the WSGI middleware and the Flask extension share.
 
-No web framework is imported here; both adapters call :func:`authenticate_environ`
-and render its refusals with :func:`bearerguard._http.error_response`.
+No web framework is imported here. Both adapters ask :func:`decide_environ`
+what to do with a request and verify a token with :func:`verify_token`; the
+decision itself is :meth:`bearerguard._decision.RequestGate.decide`, the one
+every adapter uses.
 """
 
 from __future__ import annotations
@@ -9,15 +11,15 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
-from ._errors import MissingToken
-from ._http import access_token_in_query, bearer_token
+from ._decision import Decision, RequestGate
+from ._http import REFUSALS
 from .claims import StandardClaims
 from .verifier import Verifier
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
 
-__all__ = ["authenticate_environ", "wsgi_status"]
+__all__ = ["decide_environ", "verify_token", "wsgi_status"]
 
 
 def wsgi_status(status: int) -> str:
@@ -25,23 +27,27 @@ def wsgi_status(status: int) -> str:
     return f"{status} {HTTPStatus(status).phrase}"
 
 
-def authenticate_environ(
-    environ: WSGIEnvironment, verifier: Verifier[Any], *, required: bool
-) -> StandardClaims | None:
-    """The verified claims of a WSGI request; ``None`` when anonymous is allowed.
+def decide_environ(gate: RequestGate, environ: WSGIEnvironment) -> Decision:
+    """The gate's decision for a WSGI request.
 
-    Raises a :data:`~bearerguard._http.REFUSALS` error for a request to refuse.
-    Every method is authenticated alike, ``OPTIONS`` included: a CORS
-    preflight has no token, so a CORS layer must answer it before this runs.
+    Every method is decided alike, ``OPTIONS`` included: a CORS preflight has
+    no token, so a CORS layer must answer it before this runs.
     """
     # WSGI servers join repeated header lines with ", "; bearer_token sees that.
-    header = environ.get("HTTP_AUTHORIZATION")
-    other = access_token_in_query(environ.get("QUERY_STRING", ""))
+    return gate.decide(
+        environ.get("REQUEST_METHOD", "GET"),
+        environ.get("PATH_INFO", ""),
+        environ.get("HTTP_AUTHORIZATION"),
+        environ.get("QUERY_STRING", ""),
+    )
+
+
+def verify_token(
+    gate: RequestGate, verifier: Verifier[Any], token: str
+) -> StandardClaims | Decision:
+    """The verified claims of *token*, or the gate's refusal of it."""
     try:
-        token = bearer_token(header, other_credentials=other, max_size=verifier.max_token_size)
-    except MissingToken:
-        if required:
-            raise
-        return None
-    claims: StandardClaims = verifier.verify(token)
+        claims: StandardClaims = verifier.verify(token)
+    except REFUSALS as error:
+        return gate.refusal(error)
     return claims

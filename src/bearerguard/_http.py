@@ -33,7 +33,7 @@ from ._jws import DEFAULT_MAX_TOKEN_SIZE
 
 __all__ = [
     "REFUSALS",
-    "ErrorResponse",
+    "PlainResponse",
     "access_token_in_query",
     "bearer_token",
     "error_response",
@@ -146,8 +146,8 @@ def access_token_in_query(query: str | bytes) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
-class ErrorResponse:
-    """A rendered error: status, header pairs and body bytes, ready for any framework."""
+class PlainResponse:
+    """A rendered response: status, header pairs and body bytes, ready for any framework."""
 
     status: int
     headers: tuple[tuple[str, str], ...]
@@ -164,7 +164,7 @@ def error_response(
     *,
     realm: str | None = None,
     resource_metadata: str | None = None,
-) -> ErrorResponse:
+) -> PlainResponse:
     """Render *error* as the RFC 6750 response every adapter sends.
 
     No credentials → 401 with a bare ``Bearer realm=…`` challenge; malformed
@@ -207,10 +207,10 @@ def error_response(
     return _finish(status, headers, body)
 
 
-def _finish(status: int, headers: list[tuple[str, str]], body: dict[str, str]) -> ErrorResponse:
+def _finish(status: int, headers: list[tuple[str, str]], body: dict[str, str]) -> PlainResponse:
     payload = json.dumps(body, separators=(",", ":"), sort_keys=True).encode("utf-8")
     headers.append(("content-length", str(len(payload))))
-    return ErrorResponse(status, tuple(headers), payload)
+    return PlainResponse(status, tuple(headers), payload)
 
 
 def scopes_missing(granted: Iterable[str], required: Iterable[str]) -> list[str]:

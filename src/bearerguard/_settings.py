@@ -1,4 +1,4 @@
-"""Configuration shared by every framework adapter, and the RFC 9728 document.
+"""The settings every framework adapter shares.
 
 One frozen :class:`GuardSettings` says where tokens come from and what they
 must satisfy; each adapter (Starlette, Flask, WSGI, Django) builds one, calls
@@ -13,22 +13,23 @@ discovered on the first token), and renders every refusal with
     settings = GuardSettings.from_mapping(app.config, prefix="BEARERGUARD_")
 
 With ``resource=`` set, adapters serve the RFC 9728 protected-resource metadata
-at :attr:`GuardSettings.metadata` ``.path`` and add ``resource_metadata="…"`` to
-their challenges (what MCP clients look for).
+(:mod:`bearerguard._resource_metadata`) at :attr:`GuardSettings.metadata`
+``.path`` and add ``resource_metadata="…"`` to their challenges (what MCP
+clients look for).
 """
 
 from __future__ import annotations
 
 import importlib
-import json
-from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+import warnings
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import InitVar, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 from ._discovery import Fetcher, check_url
-from ._errors import BearerGuardError, ConfigurationError
-from ._http import ErrorResponse, error_response
+from ._errors import BearerGuardDeprecationWarning, BearerGuardError, ConfigurationError
+from ._http import PlainResponse, error_response
+from ._resource_metadata import ResourceMetadata
 from ._validation import Validator
 from .claims import AccessClaims, StandardClaims
 
@@ -36,22 +37,13 @@ if TYPE_CHECKING:
     from .keyset import KeySetPolicy
     from .verifier import Verifier
 
-__all__ = [
-    "METADATA_WELL_KNOWN",
-    "GuardSettings",
-    "ResourceMetadata",
-    "protected_resource_metadata",
-    "resource_metadata_url",
-]
+__all__ = ["GuardSettings"]
 
-#: RFC 9728 §3: the well-known URI suffix of protected-resource metadata.
-METADATA_WELL_KNOWN = "/.well-known/oauth-protected-resource"
-_METADATA_CACHE_CONTROL = "public, max-age=3600"
 # What a ready Verifier already decides (so these settings cannot go with verifier=).
 _VERIFIER_HOLDS = (
     "oidc",
     "oauth2",
-    "jwks_url",
+    "jwks_uri",
     "issuer",
     "audience",
     "validator",
@@ -61,6 +53,8 @@ _VERIFIER_HOLDS = (
     "fetcher",
     "cache_size",
 )
+# Old spellings still accepted, with a BearerGuardDeprecationWarning: old -> new.
+_DEPRECATED = {"jwks_url": "jwks_uri"}
 
 
 def _urls(value: str | Sequence[str] | None, name: str, require_https: bool) -> tuple[str, ...]:
@@ -93,7 +87,8 @@ class GuardSettings:
 
     * ``oidc``: issuer URL(s) found by OpenID Connect discovery;
     * ``oauth2``: issuer URL(s) found by RFC 8414 metadata;
-    * ``jwks_url`` with ``issuer``: a JWKS URL and the ``iss`` its tokens carry;
+    * ``jwks_uri`` with ``issuer``: a JWKS URL and the ``iss`` its tokens carry
+      (``jwks_url`` is its deprecated spelling);
     * ``verifier``: a ready :class:`~bearerguard.verifier.Verifier` (it already
       holds issuers, audience and claims type, so those settings must be unset).
 
@@ -115,7 +110,7 @@ class GuardSettings:
 
     oidc: str | Sequence[str] | None = None
     oauth2: str | Sequence[str] | None = None
-    jwks_url: str | None = None
+    jwks_uri: str | None = None
     issuer: str | None = None
     verifier: Verifier[Any] | None = None
     audience: str | Sequence[str] | None = None
@@ -130,11 +125,22 @@ class GuardSettings:
     public_paths: Sequence[str] = ()
     resource: str | None = None
     resource_metadata: Mapping[str, Any] | None = None
+    jwks_url: InitVar[str | None] = None
     _exact: frozenset[str] = field(init=False, repr=False, compare=False)
     _prefixes: tuple[str, ...] = field(init=False, repr=False, compare=False)
     _metadata: ResourceMetadata | None = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, jwks_url: str | None) -> None:
+        if jwks_url is not None:
+            warnings.warn(
+                "jwks_url= (JWKS_URL) is deprecated: write jwks_uri= (JWKS_URI), "
+                "the name RFC 8414 metadata gives the JWKS URL",
+                BearerGuardDeprecationWarning,
+                stacklevel=3,
+            )
+            if self.jwks_uri is not None:
+                raise ConfigurationError("give jwks_uri= only (jwks_url= is its old spelling)")
+            object.__setattr__(self, "jwks_uri", jwks_url)
         if self.policy is not None:
             from .keyset import KeySetPolicy
 
@@ -184,25 +190,25 @@ class GuardSettings:
             )
 
     def _check_sources(self, https: bool) -> None:
-        if self.jwks_url is not None:
-            check_url(self.jwks_url, "jwks_url", require_https=https)
+        if self.jwks_uri is not None:
+            check_url(self.jwks_uri, "jwks_uri", require_https=https)
             if self.issuer is None:
                 raise ConfigurationError(
-                    "jwks_url= needs issuer=: the exact `iss` value of the tokens these keys "
+                    "jwks_uri= needs issuer=: the exact `iss` value of the tokens these keys "
                     "sign (e.g. issuer='https://login.example.com')"
                 )
         if self.issuer is not None:
-            if self.jwks_url is None:
+            if self.jwks_uri is None:
                 raise ConfigurationError(
-                    "issuer= goes with jwks_url=; for discovery use oidc='<issuer>' "
+                    "issuer= goes with jwks_uri=; for discovery use oidc='<issuer>' "
                     "or oauth2='<issuer>' instead"
                 )
             check_url(self.issuer, "issuer", require_https=https)
-        if not (self.oidc or self.oauth2 or self.jwks_url):
+        if not (self.oidc or self.oauth2 or self.jwks_uri):
             raise ConfigurationError(
                 "no token issuer configured: set oidc='https://login.example.com' "
                 "(OpenID Connect discovery), oauth2=... (RFC 8414 metadata), "
-                "jwks_url=... with issuer=..., or verifier=Verifier(...)"
+                "jwks_uri=... with issuer=..., or verifier=Verifier(...)"
             )
         if self.validator is not None:
             if not isinstance(self.validator, Validator):
@@ -261,7 +267,7 @@ class GuardSettings:
         """Whether requests to *path* skip authentication."""
         return path in self._exact or path.startswith(self._prefixes)
 
-    def render(self, error: BearerGuardError) -> ErrorResponse:
+    def render(self, error: BearerGuardError) -> PlainResponse:
         """The response for *error*, with this API's realm and RFC 9728 link."""
         metadata = self._metadata
         return error_response(
@@ -290,9 +296,9 @@ class GuardSettings:
         }
         issuers = [Issuer.from_oidc(url, **options) for url in self.oidc or ()]
         issuers += [Issuer.from_oauth2(url, **options) for url in self.oauth2 or ()]
-        if self.jwks_url is not None:
+        if self.jwks_uri is not None:
             assert self.issuer is not None  # checked in __post_init__
-            issuers.append(Issuer.from_jwks_url(self.jwks_url, issuer=self.issuer, **options))
+            issuers.append(Issuer.from_jwks_url(self.jwks_uri, issuer=self.issuer, **options))
         return Verifier(
             issuers=issuers,
             claims_type=self.claims_type or AccessClaims,
@@ -321,7 +327,7 @@ class GuardSettings:
         :class:`~bearerguard.keyset.KeySetPolicy` fields. *overrides* (lower
         case, e.g. from ``BearerGuard(app, audience=...)``) win over the mapping.
         """
-        names = {f.name for f in fields(cls) if f.init}
+        names = {f.name for f in fields(cls) if f.init} | set(_DEPRECATED)
         values: dict[str, Any] = {}
         unknown: list[str] = []
         for key, value in mapping.items():
@@ -335,7 +341,7 @@ class GuardSettings:
             else:
                 unknown.append(key)
         if unknown:
-            known = ", ".join(prefix + n.upper() for n in sorted(names))
+            known = ", ".join(prefix + n.upper() for n in sorted(names - set(_DEPRECATED)))
             raise ConfigurationError(
                 f"unknown bearerguard setting(s) {', '.join(sorted(unknown))}; known: {known}"
             )
@@ -355,69 +361,3 @@ class GuardSettings:
             except TypeError as exc:
                 raise ConfigurationError(f"{prefix}POLICY: {exc}") from None
         return cls(**values)
-
-
-def resource_metadata_url(resource: str) -> str:
-    """RFC 9728 §3.1: the metadata URL of *resource* (well-known between host and path)."""
-    parts = urlsplit(resource)
-    path = parts.path.rstrip("/")
-    return urlunsplit((parts.scheme, parts.netloc, METADATA_WELL_KNOWN + path, parts.query, ""))
-
-
-def protected_resource_metadata(
-    resource: str,
-    *,
-    authorization_servers: Iterable[str] = (),
-    scopes_supported: Iterable[str] | None = None,
-    **members: Any,
-) -> dict[str, Any]:
-    """The RFC 9728 §2 protected-resource metadata document for *resource*.
-
-    ``bearer_methods_supported`` is ``["header"]``: bearerguard accepts tokens
-    only in the ``Authorization`` header (RFC 6750 §2.1). *members* adds any
-    other registered or custom member (``resource_name``, ``jwks_uri``, ...).
-    """
-    document: dict[str, Any] = {
-        "resource": resource,
-        "bearer_methods_supported": ["header"],
-    }
-    servers = list(authorization_servers)
-    if servers:
-        document["authorization_servers"] = servers
-    if scopes_supported is not None:
-        document["scopes_supported"] = list(scopes_supported)
-    for name, value in members.items():
-        if value is None:
-            document.pop(name, None)
-        else:
-            document[name] = value
-    return document
-
-
-@dataclass(frozen=True, slots=True)
-class ResourceMetadata:
-    """A rendered RFC 9728 document: where it lives and the response that serves it."""
-
-    url: str
-    path: str
-    document: Mapping[str, Any]
-    body: bytes
-    headers: tuple[tuple[str, str], ...]
-
-    @classmethod
-    def build(cls, resource: str, **members: Any) -> ResourceMetadata:
-        """Check *resource* and render its document (see :func:`protected_resource_metadata`)."""
-        # RFC 9728 §1.2: an https URL without a fragment (plain http only for loopback).
-        check_url(resource, "resource")
-        try:
-            document = protected_resource_metadata(resource, **members)
-            body = json.dumps(document, separators=(",", ":"), sort_keys=True).encode("utf-8")
-        except (TypeError, ValueError) as exc:
-            raise ConfigurationError(f"resource_metadata= is not a JSON object: {exc}") from None
-        url = resource_metadata_url(resource)
-        headers = (
-            ("content-type", "application/json"),
-            ("cache-control", _METADATA_CACHE_CONTROL),
-            ("content-length", str(len(body))),
-        )
-        return cls(url, urlsplit(url).path, document, body, headers)

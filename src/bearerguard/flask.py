@@ -38,12 +38,13 @@ from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, g, request
 
-from ._environ import authenticate_environ
-from ._errors import BearerGuardError, ConfigurationError, MissingToken
-from ._http import REFUSALS, is_cors_preflight
+from ._decision import Action, Decision, RequestGate, access_refusal
+from ._environ import decide_environ, verify_token
+from ._errors import BearerGuardError, ConfigurationError
+from ._http import PlainResponse, is_cors_preflight
+from ._rules import scope_tokens
 from ._settings import GuardSettings
 from .verifier import Verifier
-from .verifier import require_scopes as check_scopes
 
 __all__ = [
     "BearerGuard",
@@ -55,56 +56,59 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 #: The key of the per-app state in ``app.extensions``.
 EXTENSION_KEY = "bearerguard"
-#: The endpoint name of the RFC 9728 metadata route (when ``resource`` is set).
-METADATA_ENDPOINT = "bearerguard_resource_metadata"
 
 
 class BearerGuardState:
     """What :meth:`BearerGuard.init_app` keeps in ``app.extensions["bearerguard"]``."""
 
-    __slots__ = ("_is_public", "_required", "settings", "verifier")
+    __slots__ = ("gate", "settings", "verifier")
 
     def __init__(self, settings: GuardSettings, verifier: Verifier[Any]) -> None:
         self.settings = settings
         self.verifier = verifier
-        self._required = settings.required
-        self._is_public = settings.is_public
+        self.gate = RequestGate(settings, max_token_size=verifier.max_token_size)
 
     def authenticate(self) -> Response | None:
-        """``before_request`` hook: set ``g.claims`` or answer with the refusal.
+        """``before_request`` hook: set ``g.claims`` or answer the request here.
 
-        A CORS preflight for a route whose ``OPTIONS`` Flask answers itself
-        is answered here with that same built-in response, without a token:
-        no view would run for it. Answering here, rather than letting the
+        The answer is the refusal, or the RFC 9728 document on its path. A
+        CORS preflight for a route whose ``OPTIONS`` Flask answers itself is
+        answered here with that same built-in response, without a token: no
+        view would run for it. Answering here, rather than letting the
         request go on, also keeps the ``before_request`` hooks registered
         after this one from running; ``after_request`` hooks (flask-cors adds
         its headers there) run as for every response, refusals included.
         Any other preflight is authenticated like every request.
         """
         g.claims = None
-        environ = request.environ
-        if self._is_public(environ.get("PATH_INFO", "")):
+        decision = decide_environ(self.gate, request.environ)
+        action = decision.action
+        if action is Action.PUBLIC:
             return None
-        if _flask_answers_options():
+        if action is not Action.RESPOND and _flask_answers_options():
             return current_app.make_default_options_response()
-        try:
-            g.claims = authenticate_environ(environ, self.verifier, required=self._required)
-        except REFUSALS as error:
-            return self.refuse(error)
-        return None
+        if action is Action.VERIFY:
+            claims = verify_token(self.gate, self.verifier, decision.token)
+            if not isinstance(claims, Decision):
+                g.claims = claims
+                return None
+            decision = claims
+        elif action is Action.ANONYMOUS:
+            return None
+        assert decision.response is not None  # RESPOND and REFUSE carry one
+        return _response(decision.response)
 
     def refuse(self, error: BearerGuardError) -> Response:
         """The Flask response for *error*."""
-        rendered = self.settings.render(error)
-        return current_app.response_class(
-            rendered.body, status=rendered.status, headers=list(rendered.headers)
-        )
+        response = self.gate.refusal(error).response
+        assert response is not None
+        return _response(response)
 
-    def serve_metadata(self) -> Response:
-        """The RFC 9728 protected-resource metadata document."""
-        metadata = self.settings.metadata
-        assert metadata is not None  # the route exists only when it is configured
-        return current_app.response_class(metadata.body, status=200, headers=list(metadata.headers))
+
+def _response(response: PlainResponse) -> Response:
+    return current_app.response_class(
+        response.body, status=response.status, headers=list(response.headers)
+    )
 
 
 def _flask_answers_options() -> bool:
@@ -160,14 +164,8 @@ class BearerGuard:
         )
         state = BearerGuardState(settings, settings.build_verifier())
         app.extensions[EXTENSION_KEY] = state
+        # Also serves the RFC 9728 document (resource=): no route of the app's own.
         app.before_request(state.authenticate)
-        if settings.metadata is not None:
-            app.add_url_rule(
-                settings.metadata.path,
-                endpoint=METADATA_ENDPOINT,
-                view_func=state.serve_metadata,
-                methods=["GET"],
-            )
 
     @staticmethod
     def state(app: Flask | None = None) -> BearerGuardState:
@@ -185,22 +183,15 @@ def require_scopes(*scopes: str) -> Callable[[F], F]:
     Put it under the route decorator. Without a token: 401; with a token
     lacking a scope: 403 ``insufficient_scope`` naming the required scopes.
     """
-    for scope in scopes:
-        if not isinstance(scope, str) or not scope or " " in scope:
-            raise ConfigurationError("each required scope must be one non-empty scope token")
+    required = scope_tokens(scopes, "require_scopes")
 
     def decorator(view: F) -> F:
         @functools.wraps(view)
         def guarded(*args: Any, **kwargs: Any) -> Any:
             state = BearerGuard.state()
-            claims = g.get("claims")
-            try:
-                if claims is None:
-                    raise MissingToken("bearer token required")
-                if scopes:
-                    check_scopes(claims, *scopes)
-            except REFUSALS as error:
-                return state.refuse(error)
+            refusal = access_refusal(g.get("claims"), required)
+            if refusal is not None:
+                return state.refuse(refusal)
             return current_app.ensure_sync(view)(*args, **kwargs)
 
         return guarded  # type: ignore[return-value]

@@ -40,17 +40,19 @@ import functools
 import inspect
 import json
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
-from starlette.authentication import AuthCredentials, BaseUser, UnauthenticatedUser
+from starlette.authentication import AuthCredentials, UnauthenticatedUser
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ._errors import BearerGuardError, ConfigurationError, KeySetUnavailable, MissingToken
-from ._http import REFUSALS, access_token_in_query, bearer_token
+from ._decision import Action, Decision, RequestGate, access_refusal
+from ._errors import BearerGuardError, ConfigurationError, KeySetUnavailable
+from ._http import REFUSALS
+from ._rules import scope_tokens
 from ._settings import GuardSettings
+from ._users import TokenUser
 from .claims import StandardClaims
-from .verifier import require_scopes as check_scopes
 
 __all__ = [
     "JWTAuth",
@@ -59,7 +61,6 @@ __all__ = [
     "require_token",
 ]
 
-C = TypeVar("C", bound=StandardClaims)
 F = TypeVar("F", bound=Callable[..., Any])
 
 # RFC 6455 §7.4.1: 1008 policy violation; 1013 try again later (IANA registry).
@@ -75,40 +76,6 @@ def _route_path(scope: Scope) -> str:
     if root and path.startswith(root) and (len(path) == len(root) or path[len(root)] == "/"):
         return path[len(root) :] or "/"
     return path
-
-
-class TokenUser(BaseUser, Generic[C]):
-    """``request.user`` for a verified token: the typed ``claims`` and their ``scopes``."""
-
-    __slots__ = ("claims",)
-
-    def __init__(self, claims: C) -> None:
-        self.claims = claims
-
-    @property
-    def is_authenticated(self) -> bool:
-        """Always true: a TokenUser exists only for a verified token."""
-        return True
-
-    @property
-    def display_name(self) -> str:
-        """The token's ``sub`` (or ``client_id`` for client-credentials tokens)."""
-        return self.identity
-
-    @property
-    def identity(self) -> str:
-        """The token's ``sub``, else its ``client_id``, else ``""``."""
-        claims = self.claims
-        return claims.sub or getattr(claims, "client_id", None) or ""
-
-    @property
-    def scopes(self) -> frozenset[str]:
-        """The scopes the token grants."""
-        scopes = getattr(self.claims, "scopes", None)
-        return scopes if isinstance(scopes, frozenset) else frozenset()
-
-    def __repr__(self) -> str:
-        return f"TokenUser({self.identity!r})"
 
 
 _ANONYMOUS = UnauthenticatedUser()
@@ -148,94 +115,60 @@ class JWTAuth:
         self.app = app
         self.settings = settings
         self.verifier = settings.build_verifier()
-        self._required = settings.required
-        self._is_public = settings.is_public
-        metadata = settings.metadata
-        self._metadata_path = metadata.path if metadata else None
-        self._metadata_start = _start_message(200, metadata.headers) if metadata else None
-        self._metadata_body = metadata.body if metadata else b""
-        self._not_allowed = _start_message(405, (("allow", "GET, HEAD"), ("content-length", "0")))
-        missing = settings.render(MissingToken("bearer token required"))
-        self._missing = (_start_message(missing.status, missing.headers), missing.body)
+        self.gate = RequestGate(settings, max_token_size=self.verifier.max_token_size)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind != "http" and kind != "websocket":
             await self.app(scope, receive, send)
             return
-        path = _route_path(scope)
-        if self._is_public(path):
-            if path == self._metadata_path and kind == "http":
-                await self._serve_metadata(scope, send)
-                return
-            # Keep a user an outer middleware (e.g. sessions) may have set.
-            scope.setdefault("user", _ANONYMOUS)
-            scope.setdefault("auth", AuthCredentials())
-            await self.app(scope, receive, send)
-            return
-        try:
-            claims = await self._authenticate(scope)
-        except REFUSALS as error:
-            await self._refuse(scope, send, error)
-            return
-        if claims is None:
-            scope.setdefault("user", _ANONYMOUS)
-            scope.setdefault("auth", AuthCredentials())
-        else:
-            user: TokenUser[Any] = TokenUser(claims)
-            scope["user"] = user
-            scope["auth"] = AuthCredentials(sorted(user.scopes))
-        try:
-            await self.app(scope, receive, send)
-        except _Refused as refused:
-            # require_scopes raises before the endpoint has sent anything.
-            await self._refuse(scope, send, refused.error)
-
-    async def _authenticate(self, scope: Scope) -> StandardClaims | None:
         values = [value for name, value in scope["headers"] if name == b"authorization"]
         # Several header lines are joined as WSGI servers join them, so every
         # adapter sees (and answers) the same thing.
         header = None if not values else values[0] if len(values) == 1 else b", ".join(values)
-        other = access_token_in_query(scope.get("query_string", b""))
+        # RFC 6455 §4.1: the opening handshake is a GET.
+        method = scope["method"] if kind == "http" else "GET"
+        query = scope.get("query_string", b"")
+        decision = self.gate.decide(method, _route_path(scope), header, query)
+        action = decision.action
+        if action is Action.VERIFY:
+            try:
+                claims: StandardClaims = await self.verifier.averify(decision.token)
+            except REFUSALS as error:
+                await self._answer(scope, send, self.gate.refusal(error))
+                return
+            user: TokenUser[Any] = TokenUser(claims)
+            scope["user"] = user
+            scope["auth"] = AuthCredentials(sorted(user.scopes))
+        elif action is Action.REFUSE or (action is Action.RESPOND and kind == "http"):
+            await self._answer(scope, send, decision)
+            return
+        else:
+            # Public, anonymous, or a WebSocket to the RFC 9728 document's path (HTTP
+            # only). Keep a user an outer middleware (e.g. sessions) may have set.
+            scope.setdefault("user", _ANONYMOUS)
+            scope.setdefault("auth", AuthCredentials())
         try:
-            token = bearer_token(
-                header, other_credentials=other, max_size=self.verifier.max_token_size
-            )
-        except MissingToken:
-            if self._required:
-                raise
-            return None
-        claims: StandardClaims = await self.verifier.averify(token)
-        return claims
+            await self.app(scope, receive, send)
+        except _Refused as refused:
+            # require_scopes raises before the endpoint has sent anything.
+            await self._answer(scope, send, self.gate.refusal(refused.error))
 
-    async def _refuse(self, scope: Scope, send: Send, error: BearerGuardError) -> None:
-        if scope["type"] == "websocket":
+    async def _answer(self, scope: Scope, send: Send, decision: Decision) -> None:
+        response = decision.response
+        assert response is not None  # RESPOND and REFUSE carry one
+        error = decision.error
+        if scope["type"] == "websocket" and error is not None:
             # Closing before accept makes the server answer the handshake with 403.
-            body = json.loads(self.settings.render(error).body)
+            body = json.loads(response.body)
             reason = f"{body['error']}: {body.get('error_description', '')}"
             code = (
                 WS_TRY_AGAIN_LATER if isinstance(error, KeySetUnavailable) else WS_POLICY_VIOLATION
             )
             await send({"type": "websocket.close", "code": code, "reason": reason[:_MAX_REASON]})
             return
-        if isinstance(error, MissingToken):
-            start, payload = self._missing
-        else:
-            response = self.settings.render(error)
-            start, payload = _start_message(response.status, response.headers), response.body
-        await send(start)
-        await send({"type": "http.response.body", "body": payload})
-
-    async def _serve_metadata(self, scope: Scope, send: Send) -> None:
-        method = scope["method"]
-        if method != "GET" and method != "HEAD":
-            await send(self._not_allowed)
-            await send({"type": "http.response.body", "body": b""})
-            return
-        assert self._metadata_start is not None
-        await send(self._metadata_start)
-        body = self._metadata_body if method == "GET" else b""
-        await send({"type": "http.response.body", "body": body})
+        await send(_start_message(response.status, response.headers))
+        await send({"type": "http.response.body", "body": response.body})
 
 
 class ScopeRequirement:
@@ -260,10 +193,7 @@ class ScopeRequirement:
     )
 
     def __init__(self, scopes: tuple[str, ...]) -> None:
-        for scope in scopes:
-            if not isinstance(scope, str) or not scope or " " in scope:
-                raise ConfigurationError("each required scope must be one non-empty scope token")
-        self.scopes = scopes
+        self.scopes = scope_tokens(scopes, "require_scopes")
 
     def __repr__(self) -> str:
         return f"require_scopes({', '.join(map(repr, self.scopes))})"
@@ -282,14 +212,11 @@ class ScopeRequirement:
         if "user" not in scope:
             raise ConfigurationError("require_scopes needs the JWTAuth middleware on this app")
         user = scope["user"]
-        if not isinstance(user, TokenUser):
-            raise _Refused(MissingToken("bearer token required"))
-        if self.scopes:
-            try:
-                check_scopes(user.claims, *self.scopes)
-            except REFUSALS as error:
-                raise _Refused(error) from None
-        return user.claims
+        claims = user.claims if isinstance(user, TokenUser) else None
+        refusal = access_refusal(claims, self.scopes)
+        if refusal is not None:
+            raise _Refused(refusal)
+        return claims
 
     def _wrap(self, endpoint: F) -> F:
         check = self.check

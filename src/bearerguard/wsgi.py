@@ -1,4 +1,4 @@
-"""Any WSGI application: the ``BearerAuthMiddleware`` and ``require_scopes``.
+"""Any WSGI application: ``BearerAuthMiddleware``, ``require_scopes`` and ``require_token``.
 
 The middleware verifies the bearer token of every request that is not public
 and puts the typed claims in ``environ["bearerguard.claims"]`` (``None`` for an
@@ -30,11 +30,12 @@ import functools
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from ._environ import authenticate_environ, wsgi_status
-from ._errors import BearerGuardError, ConfigurationError, MissingToken
-from ._http import REFUSALS, ErrorResponse
+from ._decision import Action, Decision, RequestGate, access_refusal
+from ._environ import decide_environ, verify_token, wsgi_status
+from ._errors import BearerGuardError, ConfigurationError
+from ._http import PlainResponse
+from ._rules import scope_tokens
 from ._settings import GuardSettings
-from .verifier import require_scopes as check_scopes
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -43,6 +44,7 @@ __all__ = [
     "CLAIMS_KEY",
     "BearerAuthMiddleware",
     "require_scopes",
+    "require_token",
 ]
 
 #: Where the middleware puts the verified claims (``None``: anonymous).
@@ -73,43 +75,34 @@ class BearerAuthMiddleware:
         self.app = app
         self.settings = settings
         self.verifier = settings.build_verifier()
-        self._required = settings.required
-        self._is_public = settings.is_public
-        metadata = settings.metadata
-        self._metadata_path = metadata.path if metadata else None
-        self._metadata_headers = list(metadata.headers) if metadata else []
-        self._metadata_body = metadata.body if metadata else b""
+        self.gate = RequestGate(settings, max_token_size=self.verifier.max_token_size)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         environ[MIDDLEWARE_KEY] = self
-        path = environ.get("PATH_INFO", "")
-        if self._is_public(path):
-            if path == self._metadata_path:
-                return self._serve_metadata(environ, start_response)
+        decision = decide_environ(self.gate, environ)
+        action = decision.action
+        if action is Action.VERIFY:
+            claims = verify_token(self.gate, self.verifier, decision.token)
+            if not isinstance(claims, Decision):
+                environ[CLAIMS_KEY] = claims
+                return self.app(environ, start_response)
+            decision = claims
+        elif action is Action.PUBLIC or action is Action.ANONYMOUS:
             environ[CLAIMS_KEY] = None
             return self.app(environ, start_response)
-        try:
-            claims = authenticate_environ(environ, self.verifier, required=self._required)
-        except REFUSALS as error:
-            return self.refuse(start_response, error)
-        environ[CLAIMS_KEY] = claims
-        return self.app(environ, start_response)
+        assert decision.response is not None  # RESPOND and REFUSE carry one
+        return _send(start_response, decision.response)
 
     def refuse(self, start_response: StartResponse, error: BearerGuardError) -> list[bytes]:
         """Answer with the rendered response for *error*."""
-        response: ErrorResponse = self.settings.render(error)
-        start_response(wsgi_status(response.status), list(response.headers))
-        return [response.body]
+        response = self.gate.refusal(error).response
+        assert response is not None
+        return _send(start_response, response)
 
-    def _serve_metadata(
-        self, environ: WSGIEnvironment, start_response: StartResponse
-    ) -> list[bytes]:
-        method = environ.get("REQUEST_METHOD", "GET")
-        if method not in ("GET", "HEAD"):
-            start_response(wsgi_status(405), [("allow", "GET, HEAD"), ("content-length", "0")])
-            return []
-        start_response(wsgi_status(200), list(self._metadata_headers))
-        return [self._metadata_body] if method == "GET" else []
+
+def _send(start_response: StartResponse, response: PlainResponse) -> list[bytes]:
+    start_response(wsgi_status(response.status), list(response.headers))
+    return [response.body] if response.body else []
 
 
 def require_scopes(*scopes: str) -> Callable[[WSGIApplication], WSGIApplication]:
@@ -119,9 +112,7 @@ def require_scopes(*scopes: str) -> Callable[[WSGIApplication], WSGIApplication]
     (401 without a token, 403 with ``insufficient_scope``). With no scopes it
     only requires a verified token.
     """
-    for scope in scopes:
-        if not isinstance(scope, str) or not scope or " " in scope:
-            raise ConfigurationError("each required scope must be one non-empty scope token")
+    required = scope_tokens(scopes, "require_scopes")
 
     def decorator(app: WSGIApplication) -> WSGIApplication:
         @functools.wraps(app)
@@ -129,16 +120,19 @@ def require_scopes(*scopes: str) -> Callable[[WSGIApplication], WSGIApplication]
             middleware = environ.get(MIDDLEWARE_KEY)
             if not isinstance(middleware, BearerAuthMiddleware):
                 raise ConfigurationError("require_scopes needs BearerAuthMiddleware around the app")
-            claims = environ.get(CLAIMS_KEY)
-            try:
-                if claims is None:
-                    raise MissingToken("bearer token required")
-                if scopes:
-                    check_scopes(claims, *scopes)
-            except REFUSALS as error:
-                return middleware.refuse(start_response, error)
+            refusal = access_refusal(environ.get(CLAIMS_KEY), required)
+            if refusal is not None:
+                return middleware.refuse(start_response, refusal)
             return app(environ, start_response)
 
         return guarded
 
     return decorator
+
+
+def require_token(app: WSGIApplication) -> WSGIApplication:
+    """Let *app* run only for a verified token (useful with ``required=False``).
+
+    ``@require_token`` is ``@require_scopes()``: 401 without a token.
+    """
+    return require_scopes()(app)

@@ -7,14 +7,20 @@ from typing import Any
 
 import pytest
 
-from bearerguard import AccessClaims, ConfigurationError, Issuer, Validator
+from bearerguard import (
+    AccessClaims,
+    BearerGuardDeprecationWarning,
+    ConfigurationError,
+    Issuer,
+    Validator,
+)
 from bearerguard._errors import InvalidRequest, MissingToken
-from bearerguard._settings import (
-    GuardSettings,
+from bearerguard._resource_metadata import (
     ResourceMetadata,
     protected_resource_metadata,
     resource_metadata_url,
 )
+from bearerguard._settings import GuardSettings
 from bearerguard.keyset import KeySetPolicy
 from bearerguard.testing import LocalIssuer
 from bearerguard.verifier import Verifier
@@ -41,14 +47,14 @@ def _verifier() -> Verifier[AccessClaims]:
         pytest.param({"audience": AUDIENCE}, "no token issuer configured", id="no-issuer"),
         pytest.param({}, "no token issuer configured", id="nothing"),
         pytest.param(
-            {"jwks_url": OIDC + "/jwks", "audience": AUDIENCE},
-            "jwks_url= needs issuer=",
-            id="jwks-url-without-issuer",
+            {"jwks_uri": OIDC + "/jwks", "audience": AUDIENCE},
+            "jwks_uri= needs issuer=",
+            id="jwks-uri-without-issuer",
         ),
         pytest.param(
             {"issuer": OIDC, "audience": AUDIENCE},
-            "issuer= goes with jwks_url=",
-            id="issuer-without-jwks-url",
+            "issuer= goes with jwks_uri=",
+            id="issuer-without-jwks-uri",
         ),
         pytest.param({"oidc": OIDC}, "audience= is required", id="no-audience"),
         pytest.param({"oidc": OIDC, "audience": ""}, "audience= is required", id="empty-audience"),
@@ -287,17 +293,58 @@ def test_build_verifier_makes_no_network_call(bearerguard_issuer: LocalIssuer) -
     }
 
 
-@pytest.mark.parametrize("source", ["oidc", "oauth2", "jwks_url"])
+@pytest.mark.parametrize("source", ["oidc", "oauth2", "jwks_uri"])
 def test_each_source_verifies_real_tokens(local_issuer: LocalIssuer, source: str) -> None:
-    """oidc=, oauth2= and jwks_url= + issuer= all lead to the issuer's keys."""
+    """oidc=, oauth2= and jwks_uri= + issuer= all lead to the issuer's keys."""
     options: dict[str, Any] = {
         "oidc": {"oidc": local_issuer.url},
         "oauth2": {"oauth2": local_issuer.url},
-        "jwks_url": {"jwks_url": local_issuer.jwks_uri, "issuer": local_issuer.url},
+        "jwks_uri": {"jwks_uri": local_issuer.jwks_uri, "issuer": local_issuer.url},
     }[source]
     settings = GuardSettings(audience=AUDIENCE, claims_type=AppClaims, **options)
     claims = settings.build_verifier().verify(local_issuer.mint(sub="bob", tenant="acme"))
     assert (type(claims), claims.sub, claims.tenant) == (AppClaims, "bob", "acme")
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        pytest.param(
+            lambda url, iss: GuardSettings(jwks_url=url, issuer=iss, audience=AUDIENCE),
+            id="keyword",
+        ),
+        pytest.param(
+            lambda url, iss: GuardSettings.from_mapping(
+                {
+                    "BEARERGUARD_JWKS_URL": url,
+                    "BEARERGUARD_ISSUER": iss,
+                    "BEARERGUARD_AUDIENCE": AUDIENCE,
+                },
+                prefix="BEARERGUARD_",
+            ),
+            id="config-key",
+        ),
+    ],
+)
+def test_jwks_url_is_the_deprecated_spelling_of_jwks_uri(
+    local_issuer: LocalIssuer, build: Any
+) -> None:
+    """jwks_url= / JWKS_URL warns (BearerGuardDeprecationWarning) and still sets jwks_uri."""
+    with pytest.warns(BearerGuardDeprecationWarning, match="write jwks_uri= .JWKS_URI."):
+        settings = build(local_issuer.jwks_uri, local_issuer.url)
+    assert settings.jwks_uri == local_issuer.jwks_uri
+    assert settings.build_verifier().verify(local_issuer.mint(sub="ann")).sub == "ann"
+
+
+def test_jwks_uri_and_jwks_url_together_are_refused() -> None:
+    """Both spellings at once is a configuration error (which one would win is unclear)."""
+    with (
+        pytest.warns(BearerGuardDeprecationWarning),
+        pytest.raises(ConfigurationError, match="give jwks_uri= only"),
+    ):
+        GuardSettings(
+            jwks_uri=OIDC + "/jwks", jwks_url=OIDC + "/jwks", issuer=OIDC, audience=AUDIENCE
+        )
 
 
 def test_several_issuers(bearerguard_issuer_factory: Any) -> None:

@@ -137,7 +137,7 @@ def test_token_user() -> None:
         frozenset({"a"}),
         "svc",
         "svc",
-        "TokenUser('svc')",
+        "<TokenUser 'svc'>",
     )
 
 

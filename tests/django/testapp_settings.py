@@ -51,7 +51,7 @@ SETTINGS: dict[str, Any] = {
     },
     # Valid, and never contacted: every test points BEARERGUARD at a LocalIssuer.
     "BEARERGUARD": {
-        "JWKS_URL": "http://127.0.0.1:9/jwks.json",
+        "JWKS_URI": "http://127.0.0.1:9/jwks.json",
         "ISSUER": "http://127.0.0.1:9",
         "AUDIENCE": "api://test",
     },

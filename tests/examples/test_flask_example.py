@@ -59,7 +59,7 @@ def test_config_from_env() -> None:
 
 def test_missing_configuration_fails_at_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without an issuer in the environment, create_app says what to set."""
-    for name in ("OIDC", "OAUTH2", "JWKS_URL", "ISSUER"):
+    for name in ("OIDC", "OAUTH2", "JWKS_URI", "ISSUER"):
         monkeypatch.delenv(f"BEARERGUARD_{name}", raising=False)
     monkeypatch.setenv("BEARERGUARD_AUDIENCE", AUDIENCE)
     with pytest.raises(ConfigurationError, match="no token issuer configured"):

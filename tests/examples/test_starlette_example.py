@@ -83,7 +83,7 @@ def test_settings_from_env_decodes_json() -> None:
 
 def test_missing_configuration_fails_at_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without BEARERGUARD_OIDC (or another source) create_app says what to set."""
-    for name in ("OIDC", "OAUTH2", "JWKS_URL", "ISSUER", "AUDIENCE"):
+    for name in ("OIDC", "OAUTH2", "JWKS_URI", "ISSUER", "AUDIENCE"):
         monkeypatch.delenv(f"BEARERGUARD_{name}", raising=False)
     with pytest.raises(ConfigurationError, match="no token issuer configured"):
         create_app(audience=AUDIENCE)

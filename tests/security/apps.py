@@ -271,7 +271,7 @@ def ensure_django() -> None:
         DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
         # Valid and never contacted: every request overrides BEARERGUARD.
         BEARERGUARD={
-            "JWKS_URL": "http://127.0.0.1:9/jwks.json",
+            "JWKS_URI": "http://127.0.0.1:9/jwks.json",
             "ISSUER": "http://127.0.0.1:9",
             "AUDIENCE": "api://security",
         },

@@ -20,11 +20,11 @@ Importing :mod:`bearerguard` alone never imports Django.
 
 from __future__ import annotations
 
+from .._users import TokenUser
 from ._backend import BearerTokenBackend
 from ._core import claims_of
-from ._decorators import require_scopes
+from ._decorators import require_scopes, require_token
 from ._middleware import BearerTokenMiddleware
-from ._users import TokenUser
 
 __all__ = [
     "BearerTokenBackend",
@@ -32,4 +32,5 @@ __all__ = [
     "TokenUser",
     "claims_of",
     "require_scopes",
+    "require_token",
 ]

@@ -25,11 +25,11 @@ from django.http import HttpRequest
 
 from .._errors import InvalidToken
 from .._http import REFUSALS
+from .._users import TokenUser
 from ..claims import StandardClaims
 from ._conf import DjangoConfig, get_config
 from ._core import remember_claims, remember_error
 from ._usernames import check_characters, check_for_model
-from ._users import TokenUser
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
@@ -45,7 +45,7 @@ class BearerTokenBackend:
     The token is verified by the verifier ``settings.BEARERGUARD`` describes;
     ``USER_MODE`` says what user the claims become:
 
-    * ``"stateless"`` (default): a :class:`~bearerguard.django._users.TokenUser`
+    * ``"stateless"`` (default): a :class:`~bearerguard._users.TokenUser`
       named by the ``USERNAME_CLAIM`` claim (default ``sub``); no database;
     * ``"lookup"``: the existing active user with that username, else 401;
     * ``"create"``: that user, created (with an unusable password) on first sight.

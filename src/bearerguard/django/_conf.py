@@ -1,7 +1,7 @@
 """``settings.BEARERGUARD``: read, checked and turned into one verifier, once.
 
 The shared keys are those of :class:`~bearerguard._settings.GuardSettings`
-(``OIDC``, ``OAUTH2``, ``JWKS_URL`` + ``ISSUER``, ``VERIFIER``, ``AUDIENCE``,
+(``OIDC``, ``OAUTH2``, ``JWKS_URI`` + ``ISSUER``, ``VERIFIER``, ``AUDIENCE``,
 ``VALIDATOR``, ``CLAIMS_TYPE``, ``ALGORITHMS``, ``POLICY``, ``FETCHER``,
 ``REQUIRED``, ``REALM``, ``PUBLIC_PATHS``, ``RESOURCE``, ``RESOURCE_METADATA``);
 Django adds ``USER_MODE``, ``USERNAME_CLAIM``, ``USERNAME_PREFIXES``,
@@ -25,6 +25,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 
+from .._decision import RequestGate
 from .._errors import ConfigurationError
 from .._settings import GuardSettings
 from ..claims import StandardClaims
@@ -34,7 +35,7 @@ from ._usernames import fold
 __all__ = ["USER_MODES", "DjangoConfig", "UsernameMapper", "get_config", "reset_config"]
 
 UserMode = Literal["stateless", "lookup", "create"]
-#: ``stateless``: a :class:`~bearerguard.django._users.TokenUser`, no database;
+#: ``stateless``: a :class:`~bearerguard._users.TokenUser`, no database;
 #: ``lookup``: the existing user whose username is the claim (else 401);
 #: ``create``: that user, created on first sight.
 USER_MODES: tuple[UserMode, ...] = ("stateless", "lookup", "create")
@@ -69,12 +70,16 @@ class DjangoConfig:
     username_prefixes: Mapping[str, str] | None = None
     username_mapper: UsernameMapper | None = None
     allow_privileged_users: bool = False
+    #: The per-request decision (:meth:`~bearerguard._decision.RequestGate.decide`).
+    gate: RequestGate = field(init=False, repr=False, compare=False)
     # USERNAME_PREFIXES folded (see username_owner), computed once.
     _folded_prefixes: tuple[tuple[str, str], ...] = field(
         default=(), init=False, repr=False, compare=False
     )
 
     def __post_init__(self) -> None:
+        gate = RequestGate(self.guard, max_token_size=self.verifier.max_token_size)
+        object.__setattr__(self, "gate", gate)
         if self.user_mode not in USER_MODES:
             raise ConfigurationError(
                 f"USER_MODE must be one of {', '.join(map(repr, USER_MODES))}, "

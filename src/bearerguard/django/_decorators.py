@@ -1,8 +1,8 @@
-"""``@require_scopes``: a view runs only for a verified token with these scopes.
+"""``@require_scopes`` and ``@require_token``: a view runs only for a verified token.
 
 ::
 
-    from bearerguard.django import require_scopes
+    from bearerguard.django import require_scopes, require_token
 
     @require_scopes("orders:read")
     def orders(request):
@@ -10,6 +10,9 @@
 
     @require_scopes("orders:write")
     async def create_order(request): ...
+
+    @require_token
+    def me(request): ...
 
 No token → 401 with a bare ``Bearer`` challenge; a token without the scopes →
 403 ``insufficient_scope`` naming them. With ``BearerTokenMiddleware`` installed
@@ -27,21 +30,20 @@ from asgiref.sync import iscoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 
-from .._errors import BearerGuardError, InsufficientScope, MissingToken
-from ..claims import StandardClaims
-from ..verifier import require_scopes as check_scopes
+from .._decision import Action, access_refusal
+from .._rules import scope_tokens
 from ._conf import get_config
 from ._core import (
     CHECKED_ATTRIBUTE,
     aauthenticate_token,
     authenticate_token,
     claims_of,
+    credentials_of,
     error_http_response,
-    scope_tokens,
-    token_of,
+    http_response,
 )
 
-__all__ = ["require_scopes"]
+__all__ = ["require_scopes", "require_token"]
 
 V = TypeVar("V", bound=Callable[..., Any])
 
@@ -87,15 +89,22 @@ def require_scopes(*scopes: str) -> Callable[[V], V]:
     return decorator
 
 
+def require_token(view: V) -> V:
+    """Decorate a view (sync or async) to require a verified bearer token, any scopes.
+
+    ``@require_token`` is ``@require_scopes()``: 401 without a token, useful
+    with ``REQUIRED: False`` or without the middleware.
+    """
+    return require_scopes()(view)
+
+
 def _token(request: HttpRequest) -> HttpResponseBase | str:
     setattr(request, CHECKED_ATTRIBUTE, True)
-    try:
-        token = token_of(request)
-    except BearerGuardError as exc:
-        return error_http_response(exc, get_config())
-    if token is None:
-        return error_http_response(MissingToken("no bearer token"), get_config())
-    return token
+    decision = credentials_of(request, get_config(), required=True)
+    if decision.action is Action.VERIFY:
+        return decision.token
+    assert decision.response is not None  # REFUSE: a token is required here
+    return http_response(decision.response)
 
 
 def _authenticate(request: HttpRequest) -> HttpResponseBase | None:
@@ -115,12 +124,6 @@ async def _aauthenticate(request: HttpRequest) -> HttpResponseBase | None:
 
 
 def _check(request: HttpRequest, scopes: tuple[str, ...]) -> HttpResponseBase | None:
-    claims: StandardClaims | None = claims_of(request)
-    try:
-        if claims is None:
-            # The middleware let a request without a token through (REQUIRED false).
-            raise MissingToken("no bearer token")
-        check_scopes(claims, *scopes)
-    except (MissingToken, InsufficientScope) as exc:
-        return error_http_response(exc, get_config())
-    return None
+    # No claims: the middleware let a request without a token through (REQUIRED false).
+    refusal = access_refusal(claims_of(request), scopes)
+    return None if refusal is None else error_http_response(refusal, get_config())

@@ -26,25 +26,23 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.module_loading import import_string
 
-from .._errors import BearerGuardError, MissingToken
+from .._decision import Action
 from ._conf import get_config
 from ._core import (
     CHECKED_ATTRIBUTE,
     aauthenticate_token,
     authenticate_token,
+    decide,
     error_http_response,
-    metadata_http_response,
+    http_response,
     remember_claims,
     set_anonymous,
-    token_of,
 )
 
 if TYPE_CHECKING:
     from ._conf import DjangoConfig
 
 __all__ = ["BearerTokenMiddleware"]
-
-_READ = frozenset({"GET", "HEAD"})
 
 GetResponse = Callable[[HttpRequest], HttpResponseBase]
 AsyncGetResponse = Callable[[HttpRequest], Awaitable[HttpResponseBase]]
@@ -163,21 +161,16 @@ def _is(found: object, classes: type | tuple[type, ...]) -> bool:
 
 def _begin(request: HttpRequest, config: DjangoConfig) -> HttpResponseBase | str | None:
     """A response to send at once, the token to verify, or ``None`` to go on without one."""
-    metadata = config.guard.metadata
-    if metadata is not None and request.path == metadata.path and request.method in _READ:
-        return metadata_http_response(metadata)
+    decision = decide(request, config)
+    action = decision.action
+    if action is Action.VERIFY:
+        setattr(request, CHECKED_ATTRIBUTE, True)
+        return decision.token
+    if decision.response is not None:  # RESPOND, REFUSE
+        return http_response(decision.response)
     remember_claims(request, None)
-    if config.guard.is_public(request.path_info):
-        set_anonymous(request)
-        return None
-    setattr(request, CHECKED_ATTRIBUTE, True)
-    try:
-        token = token_of(request)
-        if token is None and config.guard.required:
-            # RFC 6750 §3.1: no credentials, so a challenge without an error code.
-            raise MissingToken("no bearer token")
-    except BearerGuardError as exc:
-        return error_http_response(exc, config)
-    if token is None:
-        set_anonymous(request)
-    return token
+    set_anonymous(request)
+    if action is Action.ANONYMOUS:
+        # Looked at and found without a token: the decorator and DRF need not look again.
+        setattr(request, CHECKED_ATTRIBUTE, True)
+    return None

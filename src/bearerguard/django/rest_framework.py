@@ -42,18 +42,18 @@ from rest_framework.exceptions import APIException, NotAuthenticated
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from .._errors import BearerGuardError, InsufficientScope, MissingToken
+from .._decision import Action, access_refusal
+from .._errors import BearerGuardError, MissingToken
+from .._rules import scope_tokens
 from ..claims import StandardClaims
-from ..verifier import require_scopes as check_scopes
 from ._conf import get_config
 from ._core import (
     CHECKED_ATTRIBUTE,
     authenticate_token,
     claims_of,
+    credentials_of,
     error_http_response,
     http_response,
-    scope_tokens,
-    token_of,
 )
 
 if TYPE_CHECKING:
@@ -106,13 +106,12 @@ class BearerTokenAuthentication(BaseAuthentication):
             # BearerTokenMiddleware has been here: verified, or no token at all.
             claims = claims_of(django_request)
             return None if claims is None else (django_request.user, claims)
-        try:
-            token = token_of(django_request)
-        except BearerGuardError as exc:
-            raise BearerTokenError(exc) from None
-        if token is None:
-            return None
-        error = authenticate_token(django_request, token)
+        decision = credentials_of(django_request, get_config(), required=False)
+        if decision.action is Action.ANONYMOUS:
+            return None  # no bearer token: the next class may try, the permissions decide
+        if decision.error is not None:
+            raise BearerTokenError(decision.error)
+        error = authenticate_token(django_request, decision.token)
         if error is not None:
             raise BearerTokenError(error)
         claims = claims_of(django_request)
@@ -142,11 +141,10 @@ class HasScopes(BasePermission):
         scopes = self._scopes(view)
         claims = request.auth
         if not isinstance(claims, StandardClaims):
-            return False
-        try:
-            check_scopes(claims, *scopes)
-        except InsufficientScope as exc:
-            raise BearerTokenError(exc) from None
+            return False  # DRF answers: 401 with the Bearer challenge
+        refusal = access_refusal(claims, scopes)
+        if refusal is not None:
+            raise BearerTokenError(refusal)
         return True
 
     def _scopes(self, view: APIView) -> tuple[str, ...]:
@@ -190,8 +188,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponseBa
 
     if isinstance(exc, BearerTokenError):
         set_rollback()
-        rendered = exc.response
-        return http_response(rendered.status, rendered.headers, rendered.body)
+        return http_response(exc.response)
     if isinstance(exc, NotAuthenticated) and getattr(exc, "auth_header", None) == _bare_challenge():
         set_rollback()
         return error_http_response(MissingToken("no bearer token"), get_config())

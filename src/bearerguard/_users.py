@@ -1,16 +1,20 @@
 """The user of a request that a bearer token alone authenticated.
 
 A resource server often has no user table of its own: the identity lives at
-the issuer and arrives as claims. :class:`TokenUser` is what
-``BearerTokenBackend`` hands Django in its default ``"stateless"`` mode. It is
-never saved, answers ``is_authenticated`` with ``True``, and exposes the
+the issuer and arrives as claims. :class:`TokenUser` is that user in every
+adapter: ``request.user`` under Starlette/FastAPI's ``JWTAuth``, and what
+Django's ``BearerTokenBackend`` returns in its default ``"stateless"`` mode.
+It is never saved, answers ``is_authenticated`` with ``True``, and exposes the
 verified claims::
 
-    def orders(request):
-        user = request.user            # TokenUser
-        user.username                  # the token's `sub` (or USERNAME_CLAIM)
-        user.claims                    # AccessClaims (or settings' CLAIMS_TYPE)
-        "orders:read" in user.scopes
+    user = request.user
+    user.claims                    # AccessClaims (or the configured claims type)
+    user.username                  # the token's `sub` (Django: USERNAME_CLAIM)
+    "orders:read" in user.scopes
+
+It speaks both frameworks' user interfaces (Starlette's ``BaseUser``:
+``is_authenticated``, ``display_name``, ``identity``; Django's: ``pk``,
+``is_staff``, ``has_perm``, ...) without importing either.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, ClassVar, Generic, TypeVar
 
-from ..claims import StandardClaims
+from .claims import StandardClaims
 
 __all__ = ["TokenUser"]
 
@@ -26,11 +30,13 @@ C = TypeVar("C", bound=StandardClaims)
 
 
 class TokenUser(Generic[C]):
-    """A user made from verified claims; nothing is read from or written to the database.
+    """A user made from verified claims; nothing is read from or written to a database.
 
-    It has no primary key and no Django permissions (``has_perm`` is always
-    ``False``): decide with :attr:`scopes` and :attr:`claims` instead.
-    ``backend`` is set by :func:`django.contrib.auth.authenticate`.
+    *username* defaults to the token's ``sub``, else its ``client_id`` (a
+    client-credentials token), else ``""``. It has no primary key and no
+    Django permissions (``has_perm`` is always ``False``): decide with
+    :attr:`scopes` and :attr:`claims` instead. ``backend`` is set by Django's
+    :func:`~django.contrib.auth.authenticate`.
     """
 
     __slots__ = ("backend", "claims", "username")
@@ -43,8 +49,10 @@ class TokenUser(Generic[C]):
     pk: ClassVar[None] = None
     id: ClassVar[None] = None
 
-    def __init__(self, claims: C, username: str) -> None:
+    def __init__(self, claims: C, username: str | None = None) -> None:
         self.claims = claims
+        if username is None:
+            username = claims.sub or getattr(claims, "client_id", None) or ""
         self.username = username
         self.backend: str | None = None
 
@@ -53,6 +61,16 @@ class TokenUser(Generic[C]):
         """The token's scopes (empty when the claims type has none)."""
         granted = getattr(self.claims, "scopes", None)
         return granted if isinstance(granted, frozenset) else frozenset()
+
+    @property
+    def identity(self) -> str:
+        """The username (Starlette's ``BaseUser.identity``)."""
+        return self.username
+
+    @property
+    def display_name(self) -> str:
+        """The username (Starlette's ``BaseUser.display_name``)."""
+        return self.username
 
     def get_username(self) -> str:
         """The username, as Django's user classes name it."""

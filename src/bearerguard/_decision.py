@@ -1,0 +1,180 @@
+"""The per-request decision every adapter makes, without I/O.
+
+An adapter turns its request into plain values (method, path, the
+``Authorization`` header value(s), the query string), asks
+:meth:`RequestGate.decide` what to do, and translates the answer into its
+framework's objects. The answer is a :class:`Decision`:
+
+* ``PUBLIC``: a public path; go on unauthenticated;
+* ``ANONYMOUS``: no token, and ``required=False``; go on unauthenticated;
+* ``VERIFY``: verify :attr:`Decision.token` (the one I/O step, the adapter's:
+  sync or async), then go on with the claims, or answer
+  :meth:`RequestGate.refusal` of the error raised;
+* ``RESPOND``: send :attr:`Decision.response` (the RFC 9728 document, or 405
+  on its path);
+* ``REFUSE``: send :attr:`Decision.response`, the rendering of
+  :attr:`Decision.error`.
+
+A view's own requirement (``require_token``, ``require_scopes``) is decided,
+once the request went on, by :func:`access_refusal`.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ._errors import BearerGuardError, InsufficientScope, MissingToken
+from ._http import REFUSALS, PlainResponse, access_token_in_query, bearer_token
+from ._settings import GuardSettings
+from .claims import StandardClaims
+from .verifier import require_scopes
+
+__all__ = [
+    "Action",
+    "Decision",
+    "RequestGate",
+    "access_refusal",
+]
+
+
+class Action(enum.Enum):
+    """What an adapter does with a request (see the module docstring)."""
+
+    PUBLIC = "public"
+    ANONYMOUS = "anonymous"
+    VERIFY = "verify"
+    RESPOND = "respond"
+    REFUSE = "refuse"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """One request's fate: an :class:`Action` and what it needs."""
+
+    action: Action
+    #: ``VERIFY``: the bearer token to verify.
+    token: str = ""
+    #: ``RESPOND`` and ``REFUSE``: the response to send.
+    response: PlainResponse | None = None
+    #: ``REFUSE``: why (a WebSocket handshake is closed, not answered, so it needs the error).
+    error: BearerGuardError | None = None
+
+
+_PUBLIC = Decision(Action.PUBLIC)
+_ANONYMOUS = Decision(Action.ANONYMOUS)
+# RFC 9110 §15.5.6: a 405 lists the methods the resource allows.
+_NOT_ALLOWED = Decision(
+    Action.RESPOND,
+    response=PlainResponse(405, (("allow", "GET, HEAD"), ("content-length", "0")), b""),
+)
+
+
+class RequestGate:
+    """The per-request decision for one adapter's settings; everything is prepared here.
+
+    *max_token_size* is the verifier's cap: a larger token is refused before
+    any verification starts.
+    """
+
+    __slots__ = (
+        "_is_public",
+        "_max_token_size",
+        "_metadata_get",
+        "_metadata_head",
+        "_metadata_path",
+        "_missing",
+        "_required",
+        "settings",
+    )
+
+    def __init__(self, settings: GuardSettings, *, max_token_size: int) -> None:
+        self.settings = settings
+        self._required = settings.required
+        self._is_public = settings.is_public
+        self._max_token_size = max_token_size
+        metadata = settings.metadata
+        self._metadata_path = metadata.path if metadata else None
+        headers = metadata.headers if metadata else ()
+        body = metadata.body if metadata else b""
+        self._metadata_get = Decision(Action.RESPOND, response=PlainResponse(200, headers, body))
+        # RFC 9110 §9.3.2: HEAD gets GET's headers (Content-Length included), no body.
+        self._metadata_head = Decision(Action.RESPOND, response=PlainResponse(200, headers, b""))
+        # RFC 6750 §3.1: no credentials, so a challenge without an error code.
+        missing = MissingToken("bearer token required")
+        self._missing = Decision(Action.REFUSE, response=settings.render(missing), error=missing)
+
+    def decide(
+        self,
+        method: str,
+        path: str,
+        authorization: str | bytes | Sequence[str | bytes] | None,
+        query: str | bytes,
+    ) -> Decision:
+        """What to do with a request to *path* (below the app's mount point).
+
+        *authorization* is the ``Authorization`` header value, or every value
+        when the request had several; *query* the raw query string (a token
+        there is refused, RFC 6750 §2.3). Public paths are never authenticated;
+        the RFC 9728 document's path answers ``GET``/``HEAD`` and refuses other
+        methods with 405.
+        """
+        if self._is_public(path):
+            if path == self._metadata_path:
+                if method == "GET":
+                    return self._metadata_get
+                return self._metadata_head if method == "HEAD" else _NOT_ALLOWED
+            return _PUBLIC
+        return self.credentials(authorization, query, required=self._required)
+
+    def credentials(
+        self,
+        authorization: str | bytes | Sequence[str | bytes] | None,
+        query: str | bytes,
+        *,
+        required: bool,
+    ) -> Decision:
+        """``VERIFY`` the request's bearer token, ``REFUSE`` a malformed one, or no token.
+
+        Without bearer credentials: ``REFUSE`` (401) when *required*, else
+        ``ANONYMOUS``. A view decorator that authenticates the request itself
+        passes ``required=True``; Django REST framework's authentication class
+        ``False`` (its permissions decide).
+        """
+        try:
+            token = bearer_token(
+                authorization,
+                other_credentials=access_token_in_query(query),
+                max_size=self._max_token_size,
+            )
+        except MissingToken:
+            return self._missing if required else _ANONYMOUS
+        except REFUSALS as error:
+            return self.refusal(error)
+        return Decision(Action.VERIFY, token=token)
+
+    def refusal(self, error: BearerGuardError) -> Decision:
+        """``REFUSE`` with *error* rendered the way every adapter sends it."""
+        if isinstance(error, MissingToken):
+            return self._missing  # the same bytes whatever the message
+        return Decision(Action.REFUSE, response=self.settings.render(error), error=error)
+
+
+def access_refusal(
+    claims: StandardClaims | None, scopes: Sequence[str]
+) -> MissingToken | InsufficientScope | None:
+    """Why a view that needs a token granting *scopes* must not run, or ``None``.
+
+    *claims* are the request's verified claims (``None``: no token was
+    verified, so 401). With no *scopes* any verified token will do; a
+    missing scope is 403 ``insufficient_scope`` naming the required scopes.
+    """
+    if claims is None:
+        return MissingToken("bearer token required")
+    if scopes:
+        try:
+            require_scopes(claims, *scopes)
+        except InsufficientScope as error:
+            return error
+    return None
