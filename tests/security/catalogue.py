@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import functools
 import itertools
 import json
 import time
@@ -109,8 +110,8 @@ class Forge:
         }
         return _without_dropped({**base, **changes})
 
-    def header(self, alg: str = "RS256", kid: Any = "rsa", **changes: Any) -> dict[str, Any]:
-        """A header; ``DROP`` removes a member (``kid=DROP``: no kid)."""
+    def header(self, alg: Any = "RS256", kid: Any = "rsa", **changes: Any) -> dict[str, Any]:
+        """A header; ``DROP`` removes a member (``kid=DROP``: no kid); any JSON value goes."""
         return _without_dropped({"alg": alg, "kid": kid, "typ": "at+jwt", **changes})
 
     def token(
@@ -173,6 +174,16 @@ def _raw_payload(forge_: Forge, literal_members: str, **changes: Any) -> bytes:
     """The default payload's JSON text with *literal_members* spliced in verbatim."""
     text = json.dumps(forge_.claims(**changes), separators=(",", ":"))
     return (text[:-1] + "," + literal_members + "}").encode("utf-8")
+
+
+def _exp_written_as(f: Forge, literal: str) -> str:
+    """A token whose ``exp`` member is the JSON text *literal*, exactly as written."""
+    return f.token(payload=_raw_payload(f, f'"exp":{literal}', exp=DROP))
+
+
+def _minted_with_typ(f: Forge, typ: str) -> str:
+    """A token from the catalogue's local issuer with this ``typ`` header."""
+    return f.issuer.mint(headers={"typ": typ})
 
 
 def _nested(depth: int, opening: str, closing: str, inner: str = "") -> str:
@@ -516,11 +527,16 @@ def _borrowed_signature(f: Forge) -> bytes:
     return unb64(segments(f.token())[2])
 
 
+def _none_token_borrowing(f: Forge, alg: str) -> str:
+    """A token whose ``alg`` is *alg* (a spelling of none) with a genuine token's signature."""
+    return _none_token(f, alg, _borrowed_signature(f))
+
+
 NONE_ALGORITHM = [
     *(
         refused(
             f"alg-{casing}-empty-signature",
-            lambda f, c=casing: _none_token(f, c, b""),
+            functools.partial(_none_token, alg=casing, sig=b""),
             AlgorithmNotAllowed,
             ref=_REF_NONE,
             description=_NONE_REFUSAL,
@@ -530,7 +546,7 @@ NONE_ALGORITHM = [
     *(
         refused(
             f"alg-{casing}-with-a-borrowed-signature",
-            lambda f, c=casing: _none_token(f, c, _borrowed_signature(f)),
+            functools.partial(_none_token_borrowing, alg=casing),
             AlgorithmNotAllowed,
             ref=_REF_NONE,
             description=_NONE_REFUSAL,
@@ -713,7 +729,9 @@ _REF_KID = "RFC 8725 §2.9, §3.10: kid is attacker-controlled input"
 
 KID_INJECTION = [
     *(
-        refused(f"kid-{name}", lambda f, k=kid: f.by_attacker(kid=k), UnknownKey, ref=_REF_KID)
+        refused(
+            f"kid-{name}", functools.partial(Forge.by_attacker, kid=kid), UnknownKey, ref=_REF_KID
+        )
         for name, kid in _KID_STRINGS.items()
     ),
     refused("kid-257-chars", lambda f: f.by_attacker(kid="k" * 257), MalformedToken, ref=_REF_KID),
@@ -768,7 +786,7 @@ ECDSA_SIGNATURES = [
     *(
         refused(
             f"{alg.lower()}-r-{r}-s-{s}",
-            lambda f, a=alg, k=kid, c=crv, rr=r, ss=s: _psychic(f, k, a, c, rr, ss),
+            functools.partial(_psychic, kid=kid, alg=alg, crv=crv, r=r, s=s),
             InvalidSignature,
             ref=_REF_PSYCHIC,
         )
@@ -1019,7 +1037,9 @@ HUGE_AND_NESTED = [
 _REF_TYPES = "RFC 7519 §2 (NumericDate), §4.1"
 CLAIM_TYPES = [
     *(
-        refused(f"exp-{name}", lambda f, v=value: f.token(exp=v), InvalidClaims, ref=_REF_TYPES)
+        refused(
+            f"exp-{name}", functools.partial(Forge.token, exp=value), InvalidClaims, ref=_REF_TYPES
+        )
         for name, value in {
             "string-of-digits": "9999999999",
             "true": True,
@@ -1037,7 +1057,7 @@ CLAIM_TYPES = [
     *(
         refused(
             f"exp-{name}",
-            lambda f, lit=literal: f.token(payload=_raw_payload(f, f'"exp":{lit}', exp=DROP)),
+            functools.partial(_exp_written_as, literal=literal),
             MalformedToken,
             ref=_REF_TYPES,
         )
@@ -1098,7 +1118,7 @@ ISSUER_TRICKS = [
 
 _REF_AUD = "RFC 7519 §4.1.3, RFC 8725 §3.9"
 AUDIENCE_TRICKS = [
-    refused(f"aud-{name}", lambda f, v=value: f.token(aud=v), InvalidClaims, ref=_REF_AUD)
+    refused(f"aud-{name}", functools.partial(Forge.token, aud=value), InvalidClaims, ref=_REF_AUD)
     for name, value in {
         "empty-array": [],
         "another-api": "api://billing",
@@ -1171,7 +1191,7 @@ TOKEN_TYPE_CONFUSION = [
     *(
         refused(
             f"typ-{typ.replace('+', '-')}-as-access-token",
-            lambda f, t=typ: f.issuer.mint(headers={"typ": t}),
+            functools.partial(_minted_with_typ, typ=typ),
             InvalidClaims,
             ref=_REF_CROSS,
         )

@@ -36,9 +36,12 @@ from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-from bearerguard._discovery import FetchResponse, RequestsFetcher
+from bearerguard import FetchResponse, RequestsFetcher
 from bearerguard._errors import FetchError
 from bearerguard._jwk import PublicJWK
 from bearerguard.issuing._keys import KeyPair
@@ -59,21 +62,25 @@ _COORD = {"secp256r1": 32, "secp384r1": 48, "secp521r1": 66}
 
 @dataclass(frozen=True)
 class Keyring:
-    """The suite's keys. The ``kid`` of each trusted one is its field name with ``-``."""
+    """The suite's keys. The ``kid`` of each trusted one is its field name with ``-``.
 
-    rsa: rsa.RSAPrivateKey  # RSA, JWK without "alg": any RS*/PS* fits
-    rsa_ps256: rsa.RSAPrivateKey  # RSA whose JWK says "alg": "PS256"
-    ec_p256: ec.EllipticCurvePrivateKey
-    ec_p384: ec.EllipticCurvePrivateKey
-    ec_p521: ec.EllipticCurvePrivateKey
-    ed25519: ed25519.Ed25519PrivateKey
-    ec_p256_short: ec.EllipticCurvePrivateKey  # x starts with a zero octet; published without it
-    ed25519_webcrypto: ed25519.Ed25519PrivateKey  # JWK as WebCrypto exports it: "alg": "Ed25519"
-    rsa_enc: rsa.RSAPrivateKey  # published with "use": "enc" (as Keycloak does); never trusted
-    attacker_rsa: rsa.RSAPrivateKey  # never published anywhere
-    attacker_p256: ec.EllipticCurvePrivateKey
-    weak_rsa: rsa.RSAPrivateKey  # 1024 bits: must never be accepted
-    idp_rsa: tuple[rsa.RSAPrivateKey, ...]  # for local issuers whose private key a test needs
+    The annotations name the key classes directly: the fields ``rsa`` and ``ed25519``
+    shadow the modules of the same name inside this class.
+    """
+
+    rsa: RSAPrivateKey  # RSA, JWK without "alg": any RS*/PS* fits
+    rsa_ps256: RSAPrivateKey  # RSA whose JWK says "alg": "PS256"
+    ec_p256: EllipticCurvePrivateKey
+    ec_p384: EllipticCurvePrivateKey
+    ec_p521: EllipticCurvePrivateKey
+    ed25519: Ed25519PrivateKey
+    ec_p256_short: EllipticCurvePrivateKey  # x starts with a zero octet; published without it
+    ed25519_webcrypto: Ed25519PrivateKey  # JWK as WebCrypto exports it: "alg": "Ed25519"
+    rsa_enc: RSAPrivateKey  # published with "use": "enc" (as Keycloak does); never trusted
+    attacker_rsa: RSAPrivateKey  # never published anywhere
+    attacker_p256: EllipticCurvePrivateKey
+    weak_rsa: RSAPrivateKey  # 1024 bits: must never be accepted
+    idp_rsa: tuple[RSAPrivateKey, ...]  # for local issuers whose private key a test needs
 
     def trusted(self) -> dict[str, PrivateKey]:
         """The keys published by the catalogue's issuer, by ``kid``."""

@@ -131,6 +131,10 @@ def _jwks(**override: Any) -> Callable[[Rig], None]:
     return lambda rig: rig.idp.override(rig.idp.jwks_path, **override)
 
 
+def _jwks_status(code: int) -> Callable[[Rig], None]:
+    return lambda rig: rig.idp.force_status(code, rig.idp.jwks_path)
+
+
 def _jwks_keys(*make: Callable[[Rig], dict[str, Any]]) -> Callable[[Rig], None]:
     return lambda rig: rig.idp.override(
         rig.idp.jwks_path, body={"keys": [build(rig) for build in make]}
@@ -158,7 +162,7 @@ JWKS_FAULTS = [
     *(
         Fault(
             f"http-{code}",
-            lambda rig, c=code: rig.idp.force_status(c, rig.idp.jwks_path),
+            _jwks_status(code),
             f"HTTP {code}",
         )
         for code in (500, 502, 503, 504, 404)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, assume, event, example, given, settings
 from hypothesis import strategies as st
 
 from bearerguard import _jws as jws
-from bearerguard._discovery import FetchResponse, fetch_jwks_from_oauth2, fetch_jwks_from_oidc
+from bearerguard import FetchResponse, fetch_jwks_from_oauth2, fetch_jwks_from_oidc
 from bearerguard._encoding import b64url_encode, json_object, object_fast
 from bearerguard._errors import (
     BearerGuardError,
@@ -191,7 +191,8 @@ def _spelled(pieces: list[tuple[str, int]], upper: bool) -> str:
     )
 
 
-_PLACES = {
+# Where the escaped string goes in the object, and how to read it back.
+_PLACES: dict[str, tuple[str, Callable[[dict[str, Any]], Any]]] = {
     "value": ('"s":"{}"', lambda obj: obj["s"]),
     "name": ('"{}x":1', lambda obj: next(name for name in obj if name != "iss")[:-1]),
     "nested": ('"o":{{"a":["{}"]}}', lambda obj: obj["o"]["a"][0]),
