@@ -32,7 +32,7 @@ def test_payload_includes_optional_claims_when_set() -> None:
         **{**BASE, "aud": ["api://orders", "api://billing"]},
         nbf=1_700_000_000,
         auth_time=1_699_999_000,
-        roles=["admin"],
+        roles=("admin",),
         extra={"tenant": "acme"},
     )
     assert claims.to_payload() == {

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa, x25519
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 from bearerguard import ConfigurationError, InvalidKey, PublicJWK
 from bearerguard.issuing import KeyPair, generate_key_pair, load_key_pair, write_key_files
@@ -29,13 +30,15 @@ PKCS1 = serialization.PrivateFormat.TraditionalOpenSSL  # RSA: PKCS#1; EC: SEC1
 PKCS8 = serialization.PrivateFormat.PKCS8
 
 
-def _pem(key: object, fmt: serialization.PrivateFormat, password: str | None = None) -> bytes:
+def _pem(
+    key: PrivateKeyTypes, fmt: serialization.PrivateFormat, password: str | None = None
+) -> bytes:
     encryption: serialization.KeySerializationEncryption = (
         serialization.BestAvailableEncryption(password.encode())
         if password
         else serialization.NoEncryption()
     )
-    return key.private_bytes(serialization.Encoding.PEM, fmt, encryption)  # type: ignore[attr-defined]
+    return key.private_bytes(serialization.Encoding.PEM, fmt, encryption)
 
 
 def pem_to_der(pem: bytes) -> bytes:
@@ -453,7 +456,7 @@ def test_load_key_pair_explains_what_is_wrong(
             "plain": plain,
             "rsa1024": _small_rsa() if content == "rsa1024" else b"",
             "x25519": _x25519() if content == "x25519" else b"",
-        }.get(content, content)
+        }[content]
         if isinstance(content, str)
         else content
     )

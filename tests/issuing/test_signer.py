@@ -82,9 +82,8 @@ def test_fully_specified_eddsa_token_verifies_with_joserfc_and_bearerguard(crv: 
     signer = KeyPairSigner(generate_key_pair("OKP", crv=crv, kid="ed", alg=crv))
     token = signer.sign(CLAIMS)
     published = jwks_document([signer])
-    verified = jws.deserialize_compact(
-        token, OKPKey.import_key(published["keys"][0]), algorithms=[crv]
-    )
+    jwk: dict[str, str | list[str]] = {**published["keys"][0]}
+    verified = jws.deserialize_compact(token, OKPKey.import_key(jwk), algorithms=[crv])
     assert json.loads(verified.payload) == CLAIMS
     issuer = Issuer(CLAIMS["iss"], parse_jwks(published), algorithms=[crv])
     assert issuer.unsafe_verify(token).payload == CLAIMS

@@ -73,7 +73,7 @@ def test_access_token_options(rsa2048: KeyPair, clock: FakeClock) -> None:
     issuer = TokenIssuer(
         signer=KeyPairSigner(rsa2048),
         issuer=ISS,
-        audience=[AUD, "api://billing"],
+        audience=(AUD, "api://billing"),
         access_token_ttl=60,
         include_nbf=True,
         clock=clock,
