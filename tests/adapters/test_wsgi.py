@@ -12,7 +12,13 @@ from werkzeug.wrappers import Request, Response
 from bearerguard import ConfigurationError
 from bearerguard._settings import GuardSettings
 from bearerguard.testing import LocalIssuer
-from bearerguard.wsgi import CLAIMS_KEY, BearerAuthMiddleware, require_scopes, wsgi_status
+from bearerguard.wsgi import (
+    CLAIMS_KEY,
+    BearerAuthMiddleware,
+    require_scopes,
+    require_token,
+    wsgi_status,
+)
 
 from .cases import AUDIENCE, NO_TOKEN_BODY, REALM
 
@@ -108,6 +114,26 @@ def test_require_scopes(
     headers = {} if scopes is None else bearer(local_issuer.mint(scopes=scopes))
     response = client_for(orders, local_issuer, **options).get("/", headers=headers)
     assert (response.status_code, response.headers.get("WWW-Authenticate")) == (status, challenge)
+
+
+@require_token
+def me(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [environ[CLAIMS_KEY].sub.encode()]
+
+
+@pytest.mark.parametrize(
+    ("token", "status", "body"),
+    [
+        pytest.param(True, 200, b"ann", id="token"),
+        pytest.param(False, 401, NO_TOKEN_BODY, id="no-token"),
+    ],
+)
+def test_require_token(local_issuer: LocalIssuer, token: bool, status: int, body: bytes) -> None:
+    """@require_token: with required=False, the WSGI callable still runs only for a token."""
+    headers = bearer(local_issuer.mint(sub="ann")) if token else {}
+    response = client_for(me, local_issuer, required=False).get("/", headers=headers)
+    assert (response.status_code, response.data) == (status, body)
 
 
 def test_require_scopes_needs_the_middleware() -> None:

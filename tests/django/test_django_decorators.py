@@ -59,6 +59,12 @@ def get(client: str, path: str, token: str | None) -> Any:
             "/decorated/class", ["read"], 403, scope_challenge("write", "write"), id="cbv"
         ),
         pytest.param("/decorated/class", ["write"], 200, None, id="cbv-ok"),
+        pytest.param("/decorated/token", None, 401, NO_TOKEN, id="require-token-no-token"),
+        pytest.param("/decorated/token", [], 200, None, id="require-token"),
+        pytest.param(
+            "/decorated/async-token", None, 401, NO_TOKEN, id="async-require-token-no-token"
+        ),
+        pytest.param("/decorated/async-token", [], 200, None, id="async-require-token"),
     ],
 )
 def test_require_scopes(
@@ -71,7 +77,10 @@ def test_require_scopes(
     status: int,
     challenge: str | None,
 ) -> None:
-    """401 without a token, 403 naming the required scopes without them, else the view."""
+    """401 without a token, 403 naming the required scopes without them, else the view.
+
+    ``@require_token`` is ``@require_scopes()``: any verified token.
+    """
     configure(BEARERGUARD=guard_settings(local_issuer, REQUIRED=False))
     if not middleware:
         configure(MIDDLEWARE=WITHOUT_MIDDLEWARE)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework.permissions import IsAdminUser
 from rest_framework.test import APIClient
@@ -113,6 +114,35 @@ def test_scope_permissions(
     response = client_with(local_issuer.mint(scopes=scopes)).get(path)
     assert response.status_code == status
     assert response.get("WWW-Authenticate") == challenge
+
+
+@pytest.mark.parametrize(
+    ("path", "how", "status", "body"),
+    [
+        pytest.param("/drf/any-token", "token", 200, b"ann", id="require-scopes-none-token"),
+        pytest.param("/drf/any-token", "user", 403, None, id="require-scopes-none-other-auth"),
+        pytest.param("/drf/any-token", None, 401, None, id="require-scopes-none-nothing"),
+        pytest.param("/drf/any-user", "user", 200, b"bob", id="is-authenticated-other-auth"),
+        pytest.param("/drf/any-user", None, 401, None, id="is-authenticated-nothing"),
+    ],
+)
+def test_requiring_a_token_in_drf(
+    local_issuer: LocalIssuer,
+    configure: Callable[..., None],
+    path: str,
+    how: str | None,
+    status: int,
+    body: bytes | None,
+) -> None:
+    """RequireScopes() admits verified bearer claims only, IsAuthenticated any signed-in user."""
+    configure(MIDDLEWARE=NO_MIDDLEWARE)
+    client = client_with(local_issuer.mint(sub="ann") if how == "token" else None)
+    if how == "user":
+        client.force_authenticate(user=User(username="bob"))  # not saved: no database
+    response = client.get(path)
+    assert response.status_code == status
+    if body is not None:
+        assert response.content == body
 
 
 def test_has_scopes_needs_required_scopes(

@@ -129,6 +129,31 @@ def test_metadata_document_is_served(
     assert response["Cache-Control"] == "public, max-age=3600"
 
 
+@pytest.mark.parametrize(
+    ("method", "status", "allow"),
+    [
+        pytest.param("head", 200, None, id="head"),
+        pytest.param("post", 405, "GET, HEAD", id="post"),
+        pytest.param("delete", 405, "GET, HEAD", id="delete"),
+    ],
+)
+def test_metadata_path_answers_get_and_head_only(
+    local_issuer: LocalIssuer,
+    configure: Callable[..., None],
+    method: str,
+    status: int,
+    allow: str | None,
+) -> None:
+    """As in every adapter: HEAD gets the document's headers, other methods 405 with Allow."""
+    configure(BEARERGUARD=guard_settings(local_issuer, RESOURCE="https://api.example.com"))
+    response = getattr(Client(), method)("/.well-known/oauth-protected-resource")
+    assert (response.status_code, response.content, response.get("Allow")) == (
+        status,
+        b"",
+        allow,
+    )
+
+
 def test_challenges_link_the_metadata(
     local_issuer: LocalIssuer, configure: Callable[..., None]
 ) -> None:

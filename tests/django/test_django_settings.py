@@ -12,7 +12,7 @@ from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 
-from bearerguard import ConfigurationError
+from bearerguard import BearerGuardDeprecationWarning, ConfigurationError
 from bearerguard.django import BearerTokenBackend, TokenUser
 from bearerguard.django._conf import DjangoConfig, get_config, reset_config
 from bearerguard.django.apps import BearerGuardConfig
@@ -260,6 +260,29 @@ def test_configuration_holds_the_django_keys(
     assert (config.username_mapper, config.allow_privileged_users) == (None, True)
     assert config.guard.issuer_urls == (local_issuer.url,)
     assert [i.url for i in config.verifier.issuers] == [local_issuer.url]
+
+
+@pytest.mark.parametrize("key", ["JWKS_URI", "JWKS_URL"])
+def test_jwks_uri_key_and_its_deprecated_spelling(
+    local_issuer: LocalIssuer, configure: Callable[..., None], key: str
+) -> None:
+    """JWKS_URI + ISSUER trusts a JWKS URL; the old key JWKS_URL still does, with a warning."""
+    configure(
+        BEARERGUARD={
+            key: local_issuer.jwks_uri,
+            "ISSUER": local_issuer.url,
+            "AUDIENCE": local_issuer.audience,
+        }
+    )
+    if key == "JWKS_URL":
+        with pytest.warns(BearerGuardDeprecationWarning, match="write jwks_uri= .JWKS_URI."):
+            config = get_config()
+    else:
+        config = get_config()
+    assert config.guard.jwks_uri == local_issuer.jwks_uri
+    token = local_issuer.mint(sub="ann")
+    response = Client().get("/whoami", headers={"Authorization": f"Bearer {token}"})
+    assert response.json()["username"] == "ann"
 
 
 def test_claims_type_by_dotted_path(

@@ -13,7 +13,7 @@ from django.urls import path
 from django.utils.decorators import method_decorator
 from django.views import View
 
-from bearerguard.django import require_scopes
+from bearerguard.django import require_scopes, require_token
 from tests.adapters.cases import TEXT
 
 from .testapp_drf import drf_patterns
@@ -61,6 +61,16 @@ def any_token(request: HttpRequest) -> JsonResponse:
     return JsonResponse(describe(request))
 
 
+@require_token
+def token_only(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(describe(request))
+
+
+@require_token
+async def async_token_only(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(describe(request))
+
+
 @require_scopes("read", SCOPE)
 def two_scopes(request: HttpRequest) -> JsonResponse:
     return JsonResponse(describe(request))
@@ -85,6 +95,8 @@ urlpatterns = [
     path("whoami", whoami),
     path("post", post),
     path("decorated/any", any_token),
+    path("decorated/token", token_only),
+    path("decorated/async-token", async_token_only),
     path("decorated/two", two_scopes),
     path("decorated/async", async_scoped),
     path("decorated/class", ScopedView.as_view()),

@@ -67,6 +67,22 @@ class NoViewScopes(Claims):
     permission_classes = [HasScopes]
 
 
+class AnyToken(APIView):
+    """Requires verified bearer claims, whatever authenticated the user."""
+
+    permission_classes = [RequireScopes()]
+
+    def get(self, request: Request) -> HttpResponse:
+        return HttpResponse(request.auth.sub, content_type=TEXT)
+
+
+class AnyUser(AnyToken):
+    permission_classes = [IsAuthenticated]
+
+    def get(self, request: Request) -> HttpResponse:
+        return HttpResponse(request.user.get_username(), content_type=TEXT)
+
+
 class AdminOrWriter(Claims):
     permission_classes = [IsAdminUser | RequireScopes(SCOPE)]
 
@@ -83,4 +99,6 @@ drf_patterns = [
     path("drf/view-scopes", ViewScopes.as_view()),
     path("drf/no-view-scopes", NoViewScopes.as_view()),
     path("drf/admin-or-writer", AdminOrWriter.as_view()),
+    path("drf/any-token", AnyToken.as_view()),
+    path("drf/any-user", AnyUser.as_view()),
 ]
