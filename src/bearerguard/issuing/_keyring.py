@@ -52,9 +52,9 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
+from .._clock import WallClock
 from .._errors import ConfigurationError, InvalidKey
 from .._jwk import PublicJWK
-from ._clock import Clock
 from ._documents import jwks_document
 from ._keys import KeyPair, default_algorithm, generate_private_key, load_key_pair, write_key_files
 from ._lifecycle import KeyState, RingKey, RingState, RotationPolicy, RotationStep
@@ -90,7 +90,7 @@ class KeyRing:
         directory: str | os.PathLike[str],
         *,
         policy: RotationPolicy | None = None,
-        clock: Clock = time.time,
+        clock: WallClock = time.time,
     ) -> None:
         self._dir = Path(directory)
         self._policy = policy or RotationPolicy()

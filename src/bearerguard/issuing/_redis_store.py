@@ -32,10 +32,10 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol, TypeVar
 
+from .._clock import WallClock
 from .._errors import ConfigurationError
 from .._rules import scope_tokens
 from ._claims import RefreshTokenClaims
-from ._clock import Clock
 from ._errors import InvalidGrant, RefreshStoreFull, RefreshTokenReused
 from ._refresh import (
     DROPPED,
@@ -194,7 +194,7 @@ class RedisRefreshStore:
         client: RedisClient,
         *,
         prefix: str = "bearerguard:rt:",
-        clock: Clock = time.time,
+        clock: WallClock = time.time,
     ) -> None:
         if not isinstance(prefix, str) or "{" in prefix or "}" in prefix:
             raise ConfigurationError("prefix must be a string without '{' or '}'")
@@ -213,7 +213,7 @@ class RedisRefreshStore:
 
     @classmethod
     def from_url(
-        cls, url: str, *, prefix: str = "bearerguard:rt:", clock: Clock = time.time
+        cls, url: str, *, prefix: str = "bearerguard:rt:", clock: WallClock = time.time
     ) -> RedisRefreshStore:
         """Connect with ``redis.Redis.from_url`` (needs ``pip install 'bearerguard[redis]'``)."""
         try:

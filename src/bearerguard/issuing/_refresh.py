@@ -35,10 +35,10 @@ import time
 from collections.abc import Iterable
 from typing import Protocol, runtime_checkable
 
+from .._clock import WallClock
 from .._errors import ConfigurationError
 from .._rules import scope_tokens, seconds
 from ._claims import RefreshTokenClaims
-from ._clock import Clock
 from ._errors import InvalidGrant, RefreshTokenReused
 
 __all__ = [
@@ -207,7 +207,7 @@ class InMemoryRefreshStore:
         *,
         max_entries: int = 100_000,
         sweep_interval: float = 60.0,
-        clock: Clock = time.time,
+        clock: WallClock = time.time,
     ) -> None:
         if isinstance(max_entries, bool) or not isinstance(max_entries, int) or max_entries < 2:
             raise ConfigurationError("max_entries must be an integer of at least 2")
