@@ -8,11 +8,14 @@
 
 ``views.py``::
 
-    from bearerguard.django import require_scopes
+    from bearerguard.django import require_scopes, require_token
 
     @require_scopes("orders:read")
     def orders(request):
         return JsonResponse({"sub": request.auth_claims.sub})
+
+    @require_token                      # any verified token
+    async def me(request): ...
 
 Django REST framework classes live in :mod:`bearerguard.django.rest_framework`.
 Importing :mod:`bearerguard` alone never imports Django.
