@@ -15,15 +15,7 @@ Framework adapters live in ``bearerguard.starlette``, ``bearerguard.flask``,
 
 from __future__ import annotations
 
-from ._discovery import (
-    DiscoveryResult,
-    Fetcher,
-    FetchResponse,
-    RequestsFetcher,
-    fetch_jwks,
-    fetch_jwks_from_oauth2,
-    fetch_jwks_from_oidc,
-)
+from ._discovery import DiscoveryResult, fetch_jwks, fetch_jwks_from_oauth2, fetch_jwks_from_oidc
 from ._errors import (
     AlgorithmNotAllowed,
     BearerGuardDeprecationWarning,
@@ -46,6 +38,7 @@ from ._errors import (
     UnknownKey,
     UnsupportedToken,
 )
+from ._fetch import Fetcher, FetchResponse, RequestsFetcher
 from ._issuer import Issuer
 from ._jwk import PublicJWK, parse_jwks
 from ._jws import JWS

@@ -32,7 +32,7 @@ _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
 # For a length ≡ 2 (mod 4) the last character carries 4 unused bits, for ≡ 3 it
 # carries 2; canonical encodings have them zero.
-_CANONICAL_LAST: tuple[frozenset[str], ...] = (
+CANONICAL_LAST: tuple[frozenset[str], ...] = (
     frozenset(),
     frozenset(),
     frozenset(_ALPHABET[::16]),
@@ -67,14 +67,14 @@ def is_b64url(text: str) -> bool:
         return True
     if rem == 1:
         return False
-    return text[-1] in _CANONICAL_LAST[rem]
+    return text[-1] in CANONICAL_LAST[rem]
 
 
 def b64url_decode(text: str, what: str = "value") -> bytes:
     """Decode canonical unpadded base64url, raising :class:`MalformedToken` otherwise."""
     if not is_b64url(text):
         raise MalformedToken(f"{what} is not canonical base64url")
-    return _decode_checked(text)
+    return decode_checked(text)
 
 
 if sys.version_info >= (3, 11):
@@ -105,7 +105,7 @@ else:  # pragma: no cover - Python 3.10 has no strict_mode; check the alphabet f
         return binascii.a2b_base64(segment + _PAD[rem])
 
 
-def _decode_checked(text: str) -> bytes:
+def decode_checked(text: str) -> bytes:
     """Decode text already known to be canonical base64url (see :func:`is_b64url`)."""
     # bytes.translate is a table lookup in C; str.translate is far slower.
     return binascii.a2b_base64(text.encode("ascii").translate(_TO_STD) + _PAD[len(text) & 3])

@@ -34,6 +34,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from ._algorithms import ALGORITHMS, COORD_SIZES, PublicKey, Verify, make_verifier, same_signature
 from ._encoding import b64url_decode, b64url_encode, has_surrogate, json_object
 from ._errors import BearerGuardError, InvalidKey
+from ._limits import MAX_KID_LENGTH
 
 __all__ = ["PublicJWK", "parse_jwks"]
 
@@ -42,7 +43,6 @@ log = logging.getLogger("bearerguard.jwk")
 MIN_RSA_BITS = 2048
 MAX_RSA_BITS = 16384
 MAX_RSA_EXPONENT_BITS = 32
-MAX_KID_LENGTH = 256
 MAX_KEYS = 100
 
 # RFC 7517 §4 / RFC 7518 §6: members that only private (or symmetric) keys have.

@@ -20,15 +20,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._algorithms import ALGORITHMS
 from ._encoding import (
-    _CANONICAL_LAST,
+    CANONICAL_LAST,
     URL_TO_STD,
-    _decode_checked,
+    decode_checked,
     is_b64url,
     json_object,
     object_fast,
     std_segment_decode,
 )
 from ._errors import AlgorithmNotAllowed, MalformedToken, TokenTooLarge, UnsupportedToken
+from ._limits import DEFAULT_MAX_TOKEN_SIZE, MAX_KID_LENGTH
 
 if TYPE_CHECKING:
     from ._jwk import PublicJWK
@@ -38,8 +39,6 @@ __all__ = ["DEFAULT_MAX_TOKEN_SIZE", "JWS", "DecodedToken", "decode", "parse", "
 
 C = TypeVar("C", bound="StandardClaims")
 
-DEFAULT_MAX_TOKEN_SIZE = 16 * 1024
-MAX_KID_LENGTH = 256
 
 _COMPACT = re.compile(r"([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)")
 
@@ -118,7 +117,7 @@ def verified_jws(
 
 def _segment_ok(segment: str) -> bool:
     rem = len(segment) & 3
-    return rem == 0 or (rem != 1 and segment[-1] in _CANONICAL_LAST[rem])
+    return rem == 0 or (rem != 1 and segment[-1] in CANONICAL_LAST[rem])
 
 
 Parts = tuple[dict[str, Any], dict[str, Any], bytes, bytes, str, "str | None"]
@@ -224,11 +223,11 @@ def _parse_strict(token: str) -> Parts:
     if not (_segment_ok(h64) and _segment_ok(p64) and _segment_ok(s64)):
         raise MalformedToken("token segment is not canonical base64url")
 
-    header = json_object(_decode_checked(h64), "token header")
+    header = json_object(decode_checked(h64), "token header")
     alg, kid = _check_header(header)
-    payload = json_object(_decode_checked(p64), "token payload")
+    payload = json_object(decode_checked(p64), "token payload")
     signing_input = token[: len(h64) + 1 + len(p64)].encode("ascii")
-    return header, payload, signing_input, _decode_checked(s64), alg, kid
+    return header, payload, signing_input, decode_checked(s64), alg, kid
 
 
 def _check_header(header: dict[str, Any]) -> tuple[str, str | None]:
@@ -267,20 +266,9 @@ def _refuse_unsecured(h64: str) -> None:
     if not is_b64url(h64):
         return
     try:
-        header = json_object(_decode_checked(h64), "token header")
+        header = json_object(decode_checked(h64), "token header")
     except MalformedToken:
         return
     alg = header.get("alg")
     if type(alg) is str and alg.lower() == "none":
         raise AlgorithmNotAllowed(_UNSECURED.format(alg))
-
-
-def peek_claim(token: str, name: str, *, max_size: int = DEFAULT_MAX_TOKEN_SIZE) -> Any:
-    """An *unverified* claim of *token*, for routing only (e.g. which issuer's keys to use)."""
-    return parse(token, max_size)[1].get(name)
-
-
-def reject_unknown_alg(alg: str, allowed: frozenset[str] | None) -> None:
-    """Raise when *alg* is outside an issuer's allow-list."""
-    if allowed is not None and alg not in allowed:
-        raise AlgorithmNotAllowed(f"algorithm {alg!r} is not allowed for this issuer")

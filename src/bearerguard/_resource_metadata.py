@@ -21,10 +21,10 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-from ._discovery import check_url
 from ._errors import ConfigurationError
+from ._rules import scope_tokens
+from ._urls import RESOURCE_WELL_KNOWN, check_url, path_of, resource_metadata_url
 
 __all__ = [
     "METADATA_WELL_KNOWN",
@@ -34,15 +34,8 @@ __all__ = [
 ]
 
 #: RFC 9728 §3: the well-known URI suffix of protected-resource metadata.
-METADATA_WELL_KNOWN = "/.well-known/oauth-protected-resource"
+METADATA_WELL_KNOWN = RESOURCE_WELL_KNOWN
 _CACHE_CONTROL = "public, max-age=3600"
-
-
-def resource_metadata_url(resource: str) -> str:
-    """RFC 9728 §3.1: the metadata URL of *resource* (well-known between host and path)."""
-    parts = urlsplit(resource)
-    path = parts.path.rstrip("/")
-    return urlunsplit((parts.scheme, parts.netloc, METADATA_WELL_KNOWN + path, parts.query, ""))
 
 
 def protected_resource_metadata(
@@ -66,7 +59,8 @@ def protected_resource_metadata(
     if servers:
         document["authorization_servers"] = servers
     if scopes_supported is not None:
-        document["scopes_supported"] = list(scopes_supported)
+        # RFC 9728 §2: scope values as in RFC 6749 §3.3.
+        document["scopes_supported"] = list(scope_tokens(scopes_supported, "scopes_supported"))
     for name, value in members.items():
         if value is None:
             document.pop(name, None)
@@ -101,4 +95,4 @@ class ResourceMetadata:
             ("cache-control", _CACHE_CONTROL),
             ("content-length", str(len(body))),
         )
-        return cls(url, urlsplit(url).path, document, body, headers)
+        return cls(url, path_of(url), document, body, headers)

@@ -26,10 +26,11 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import InitVar, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
-from ._discovery import Fetcher, check_url
 from ._errors import BearerGuardDeprecationWarning, BearerGuardError, ConfigurationError
+from ._fetch import Fetcher
 from ._http import PlainResponse, error_response
 from ._resource_metadata import ResourceMetadata
+from ._urls import check_url
 from ._validation import Validator
 from .claims import AccessClaims, StandardClaims
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from bearerguard import AccessClaims, ConfigurationError, KeySetPolicy, Validator, require_scopes
+from bearerguard._resource_metadata import protected_resource_metadata
 from bearerguard._rules import parse_scope, scope_tokens, seconds, strings
 from bearerguard.issuing import (
     AccessTokenClaims,
@@ -122,6 +123,10 @@ ENTRY_POINTS: list[Any] = [
     pytest.param(
         lambda s: authorization_server_metadata(ISS, scopes_supported=[s]),
         id="metadata-scopes_supported",
+    ),
+    pytest.param(
+        lambda s: protected_resource_metadata("https://api.example.com", scopes_supported=[s]),
+        id="rfc9728-scopes_supported",
     ),
 ]
 

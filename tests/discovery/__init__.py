@@ -1,1 +1,1 @@
-"""Tests of bearerguard._discovery."""
+"""Tests of discovery: transport (_fetch), URL policy (_urls), cache headers (_caching)."""

@@ -11,11 +11,11 @@ from bearerguard import (
     ConfigurationError,
     DiscoveryError,
     FetchError,
+    RequestsFetcher,
     fetch_jwks,
     fetch_jwks_from_oauth2,
     fetch_jwks_from_oidc,
 )
-from bearerguard._discovery import RequestsFetcher
 from tests.support.jwks_server import JWKSServer, Reply
 from tests.support.keys import jwks, public_jwk
 

@@ -9,8 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from bearerguard import DiscoveryError, FetchError
-from bearerguard._discovery import RequestsFetcher, jwks_uri_from_metadata, safe_url
+from bearerguard import DiscoveryError, FetchError, RequestsFetcher
+from bearerguard._discovery import jwks_uri_from_metadata
+from bearerguard._urls import safe_url
 
 
 @pytest.fixture

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from bearerguard import ConfigurationError, DiscoveryError, FetchError, Issuer, Validator
-from bearerguard._discovery import RequestsFetcher
+from bearerguard import (
+    ConfigurationError,
+    DiscoveryError,
+    FetchError,
+    Issuer,
+    RequestsFetcher,
+    Validator,
+)
 from bearerguard.keyset import KeySetPolicy, RemoteKeySet
 from tests.support.jwks_server import JWKSServer
 from tests.support.keys import AUDIENCE, jwks, mint

@@ -25,14 +25,11 @@ import sys
 import atheris
 
 from bearerguard import _jws as jws
-from bearerguard._discovery import (
-    FetchResponse,
-    cache_lifetime,
-    json_response,
-    jwks_uri_from_metadata,
-)
+from bearerguard._caching import cache_lifetime
+from bearerguard._discovery import jwks_uri_from_metadata
 from bearerguard._encoding import json_object
 from bearerguard._errors import BearerGuardError
+from bearerguard._fetch import FetchResponse, json_response
 from bearerguard._http import bearer_token
 from bearerguard._jwk import parse_jwks
 from bearerguard.claims import AccessClaims

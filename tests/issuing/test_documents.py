@@ -9,6 +9,7 @@ from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
 from authlib.oidc.discovery import OpenIDProviderMetadata
 
 from bearerguard import ConfigurationError, PublicJWK, parse_jwks
+from bearerguard._urls import jwks_uri_for
 from bearerguard.issuing import (
     KeyPair,
     KeyPairSigner,
@@ -16,7 +17,6 @@ from bearerguard.issuing import (
     discovery_document,
     jwks_document,
 )
-from bearerguard.issuing._documents import jwks_uri_for
 
 ISS = "https://login.example.com"
 TOKEN_SERVER: dict[str, Any] = {

@@ -5,8 +5,7 @@ from typing import Any
 
 import pytest
 
-from bearerguard import Issuer, Validator
-from bearerguard._discovery import RequestsFetcher
+from bearerguard import Issuer, RequestsFetcher, Validator
 from bearerguard.keyset import KeySetPolicy, RemoteKeySet
 from tests.support.clock import FakeClock
 from tests.support.events import EventLog

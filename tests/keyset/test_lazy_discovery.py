@@ -8,8 +8,14 @@ from typing import Any
 
 import pytest
 
-from bearerguard import ConfigurationError, DiscoveryError, FetchError, Issuer, KeySetUnavailable
-from bearerguard._discovery import RequestsFetcher
+from bearerguard import (
+    ConfigurationError,
+    DiscoveryError,
+    FetchError,
+    Issuer,
+    KeySetUnavailable,
+    RequestsFetcher,
+)
 from bearerguard.keyset import KeySetPolicy, RemoteKeySet
 from tests.support.clock import FakeClock
 from tests.support.jwks_server import JWKSServer, Reply

@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 
-from bearerguard import Issuer, KeySetUnavailable
-from bearerguard._discovery import FetchResponse, RequestsFetcher
+from bearerguard import FetchResponse, Issuer, KeySetUnavailable, RequestsFetcher
 from bearerguard.keyset import KeySetEvent, KeySetPolicy, RemoteKeySet
 from tests.support.clock import FakeClock
 from tests.support.events import EventLog

@@ -20,8 +20,8 @@ import pytest
 from hypothesis import HealthCheck, assume, event, example, given, settings
 from hypothesis import strategies as st
 
-from bearerguard import _jws as jws
 from bearerguard import FetchResponse, fetch_jwks_from_oauth2, fetch_jwks_from_oidc
+from bearerguard import _jws as jws
 from bearerguard._encoding import b64url_encode, json_object, object_fast
 from bearerguard._errors import (
     BearerGuardError,

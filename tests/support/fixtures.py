@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bearerguard._discovery import RequestsFetcher
+from bearerguard import RequestsFetcher
 
 from .clock import FakeClock
 from .events import EventLog

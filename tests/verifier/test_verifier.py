@@ -20,11 +20,11 @@ from bearerguard import (
     KeySetUnavailable,
     MalformedToken,
     PublicJWK,
+    RequestsFetcher,
     TokenTooLarge,
     UnknownKey,
     Validator,
 )
-from bearerguard._discovery import RequestsFetcher
 from bearerguard.keyset import KeySetPolicy, RemoteKeySet
 from bearerguard.verifier import Verifier
 from tests.support.jwks_server import JWKSServer, Reply

@@ -35,23 +35,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-from .._discovery import check_url
 from .._errors import ConfigurationError
 from .._jwk import PublicJWK
 from .._rules import scope_tokens
+from .._urls import check_url, jwks_uri_for
 from ._keys import KeyPair
 from ._signer import TokenSigner, public_jwk_of
 
-__all__ = [
-    "authorization_server_metadata",
-    "discovery_document",
-    "jwks_document",
-    "jwks_uri_for",
-    "oauth2_metadata_path",
-    "oidc_metadata_path",
-]
+__all__ = ["authorization_server_metadata", "discovery_document", "jwks_document"]
 
 KeyLike = PublicJWK | KeyPair | TokenSigner
 
@@ -87,21 +80,6 @@ def jwks_document(keys: Iterable[KeyLike]) -> dict[str, list[dict[str, str]]]:
         seen[jwk.kid] = jwk
         out.append(jwk.to_dict())
     return {"keys": out}
-
-
-def jwks_uri_for(issuer: str) -> str:
-    """The conventional JWKS location of *issuer*: ``{issuer}/.well-known/jwks.json``."""
-    return issuer.rstrip("/") + "/.well-known/jwks.json"
-
-
-def oidc_metadata_path(issuer: str) -> str:
-    """OIDC Discovery §4.1: the issuer's path + ``/.well-known/openid-configuration``."""
-    return urlsplit(issuer).path.rstrip("/") + "/.well-known/openid-configuration"
-
-
-def oauth2_metadata_path(issuer: str) -> str:
-    """RFC 8414 §3.1: ``/.well-known/oauth-authorization-server`` + the issuer's path."""
-    return "/.well-known/oauth-authorization-server" + urlsplit(issuer).path.rstrip("/")
 
 
 def _check_issuer(issuer: str, require_https: bool) -> None:
@@ -285,11 +263,3 @@ def _add_extra(doc: dict[str, Any], extra: Mapping[str, Any] | None) -> None:
             f"extra may not replace {', '.join(clash)}; use the keyword arguments"
         )
     doc.update(extra)
-
-
-def same_origin_path(url: str, issuer: str) -> str | None:
-    """The path of *url* when it is on the issuer's origin (so we can serve it), else None."""
-    a, b = urlsplit(url), urlsplit(issuer)
-    if (a.scheme, a.netloc) != (b.scheme, b.netloc):
-        return None
-    return urlunsplit(("", "", a.path, "", "")) or "/"

@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, NamedTuple
 
-from .._discovery import check_url
+from .._clock import WallClock
 from .._errors import ConfigurationError
 from .._rules import scope_tokens, seconds, strings
+from .._urls import check_url
 from ._claims import AccessTokenClaims
-from ._clock import Clock
 from ._errors import InvalidGrant, InvalidScope
 from ._refresh import InMemoryRefreshStore, RefreshStore, new_refresh_token, refresh_token_family
 from ._signer import TokenSigner
@@ -89,7 +89,7 @@ class TokenIssuer:
     refresh_token_ttl: float = 14 * DAY
     refresh_token_max_lifetime: float | None = 90 * DAY
     include_nbf: bool = False
-    clock: Clock = time.time
+    clock: WallClock = time.time
     _store: RefreshStore = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

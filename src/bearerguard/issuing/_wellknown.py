@@ -19,19 +19,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._caching import etag_matches
 from .._errors import ConfigurationError
 from .._jwk import PublicJWK
 from .._rules import seconds, strings
-from ._documents import (
-    authorization_server_metadata,
-    discovery_document,
-    jwks_document,
-    oauth2_metadata_path,
-    oidc_metadata_path,
-    same_origin_path,
-)
+from .._urls import oauth2_metadata_url, oidc_metadata_url, path_of, same_origin_path
+from ._documents import authorization_server_metadata, discovery_document, jwks_document
 
-__all__ = ["Response", "WellKnownEndpoints", "etag_matches", "json_response"]
+__all__ = ["Response", "WellKnownEndpoints", "json_response"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,16 +93,6 @@ def json_response(
         *extra,
     )
     return Response(status, headers, body)
-
-
-def etag_matches(if_none_match: str | None, etag: str | None) -> bool:
-    """RFC 9110 §13.1.2: weak comparison of an ``If-None-Match`` list with *etag*."""
-    if not if_none_match or not etag:
-        return False
-    if if_none_match.strip() == "*":
-        return True
-    want = etag.removeprefix("W/")
-    return any(tag.strip().removeprefix("W/") == want for tag in if_none_match.split(","))
 
 
 def _plain(status: int, body: bytes, extra: tuple[tuple[str, str], ...] = ()) -> Response:
@@ -218,8 +203,8 @@ class WellKnownEndpoints:
         max_age = self._metadata_max_age
         oidc_route = _Route.of(json_response(_json(oidc), max_age=max_age))
         routes = {
-            oidc_metadata_path(self._issuer): oidc_route,
-            oauth2_metadata_path(self._issuer): (
+            path_of(oidc_metadata_url(self._issuer)): oidc_route,
+            path_of(oauth2_metadata_url(self._issuer)): (
                 oidc_route
                 if oauth2 is oidc
                 else _Route.of(json_response(_json(oauth2), max_age=max_age))

@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from typing import Literal
 
-from .._discovery import safe_url
+from .._urls import safe_url
 
 __all__ = ["EventKind", "KeySetEvent", "KeySetStatus", "log_event"]
 

@@ -31,9 +31,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .._discovery import safe_url
 from .._errors import FetchError
 from .._jwk import PublicJWK
+from .._urls import safe_url
 from ._events import EventKind, KeySetEvent, KeySetStatus
 from ._policy import MAX_ABSENT_KIDS, KeySetPolicy
 

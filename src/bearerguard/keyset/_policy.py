@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .._discovery import cache_lifetime
+from .._caching import cache_lifetime
 from .._errors import ConfigurationError
+from .._limits import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT
 from .._rules import seconds
 
 __all__ = ["MAX_ABSENT_KIDS", "MAX_REDIRECTS", "KeySetPolicy"]
@@ -44,8 +45,8 @@ class KeySetPolicy:
     cooldown: float = 30
     absent_ttl: float = 300
     max_stale: float = 86400
-    timeout: float = 5.0
-    max_bytes: int = 262144
+    timeout: float = DEFAULT_TIMEOUT
+    max_bytes: int = DEFAULT_MAX_BYTES
     require_https: bool = True
     follow_redirects: bool = False
 

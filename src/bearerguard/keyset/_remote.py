@@ -47,20 +47,12 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent import futures
 from urllib.parse import urljoin
 
-from .._discovery import (
-    Fetcher,
-    FetchResponse,
-    check_url,
-    default_fetcher,
-    json_response,
-    jwks_uri_from_metadata,
-    keys_from_document,
-    oauth2_metadata_url,
-    oidc_metadata_url,
-    safe_url,
-)
+from .._clock import MonotonicClock
+from .._discovery import jwks_uri_from_metadata, keys_from_document
 from .._errors import BearerGuardError, ConfigurationError, FetchError, KeySetUnavailable
+from .._fetch import Fetcher, FetchResponse, default_fetcher, json_response
 from .._jwk import PublicJWK
+from .._urls import check_url, oauth2_metadata_url, oidc_metadata_url, safe_url
 from ._events import KeySetEvent, KeySetStatus, log_event
 from ._machine import (
     EMPTY,
@@ -80,8 +72,6 @@ __all__ = ["RemoteKeySet"]
 log = logging.getLogger("bearerguard.keyset")
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
-
-Clock = Callable[[], float]
 
 
 class _Flight:
@@ -118,7 +108,7 @@ class RemoteKeySet:
         *,
         policy: KeySetPolicy = KeySetPolicy(),
         fetcher: Fetcher | None = None,
-        clock: Clock | None = None,
+        clock: MonotonicClock | None = None,
         on_event: Callable[[KeySetEvent], None] | None = None,
     ) -> None:
         if not isinstance(policy, KeySetPolicy):
@@ -133,7 +123,7 @@ class RemoteKeySet:
         *,
         policy: KeySetPolicy = KeySetPolicy(),
         fetcher: Fetcher | None = None,
-        clock: Clock | None = None,
+        clock: MonotonicClock | None = None,
         on_event: Callable[[KeySetEvent], None] | None = None,
     ) -> RemoteKeySet:
         """Keys found by OpenID Connect discovery on first use (no network call now).
@@ -150,7 +140,7 @@ class RemoteKeySet:
         *,
         policy: KeySetPolicy = KeySetPolicy(),
         fetcher: Fetcher | None = None,
-        clock: Clock | None = None,
+        clock: MonotonicClock | None = None,
         on_event: Callable[[KeySetEvent], None] | None = None,
     ) -> RemoteKeySet:
         """Keys found by RFC 8414 metadata on first use (no network call now)."""
@@ -163,7 +153,7 @@ class RemoteKeySet:
         metadata_url: str,
         policy: KeySetPolicy,
         fetcher: Fetcher | None,
-        clock: Clock | None,
+        clock: MonotonicClock | None,
         on_event: Callable[[KeySetEvent], None] | None,
     ) -> RemoteKeySet:
         if not isinstance(policy, KeySetPolicy):
@@ -180,7 +170,7 @@ class RemoteKeySet:
         metadata_url: str | None,
         policy: KeySetPolicy,
         fetcher: Fetcher | None,
-        clock: Clock | None,
+        clock: MonotonicClock | None,
         on_event: Callable[[KeySetEvent], None] | None,
     ) -> None:
         if fetcher is not None and not callable(fetcher):
@@ -190,7 +180,7 @@ class RemoteKeySet:
         self._issuer = issuer
         self._policy = policy
         self._fetcher = fetcher
-        self._clock: Clock = clock or time.monotonic
+        self._clock: MonotonicClock = clock or time.monotonic
         self._on_event = on_event
         self._random = random.SystemRandom()
         self._lock = threading.Lock()

@@ -30,18 +30,19 @@ from typing import Any
 import jwt
 
 from .._algorithms import PublicKey
+from .._caching import etag_matches
+from .._clock import WallClock
 from .._errors import ConfigurationError
 from .._jwk import PublicJWK
 from .._rules import scope_tokens
+from .._urls import jwks_uri_for, oauth2_metadata_url, oidc_metadata_url, path_of
 from ..issuing._clients import Client
-from ..issuing._clock import Clock
-from ..issuing._documents import oauth2_metadata_path, oidc_metadata_path
 from ..issuing._keys import KeyPair
 from ..issuing._refresh import RefreshStore
 from ..issuing._signer import ACCESS_TOKEN_TYP, KeyPairSigner
 from ..issuing._token_endpoint import TokenEndpoint
 from ..issuing._tokens import TokenIssuer
-from ..issuing._wellknown import Response, WellKnownEndpoints, etag_matches, json_response
+from ..issuing._wellknown import Response, WellKnownEndpoints, json_response
 from ._faults import ActiveFault, Fault, RecordedRequest, apply_fault
 from ._keypool import KeyPool, default_pool
 from ._server import make_server
@@ -77,7 +78,7 @@ class LocalIssuer:
         token_ttl: int = 300,
         jwks_max_age: int = 300,
         metadata_max_age: int = 300,
-        clock: Clock = time.time,
+        clock: WallClock = time.time,
         key_pool: KeyPool | None = None,
         clients: Iterable[Client] = (),
         default_scopes: Iterable[str] = (),
@@ -193,17 +194,17 @@ class LocalIssuer:
     @property
     def jwks_path(self) -> str:
         """The JWKS path (``/.well-known/jwks.json`` under the issuer's path)."""
-        return self._path + "/.well-known/jwks.json"
+        return path_of(self.jwks_uri)
 
     @property
     def oidc_path(self) -> str:
         """The OpenID Connect discovery path."""
-        return oidc_metadata_path(self.url)
+        return path_of(self.oidc_url)
 
     @property
     def oauth2_path(self) -> str:
         """The RFC 8414 metadata path."""
-        return oauth2_metadata_path(self.url)
+        return path_of(self.oauth2_url)
 
     @property
     def token_path(self) -> str:
@@ -223,17 +224,17 @@ class LocalIssuer:
     @property
     def jwks_uri(self) -> str:
         """The JWKS URL."""
-        return f"http://127.0.0.1:{self.port}{self.jwks_path}"
+        return jwks_uri_for(self.url)
 
     @property
     def oidc_url(self) -> str:
         """The OpenID Connect discovery document URL."""
-        return f"http://127.0.0.1:{self.port}{self.oidc_path}"
+        return oidc_metadata_url(self.url)
 
     @property
     def oauth2_url(self) -> str:
         """The RFC 8414 metadata document URL."""
-        return f"http://127.0.0.1:{self.port}{self.oauth2_path}"
+        return oauth2_metadata_url(self.url)
 
     # -- keys -------------------------------------------------------------------------
 
