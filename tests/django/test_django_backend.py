@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from asgiref.sync import async_to_sync
 from django.contrib.auth import aauthenticate, authenticate, get_user_model
+from django.http import HttpResponseBase
 from django.test import AsyncClient, Client, RequestFactory
 
 from bearerguard import AccessClaims, StandardClaims
@@ -193,6 +194,7 @@ def test_lookup_mode_refuses_unknown_and_inactive_users(
     if existing is not None:
         users.create(**existing)
     headers = bearer(local_issuer.mint(sub="ann"))
+    response: HttpResponseBase
     if client == "wsgi":
         response = Client().get("/whoami", headers=headers)
     else:
@@ -216,6 +218,7 @@ def test_create_mode_creates_once(
     )
     for _ in range(2):
         headers = bearer(local_issuer.mint(sub="new-user"))
+        response: HttpResponseBase
         if client == "wsgi":
             response = Client().get("/whoami", headers=headers)
         else:

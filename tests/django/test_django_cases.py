@@ -58,7 +58,7 @@ def observed(response: HttpResponseBase, body: bytes) -> Observed:
 
 def send_wsgi(case: Case, tokens: dict[str, str]) -> Observed:
     values = case.header_values(tokens)
-    extra = {}
+    extra: dict[str, Any] = {}
     if values:
         # What a WSGI server hands the app (PEP 3333): the bytes as latin-1
         # text, repeated header lines joined by commas.

@@ -294,7 +294,8 @@ def test_claims_type_by_dotted_path(
             local_issuer, CLAIMS_TYPE="tests.django.testapp_backends.AppClaims"
         )
     )
-    token = local_issuer.mint(**{"https://example.com/tenant": "acme"})
+    tenant: dict[str, Any] = {"https://example.com/tenant": "acme"}
+    token = local_issuer.mint(**tenant)
     user = BearerTokenBackend().authenticate(None, bearer_token=token)
     assert isinstance(user, TokenUser)
     assert isinstance(user.claims, AppClaims)

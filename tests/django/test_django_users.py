@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from asgiref.sync import async_to_sync
 from django.contrib.auth import aauthenticate, authenticate, get_user_model
+from django.http import HttpResponseBase
 from django.test import AsyncClient, Client, RequestFactory
 
 from bearerguard.testing import LocalIssuer
@@ -82,11 +83,13 @@ def users() -> list[str]:
 
 def add_user(username: str) -> None:
     model = get_user_model()
-    model._default_manager.create(**{model.USERNAME_FIELD: username})
+    # Every user model has USERNAME_FIELD; django-stubs declares it on AbstractUser only.
+    field: str = getattr(model, "USERNAME_FIELD")
+    model._default_manager.create(**{field: username})
 
 
 # The HTTP paths to the backend: (settings, client, URL).
-HTTP_PATHS = {
+HTTP_PATHS: dict[str, tuple[dict[str, Any], str, str]] = {
     "middleware-wsgi": ({}, "wsgi", "/whoami"),
     "middleware-asgi": ({"ROOT_URLCONF": "tests.django.testapp_async"}, "asgi", "/whoami"),
     "drf": ({"MIDDLEWARE": [COMMON_MIDDLEWARE]}, "wsgi", "/drf/claims"),
@@ -256,6 +259,7 @@ def test_token_never_lands_on_an_account_it_does_not_name_exactly(
     for name in existing:
         add_user(name)
     headers = bearer(mint(local_issuer, sub="ANN"))
+    response: HttpResponseBase
     if client == "wsgi":
         response = Client().get("/whoami", headers=headers)
     else:

@@ -13,6 +13,7 @@ from django.urls import path
 from django.utils.decorators import method_decorator
 from django.views import View
 
+from bearerguard import StandardClaims
 from bearerguard.django import require_scopes, require_token
 from tests.adapters.cases import TEXT
 
@@ -31,7 +32,7 @@ def describe(request: HttpRequest) -> dict[str, Any]:
         "authenticated": user.is_authenticated,
         "backend": getattr(user, "backend", None),
         "scopes": sorted(getattr(user, "scopes", ())),
-        "claims_sub": claims if claims in (None, "unset") else claims.sub,
+        "claims_sub": claims.sub if isinstance(claims, StandardClaims) else claims,
     }
 
 

@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from bearerguard import AccessClaims, StandardClaims
 from bearerguard.django.rest_framework import (
     BearerTokenAuthentication,
     HasScopes,
@@ -24,12 +25,26 @@ from tests.adapters.cases import TEXT
 SCOPE = "write"
 
 
+def claims_in(request: Request) -> StandardClaims:
+    """``request.auth``: the claims BearerTokenAuthentication verified."""
+    claims = request.auth
+    assert isinstance(claims, StandardClaims), f"request.auth is a {type(claims).__name__}"
+    return claims
+
+
+def access_claims_in(request: Request) -> AccessClaims:
+    """``request.auth`` as access-token claims (the default claims type, with scopes)."""
+    claims = claims_in(request)
+    assert isinstance(claims, AccessClaims), f"request.auth is a {type(claims).__name__}"
+    return claims
+
+
 class Token(APIView):
     authentication_classes = [BearerTokenAuthentication]
     permission_classes = [IsAuthenticated]
 
     def get(self, request: Request) -> HttpResponse:
-        return HttpResponse(request.auth.sub, content_type=TEXT)
+        return HttpResponse(claims_in(request).sub, content_type=TEXT)
 
 
 class Scoped(Token):
@@ -52,8 +67,8 @@ class Claims(APIView):
             {
                 "user": type(request.user).__name__,
                 "username": request.user.get_username(),
-                "sub": request.auth.sub,
-                "scopes": sorted(request.auth.scopes),
+                "sub": access_claims_in(request).sub,
+                "scopes": sorted(access_claims_in(request).scopes),
             }
         )
 
@@ -73,7 +88,7 @@ class AnyToken(APIView):
     permission_classes = [RequireScopes()]
 
     def get(self, request: Request) -> HttpResponse:
-        return HttpResponse(request.auth.sub, content_type=TEXT)
+        return HttpResponse(claims_in(request).sub, content_type=TEXT)
 
 
 class AnyUser(AnyToken):

@@ -15,7 +15,9 @@ class Member(AbstractBaseUser):
     A username field not called ``username``, 32 characters at most.
     """
 
-    handle = models.CharField(max_length=32, unique=True, db_collation="NOCASE")
+    handle: models.CharField[str, str] = models.CharField(
+        max_length=32, unique=True, db_collation="NOCASE"
+    )
 
     USERNAME_FIELD = "handle"
     REQUIRED_FIELDS: ClassVar[list[str]] = []
@@ -35,7 +37,7 @@ class CaselessManager(BaseUserManager["Account"]):
 class Account(AbstractBaseUser):
     """Unique ignoring case (a constraint on ``Lower(name)``), compared exactly by ``get()``."""
 
-    name = models.CharField(max_length=64)
+    name: models.CharField[str, str] = models.CharField(max_length=64)
 
     USERNAME_FIELD = "name"
     REQUIRED_FIELDS: ClassVar[list[str]] = []
@@ -50,7 +52,7 @@ class Account(AbstractBaseUser):
 class Alias(AbstractBaseUser):
     """A username field that is not unique (Django only warns when other backends are used)."""
 
-    alias = models.CharField(max_length=64)
+    alias: models.CharField[str, str] = models.CharField(max_length=64)
 
     USERNAME_FIELD = "alias"
     REQUIRED_FIELDS: ClassVar[list[str]] = []
