@@ -4,7 +4,9 @@ A :class:`PublicJWK` holds a ``cryptography`` public key that has passed
 bearerguard's own checks, which are stricter than what ``cryptography`` accepts
 on its own: RSA moduli of at least 2048 bits with an odd exponent of at least 3,
 EC points on their curve, Ed25519/Ed448 points that are on the curve, canonically
-encoded and not of small order. A JWK that carries private members is refused:
+encoded and not of small order (:mod:`bearerguard._edwards`). A key without a
+``kid`` is named by its RFC 7638 thumbprint (:mod:`bearerguard._thumbprint`).
+A JWK that carries private members is refused:
 a JWKS endpoint that publishes a private key is broken, and using it would
 hand out signing power.
 
@@ -22,8 +24,6 @@ Such a key is accepted with a logged warning; longer coordinates are refused.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -32,9 +32,11 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
 from ._algorithms import ALGORITHMS, COORD_SIZES, PublicKey, Verify, make_verifier, same_signature
-from ._encoding import b64url_decode, b64url_encode, has_surrogate, json_object
+from ._edwards import check_ed448_point, check_ed25519_point
+from ._encoding import b64url_decode, has_surrogate, json_object
 from ._errors import BearerGuardError, InvalidKey
 from ._limits import MAX_KID_LENGTH
+from ._thumbprint import EC_CURVE_NAMES, canonical_members, jwk_thumbprint
 
 __all__ = ["PublicJWK", "parse_jwks"]
 
@@ -52,7 +54,6 @@ _EC_CURVES: dict[str, ec.EllipticCurve] = {
     "P-384": ec.SECP384R1(),
     "P-521": ec.SECP521R1(),
 }
-_EC_NAMES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
 # Field primes (SEC 2 §2.4): a coordinate must be below its prime. cryptography
 # reduces larger values silently, so one key would have several JWK spellings.
 _EC_PRIMES = {
@@ -121,7 +122,7 @@ class PublicJWK:
     ) -> PublicJWK:
         """Wrap a ``cryptography`` public key; ``kid=None`` means its thumbprint."""
         _check_key(key)
-        return cls(key=key, kid=kid or _thumbprint(key), use=use, alg=alg)
+        return cls(key=key, kid=kid or jwk_thumbprint(key), use=use, alg=alg)
 
     @classmethod
     def from_dict(cls, jwk: Mapping[str, Any]) -> PublicJWK:
@@ -153,7 +154,7 @@ class PublicJWK:
         alg = jwk.get("alg")
         if alg is not None and not isinstance(alg, str):
             raise InvalidKey("alg must be a string")
-        return cls(key=key, kid=kid or _thumbprint(key), use=use, alg=alg)
+        return cls(key=key, kid=kid or jwk_thumbprint(key), use=use, alg=alg)
 
     # -- views --------------------------------------------------------------
 
@@ -171,7 +172,7 @@ class PublicJWK:
         """The curve name for EC and OKP keys, ``None`` for RSA."""
         key = self.key
         if isinstance(key, ec.EllipticCurvePublicKey):
-            return _EC_NAMES[key.curve.name]
+            return EC_CURVE_NAMES[key.curve.name]
         if isinstance(key, ed25519.Ed25519PublicKey):
             return "Ed25519"
         if isinstance(key, ed448.Ed448PublicKey):
@@ -193,11 +194,11 @@ class PublicJWK:
 
     def thumbprint(self) -> str:
         """The RFC 7638 JWK thumbprint (SHA-256, base64url)."""
-        return _thumbprint(self.key)
+        return jwk_thumbprint(self.key)
 
     def to_dict(self) -> dict[str, str]:
         """The public JWK as a JSON-ready dict (with ``kid``, ``use``, ``alg`` when set)."""
-        out = _required_members(self.key)
+        out = canonical_members(self.key)
         out["kid"] = self.kid
         if self.use is not None:
             out["use"] = self.use
@@ -342,12 +343,12 @@ def _okp_from_jwk(jwk: Mapping[str, Any]) -> ed25519.Ed25519PublicKey | ed448.Ed
     if crv == "Ed25519":
         if len(x) != 32:
             raise InvalidKey("Ed25519 public key must be 32 bytes")
-        _check_ed25519_point(x)
+        check_ed25519_point(x)
         return ed25519.Ed25519PublicKey.from_public_bytes(x)
     if crv == "Ed448":
         if len(x) != 57:
             raise InvalidKey("Ed448 public key must be 57 bytes")
-        _check_ed448_point(x)
+        check_ed448_point(x)
         return ed448.Ed448PublicKey.from_public_bytes(x)
     raise InvalidKey(f"unsupported OKP curve {str(crv)[:20]!r}")
 
@@ -358,106 +359,11 @@ def _check_key(key: object) -> None:
         numbers = key.public_numbers()
         _check_rsa_numbers(numbers.n, numbers.e)
     elif isinstance(key, ec.EllipticCurvePublicKey):
-        if key.curve.name not in _EC_NAMES:
+        if key.curve.name not in EC_CURVE_NAMES:
             raise InvalidKey(f"unsupported EC curve {key.curve.name!r}")
     elif isinstance(key, ed25519.Ed25519PublicKey):
-        _check_ed25519_point(key.public_bytes_raw())
+        check_ed25519_point(key.public_bytes_raw())
     elif isinstance(key, ed448.Ed448PublicKey):
-        _check_ed448_point(key.public_bytes_raw())
+        check_ed448_point(key.public_bytes_raw())
     else:
         raise InvalidKey(f"unsupported key type {type(key).__name__}")
-
-
-# -- Edwards curve point checks ---------------------------------------------------
-# cryptography (OpenSSL) loads any 32/57-byte string as a public key. A small-order
-# point makes every signature check depend only on the message hash, letting one
-# signature verify for many messages; a non-canonical or off-curve encoding is a
-# malformed key. Both are refused here (RFC 8032 §5.1.3, "Taming the many EdDSAs").
-
-_P25519 = 2**255 - 19
-_D25519 = (-121665 * pow(121666, _P25519 - 2, _P25519)) % _P25519
-_SQRT_M1 = pow(2, (_P25519 - 1) // 4, _P25519)
-_P448 = 2**448 - 2**224 - 1
-_D448 = _P448 - 39081
-
-
-def _check_ed25519_point(raw: bytes) -> None:
-    p = _P25519
-    y = int.from_bytes(raw, "little") & ((1 << 255) - 1)
-    sign = raw[31] >> 7
-    if y >= p:
-        raise InvalidKey("Ed25519 public key is not canonically encoded")
-    yy = y * y % p
-    x2 = (yy - 1) * pow(_D25519 * yy + 1, p - 2, p) % p
-    x = pow(x2, (p + 3) // 8, p)
-    if (x * x - x2) % p:
-        x = x * _SQRT_M1 % p
-    if (x * x - x2) % p:
-        raise InvalidKey("Ed25519 public key is not a point on the curve")
-    if x == 0 and sign:
-        raise InvalidKey("Ed25519 public key is not canonically encoded")
-    if x & 1 != sign:
-        x = p - x
-    px, py = x, y
-    for _ in range(3):  # multiply by the cofactor 8
-        px, py = _ed25519_double(px, py)
-    if px == 0 and py == 1:
-        raise InvalidKey("Ed25519 public key is a small-order point")
-
-
-def _ed25519_double(x: int, y: int) -> tuple[int, int]:
-    # Complete twisted Edwards addition (a = -1) of the point with itself.
-    p = _P25519
-    xy = x * y % p
-    t = _D25519 * xy * xy % p
-    x3 = 2 * xy * pow(1 + t, p - 2, p) % p
-    y3 = (y * y + x * x) * pow(1 - t, p - 2, p) % p
-    return x3, y3
-
-
-def _check_ed448_point(raw: bytes) -> None:
-    y = int.from_bytes(raw, "little") & ((1 << 455) - 1)
-    if raw[56] & 0x7F or y >= _P448:
-        raise InvalidKey("Ed448 public key is not canonically encoded")
-    # The points of order 1, 2 and 4 on edwards448 have y in {1, -1, 0}.
-    if y in (0, 1, _P448 - 1):
-        raise InvalidKey("Ed448 public key is a small-order point")
-    # RFC 8032 §5.2.3: x² = (y² - 1) / (d·y² - 1) must have a square root
-    # (p ≡ 3 mod 4, so the root candidate is u^((p+1)/4)).
-    p = _P448
-    yy = y * y % p
-    x2 = (yy - 1) * pow(_D448 * yy - 1, p - 2, p) % p
-    x = pow(x2, (p + 1) // 4, p)
-    if (x * x - x2) % p:
-        raise InvalidKey("Ed448 public key is not a point on the curve")
-
-
-# -- RFC 7638 thumbprints ---------------------------------------------------------
-
-
-def _required_members(key: PublicKey) -> dict[str, str]:
-    """The RFC 7638 §3.2 required members of the public key, minimally encoded."""
-    if isinstance(key, rsa.RSAPublicKey):
-        nums = key.public_numbers()
-        return {"e": _uint(nums.e), "kty": "RSA", "n": _uint(nums.n)}
-    if isinstance(key, ec.EllipticCurvePublicKey):
-        crv = _EC_NAMES[key.curve.name]
-        size = COORD_SIZES[crv]
-        pub = key.public_numbers()
-        return {
-            "crv": crv,
-            "kty": "EC",
-            "x": b64url_encode(pub.x.to_bytes(size, "big")),
-            "y": b64url_encode(pub.y.to_bytes(size, "big")),
-        }
-    crv = "Ed25519" if isinstance(key, ed25519.Ed25519PublicKey) else "Ed448"
-    return {"crv": crv, "kty": "OKP", "x": b64url_encode(key.public_bytes_raw())}
-
-
-def _uint(value: int) -> str:
-    return b64url_encode(value.to_bytes((value.bit_length() + 7) // 8 or 1, "big"))
-
-
-def _thumbprint(key: PublicKey) -> str:
-    canonical = json.dumps(_required_members(key), sort_keys=True, separators=(",", ":"))
-    return b64url_encode(hashlib.sha256(canonical.encode("ascii")).digest())
