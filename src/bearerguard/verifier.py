@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from time import time as _time
 from typing import Any, Generic, TypeVar, overload
@@ -45,7 +45,7 @@ from ._errors import (
 )
 from ._issuer import Issuer, validated_claims
 from ._jwk import PublicJWK
-from ._jws import DecodedToken, decode, parse
+from ._jws import Parts, parse
 from ._keysource import KeySource
 from ._rules import is_scope_token, scope_tokens
 from ._validation import Now, Validator, to_timestamp
@@ -62,10 +62,12 @@ C = TypeVar("C", bound=StandardClaims)
 #: Entries the verified-token cache holds by default (``cache_size=0`` disables it).
 DEFAULT_CACHE_SIZE = 10_000
 
-# One cache entry: (claims, deadline, not_before, leeway, key source, key, kid).
-# A hit needs now < deadline and now + leeway >= not_before (see _time_window)
-# and the key still among key_source.get_keys(kid).
-_Entry = tuple[Any, float, float, float, KeySource, PublicJWK, "str | None"]
+# A hit: (claims, key source, key, kid); it stands while the key is still
+# among key_source.get_keys(kid).
+_Hit = tuple[Any, KeySource, PublicJWK, "str | None"]
+# One cache entry: (deadline, not_before, leeway, hit). The hit is served at
+# now < deadline and now + leeway >= not_before (see _time_window).
+_Entry = tuple[float, float, float, _Hit]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -202,19 +204,9 @@ class Verifier(Generic[C]):
             with self._cache_lock:
                 self._cache.clear()
 
-    def _route(self, token: str) -> tuple[DecodedToken, Issuer, Validator]:
-        """Parse *token* once and pick its issuer by the unverified ``iss``.
-
-        The unverified ``iss`` is trusted for nothing but this choice: the
-        chosen issuer's keys must then verify the signature, and the verified
-        ``iss`` is checked again against that issuer.
-        """
-        decoded = decode(token, max_size=self._max_token_size)
-        iss = decoded.payload.get("iss")
-        route = self._routes.get(iss) if type(iss) is str else None
-        if route is None:
-            raise IssuerMismatch("token iss is not a trusted issuer")
-        return decoded, route[0], route[1]
+    # verify and averify differ only in how they ask the key source: the rest
+    # is _cached (before a hit's key check) and _forget (after a failed one),
+    # _route (before the full path's key lookup) and _finish (after it).
 
     def verify(self, token: str, *, now: Now = None) -> C:
         """Verify *token* and validate its claims; return them as :attr:`claims_type`.
@@ -224,26 +216,15 @@ class Verifier(Generic[C]):
         fetch: call :meth:`averify` from async code instead.
         """
         t = _time() if now is None else to_timestamp(now)
-        cache = self._cache
-        if cache is not None and type(token) is str:
-            entry = cache.get(token)
-            if entry is not None:
-                claims, deadline, not_before, leeway, source, key, kid = entry
-                if t < deadline and t + leeway >= not_before and key in source.get_keys(kid):
-                    self._hits += 1
-                    try:  # noqa: SIM105 (a with-block costs more than the rest of a hit)
-                        cache.move_to_end(token)
-                    except KeyError:  # evicted by another thread since the lookup
-                        pass
-                    return claims  # type: ignore[no-any-return]
-                cache.pop(token, None)
-            self._misses += 1
-        # The full path: parse once, route by the unverified iss, then the
-        # chosen issuer's checks in Issuer.unsafe_verify's order.
-        header, payload, signing_input, signature, alg, kid = parse(token, self._max_token_size)
-        issuer, validator, source = self._issuer_for(payload, len(token), alg)
-        key = Issuer.find_key(alg, kid, source.get_keys(kid), signing_input, signature)
-        return self._finish(token, header, payload, key, kid, issuer, validator, source, t)
+        hit = self._cached(token, t)
+        if hit is not None:
+            claims, source, key, kid = hit
+            if key in source.get_keys(kid):
+                self._hits += 1
+                return claims  # type: ignore[no-any-return]
+            self._forget(token)
+        parts, issuer, validator = self._route(token)
+        return self._finish(token, t, parts, issuer, validator, issuer.keys.get_keys(parts[5]))
 
     async def averify(self, token: str, *, now: Now = None) -> C:
         """Async twin of :meth:`verify`: key fetches run off the event loop.
@@ -252,62 +233,88 @@ class Verifier(Generic[C]):
         for the other callers.
         """
         t = _time() if now is None else to_timestamp(now)
-        cache = self._cache
-        if cache is not None and type(token) is str:
-            entry = cache.get(token)
-            if entry is not None:
-                claims, deadline, not_before, leeway, source, key, kid = entry
-                if t < deadline and t + leeway >= not_before and key in await source.aget_keys(kid):
-                    self._hits += 1
-                    try:  # noqa: SIM105 (a with-block costs more than the rest of a hit)
-                        cache.move_to_end(token)
-                    except KeyError:  # evicted by another thread since the lookup
-                        pass
-                    return claims  # type: ignore[no-any-return]
-                cache.pop(token, None)
-            self._misses += 1
-        header, payload, signing_input, signature, alg, kid = parse(token, self._max_token_size)
-        issuer, validator, source = self._issuer_for(payload, len(token), alg)
-        keys = await source.aget_keys(kid)
-        key = Issuer.find_key(alg, kid, keys, signing_input, signature)
-        return self._finish(token, header, payload, key, kid, issuer, validator, source, t)
+        hit = self._cached(token, t)
+        if hit is not None:
+            claims, source, key, kid = hit
+            if key in await source.aget_keys(kid):
+                self._hits += 1
+                return claims  # type: ignore[no-any-return]
+            self._forget(token)
+        parts, issuer, validator = self._route(token)
+        keys = await issuer.keys.aget_keys(parts[5])
+        return self._finish(token, t, parts, issuer, validator, keys)
 
-    def _issuer_for(
-        self, payload: dict[str, Any], size: int, alg: str
-    ) -> tuple[Issuer, Validator, KeySource]:
-        """The issuer the unverified ``iss`` names, once its size cap and allow-list pass."""
-        iss = payload.get("iss")
+    def _cached(self, token: str, t: float) -> _Hit | None:
+        """The cached result for *token* if its time window holds at *t*, else ``None``.
+
+        The caller then asks the entry's key source whether its key is still
+        in the set: a hit if so, :meth:`_forget` if not.
+        """
+        cache = self._cache
+        if cache is None or type(token) is not str:
+            return None
+        entry = cache.get(token)
+        if entry is not None:
+            deadline, not_before, leeway, hit = entry
+            if t < deadline and t + leeway >= not_before:
+                # Most recently used now; dropped by _forget if its key check fails.
+                try:  # noqa: SIM105 (a with-block costs more than the rest of a hit)
+                    cache.move_to_end(token)
+                except KeyError:  # evicted by another thread since the lookup
+                    pass
+                return hit
+            cache.pop(token, None)
+        self._misses += 1
+        return None
+
+    def _forget(self, token: str) -> None:
+        """The cached token's key has left its set: verify it from scratch."""
+        if self._cache is not None:
+            self._cache.pop(token, None)
+        self._misses += 1
+
+    def _route(self, token: str) -> tuple[Parts, Issuer, Validator]:
+        """Parse *token* once and pick its issuer by the unverified ``iss``.
+
+        The unverified ``iss`` is trusted for nothing but this choice: the
+        chosen issuer's size cap and algorithm allow-list apply next, its keys
+        must then verify the signature, and the verified ``iss`` is checked
+        again against that issuer (in :meth:`_finish`), in the order of
+        :meth:`Issuer.unsafe_verify <bearerguard._issuer.Issuer.unsafe_verify>`.
+        """
+        parts = parse(token, self._max_token_size)
+        iss = parts[1].get("iss")
         route = self._routes.get(iss) if type(iss) is str else None
         if route is None:
             raise IssuerMismatch("token iss is not a trusted issuer")
         issuer, validator = route
-        if size > issuer.max_token_size:
+        if len(token) > issuer.max_token_size:
             raise TokenTooLarge(f"token is larger than {issuer.max_token_size} bytes")
         allowed = issuer.algorithms
+        alg = parts[4]
         if allowed is not None and alg not in allowed:
             raise AlgorithmNotAllowed(f"algorithm {alg!r} is not allowed for this issuer")
-        return issuer, validator, issuer.keys
+        return parts, issuer, validator
 
     def _finish(
         self,
         token: str,
-        header: dict[str, Any],
-        payload: dict[str, Any],
-        key: PublicJWK,
-        kid: str | None,
+        t: float,
+        parts: Parts,
         issuer: Issuer,
         validator: Validator,
-        source: KeySource,
-        t: float,
+        keys: Sequence[PublicJWK],
     ) -> C:
-        """Check the verified ``iss``, validate the claims and remember the token."""
+        """Verify the signature with *keys*, check the verified ``iss``, validate, remember."""
+        header, payload, signing_input, signature, alg, kid = parts
+        key = Issuer.find_key(alg, kid, keys, signing_input, signature)
         if payload.get("iss") != issuer.url:
             raise IssuerMismatch("token iss does not match the issuer")
         claims = validated_claims(payload, header.get("typ"), validator, self._claims_type, t)
         cache = self._cache
         if cache is not None:
             deadline, not_before = _time_window(claims, validator)
-            entry = (claims, deadline, not_before, validator._leeway, source, key, kid)
+            entry = (deadline, not_before, validator._leeway, (claims, issuer.keys, key, kid))
             with self._cache_lock:
                 cache[token] = entry
                 while len(cache) > self._cache_size:
