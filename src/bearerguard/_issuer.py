@@ -22,7 +22,6 @@ from time import time as _time
 from typing import Any, TypeVar, overload
 
 from ._algorithms import ALGORITHMS, admitted_algorithms
-from ._discovery import Fetcher
 from ._errors import (
     AlgorithmNotAllowed,
     ConfigurationError,
@@ -33,8 +32,9 @@ from ._errors import (
     TokenTooLarge,
     UnknownKey,
 )
+from ._fetch import Fetcher
 from ._jwk import PublicJWK
-from ._jws import DEFAULT_MAX_TOKEN_SIZE, JWS, DecodedToken, decode, parse, verified_jws
+from ._jws import DEFAULT_MAX_TOKEN_SIZE, JWS, DecodedToken, Parts, decode, parse, verified_jws
 from ._keysource import KeySource, StaticKeySet
 from ._validation import Now, Validator, check_claims, to_timestamp
 from .claims import AccessClaims, StandardClaims
@@ -245,24 +245,13 @@ class Issuer:
 
     def unsafe_verify(self, token: str) -> JWS:
         """Decode, verify the signature and check ``iss``. No time or audience checks."""
-        header, payload, signing_input, signature, alg, kid = parse(token, self._max_token_size)
-        if self._algorithms is not None and alg not in self._algorithms:
-            raise AlgorithmNotAllowed(f"algorithm {alg!r} is not allowed for this issuer")
-        key = self.find_key(alg, kid, self._keys.get_keys(kid), signing_input, signature)
-        if payload.get("iss") != self._url:
-            raise IssuerMismatch("token iss does not match the issuer")
-        return verified_jws(header, payload, signature, key)
+        parts = self._parse(token)
+        return self._verified(parts, self._keys.get_keys(parts[5]))
 
     async def aunsafe_verify(self, token: str) -> JWS:
         """Async twin of :meth:`unsafe_verify`; key fetches never block the loop."""
-        header, payload, signing_input, signature, alg, kid = parse(token, self._max_token_size)
-        if self._algorithms is not None and alg not in self._algorithms:
-            raise AlgorithmNotAllowed(f"algorithm {alg!r} is not allowed for this issuer")
-        keys = await self._keys.aget_keys(kid)
-        key = self.find_key(alg, kid, keys, signing_input, signature)
-        if payload.get("iss") != self._url:
-            raise IssuerMismatch("token iss does not match the issuer")
-        return verified_jws(header, payload, signature, key)
+        parts = self._parse(token)
+        return self._verified(parts, await self._keys.aget_keys(parts[5]))
 
     def verify_decoded(self, decoded: DecodedToken, size: int) -> JWS:
         """:meth:`unsafe_verify` for a token already parsed by :func:`~bearerguard._jws.decode`.
@@ -273,25 +262,37 @@ class Issuer:
         self._check_decoded(decoded, size)
         return self.check_signature(decoded, self._keys.get_keys(decoded.kid))
 
-    async def averify_decoded(self, decoded: DecodedToken, size: int) -> JWS:
-        """Async twin of :meth:`verify_decoded`."""
-        self._check_decoded(decoded, size)
-        return self.check_signature(decoded, await self._keys.aget_keys(decoded.kid))
+    def check_signature(self, decoded: DecodedToken, keys: Sequence[PublicJWK]) -> JWS:
+        """Verify *decoded* against *keys* (those the key source gave for its ``kid``)."""
+        d = decoded
+        return self._verified(
+            (d.header, d.payload, d.signing_input, d.signature, d.alg, d.kid), keys
+        )
+
+    # Each verification is parse (-> _parse), keys for the kid (the one step
+    # the sync and async paths do differently), then _verified.
+
+    def _parse(self, token: str) -> Parts:
+        parts = parse(token, self._max_token_size)
+        self._check_alg(parts[4])
+        return parts
 
     def _check_decoded(self, decoded: DecodedToken, size: int) -> None:
         if size > self._max_token_size:
             raise TokenTooLarge(f"token is larger than {self._max_token_size} bytes")
-        if self._algorithms is not None and decoded.alg not in self._algorithms:
-            raise AlgorithmNotAllowed(f"algorithm {decoded.alg!r} is not allowed for this issuer")
+        self._check_alg(decoded.alg)
 
-    def check_signature(self, decoded: DecodedToken, keys: Sequence[PublicJWK]) -> JWS:
-        """Verify *decoded* against *keys* (those the key source gave for its ``kid``)."""
-        key = self.find_key(
-            decoded.alg, decoded.kid, keys, decoded.signing_input, decoded.signature
-        )
-        if decoded.payload.get("iss") != self._url:
+    def _check_alg(self, alg: str) -> None:
+        if self._algorithms is not None and alg not in self._algorithms:
+            raise AlgorithmNotAllowed(f"algorithm {alg!r} is not allowed for this issuer")
+
+    def _verified(self, parts: Parts, keys: Sequence[PublicJWK]) -> JWS:
+        """The JWS of *parts* once one of *keys* verifies its signature and its ``iss`` is ours."""
+        header, payload, signing_input, signature, alg, kid = parts
+        key = self.find_key(alg, kid, keys, signing_input, signature)
+        if payload.get("iss") != self._url:
             raise IssuerMismatch("token iss does not match the issuer")
-        return verified_jws(decoded.header, decoded.payload, decoded.signature, key)
+        return verified_jws(header, payload, signature, key)
 
     @staticmethod
     def find_key(
@@ -342,38 +343,41 @@ class Issuer:
         Claim failures raise one :class:`~bearerguard._errors.InvalidClaims`
         (or :class:`~bearerguard._errors.ExpiredToken`) listing every failed check.
         """
-        validator = self._validator or self._require_validator()
-        ts = _time() if now is None else to_timestamp(now)
+        validator, ts = self._validation_at(now)
         jws = self.unsafe_verify(token)
-        claims = validated_claims(
-            jws.payload, jws.header.get("typ"), validator, claims_type or AccessClaims, ts
-        )
-        return jws, claims
+        return jws, self._claims(jws, validator, claims_type, ts)
+
+    @overload
+    async def averify_and_validate(
+        self, token: str, claims_type: None = None, now: Now = None
+    ) -> tuple[JWS, AccessClaims]: ...
+
+    @overload
+    async def averify_and_validate(
+        self, token: str, claims_type: type[C], now: Now = None
+    ) -> tuple[JWS, C]: ...
 
     async def averify_and_validate(
-        self, token: str, claims_type: type[C] | None = None, now: Now = None
+        self, token: str, claims_type: type[Any] | None = None, now: Now = None
     ) -> tuple[JWS, Any]:
-        """Async twin of :meth:`verify_and_validate`."""
-        validator = self._validator or self._require_validator()
-        ts = _time() if now is None else to_timestamp(now)
+        """Async twin of :meth:`verify_and_validate`; key fetches never block the loop."""
+        validator, ts = self._validation_at(now)
         jws = await self.aunsafe_verify(token)
-        claims = validated_claims(
-            jws.payload, jws.header.get("typ"), validator, claims_type or AccessClaims, ts
-        )
-        return jws, claims
+        return jws, self._claims(jws, validator, claims_type, ts)
 
-    def _require_validator(self) -> Validator:
+    def _validation_at(self, now: Now) -> tuple[Validator, float]:
+        """The validator (checked before the token) and the time to validate at."""
         if self._validator is None:
             raise ConfigurationError(
                 f"Issuer({self._url!r}) has no validator: pass validator=Validator(aud=...) "
                 "to use verify_and_validate, or call unsafe_verify and validate yourself"
             )
-        return self._validator
+        return self._validator, _time() if now is None else to_timestamp(now)
 
     @staticmethod
-    def validate(jws: JWS, validator: Validator, claims_type: type[C], now: float) -> C:
-        """Type the claims of a verified *jws* and apply *validator*; raise on failure."""
-        return validated_claims(jws.payload, jws.header.get("typ"), validator, claims_type, now)
+    def _claims(jws: JWS, validator: Validator, claims_type: type[Any] | None, ts: float) -> Any:
+        typ = jws.header.get("typ")
+        return validated_claims(jws.payload, typ, validator, claims_type or AccessClaims, ts)
 
 
 def validated_claims(
