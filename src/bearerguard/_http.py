@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
@@ -211,9 +211,3 @@ def _finish(status: int, headers: list[tuple[str, str]], body: dict[str, str]) -
     payload = json.dumps(body, separators=(",", ":"), sort_keys=True).encode("utf-8")
     headers.append(("content-length", str(len(payload))))
     return PlainResponse(status, tuple(headers), payload)
-
-
-def scopes_missing(granted: Iterable[str], required: Iterable[str]) -> list[str]:
-    """The scopes in *required* that *granted* lacks."""
-    have = granted if isinstance(granted, frozenset | set) else frozenset(granted)
-    return [s for s in required if s not in have]
