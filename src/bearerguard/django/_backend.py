@@ -68,6 +68,10 @@ class BearerTokenBackend:
     override :meth:`configure_user` to copy claims onto database users.
     """
 
+    # Each sync/async pair below differs only in its I/O calls (verifying,
+    # the database, the configure_user hook); the decisions between them are
+    # shared functions.
+
     def authenticate(
         self, request: HttpRequest | None, *, bearer_token: str | None = None
     ) -> TokenUser[Any] | AbstractBaseUser | None:
@@ -77,12 +81,10 @@ class BearerTokenBackend:
         config = get_config()
         try:
             claims = config.verifier.verify(bearer_token)
-            user = self._user_for(request, claims, config)
+            return _accepted(request, claims, self._user_for(request, claims, config))
         except REFUSALS as exc:
-            remember_error(request, exc)
+            remember_error(request, exc)  # for the middleware's 401 or 503
             return None
-        remember_claims(request, claims)
-        return user
 
     async def aauthenticate(
         self, request: HttpRequest | None, *, bearer_token: str | None = None
@@ -93,12 +95,10 @@ class BearerTokenBackend:
         config = get_config()
         try:
             claims = await config.verifier.averify(bearer_token)
-            user = await self._auser_for(request, claims, config)
+            return _accepted(request, claims, await self._auser_for(request, claims, config))
         except REFUSALS as exc:
-            remember_error(request, exc)
+            remember_error(request, exc)  # for the middleware's 401 or 503
             return None
-        remember_claims(request, claims)
-        return user
 
     def get_user(self, user_id: Any) -> AbstractBaseUser | None:
         """The database user for a session (``None`` in the stateless mode: no sessions)."""
@@ -200,15 +200,8 @@ class BearerTokenBackend:
         username, model = self._checked_username(claims, config)
         if model is None:
             return TokenUser(claims, username)
-        manager = _manager(model)
         try:
-            if config.user_mode == "create":
-                user, created = manager.get_or_create(
-                    defaults=_new_user_defaults(model), **_natural_key(model, username)
-                )
-            else:
-                created = False
-                user = manager.get_by_natural_key(username)
+            user, created = _lookup(model, username, config.user_mode)
         except (model.DoesNotExist, model.MultipleObjectsReturned, IntegrityError) as exc:
             raise _not_found(exc, username) from None
         # Checked before the hook too: a refused user's record is never touched.
@@ -221,15 +214,8 @@ class BearerTokenBackend:
         username, model = self._checked_username(claims, config)
         if model is None:
             return TokenUser(claims, username)
-        manager = _manager(model)
         try:
-            if config.user_mode == "create":
-                user, created = await manager.aget_or_create(
-                    defaults=_new_user_defaults(model), **_natural_key(model, username)
-                )
-            else:
-                created = False
-                user = await manager.aget_by_natural_key(username)
+            user, created = await _alookup(model, username, config.user_mode)
         except (model.DoesNotExist, model.MultipleObjectsReturned, IntegrityError) as exc:
             raise _not_found(exc, username) from None
         user = self._checked(_exactly(user, username), config)
@@ -259,6 +245,37 @@ class BearerTokenBackend:
 
 
 _NO_USER = "no active user for this token"
+
+
+def _accepted(
+    request: HttpRequest | None, claims: StandardClaims, user: TokenUser[Any] | AbstractBaseUser
+) -> TokenUser[Any] | AbstractBaseUser:
+    remember_claims(request, claims)
+    return user
+
+
+def _lookup(
+    model: type[AbstractBaseUser], username: str, mode: str
+) -> tuple[AbstractBaseUser, bool]:
+    """The user named *username* and whether it was created now (the "create" mode)."""
+    manager = _manager(model)
+    if mode == "create":
+        return manager.get_or_create(
+            defaults=_new_user_defaults(model), **_natural_key(model, username)
+        )
+    return manager.get_by_natural_key(username), False
+
+
+async def _alookup(
+    model: type[AbstractBaseUser], username: str, mode: str
+) -> tuple[AbstractBaseUser, bool]:
+    """Async twin of :func:`_lookup`."""
+    manager = _manager(model)
+    if mode == "create":
+        return await manager.aget_or_create(
+            defaults=_new_user_defaults(model), **_natural_key(model, username)
+        )
+    return await manager.aget_by_natural_key(username), False
 
 
 def _exactly(user: AbstractBaseUser, username: str) -> AbstractBaseUser | None:
