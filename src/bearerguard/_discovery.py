@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ._errors import ConfigurationError, DiscoveryError, FetchError, InvalidKey
-from ._fetch import Fetcher, FetchResponse, default_fetcher, json_response
+from ._fetch import Fetcher, FetchResponse, default_fetcher, parse_json_response
 from ._jwk import PublicJWK, parse_jwks
 from ._limits import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT
 from ._urls import check_url, oauth2_metadata_url, oidc_metadata_url, safe_url
@@ -38,7 +38,7 @@ def _get_json(
     url: str, what: str, fetcher: Fetcher | None, timeout: float, max_bytes: int
 ) -> tuple[dict[str, Any], FetchResponse]:
     response = (fetcher or default_fetcher())(url, headers={}, timeout=timeout, max_bytes=max_bytes)
-    return json_response(response, url, what), response
+    return parse_json_response(response, url, what), response
 
 
 def fetch_jwks(

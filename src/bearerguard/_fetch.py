@@ -2,7 +2,7 @@
 
 :class:`Fetcher` is the call protocol every fetch goes through, and the seam
 for running offline (``fetcher=``); :class:`RequestsFetcher` is the default,
-on ``requests``. :func:`json_response` reads a fetched JSON document.
+on ``requests``. :func:`parse_json_response` reads a fetched JSON document.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from ._encoding import json_object
 from ._errors import BearerGuardError, FetchError
 from ._urls import safe_url
 
-__all__ = ["FetchResponse", "Fetcher", "RequestsFetcher", "default_fetcher", "json_response"]
+__all__ = ["FetchResponse", "Fetcher", "RequestsFetcher", "default_fetcher", "parse_json_response"]
 
 _CHUNK = 16 * 1024
 
@@ -131,7 +131,7 @@ def default_fetcher() -> Fetcher:
     return _default_fetcher
 
 
-def json_response(response: FetchResponse, url: str, what: str) -> dict[str, Any]:
+def parse_json_response(response: FetchResponse, url: str, what: str) -> dict[str, Any]:
     """The JSON object of a 200 response; anything else raises :class:`FetchError`."""
     if 300 <= response.status < 400:
         raise FetchError(

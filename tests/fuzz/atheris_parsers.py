@@ -29,7 +29,7 @@ from bearerguard._caching import cache_lifetime
 from bearerguard._discovery import jwks_uri_from_metadata
 from bearerguard._encoding import json_object
 from bearerguard._errors import BearerGuardError
-from bearerguard._fetch import FetchResponse, json_response
+from bearerguard._fetch import FetchResponse, parse_json_response
 from bearerguard._http import bearer_token
 from bearerguard._jwk import parse_jwks
 from bearerguard.claims import AccessClaims
@@ -69,7 +69,7 @@ def one_input(data: bytes) -> None:
         elif choice == 3:
             bearer_token(raw)
         elif choice == 4:
-            document = json_response(FetchResponse(200, {}, raw), METADATA_URL, "metadata")
+            document = parse_json_response(FetchResponse(200, {}, raw), METADATA_URL, "metadata")
             jwks_uri_from_metadata(document, ISSUER, METADATA_URL)
         elif choice == 5:
             AccessClaims.from_payload(json_object(raw, "payload"))

@@ -26,7 +26,7 @@ from .._rules import seconds, strings
 from .._urls import oauth2_metadata_url, oidc_metadata_url, path_of, same_origin_path
 from ._documents import authorization_server_metadata, discovery_document, jwks_document
 
-__all__ = ["Response", "WellKnownEndpoints", "json_response"]
+__all__ = ["Response", "WellKnownEndpoints", "build_json_response"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +77,7 @@ def _json(document: Mapping[str, Any]) -> bytes:
     return json.dumps(document, separators=(",", ":"), sort_keys=False).encode("utf-8")
 
 
-def json_response(
+def build_json_response(
     body: bytes, *, max_age: int, status: int = 200, extra: Iterable[tuple[str, str]] = ()
 ) -> Response:
     """A cacheable JSON response with a strong ``ETag`` over *body*."""
@@ -201,18 +201,19 @@ class WellKnownEndpoints:
             )
         jwks_uri = oauth2.get("jwks_uri")
         max_age = self._metadata_max_age
-        oidc_route = _Route.of(json_response(_json(oidc), max_age=max_age))
+        oidc_route = _Route.of(build_json_response(_json(oidc), max_age=max_age))
         routes = {
             path_of(oidc_metadata_url(self._issuer)): oidc_route,
             path_of(oauth2_metadata_url(self._issuer)): (
                 oidc_route
                 if oauth2 is oidc
-                else _Route.of(json_response(_json(oauth2), max_age=max_age))
+                else _Route.of(build_json_response(_json(oauth2), max_age=max_age))
             ),
         }
         jwks_path = same_origin_path(jwks_uri, self._issuer) if isinstance(jwks_uri, str) else None
         if jwks_path is not None:
-            routes[jwks_path] = _Route.of(json_response(_json(jwks), max_age=self._jwks_max_age))
+            jwks_response = build_json_response(_json(jwks), max_age=self._jwks_max_age)
+            routes[jwks_path] = _Route.of(jwks_response)
         self._routes = routes  # one assignment: readers see the old or the new set
 
     def respond(self, method: str, path: str, if_none_match: str | None = None) -> Response:

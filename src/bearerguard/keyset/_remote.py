@@ -50,7 +50,7 @@ from urllib.parse import urljoin
 from .._clock import MonotonicClock
 from .._discovery import jwks_uri_from_metadata, keys_from_document
 from .._errors import BearerGuardError, ConfigurationError, FetchError, KeySetUnavailable
-from .._fetch import Fetcher, FetchResponse, default_fetcher, json_response
+from .._fetch import Fetcher, FetchResponse, default_fetcher, parse_json_response
 from .._jwk import PublicJWK
 from .._urls import check_url, oauth2_metadata_url, oidc_metadata_url, safe_url
 from ._events import KeySetEvent, KeySetStatus, log_event
@@ -397,7 +397,7 @@ class RemoteKeySet:
             assert self._issuer is not None
             assert metadata_url is not None
             response = self._get(metadata_url, {})
-            document = json_response(response, metadata_url, "metadata document")
+            document = parse_json_response(response, metadata_url, "metadata document")
             url = jwks_uri_from_metadata(
                 document, self._issuer, metadata_url, require_https=policy.require_https
             )
@@ -407,7 +407,7 @@ class RemoteKeySet:
         response = self._get(url, headers)
         if response.status == 304 and request.etag:
             return FetchResult(headers=response.headers, not_modified=True)
-        document = json_response(response, url, "JWKS")
+        document = parse_json_response(response, url, "JWKS")
         body_hash = hashlib.sha256(response.body).digest()
         if body_hash == request.last_hash:
             return FetchResult(headers=response.headers, body_hash=body_hash)

@@ -9,7 +9,7 @@ from typing import Any
 
 from .._errors import ConfigurationError
 from .._rules import seconds
-from ..issuing._wellknown import Response, json_response
+from ..issuing._wellknown import Response, build_json_response
 
 __all__ = ["ActiveFault", "Fault", "RecordedRequest", "apply_fault"]
 
@@ -111,7 +111,7 @@ def apply_fault(fault: Fault, response: Response) -> Response:
             new_body = json.dumps({"error": "injected fault", "status": status}).encode()
     if new_body is not None:
         body = new_body
-        replaced = json_response(body, max_age=0, status=status)
+        replaced = build_json_response(body, max_age=0, status=status)
         cache = response.header("cache-control") if status == response.status == 200 else None
         headers = [h for h in replaced.headers if h[0] != "cache-control"]
         headers.append(("cache-control", cache or "no-store"))

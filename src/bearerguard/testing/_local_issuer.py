@@ -42,7 +42,7 @@ from ..issuing._refresh import RefreshStore
 from ..issuing._signer import ACCESS_TOKEN_TYP, KeyPairSigner
 from ..issuing._token_endpoint import TokenEndpoint
 from ..issuing._tokens import TokenIssuer
-from ..issuing._wellknown import Response, WellKnownEndpoints, json_response
+from ..issuing._wellknown import Response, WellKnownEndpoints, build_json_response
 from ._faults import ActiveFault, Fault, RecordedRequest, apply_fault
 from ._keypool import KeyPool, default_pool
 from ._server import make_server
@@ -480,7 +480,7 @@ class LocalIssuer:
         if fault is not None and fault.delay:
             self._stopping.wait(fault.delay)
         if endpoints is None or token_endpoint is None:  # pragma: no cover - set before serving
-            return json_response(b'{"error":"starting"}', max_age=0, status=503)
+            return build_json_response(b'{"error":"starting"}', max_age=0, status=503)
         if path == self.token_path:
             if body is None:
                 response = token_endpoint.too_large()
