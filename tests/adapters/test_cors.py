@@ -12,7 +12,7 @@ no run may happen without a valid token.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -39,6 +39,10 @@ from bearerguard.wsgi import CLAIMS_KEY, BearerAuthMiddleware
 from .apps import TestClient
 from .cases import AUDIENCE, NO_TOKEN_BODY, REALM
 from .servers import serve
+
+if TYPE_CHECKING:
+    from _typeshed import OptExcInfo
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 ORIGIN = "https://app.example"
 #: What a browser sends before a cross-origin POST with a bearer token.
@@ -479,12 +483,12 @@ def test_flask_plain_options_is_authenticated(local_issuer: LocalIssuer) -> None
 # -- plain WSGI --------------------------------------------------------------------------------
 
 
-def wsgi_cors(app: Any) -> Any:
+def wsgi_cors(app: WSGIApplication) -> WSGIApplication:
     """A minimal CORS layer: answers preflights from ORIGIN, adds its header to every answer."""
 
-    def layer(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+    def layer(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("HTTP_ORIGIN") != ORIGIN:
-            return app(environ, start_response)  # type: ignore[no-any-return]
+            return app(environ, start_response)
         allow = [("Access-Control-Allow-Origin", ORIGIN), ("Vary", "Origin")]
         if environ["REQUEST_METHOD"] == "OPTIONS" and environ.get(
             "HTTP_ACCESS_CONTROL_REQUEST_METHOD"
@@ -499,10 +503,12 @@ def wsgi_cors(app: Any) -> Any:
             )
             return []
 
-        def with_cors(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        def with_cors(
+            status: str, headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None
+        ) -> Callable[[bytes], object]:
             return start_response(status, [*headers, *allow], exc_info)
 
-        return app(environ, with_cors)  # type: ignore[no-any-return]
+        return app(environ, with_cors)
 
     return layer
 

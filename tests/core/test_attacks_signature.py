@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from bearerguard import (
@@ -573,7 +573,8 @@ def test_embedded_key_header_never_replaces_the_trusted_key(
     token = make_token(header, access_payload(), keys.rsa)
     jws = issuer.unsafe_verify(token)
     assert jws.key.kid == "rsa"
-    assert jws.key.key.public_numbers() == keys.rsa.public_key().public_numbers()  # type: ignore[union-attr]
+    assert isinstance(jws.key.key, rsa.RSAPublicKey)
+    assert jws.key.key.public_numbers() == keys.rsa.public_key().public_numbers()
 
 
 # -- crit and b64 (RFC 7515 §4.1.11, RFC 7797; CVE-2022-3102-like) ---------------------

@@ -195,6 +195,7 @@ def test_claims_are_frozen() -> None:
     """A claims object cannot be changed."""
     claims = AccessClaims.from_payload(access_payload())
     with pytest.raises(FrozenInstanceError):
+        # The claims are frozen: the assignment must raise.
         claims.sub = "admin"  # type: ignore[misc]
 
 
@@ -202,6 +203,7 @@ def test_raw_is_a_read_only_view_of_the_payload() -> None:
     """``raw`` holds every claim, unknown ones included, and cannot be written."""
     claims = AccessClaims.from_payload(access_payload(custom={"k": 1}))
     assert claims.raw["custom"] == {"k": 1}
+    # raw is a read-only mapping on frozen claims: each write must raise.
     with pytest.raises(TypeError):
         claims.raw["sub"] = "admin"  # type: ignore[index]
     with pytest.raises(FrozenInstanceError):
@@ -213,6 +215,7 @@ def test_raw_of_a_verified_token_is_read_only(issuer: Issuer, keys: Keys) -> Non
     """Through the Issuer too, JWS.payload and claims.raw are read-only."""
     token = make_token({"alg": "ES256", "kid": "p256"}, access_payload(), keys.p256)
     jws, claims = issuer.verify_and_validate(token, now=NOW)
+    # Read-only mappings: each write must raise.
     with pytest.raises(TypeError):
         claims.raw["sub"] = "admin"  # type: ignore[index]
     with pytest.raises(TypeError):

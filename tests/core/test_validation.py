@@ -85,6 +85,7 @@ def test_validator_is_frozen() -> None:
     """A Validator cannot be changed after construction."""
     v = _v()
     with pytest.raises(FrozenInstanceError):
+        # The validator is frozen: the assignment must raise.
         v.aud = "api://other"  # type: ignore[misc]
 
 

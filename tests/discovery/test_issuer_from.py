@@ -111,6 +111,7 @@ def test_bad_configuration_fails_before_any_request(
     idp: JWKSServer, kwargs: dict[str, object]
 ) -> None:
     with pytest.raises(ConfigurationError):
+        # Values of the wrong type on purpose: their refusal is the test.
         Issuer.from_oidc(idp.base_url, **kwargs)  # type: ignore[arg-type]
     assert idp.count() == 0
 

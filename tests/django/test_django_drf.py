@@ -231,6 +231,7 @@ def test_authenticate_header_is_the_bare_challenge(
 ) -> None:
     """RFC 6750 §3.1: the challenge for a request without credentials has no error code."""
     configure(BEARERGUARD=guard_settings(local_issuer, REALM="orders"))
+    # No request at all: the challenge does not depend on one.
     assert BearerTokenAuthentication().authenticate_header(None) == 'Bearer realm="orders"'  # type: ignore[arg-type]
 
 
@@ -260,4 +261,5 @@ def test_request_without_claims_is_not_permitted() -> None:
         auth: Any = None
 
     permission = RequireScopes("write")()
+    # A stand-in request and a view that is no APIView, on purpose.
     assert permission.has_permission(Request(), object()) is False  # type: ignore[arg-type]

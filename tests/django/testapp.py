@@ -37,12 +37,12 @@ def describe(request: HttpRequest) -> dict[str, Any]:
 
 
 def token(request: HttpRequest) -> HttpResponse:
-    return HttpResponse(request.auth_claims.sub, content_type=TEXT)  # type: ignore[attr-defined]
+    return HttpResponse(request.auth_claims.sub, content_type=TEXT)  # type: ignore[attr-defined]  # set by bearerguard
 
 
 @require_scopes(SCOPE)
 def scoped(request: HttpRequest) -> HttpResponse:
-    return HttpResponse(request.auth_claims.sub, content_type=TEXT)  # type: ignore[attr-defined]
+    return HttpResponse(request.auth_claims.sub, content_type=TEXT)  # type: ignore[attr-defined]  # set by bearerguard
 
 
 def public(request: HttpRequest) -> HttpResponse:

@@ -12,12 +12,12 @@ from .testapp import SCOPE, describe
 
 
 async def token(request: HttpRequest) -> HttpResponse:
-    return HttpResponse(request.auth_claims.sub, content_type=TEXT)  # type: ignore[attr-defined]
+    return HttpResponse(request.auth_claims.sub, content_type=TEXT)  # type: ignore[attr-defined]  # set by bearerguard
 
 
 @require_scopes(SCOPE)
 async def scoped(request: HttpRequest) -> HttpResponse:
-    return HttpResponse(request.auth_claims.sub, content_type=TEXT)  # type: ignore[attr-defined]
+    return HttpResponse(request.auth_claims.sub, content_type=TEXT)  # type: ignore[attr-defined]  # set by bearerguard
 
 
 async def public(request: HttpRequest) -> HttpResponse:

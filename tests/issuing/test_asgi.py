@@ -223,7 +223,9 @@ def test_custom_metadata_must_name_the_issuer(rsa2048: KeyPair) -> None:
 
 def test_custom_metadata_is_served_as_given(rsa2048: KeyPair) -> None:
     metadata = {**discovery_document(ISS), "token_endpoint": ISS + "/token"}
-    with ASGIClient(WellKnownApp(issuer=ISS, keys=[rsa2048], metadata=metadata)) as client:  # type: ignore[list-item]
+    with ASGIClient(
+        WellKnownApp(issuer=ISS, keys=[rsa2048.public_jwk], metadata=metadata)
+    ) as client:
         assert client.get(OIDC).json() == metadata
 
 

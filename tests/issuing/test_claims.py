@@ -91,6 +91,7 @@ def test_access_claims_are_validated(changes: dict[str, Any], message: str) -> N
 
 
 def test_a_single_role_string_is_one_role() -> None:
+    # A lone string where a tuple is declared, on purpose: it is one role.
     claims = AccessTokenClaims(**BASE, roles="admin")  # type: ignore[arg-type]
     assert claims.roles == ("admin",)
 
@@ -101,6 +102,7 @@ def test_extra_claims_cannot_be_changed_afterwards() -> None:
     extra["tenant"] = "evil"
     assert claims.to_payload()["tenant"] == "acme"
     with pytest.raises(TypeError):
+        # extra is a read-only mapping: the assignment must raise.
         claims.extra["tenant"] = "evil"  # type: ignore[index]
 
 

@@ -20,6 +20,7 @@ from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
 from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
 from authlib.oidc.discovery import OpenIDProviderMetadata
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bearerguard import Issuer, PublicJWK, Validator
 from bearerguard._cli import main
@@ -57,7 +58,8 @@ def test_generate_defaults_to_rsa_4096_named_by_thumbprint(
     assert (code, err) == (0, "")
     pair = load_key_pair(next(tmp_path.glob("*.private.pem")), None)
     kid = pair.kid
-    assert pair.private_key.key_size == 4096  # type: ignore[union-attr]
+    assert isinstance(pair.private_key, rsa.RSAPrivateKey)
+    assert pair.private_key.key_size == 4096
     assert out.splitlines() == [
         f"kid:         {kid}",
         "alg:         RS256",

@@ -52,6 +52,7 @@ def test_jwks_refuses_two_keys_with_one_kid(rsa2048: KeyPair, ec256: KeyPair) ->
 
 def test_jwks_refuses_other_objects() -> None:
     with pytest.raises(ConfigurationError) as info:
+        # A dict, not a key, on purpose: its refusal is the test.
         jwks_document([{"kty": "RSA"}])  # type: ignore[list-item]
     assert info.value.description == (
         "JWKS entries must be PublicJWK, KeyPair or TokenSigner objects, not dict"

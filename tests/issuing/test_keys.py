@@ -73,14 +73,15 @@ def test_default_key_is_rsa_4096_signing_rs256(rsa4096: KeyPair) -> None:
     ],
 )
 def test_generate_key_pair_kinds(
-    kty: str, options: dict[str, object], key_type: type, alg: str
+    kty: str, options: dict[str, Any], key_type: type, alg: str
 ) -> None:
     """Each supported key type generates with its default algorithm."""
-    pair = generate_key_pair(kty, **options)  # type: ignore[arg-type]
+    pair = generate_key_pair(kty, **options)
     assert isinstance(pair.private_key, key_type)
     assert pair.alg == alg
     if "bits" in options:
-        assert pair.private_key.key_size == options["bits"]  # type: ignore[union-attr]
+        assert isinstance(pair.private_key, rsa.RSAPrivateKey)
+        assert pair.private_key.key_size == options["bits"]
 
 
 def test_generate_key_pair_takes_an_operator_kid(ec256: KeyPair) -> None:
@@ -117,6 +118,7 @@ def test_generate_refuses_bad_parameters(
     kty: str, options: dict[str, object], message: str
 ) -> None:
     with pytest.raises(ConfigurationError) as info:
+        # Values of the wrong type on purpose: their refusal is the test.
         generate_private_key(kty, **options)  # type: ignore[arg-type]
     assert info.value.description == message
 

@@ -206,4 +206,5 @@ def test_ring_state_refuses_two_active_keys() -> None:
 )
 def test_rotation_policy_is_validated(options: dict[str, object]) -> None:
     with pytest.raises(ConfigurationError):
+        # Values of the wrong type on purpose: their refusal is the test.
         RotationPolicy(**options)  # type: ignore[arg-type]

@@ -29,11 +29,13 @@ def test_defaults_are_the_documented_ones() -> None:
 
 def test_policy_is_frozen() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
+        # The policy is frozen: the assignment must raise.
         KeySetPolicy().cooldown = 0  # type: ignore[misc]
 
 
 def test_policy_is_keyword_only() -> None:
     with pytest.raises(TypeError):
+        # A positional argument on purpose: the fields are keyword-only.
         KeySetPolicy(900)  # type: ignore[call-arg]
 
 

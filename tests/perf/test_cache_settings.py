@@ -38,8 +38,8 @@ def test_jwtauth_takes_cache_size() -> None:
 
 def test_cache_size_from_a_config_mapping() -> None:
     """Flask/Django style: BEARERGUARD_CACHE_SIZE / {"CACHE_SIZE": ...}."""
-    flask_style = {"BEARERGUARD_OIDC": OIDC, "BEARERGUARD_AUDIENCE": AUD}
-    flask_style["BEARERGUARD_CACHE_SIZE"] = 5  # type: ignore[assignment]
+    flask_style: dict[str, object] = {"BEARERGUARD_OIDC": OIDC, "BEARERGUARD_AUDIENCE": AUD}
+    flask_style["BEARERGUARD_CACHE_SIZE"] = 5
     settings = GuardSettings.from_mapping(flask_style, prefix="BEARERGUARD_")
     assert settings.build_verifier().cache_size == 5
     django_style: dict[str, Any] = {"OIDC": OIDC, "AUDIENCE": AUD, "CACHE_SIZE": 0}

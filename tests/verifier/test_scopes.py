@@ -61,6 +61,7 @@ def test_scp_array_counts_as_granted() -> None:
 )
 def test_malformed_required_scope_is_a_configuration_error(scope: object) -> None:
     with pytest.raises(ConfigurationError):
+        # Scopes of the wrong type on purpose: their refusal is the test.
         require_scopes(CLAIMS, scope)  # type: ignore[arg-type]
 
 
