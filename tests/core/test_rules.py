@@ -8,7 +8,7 @@ one.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypedDict
 
 import pytest
 
@@ -188,6 +188,13 @@ def test_distinct_strings_refuse_a_repeat() -> None:
 # -- seconds -----------------------------------------------------------------------------
 
 
+class SecondsOptions(TypedDict, total=False):
+    """The keyword options of ``seconds`` the tables below vary."""
+
+    positive: bool
+    whole: bool
+
+
 @pytest.mark.parametrize(
     ("value", "options", "expected"),
     [
@@ -198,7 +205,7 @@ def test_distinct_strings_refuse_a_repeat() -> None:
     ],
 )
 def test_seconds_accept_finite_non_negative_numbers(
-    value: float, options: dict[str, bool], expected: float
+    value: float, options: SecondsOptions, expected: float
 ) -> None:
     assert seconds(value, "timeout", **options) == expected
 
@@ -217,7 +224,7 @@ def test_seconds_accept_finite_non_negative_numbers(
     ],
 )  # fmt: skip
 def test_seconds_refuse_naming_the_setting(
-    value: object, options: dict[str, bool], message: str
+    value: object, options: SecondsOptions, message: str
 ) -> None:
     with pytest.raises(ConfigurationError) as caught:
         seconds(value, "t", **options)
