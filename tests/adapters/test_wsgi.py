@@ -10,15 +10,10 @@ from werkzeug.test import Client
 from werkzeug.wrappers import Request, Response
 
 from bearerguard import ConfigurationError
+from bearerguard._environ import wsgi_status
 from bearerguard._settings import GuardSettings
 from bearerguard.testing import LocalIssuer
-from bearerguard.wsgi import (
-    CLAIMS_KEY,
-    BearerAuthMiddleware,
-    require_scopes,
-    require_token,
-    wsgi_status,
-)
+from bearerguard.wsgi import CLAIMS_KEY, BearerAuthMiddleware, require_scopes, require_token
 
 from .cases import AUDIENCE, NO_TOKEN_BODY, REALM
 
