@@ -18,11 +18,12 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from bearerguard import AccessClaims, StandardClaims, Validator
+from bearerguard._builder import from_plan, make_builder, plan
 from bearerguard._encoding import b64url_encode, json_object, object_fast
 from bearerguard._errors import BearerGuardError, InvalidClaims
 from bearerguard._jws import _parse_fast, _parse_strict, decode, parse
 from bearerguard._validation import check_claims
-from bearerguard.claims import _from_plan, _make_builder, _plan, claim
+from bearerguard.claims import claim
 from bearerguard.verifier import _time_window
 
 from .conftest import AUD, ISS, T0
@@ -251,8 +252,8 @@ def test_claims_builder_agrees_with_the_general_path(
     payload: dict[str, Any], claims_type: type[StandardClaims]
 ) -> None:
     """Same claims, or the same failures in the same order."""
-    fast = outcome(_make_builder(claims_type), payload)
-    general = outcome(_from_plan, claims_type, _plan(claims_type), payload)
+    fast = outcome(make_builder(claims_type), payload)
+    general = outcome(from_plan, claims_type, plan(claims_type), payload)
     assert fast == general
     if fast[0] == "ok":
         assert type(fast[1]) is claims_type
