@@ -20,7 +20,7 @@ lint: $(STAMP)
 	$(VENV)/bin/lint-imports --no-cache
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy src
+	$(VENV)/bin/mypy src tests
 
 # coverage starts before pytest, so modules imported by bearerguard's own pytest
 # plugin (an entry point, loaded early) are measured too.
