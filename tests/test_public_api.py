@@ -9,7 +9,10 @@ rename one only after a release that warned about it
 from __future__ import annotations
 
 import importlib
+import inspect
 import pkgutil
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -192,3 +195,25 @@ def test_one_token_user_class_for_every_adapter() -> None:
     starlette = importlib.import_module("bearerguard.starlette")
     django = importlib.import_module("bearerguard.django")
     assert starlette.TokenUser is django.TokenUser
+
+
+def _first_parameter(function: Callable[..., Any]) -> str:
+    return next(p for p in inspect.signature(function).parameters if p not in ("self", "cls"))
+
+
+@pytest.mark.parametrize(
+    ("function", "name"),
+    [
+        pytest.param(bearerguard.Issuer.from_oidc, "issuer", id="Issuer.from_oidc"),
+        pytest.param(bearerguard.Issuer.from_oauth2, "issuer", id="Issuer.from_oauth2"),
+        pytest.param(bearerguard.Issuer.from_jwks_url, "jwks_uri", id="Issuer.from_jwks_url"),
+        pytest.param(bearerguard.fetch_jwks_from_oidc, "issuer", id="fetch_jwks_from_oidc"),
+        pytest.param(bearerguard.fetch_jwks_from_oauth2, "issuer", id="fetch_jwks_from_oauth2"),
+        pytest.param(bearerguard.RemoteKeySet.from_oidc, "issuer", id="RemoteKeySet.from_oidc"),
+        pytest.param(bearerguard.RemoteKeySet.from_oauth2, "issuer", id="RemoteKeySet.from_oauth2"),
+        pytest.param(bearerguard.RemoteKeySet, "jwks_uri", id="RemoteKeySet"),
+    ],
+)
+def test_one_name_per_concept(function: Callable[..., Any], name: str) -> None:
+    """The issuer identifier is ``issuer`` and the JWKS URL ``jwks_uri`` wherever they are taken."""
+    assert _first_parameter(function) == name

@@ -151,7 +151,7 @@ def _discover(
 
 
 def fetch_jwks_from_oidc(
-    base_url: str,
+    issuer: str,
     *,
     fetcher: Fetcher | None = None,
     timeout: float = DEFAULT_TIMEOUT,
@@ -160,15 +160,14 @@ def fetch_jwks_from_oidc(
 ) -> DiscoveryResult:
     """OpenID Connect discovery: ``/.well-known/openid-configuration`` → ``jwks_uri`` → keys.
 
-    *base_url* is the issuer identifier exactly as the provider publishes it.
+    *issuer* is the issuer identifier exactly as the provider publishes it:
+    the document's ``issuer`` must equal it.
     """
-    return _discover(
-        base_url, oidc_metadata_url(base_url), fetcher, timeout, max_bytes, require_https
-    )
+    return _discover(issuer, oidc_metadata_url(issuer), fetcher, timeout, max_bytes, require_https)
 
 
 def fetch_jwks_from_oauth2(
-    base_url: str,
+    issuer: str,
     *,
     fetcher: Fetcher | None = None,
     timeout: float = DEFAULT_TIMEOUT,
@@ -177,5 +176,5 @@ def fetch_jwks_from_oauth2(
 ) -> DiscoveryResult:
     """RFC 8414 discovery: ``/.well-known/oauth-authorization-server[/path]`` → keys."""
     return _discover(
-        base_url, oauth2_metadata_url(base_url), fetcher, timeout, max_bytes, require_https
+        issuer, oauth2_metadata_url(issuer), fetcher, timeout, max_bytes, require_https
     )

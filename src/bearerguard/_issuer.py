@@ -114,7 +114,7 @@ class Issuer:
     @classmethod
     def from_jwks_url(
         cls,
-        jwks_url: str,
+        jwks_uri: str,
         *,
         issuer: str,
         validator: Validator | None = None,
@@ -127,20 +127,20 @@ class Issuer:
         lazy: bool = False,
         on_event: Callable[[KeySetEvent], None] | None = None,
     ) -> Issuer:
-        """An issuer whose keys come from *jwks_url*; *issuer* is the expected ``iss``.
+        """An issuer whose keys come from the JWKS at *jwks_uri*; *issuer* is the expected ``iss``.
 
         *timeout*, *max_bytes* and *require_https*, when given, override the
         same fields of *policy*. Raises :class:`~bearerguard._errors.FetchError`
         when eager (the default) and the keys cannot be fetched.
         """
         policy = _policy(policy, timeout, max_bytes, require_https)
-        keys = RemoteKeySet(jwks_url, policy=policy, fetcher=fetcher, on_event=on_event)
+        keys = RemoteKeySet(jwks_uri, policy=policy, fetcher=fetcher, on_event=on_event)
         return cls._with_remote(issuer, keys, validator, algorithms, lazy)
 
     @classmethod
     def from_oidc(
         cls,
-        base_url: str,
+        issuer: str,
         *,
         validator: Validator | None = None,
         algorithms: Iterable[str] | None = None,
@@ -154,20 +154,20 @@ class Issuer:
     ) -> Issuer:
         """An issuer found by OpenID Connect discovery.
 
-        *base_url* is the issuer identifier exactly as the provider publishes
+        *issuer* is the issuer identifier exactly as the provider publishes
         it: the metadata document's ``issuer`` must equal it, so it becomes
         :attr:`url`. Eager (default): discovery and the first key fetch happen
         now and raise :class:`~bearerguard._errors.DiscoveryError` /
         :class:`~bearerguard._errors.FetchError`; ``lazy=True``: on first use.
         """
         policy = _policy(policy, timeout, max_bytes, require_https)
-        keys = RemoteKeySet.from_oidc(base_url, policy=policy, fetcher=fetcher, on_event=on_event)
-        return cls._with_remote(base_url, keys, validator, algorithms, lazy)
+        keys = RemoteKeySet.from_oidc(issuer, policy=policy, fetcher=fetcher, on_event=on_event)
+        return cls._with_remote(issuer, keys, validator, algorithms, lazy)
 
     @classmethod
     def from_oauth2(
         cls,
-        base_url: str,
+        issuer: str,
         *,
         validator: Validator | None = None,
         algorithms: Iterable[str] | None = None,
@@ -181,8 +181,8 @@ class Issuer:
     ) -> Issuer:
         """An issuer found by RFC 8414 metadata (see :meth:`from_oidc`)."""
         policy = _policy(policy, timeout, max_bytes, require_https)
-        keys = RemoteKeySet.from_oauth2(base_url, policy=policy, fetcher=fetcher, on_event=on_event)
-        return cls._with_remote(base_url, keys, validator, algorithms, lazy)
+        keys = RemoteKeySet.from_oauth2(issuer, policy=policy, fetcher=fetcher, on_event=on_event)
+        return cls._with_remote(issuer, keys, validator, algorithms, lazy)
 
     @classmethod
     def _with_remote(
