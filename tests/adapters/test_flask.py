@@ -204,7 +204,7 @@ def test_decorator_without_the_extension() -> None:
 
 
 def test_rotation_announced_ahead_needs_no_fetch(bearerguard_issuer: LocalIssuer) -> None:
-    """Seed's safe rotation: the next key is published first, so new tokens verify at once."""
+    """Safe rotation: the next key is published first, so new tokens verify at once."""
     bearerguard_issuer.publish_next_key()
     app, _ = make_app(oidc=bearerguard_issuer.url, audience=AUDIENCE)
     client = app.test_client()

@@ -79,7 +79,7 @@ def one_input(data: bytes) -> None:
         pass  # refusing the input with bearerguard's own error is the expected outcome
 
 
-def _seeds() -> list[bytes]:
+def _starting_corpus() -> list[bytes]:
     """One well-formed input per target, so the fuzzer starts past the JSON layer."""
     import base64
     import json
@@ -117,13 +117,13 @@ def _seeds() -> list[bytes]:
 def main() -> None:
     argv = list(sys.argv)
     if not any(not arg.startswith("-") for arg in argv[1:]):
-        # No corpus directory given (as `make fuzz` runs it): start from the seeds.
+        # No corpus directory given (as `make fuzz` runs it): one well-formed input per target.
         import tempfile
         from pathlib import Path
 
         corpus = Path(tempfile.mkdtemp(prefix="bearerguard-fuzz-"))
-        for index, seed in enumerate(_seeds()):
-            (corpus / f"seed-{index}").write_bytes(seed)
+        for index, data in enumerate(_starting_corpus()):
+            (corpus / f"start-{index}").write_bytes(data)
         argv.append(str(corpus))
     logging.disable(logging.WARNING)  # parse_jwks logs each skipped key: noise at 10k runs/s
     # instrument_imports() misses packages loaded through an editable install's
