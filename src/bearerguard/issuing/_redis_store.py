@@ -34,17 +34,15 @@ from typing import Any, Protocol, TypeVar
 
 from .._clock import WallClock
 from .._errors import ConfigurationError
-from .._rules import scope_tokens
 from ._claims import RefreshTokenClaims
 from ._errors import InvalidGrant, RefreshStoreFull, RefreshTokenReused
 from ._refresh import (
     DROPPED,
     REUSED,
     REVOKED,
-    ROTATION_WINDOW,
     UNKNOWN,
-    check_ttl,
-    parse_for_save,
+    mark_rotating,
+    new_claims,
     refresh_token_family,
     refresh_token_id,
 )
@@ -248,19 +246,11 @@ class RedisRefreshStore:
         auth_time: float | None = None,
     ) -> RefreshTokenClaims:
         """Store *token* (hashed) for *ttl* seconds."""
-        family = parse_for_save(token)
-        ttl = check_ttl(ttl)
         now = self._clock()
-        claims = RefreshTokenClaims(
-            sub=user_id,
-            client_id=client_id,
-            family=family,
-            jti=refresh_token_id(token),
-            iat=now,
-            exp=now + ttl,
-            scopes=scope_tokens(scopes, "scopes", distinct=True),
-            auth_time=auth_time,
+        claims = new_claims(
+            token, user_id, ttl, now, client_id=client_id, scopes=scopes, auth_time=auth_time
         )
+        family = claims.family
         fields = [
             "sub", claims.sub,
             "cid", claims.client_id,
@@ -329,15 +319,7 @@ class RedisRefreshStore:
 
     def _mark_rotating(self, family: str, now: float) -> None:
         with self._rotating_lock:
-            rotating = self._rotating
-            rotating.pop(family, None)
-            rotating[family] = now
-            # Oldest first: drop entries whose successor never came (a failed refresh).
-            while rotating:
-                oldest, since = next(iter(rotating.items()))
-                if since + ROTATION_WINDOW > now and len(rotating) <= _MAX_ROTATING:
-                    break
-                del rotating[oldest]
+            mark_rotating(self._rotating, family, now, _MAX_ROTATING)
 
 
 _MAX_ROTATING = 100_000

@@ -95,6 +95,50 @@ def parse_for_save(token: str) -> str:
     return match.group(1)
 
 
+def new_claims(
+    token: str,
+    user_id: str,
+    ttl: float,
+    now: float,
+    *,
+    client_id: str,
+    scopes: Iterable[str],
+    auth_time: float | None,
+) -> RefreshTokenClaims:
+    """The claims a store saves for a new *token*: issued at *now*, expiring *ttl* seconds later.
+
+    What :meth:`RefreshStore.save` checks before it stores anything: a token
+    made by :func:`new_refresh_token`, a positive *ttl*, scope tokens.
+    """
+    family = parse_for_save(token)
+    ttl = check_ttl(ttl)
+    return RefreshTokenClaims(
+        sub=user_id,
+        client_id=client_id,
+        family=family,
+        jti=refresh_token_id(token),
+        iat=now,
+        exp=now + ttl,
+        scopes=scope_tokens(scopes, "scopes", distinct=True),
+        auth_time=auth_time,
+    )
+
+
+def mark_rotating(rotating: dict[str, float], family: str, now: float, limit: int) -> None:
+    """Note in *rotating* that *family* had a token redeemed at *now*, its successor not saved yet.
+
+    Entries are kept oldest first; those whose successor never came (a failed
+    refresh, after :data:`ROTATION_WINDOW`) and those beyond *limit* are dropped.
+    """
+    rotating.pop(family, None)
+    rotating[family] = now
+    while rotating:
+        oldest, since = next(iter(rotating.items()))
+        if since + ROTATION_WINDOW > now and len(rotating) <= limit:
+            break
+        del rotating[oldest]
+
+
 @runtime_checkable
 class RefreshStore(Protocol):
     """Where refresh tokens live (save, get, delete), plus rotation.
@@ -258,20 +302,11 @@ class InMemoryRefreshStore:
         auth_time: float | None = None,
     ) -> RefreshTokenClaims:
         """Store *token* (hashed) for *ttl* seconds."""
-        family = parse_for_save(token)
-        ttl = check_ttl(ttl)
         now = self._clock()
-        digest = refresh_token_id(token)
-        claims = RefreshTokenClaims(
-            sub=user_id,
-            client_id=client_id,
-            family=family,
-            jti=digest,
-            iat=now,
-            exp=now + ttl,
-            scopes=scope_tokens(scopes, "scopes", distinct=True),
-            auth_time=auth_time,
+        claims = new_claims(
+            token, user_id, ttl, now, client_id=client_id, scopes=scopes, auth_time=auth_time
         )
+        family, digest = claims.family, claims.jti
         with self._lock:
             self._maybe_sweep(now)
             rotation = self._rotating.pop(family, None) is not None
@@ -399,15 +434,7 @@ class InMemoryRefreshStore:
         self._idle[family] = None
 
     def _mark_rotating(self, family: str, now: float) -> None:
-        rotating = self._rotating
-        rotating.pop(family, None)
-        rotating[family] = now
-        # Oldest first: drop entries whose successor never came (a failed refresh).
-        while rotating:
-            oldest, since = next(iter(rotating.items()))
-            if since + ROTATION_WINDOW > now and len(rotating) <= self._max_entries:
-                break
-            del rotating[oldest]
+        mark_rotating(self._rotating, family, now, self._max_entries)
 
     def _drop_token(self, fam: _Family, family: str, digest: str) -> None:
         del fam.tokens[digest]
