@@ -306,6 +306,20 @@ class GuardSettings:
             cache_size=DEFAULT_CACHE_SIZE if self.cache_size is None else self.cache_size,
         )
 
+    @classmethod
+    def of(
+        cls, settings: GuardSettings | None, options: Mapping[str, Any], adapter: str
+    ) -> GuardSettings:
+        """An adapter's settings: the ready *settings*, or those its keyword *options* give.
+
+        Both at once is a configuration error naming the *adapter*.
+        """
+        if settings is None:
+            return cls(**options)
+        if options:
+            raise ConfigurationError(f"{adapter} takes settings= or keyword settings, not both")
+        return settings
+
     # -- from settings files ----------------------------------------------------
 
     @classmethod

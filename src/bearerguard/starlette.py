@@ -108,10 +108,7 @@ class JWTAuth:
     def __init__(
         self, app: ASGIApp, /, *, settings: GuardSettings | None = None, **options: Any
     ) -> None:
-        if settings is None:
-            settings = GuardSettings(**options)
-        elif options:
-            raise ConfigurationError("JWTAuth takes settings= or keyword settings, not both")
+        settings = GuardSettings.of(settings, options, "JWTAuth")
         self.app = app
         self.settings = settings
         self.verifier = settings.build_verifier()

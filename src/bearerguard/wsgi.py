@@ -66,12 +66,7 @@ class BearerAuthMiddleware:
     def __init__(
         self, app: WSGIApplication, /, *, settings: GuardSettings | None = None, **options: Any
     ) -> None:
-        if settings is None:
-            settings = GuardSettings(**options)
-        elif options:
-            raise ConfigurationError(
-                "BearerAuthMiddleware takes settings= or keyword settings, not both"
-            )
+        settings = GuardSettings.of(settings, options, "BearerAuthMiddleware")
         self.app = app
         self.settings = settings
         self.verifier = settings.build_verifier()
