@@ -68,6 +68,13 @@ local function revoke()
   local done = redis.pcall('HSET', KEYS[2], 'state', 'revoked')
   if type(done) == 'table' and done.err then redis.call('DEL', KEYS[2]) end
 end
+-- A used token of a live family came back: revoke the family (true), or
+-- nothing to do (false).
+local function revoke_if_used(state, jti)
+  if not (state and used(jti)) then return false end
+  revoke()
+  return true
+end
 """
 
 # ARGV: ttl in ms, now, exp, jti, rotation ('1' after a redeem in this family), field/value pairs.
@@ -103,10 +110,7 @@ _REDEEM = (
     + """
 local now = tonumber(ARGV[1])
 local state = family(now)
-if state and used(ARGV[2]) then
-  revoke()
-  return {'reused'}
-end
+if revoke_if_used(state, ARGV[2]) then return {'reused'} end
 local rec = redis.call('HGETALL', KEYS[1])
 if #rec == 0 then return {'missing'} end
 if tonumber(redis.call('HGET', KEYS[1], 'exp')) <= now then return {'missing'} end
@@ -124,10 +128,7 @@ _REVOKE = (
     + """
 local now = tonumber(ARGV[1])
 local state = family(now)
-if state and used(ARGV[2]) then
-  revoke()
-  return 1
-end
+if revoke_if_used(state, ARGV[2]) then return 1 end
 local exp = redis.call('HGET', KEYS[1], 'exp')
 if not exp or tonumber(exp) <= now then return 0 end
 -- A token whose family is gone is dead already; nothing to write.
