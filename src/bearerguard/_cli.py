@@ -246,8 +246,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _cmd_generate(args: argparse.Namespace, out: TextIO) -> int:
-    from .issuing._keyring import check_kid
     from .issuing._keys import generate_key_pair, write_key_files
+    from .issuing._ring_directory import check_kid
 
     passphrase = _passphrase(args)
     if args.kid is not None:

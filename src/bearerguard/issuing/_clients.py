@@ -30,12 +30,12 @@ from typing import Any
 
 from .._errors import ConfigurationError
 from .._rules import scope_tokens
+from ._trusted_files import MAX_FILE_SIZE
 
 __all__ = ["Client", "load_clients", "parse_client"]
 
 # RFC 6749 §2.3.1 / appendix A.1: client_id and client_secret are VSCHAR (printable ASCII).
 _VSCHAR = frozenset(chr(c) for c in range(0x20, 0x7F))
-_FILE_LIMIT = 1 << 20
 _MEMBERS = ("client_id", "client_secret", "scopes", "refresh")
 
 
@@ -161,12 +161,12 @@ def load_clients(path: str | Path) -> list[Client]:
     path = Path(path)
     try:
         with path.open("rb") as handle:
-            raw = handle.read(_FILE_LIMIT + 1)
+            raw = handle.read(MAX_FILE_SIZE + 1)
     except OSError as exc:
         raise ConfigurationError(
             f"cannot read clients file {path}: {exc.strerror or exc}"
         ) from None
-    if len(raw) > _FILE_LIMIT:
+    if len(raw) > MAX_FILE_SIZE:
         raise ConfigurationError(f"clients file {path} is larger than 1 MiB")
     try:
         document: Any = json.loads(raw.decode("utf-8"))

@@ -40,16 +40,21 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from .._algorithms import ALGORITHMS, PublicKey
 from .._errors import ConfigurationError, InvalidKey
 from .._jwk import PublicJWK
+from .._thumbprint import EC_CURVE_NAMES
 from ._pbes2 import encrypted_pkcs8_pem
+from ._trusted_files import MAX_FILE_SIZE
 
 __all__ = [
+    "PRIVATE_KEY_TYPES",
     "RSA_BITS",
     "KeyPair",
     "PrivateKey",
+    "algorithm_for",
     "default_algorithm",
     "generate_key_pair",
     "generate_private_key",
     "load_key_pair",
+    "pem_is_encrypted",
     "private_key_pem",
     "public_key_pem",
     "write_key_files",
@@ -65,7 +70,8 @@ PrivateKey = (
     | ed448.Ed448PrivateKey
 )
 
-_PRIVATE_TYPES = (
+#: The classes of :data:`PrivateKey`, for ``isinstance``.
+PRIVATE_KEY_TYPES = (
     rsa.RSAPrivateKey,
     ec.EllipticCurvePrivateKey,
     ed25519.Ed25519PrivateKey,
@@ -78,8 +84,7 @@ _CURVES: dict[str, ec.EllipticCurve] = {
     "P-384": ec.SECP384R1(),
     "P-521": ec.SECP521R1(),
 }
-_EC_ALGS = {"secp256r1": "ES256", "secp384r1": "ES384", "secp521r1": "ES512"}
-_MAX_KEY_FILE = 1 << 20  # no PEM private key is anywhere near 1 MiB
+_EC_ALGS = {"P-256": "ES256", "P-384": "ES384", "P-521": "ES512"}
 
 _BEGIN = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----")
 _PRIVATE_LABELS = frozenset(
@@ -103,7 +108,7 @@ class KeyPair:
     _jwk: PublicJWK = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.private_key, _PRIVATE_TYPES):
+        if not isinstance(self.private_key, PRIVATE_KEY_TYPES):
             raise InvalidKey(f"unsupported private key type {type(self.private_key).__name__}")
         algorithm = ALGORITHMS.get(self.alg) if isinstance(self.alg, str) else None
         if algorithm is None:
@@ -132,13 +137,27 @@ def default_algorithm(key: PrivateKey | PublicKey) -> str:
     ES256/384/512 by curve, EdDSA for Ed25519/Ed448.
     """
     if isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey):
-        return "RS256"
+        return algorithm_for("RSA")
     if isinstance(key, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
-        alg = _EC_ALGS.get(key.curve.name)
+        return algorithm_for("EC", EC_CURVE_NAMES.get(key.curve.name, key.curve.name))
+    return algorithm_for("OKP")
+
+
+def algorithm_for(kty: str, crv: str | None = None) -> str:
+    """:func:`default_algorithm` for a key not made yet: its ``kty`` and (EC) curve name."""
+    if kty == "RSA":
+        return "RS256"
+    if kty == "EC":
+        alg = _EC_ALGS.get(crv or "P-256")
         if alg is None:
-            raise InvalidKey(f"unsupported EC curve {key.curve.name!r}")
+            raise InvalidKey(f"unsupported EC curve {crv!r}")
         return alg
     return "EdDSA"
+
+
+def pem_is_encrypted(pem: bytes) -> bool:
+    """Whether PEM text holds an encrypted private key (PKCS#8, or legacy OpenSSL PEM)."""
+    return b"-----BEGIN ENCRYPTED PRIVATE KEY-----" in pem or b"Proc-Type: 4,ENCRYPTED" in pem
 
 
 def generate_private_key(
@@ -219,7 +238,7 @@ def private_key_pem(key: PrivateKey, passphrase: str | bytes | None = None) -> b
 
 def public_key_pem(key: PrivateKey | PublicKey) -> bytes:
     """The public key as SubjectPublicKeyInfo PEM (``BEGIN PUBLIC KEY``)."""
-    public: PublicKey = key.public_key() if isinstance(key, _PRIVATE_TYPES) else key
+    public: PublicKey = key.public_key() if isinstance(key, PRIVATE_KEY_TYPES) else key
     return public.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
@@ -331,7 +350,7 @@ def load_key_pair(
         raise InvalidKey(f"{target} holds no supported private key (found {', '.join(found)})")
     if b"-----END " + label + b"-----" not in data:
         raise InvalidKey(f"{target} is truncated: the private key has no END line")
-    encrypted = label == b"ENCRYPTED PRIVATE KEY" or b"Proc-Type: 4,ENCRYPTED" in data
+    encrypted = pem_is_encrypted(data)
     if encrypted and password is None:
         raise InvalidKey(f"{target} is encrypted; a passphrase is required")
     if not encrypted and password is not None:
@@ -344,7 +363,7 @@ def load_key_pair(
         if encrypted:
             raise InvalidKey(f"{target}: wrong passphrase, or the file is corrupted") from None
         raise InvalidKey(f"{target} is corrupted: the private key cannot be parsed") from None
-    if not isinstance(key, _PRIVATE_TYPES):
+    if not isinstance(key, PRIVATE_KEY_TYPES):
         raise InvalidKey(f"{target} holds a {type(key).__name__}, which cannot sign JWTs")
     try:
         pair = _pair(key, kid, alg)
@@ -369,7 +388,7 @@ def _read_key_file(target: Path) -> bytes:
         info = target.stat()
         if not stat.S_ISREG(info.st_mode):
             raise InvalidKey(f"{target} is not a regular file")
-        if info.st_size > _MAX_KEY_FILE:
+        if info.st_size > MAX_FILE_SIZE:
             raise InvalidKey(f"{target} is too large to be a private key file")
         data = target.read_bytes()
     except FileNotFoundError:
