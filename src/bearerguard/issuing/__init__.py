@@ -26,8 +26,9 @@ from ._errors import InvalidGrant, InvalidScope, RefreshStoreFull, RefreshTokenR
 from ._keyring import KeyRing
 from ._keys import KeyPair, generate_key_pair, load_key_pair, write_key_files
 from ._lifecycle import KeyState, RotationPolicy
+from ._memory_store import InMemoryRefreshStore
 from ._redis_store import RedisRefreshStore
-from ._refresh import InMemoryRefreshStore, RefreshStore
+from ._refresh import RefreshStore
 from ._signer import KeyPairSigner, TokenSigner
 from ._token_endpoint import TokenEndpoint
 from ._token_request import TokenRequestError

@@ -31,7 +31,8 @@ from .._rules import scope_tokens, seconds, strings
 from .._urls import check_url
 from ._claims import AccessTokenClaims
 from ._errors import InvalidGrant, InvalidScope
-from ._refresh import InMemoryRefreshStore, RefreshStore, new_refresh_token, refresh_token_family
+from ._memory_store import InMemoryRefreshStore
+from ._refresh import RefreshStore, new_refresh_token, refresh_token_family
 from ._signer import TokenSigner
 
 __all__ = ["AccessToken", "TokenIssuer", "TokenResponse"]
