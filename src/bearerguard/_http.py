@@ -30,6 +30,7 @@ from ._errors import (
     TokenTooLarge,
 )
 from ._jws import DEFAULT_MAX_TOKEN_SIZE
+from ._rules import NOT_NQSCHAR
 
 __all__ = [
     "REFUSALS",
@@ -43,8 +44,6 @@ __all__ = [
 
 # RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
 _CREDENTIALS = re.compile(r"([A-Za-z]+) +([A-Za-z0-9\-._~+/]+=*)")
-# RFC 6750 §3: error_description and scope use %x20-21 / %x23-5B / %x5D-7E only.
-_UNSAFE = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")
 MAX_DESCRIPTION = 200
 
 #: The errors an adapter answers with :func:`error_response` (400/401/403/503).
@@ -155,8 +154,12 @@ class PlainResponse:
 
 
 def quote(value: str) -> str:
-    """A safe quoted-string for a challenge parameter (RFC 6750 §3 character set)."""
-    return '"' + _UNSAFE.sub("?", value)[:MAX_DESCRIPTION] + '"'
+    """A safe quoted-string for a challenge parameter.
+
+    RFC 6750 §3: ``error_description`` and ``scope`` use NQSCHAR only
+    (%x20-21 / %x23-5B / %x5D-7E); anything else becomes ``?``.
+    """
+    return '"' + NOT_NQSCHAR.sub("?", value)[:MAX_DESCRIPTION] + '"'
 
 
 def error_response(
@@ -191,7 +194,7 @@ def error_response(
         body = {"error": "unauthorized", "error_description": "bearer token required"}
     elif error.status in (400, 401, 403):
         code = error.code
-        description = _UNSAFE.sub("?", error.description)[:MAX_DESCRIPTION]
+        description = NOT_NQSCHAR.sub("?", error.description)[:MAX_DESCRIPTION]
         params.append(f'error="{code}"')
         params.append(f"error_description={quote(description)}")
         if isinstance(error, InsufficientScope):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import cast
 
 from ._errors import ConfigurationError
@@ -78,13 +78,14 @@ def _items(value: object) -> tuple[object, ...] | None:
     return tuple(value) if isinstance(value, Iterable) else None
 
 
-def _first_repeat(items: tuple[str, ...]) -> str | None:
+def _once_each(items: tuple[str, ...], twice: Callable[[str], str]) -> tuple[str, ...]:
+    """*items*, unless one is listed twice: then the message ``twice(item)`` is raised."""
     seen: set[str] = set()
     for item in items:
         if item in seen:
-            return item
+            raise ConfigurationError(twice(item))
         seen.add(item)
-    return None
+    return items
 
 
 def strings(
@@ -102,11 +103,7 @@ def strings(
     ):
         raise ConfigurationError(f"{name} must be a non-empty string or strings")
     result = cast(tuple[str, ...], items)
-    if distinct:
-        repeated = _first_repeat(result)
-        if repeated is not None:
-            raise ConfigurationError(f"{name} lists {repeated!r} twice")
-    return result
+    return _once_each(result, lambda s: f"{name} lists {s!r} twice") if distinct else result
 
 
 def is_scope_token(value: object) -> bool:
@@ -139,9 +136,7 @@ def scope_tokens(
             raise ConfigurationError(message)
     result = cast(tuple[str, ...], items)
     if distinct:
-        repeated = _first_repeat(result)
-        if repeated is not None:
-            raise ConfigurationError(f"{name}: scope {repeated!r} is listed twice")
+        return _once_each(result, lambda s: f"{name}: scope {s!r} is listed twice")
     return result
 
 
