@@ -47,7 +47,7 @@ from ._token_request import (
     parse_token_request,
 )
 from ._tokens import TokenIssuer, TokenResponse
-from ._wellknown import Response
+from ._wellknown import Response, no_store_response
 
 __all__ = ["TokenEndpoint"]
 
@@ -70,16 +70,8 @@ def _json(
     status: int, document: Mapping[str, Any], extra: Iterable[tuple[str, str]] = ()
 ) -> Response:
     body = json.dumps(document, separators=(",", ":")).encode("utf-8")
-    headers = (
-        ("content-type", "application/json"),
-        ("content-length", str(len(body))),
-        # RFC 6749 §5.1: tokens and errors are never cached.
-        ("cache-control", "no-store"),
-        ("pragma", "no-cache"),
-        ("x-content-type-options", "nosniff"),
-        *extra,
-    )
-    return Response(status, headers, body)
+    # RFC 6749 §5.1: tokens and errors are never cached (Pragma for HTTP/1.0 caches).
+    return no_store_response(status, body, (("pragma", "no-cache"), *extra))
 
 
 def error_response(

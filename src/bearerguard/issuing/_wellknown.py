@@ -26,7 +26,7 @@ from .._rules import seconds, strings
 from .._urls import oauth2_metadata_url, oidc_metadata_url, path_of, same_origin_path
 from ._documents import authorization_server_metadata, discovery_document, jwks_document
 
-__all__ = ["Response", "WellKnownEndpoints", "build_json_response"]
+__all__ = ["Response", "WellKnownEndpoints", "build_json_response", "no_store_response"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +95,8 @@ def build_json_response(
     return Response(status, headers, body)
 
 
-def _plain(status: int, body: bytes, extra: tuple[tuple[str, str], ...] = ()) -> Response:
+def no_store_response(status: int, body: bytes, extra: Iterable[tuple[str, str]] = ()) -> Response:
+    """A JSON response no cache may keep (errors, tokens), with *extra* headers after."""
     headers = (
         ("content-type", "application/json"),
         ("content-length", str(len(body))),
@@ -106,9 +107,9 @@ def _plain(status: int, body: bytes, extra: tuple[tuple[str, str], ...] = ()) ->
     return Response(status, headers, body)
 
 
-_NOT_FOUND = _plain(404, b'{"error":"not_found"}')
+_NOT_FOUND = no_store_response(404, b'{"error":"not_found"}')
 _NOT_FOUND_HEAD = _NOT_FOUND.without_body()
-_NOT_ALLOWED = _plain(405, b'{"error":"method_not_allowed"}', (("allow", "GET, HEAD"),))
+_NOT_ALLOWED = no_store_response(405, b'{"error":"method_not_allowed"}', (("allow", "GET, HEAD"),))
 
 
 def _listed(values: Iterable[str] | None, name: str) -> list[str] | None:

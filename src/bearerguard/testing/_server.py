@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..issuing._wellknown import Response
+from ..issuing._wellknown import Response, no_store_response
 from ._faults import RecordedRequest
 
 __all__ = ["make_server"]
@@ -49,13 +49,7 @@ class _Server(ThreadingHTTPServer):
 
 def _plain(status: int, error: str) -> Response:
     body = f'{{"error":"invalid_request","error_description":"{error}"}}'.encode()
-    headers = (
-        ("content-type", "application/json"),
-        ("content-length", str(len(body))),
-        ("cache-control", "no-store"),
-        ("connection", "close"),
-    )
-    return Response(status, headers, body)
+    return no_store_response(status, body, (("connection", "close"),))
 
 
 _LENGTH_REQUIRED = _plain(411, "send the body with a Content-Length")
