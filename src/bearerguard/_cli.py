@@ -246,7 +246,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _cmd_generate(args: argparse.Namespace, out: TextIO) -> int:
-    from .issuing._keys import generate_key_pair, write_key_files
+    from .issuing._key_files import write_key_files
+    from .issuing._keys import generate_key_pair
     from .issuing._ring_directory import check_kid
 
     passphrase = _passphrase(args)

@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from bearerguard.issuing import KeyPair, KeyRing, generate_key_pair
-from bearerguard.issuing._keys import private_key_pem
+from bearerguard.issuing._key_files import private_key_pem
 from tests.support.clock import FakeClock
 
 from .redis_server import redis_server

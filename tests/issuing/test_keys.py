@@ -17,12 +17,8 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 from bearerguard import ConfigurationError, InvalidKey, PublicJWK
 from bearerguard.issuing import KeyPair, generate_key_pair, load_key_pair, write_key_files
-from bearerguard.issuing._keys import (
-    generate_private_key,
-    private_key_pem,
-    public_key_pem,
-    write_private_key,
-)
+from bearerguard.issuing._key_files import private_key_pem, public_key_pem, write_private_key
+from bearerguard.issuing._keys import generate_private_key
 
 from .conftest import PASSPHRASE as PASS
 

@@ -23,8 +23,9 @@ from ._claims import AccessTokenClaims, RefreshTokenClaims
 from ._clients import Client, load_clients
 from ._documents import authorization_server_metadata, discovery_document, jwks_document
 from ._errors import InvalidGrant, InvalidScope, RefreshStoreFull, RefreshTokenReused
+from ._key_files import load_key_pair, write_key_files
 from ._keyring import KeyRing
-from ._keys import KeyPair, generate_key_pair, load_key_pair, write_key_files
+from ._keys import KeyPair, generate_key_pair
 from ._lifecycle import KeyState, RotationPolicy
 from ._memory_store import InMemoryRefreshStore
 from ._redis_store import RedisRefreshStore

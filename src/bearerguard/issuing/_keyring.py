@@ -41,14 +41,8 @@ from .._clock import WallClock
 from .._errors import ConfigurationError, InvalidKey
 from .._jwk import PublicJWK
 from ._documents import jwks_document
-from ._keys import (
-    KeyPair,
-    algorithm_for,
-    default_algorithm,
-    generate_private_key,
-    load_key_pair,
-    write_key_files,
-)
+from ._key_files import load_key_pair, write_key_files
+from ._keys import KeyPair, algorithm_for, default_algorithm, generate_private_key
 from ._lifecycle import KeyState, RingKey, RingState, RotationPolicy, RotationStep
 from ._ring_directory import RingDirectory, check_kid, derived_public_jwk
 from ._signer import KeyPairSigner

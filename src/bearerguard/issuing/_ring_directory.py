@@ -30,7 +30,8 @@ from cryptography.hazmat.primitives import serialization
 
 from .._errors import ConfigurationError, InvalidKey
 from .._jwk import PublicJWK
-from ._keys import PRIVATE_KEY_TYPES, pem_is_encrypted
+from ._key_files import pem_is_encrypted
+from ._keys import PRIVATE_KEY_TYPES
 from ._lifecycle import RingKey, RingState
 from ._trusted_files import check_owner, check_trusted_file, open_lock, read_trusted
 
