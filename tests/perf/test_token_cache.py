@@ -245,6 +245,26 @@ def test_entries_of_a_removed_key_are_dropped(
         asyncio.run(verifier.averify(token, now=NOW))
 
 
+@pytest.mark.parametrize(
+    "verify",
+    [
+        pytest.param(lambda v, token: v.verify(token, now=NOW), id="verify"),
+        pytest.param(lambda v, token: asyncio.run(v.averify(token, now=NOW)), id="averify"),
+    ],
+)
+def test_a_hit_whose_key_left_the_set_counts_as_a_miss(
+    source: EditableKeys, mint: Mint, verify: Any
+) -> None:
+    """verify and averify alike: the entry is dropped and counted as a miss, never a hit."""
+    verifier = verifier_for(source)
+    token = mint(kid="k1")
+    verifier.verify(token, now=NOW)
+    source.keys = [k for k in source.keys if k.kid != "k1"]
+    with pytest.raises(UnknownKey):
+        verify(verifier, token)
+    assert verifier.cache_info() == CacheInfo(hits=0, misses=2, size=0, maxsize=DEFAULT_CACHE_SIZE)
+
+
 def test_a_kid_reused_for_another_key_drops_the_entry(
     source: EditableKeys, mint: Mint, signing_keys: Any
 ) -> None:
