@@ -32,7 +32,7 @@ from typing import Any
 from .._errors import ConfigurationError
 from .._jwk import PublicJWK
 from ._token_endpoint import TokenEndpoint
-from ._wellknown import Response, WellKnownEndpoints
+from ._wellknown import JWKS_MAX_AGE, METADATA_MAX_AGE, Response, WellKnownEndpoints
 
 __all__ = ["ASGIApp", "TokenEndpointApp", "WellKnownApp"]
 
@@ -60,8 +60,8 @@ class WellKnownApp:
         grant_types_supported: Iterable[str] | None = None,
         token_endpoint_auth_methods_supported: Iterable[str] | None = None,
         scopes_supported: Iterable[str] | None = None,
-        jwks_max_age: int = 900,
-        metadata_max_age: int = 3600,
+        jwks_max_age: int = JWKS_MAX_AGE,
+        metadata_max_age: int = METADATA_MAX_AGE,
         require_https: bool = True,
         app: ASGIApp | None = None,
     ) -> None:

@@ -49,7 +49,7 @@ from ._token_request import (
 from ._tokens import TokenIssuer, TokenResponse
 from ._wellknown import Response, no_store_response
 
-__all__ = ["TokenEndpoint"]
+__all__ = ["DEFAULT_MAX_BODY", "TokenEndpoint"]
 
 logger = logging.getLogger("bearerguard.issuing")
 

@@ -26,7 +26,19 @@ from .._rules import seconds, strings
 from .._urls import oauth2_metadata_url, oidc_metadata_url, path_of, same_origin_path
 from ._documents import authorization_server_metadata, discovery_document, jwks_document
 
-__all__ = ["Response", "WellKnownEndpoints", "build_json_response", "no_store_response"]
+__all__ = [
+    "JWKS_MAX_AGE",
+    "METADATA_MAX_AGE",
+    "Response",
+    "WellKnownEndpoints",
+    "build_json_response",
+    "no_store_response",
+]
+
+#: Default ``max-age`` of the JWKS (seconds): short, so a new key reaches verifiers soon.
+JWKS_MAX_AGE = 900
+#: Default ``max-age`` of the metadata documents (seconds): they rarely change.
+METADATA_MAX_AGE = 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,8 +153,8 @@ class WellKnownEndpoints:
         grant_types_supported: Iterable[str] | None = None,
         token_endpoint_auth_methods_supported: Iterable[str] | None = None,
         scopes_supported: Iterable[str] | None = None,
-        jwks_max_age: int = 900,
-        metadata_max_age: int = 3600,
+        jwks_max_age: int = JWKS_MAX_AGE,
+        metadata_max_age: int = METADATA_MAX_AGE,
         require_https: bool = True,
     ) -> None:
         # Cache-Control max-age is delta-seconds: a whole number (RFC 9111 §1.2.2).

@@ -8,6 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..issuing._token_endpoint import DEFAULT_MAX_BODY
 from ..issuing._wellknown import Response, no_store_response
 from ._faults import RecordedRequest
 
@@ -24,7 +25,7 @@ _DRAIN_LIMIT = 1 << 20
 
 
 def make_server(
-    port: int, respond: Respond, record: Record, *, max_body: int = 16 * 1024
+    port: int, respond: Respond, record: Record, *, max_body: int = DEFAULT_MAX_BODY
 ) -> ThreadingHTTPServer:
     """A server bound to 127.0.0.1:*port* (0: a free port) answering with *respond*.
 
