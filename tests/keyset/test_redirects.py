@@ -52,3 +52,13 @@ def test_redirect_to_plain_http_off_loopback_is_refused(
     with pytest.raises(KeySetUnavailable, match="must use https"):
         make_keyset(FOLLOW).get_keys("k1")
     assert server.count() == 1
+
+
+def test_redirect_without_location_is_a_failed_fetch(
+    server: JWKSServer, make_keyset: Callable[..., RemoteKeySet]
+) -> None:
+    """A followed-redirects policy cannot follow a 3xx that names no Location."""
+    server.set(JWKS_PATH, Reply(status=302))
+    with pytest.raises(KeySetUnavailable, match=r"redirected \(HTTP 302\)"):
+        make_keyset(FOLLOW).get_keys("k1")
+    assert server.count() == 1

@@ -125,6 +125,13 @@ def failed_stale() -> KeySetMachine:
     return machine
 
 
+def refetching_stale() -> KeySetMachine:
+    """{k1} from t=0; past its lifetime, a refetch in flight since t=900."""
+    machine = loaded()
+    start(machine, "k1", 900.0)
+    return machine
+
+
 def absent_k9(policy: KeySetPolicy = KeySetPolicy()) -> KeySetMachine:
     """{k1} from t=0; kid k9 asked at t=40, and the refetch (t=41, same keys) proved it absent.
 
@@ -182,6 +189,9 @@ LONG_ABSENT = KeySetPolicy(absent_ttl=3600)
             loaded, "k9", 700.0, ("fetch", 700.0), [], id="unknown-kid-waits-for-refresh-ahead"
         ),
         pytest.param(loaded, "k1", 900.0, ("fetch", 900.0), [], id="past-lifetime-refetches"),
+        pytest.param(
+            refetching_stale, "k1", 905.0, ("wait", 900.0), [], id="past-lifetime-waits-for-it"
+        ),
         pytest.param(
             failed_fresh, "k8", 50.0, refuse(DOWN, 20), [], id="unknown-kid-after-failure-refuses"
         ),
@@ -534,6 +544,18 @@ def test_a_fetch_that_could_not_start_fails_until_the_cooldown_ends() -> None:
     assert machine.last_error == "could not start a fetch thread"
     assert shape(machine.keys_wanted("k1", 29.0)) == refuse("could not start a fetch thread", 1)
     assert shape(machine.keys_wanted("k1", 30.0)) == ("fetch", 30.0)
+
+
+def test_a_fetch_reported_not_started_late_changes_nothing() -> None:
+    """A fetch no longer in flight cannot fail to start: the newer one and the state stay."""
+    machine = fetching()
+    hung = machine.flight
+    assert hung is not None
+    newer = start(machine, "k1", 11.0)  # abandons the hung one
+    before = machine.status(12.0)
+    machine.fetch_not_started(hung)
+    assert machine.flight is newer
+    assert machine.status(12.0) == before
 
 
 def test_discovery_names_the_jwks_in_later_events() -> None:

@@ -264,8 +264,9 @@ class KeySetMachine:
 
     def fetch_not_started(self, flight: FetchRequest) -> None:
         """The shell could not start *flight* (no thread): fail it, retry after the cooldown."""
-        if self.flight is flight:
-            self.flight = None
+        if self.flight is not flight:
+            return  # abandoned already: nothing of it is left to undo
+        self.flight = None
         self.last_error = "could not start a fetch thread"
         self.retry_at = flight.started + self.policy.cooldown
 
