@@ -97,6 +97,60 @@ def test_the_two_steps_refuse_what_unsafe_verify_refuses(
     )
 
 
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        pytest.param(lambda jwks: Issuer("", jwks), "issuer url", id="empty-url"),
+        pytest.param(
+            lambda jwks: Issuer(ISSUER, jwks, "api://orders"),  # type: ignore[arg-type]
+            "validator must be a bearerguard.Validator",
+            id="validator-not-a-Validator",
+        ),
+        pytest.param(
+            lambda jwks: Issuer(ISSUER, jwks, algorithms=["HS256"]),
+            "algorithms must be chosen from",
+            id="hmac-algorithm",
+        ),
+        pytest.param(
+            lambda jwks: Issuer(ISSUER, jwks, algorithms=[]),
+            "algorithms must be chosen from",
+            id="no-algorithm",
+        ),
+        pytest.param(
+            lambda jwks: Issuer(ISSUER, jwks, max_token_size=255),
+            "max_token_size must be an integer of at least 256",
+            id="max-token-size-too-small",
+        ),
+        pytest.param(
+            lambda jwks: Issuer(ISSUER, jwks, max_token_size=True),
+            "max_token_size must be an integer of at least 256",
+            id="max-token-size-bool",
+        ),
+        pytest.param(
+            lambda jwks: Issuer.from_jwks_url(
+                ISSUER + "/jwks",
+                issuer=ISSUER,
+                policy={"timeout": 1},  # type: ignore[arg-type]
+                lazy=True,
+            ),
+            "policy must be a KeySetPolicy",
+            id="policy-not-a-KeySetPolicy",
+        ),
+        pytest.param(
+            lambda jwks: Issuer.from_oidc(ISSUER, lazy="yes"),  # type: ignore[arg-type]
+            "lazy must be True or False",
+            id="lazy-not-a-bool",
+        ),
+    ],
+)
+def test_bad_configuration_is_refused_at_construction(
+    keys: Keys, build: Callable[[list[PublicJWK]], Issuer], message: str
+) -> None:
+    """Each wrong argument is a ConfigurationError saying what to fix, before any request."""
+    with pytest.raises(ConfigurationError, match=message):
+        build(keys.jwks())
+
+
 # -- the static key source ----------------------------------------------------------------
 
 
