@@ -47,7 +47,7 @@ from ._issuer import Issuer, validated_claims
 from ._jwk import PublicJWK
 from ._jws import Parts, parse
 from ._keysource import KeySource
-from ._rules import is_scope_token, scope_tokens
+from ._rules import scope_tokens
 from ._validation import Now, Validator, to_timestamp
 from .claims import AccessClaims, StandardClaims
 
@@ -348,6 +348,12 @@ def _time_window(claims: StandardClaims, validator: Validator) -> tuple[float, f
     return deadline, not_before
 
 
+# Required scopes come from code (decorators, views), so a few tuples recur on
+# every request: each is checked against the scope grammar once, not per call.
+_CHECKED_SCOPES: set[tuple[str, ...]] = set()
+_MAX_CHECKED_SCOPES = 1024
+
+
 def require_scopes(claims: StandardClaims, *scopes: str) -> None:
     """Raise :class:`~bearerguard._errors.InsufficientScope` unless *claims* grant every scope.
 
@@ -355,9 +361,14 @@ def require_scopes(claims: StandardClaims, *scopes: str) -> None:
     has). The error lists the missing scopes; adapters answer 403 with
     ``error="insufficient_scope"`` and the required ``scope`` (RFC 6750 §3.1).
     """
-    for scope in scopes:
-        if not is_scope_token(scope):
-            scope_tokens(scopes, "require_scopes")  # raises, naming the scope
+    try:
+        checked = scopes in _CHECKED_SCOPES
+    except TypeError:  # an unhashable "scope": scope_tokens says what is wrong
+        checked = False
+    if not checked:
+        scope_tokens(scopes, "require_scopes")  # RFC 6749 §3.3; raises, naming the scope
+        if len(_CHECKED_SCOPES) < _MAX_CHECKED_SCOPES:
+            _CHECKED_SCOPES.add(scopes)
     granted = getattr(claims, "scopes", None)
     if not isinstance(granted, frozenset | set):
         raise ConfigurationError(

@@ -246,3 +246,14 @@ def test_every_seconds_setting_uses_the_one_rule_and_wording(
     with pytest.raises(ConfigurationError) as caught:
         build(value)
     assert caught.value.description == f"{name} must be a non-negative number of seconds"
+
+
+@pytest.mark.parametrize(
+    "scope", [pytest.param('say"hi', id="bad-token"), pytest.param(["a"], id="unhashable")]
+)
+def test_require_scopes_refuses_a_bad_scope_on_every_call(scope: Any) -> None:
+    """Checked scope tuples are remembered; refused ones never are."""
+    claims = AccessClaims(scopes=frozenset({"a"}))
+    for _ in range(2):
+        with pytest.raises(ConfigurationError, match=r"^require_scopes: each scope must be one"):
+            require_scopes(claims, scope)
