@@ -341,7 +341,8 @@ def test_memory_store_starts_no_timers(clock: FakeClock) -> None:
     [
         pytest.param({"max_entries": 1}, "max_entries must be an integer of at least 2", id="one"),
         pytest.param(
-            {"sweep_interval": -1}, "sweep_interval must be a non-negative number of seconds",
+            {"sweep_interval": -1},
+            "sweep_interval must be a non-negative number of seconds",
             id="negative-sweep",
         ),
     ],
