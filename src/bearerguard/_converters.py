@@ -2,7 +2,7 @@
 
 A converter takes the JSON value of one claim and returns the field's value,
 or raises :class:`BadClaim` with the reason (``"must be a string"``), which the
-builder turns into an :class:`~bearerguard._errors.InvalidClaims` naming the
+builder turns into an :class:`~bearerguard.InvalidClaims` naming the
 claim. :func:`field_converter` picks the converter of a dataclass field from
 its annotation (or its ``kind`` metadata: NumericDate, scopes, a string or
 list); an annotation no converter fits is a configuration error at set-up.

@@ -1,6 +1,6 @@
 """Discovery: JWKS and authorization-server metadata (OIDC Discovery 1.0 §4, RFC 8414 §3).
 
-Every fetch goes through a :class:`~bearerguard._fetch.Fetcher` (the default
+Every fetch goes through a :class:`~bearerguard.Fetcher` (the default
 uses ``requests``) with a timeout, a body size cap and no redirects; every URL
 passes :func:`~bearerguard._urls.check_url` (HTTPS required except for
 loopback addresses); metadata locations follow :mod:`bearerguard._urls`.
@@ -51,7 +51,7 @@ def fetch_jwks(
 ) -> list[PublicJWK]:
     """Fetch a JWKS document and return its usable keys (see :func:`parse_jwks`).
 
-    Raises :class:`~bearerguard._errors.FetchError` when the document cannot be
+    Raises :class:`~bearerguard.FetchError` when the document cannot be
     fetched, is not a JWKS, or holds no usable key.
     """
     check_url(url, "jwks_uri", require_https=require_https)
@@ -103,7 +103,7 @@ def jwks_uri_from_metadata(
     """Check a metadata document's ``issuer`` and return its (checked) ``jwks_uri``.
 
     The ``issuer`` must equal *issuer* character for character (OIDC Discovery
-    §4.3, RFC 8414 §3.3); :class:`~bearerguard._errors.DiscoveryError` otherwise.
+    §4.3, RFC 8414 §3.3); :class:`~bearerguard.DiscoveryError` otherwise.
     """
     found = document.get("issuer")
     if found != issuer:

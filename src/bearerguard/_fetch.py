@@ -35,7 +35,7 @@ class FetchResponse:
 class Fetcher(Protocol):
     """Performs one HTTP GET. Must not follow redirects; must honour the limits.
 
-    Raises :class:`~bearerguard._errors.FetchError` for network failures, a
+    Raises :class:`~bearerguard.FetchError` for network failures, a
     body over *max_bytes*, or a transfer that exceeds *timeout* in total.
     """
 

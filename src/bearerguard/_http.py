@@ -4,11 +4,11 @@ Every framework adapter uses these two functions, so every adapter answers
 with the same bytes:
 
 * :func:`bearer_token` pulls the token out of the request's ``Authorization``
-  header values (RFC 6750 §2.1), raising :class:`~bearerguard._errors.MissingToken`
+  header values (RFC 6750 §2.1), raising :class:`~bearerguard.MissingToken`
   when there are no bearer credentials and
-  :class:`~bearerguard._errors.InvalidRequest` when the header is malformed or
+  :class:`~bearerguard.InvalidRequest` when the header is malformed or
   credentials are sent twice.
-* :func:`error_response` renders any :class:`~bearerguard._errors.BearerGuardError`
+* :func:`error_response` renders any :class:`~bearerguard.BearerGuardError`
   as status, headers and a small JSON body (RFC 6750 §3, RFC 9728 §5.1).
 """
 

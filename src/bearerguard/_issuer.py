@@ -10,7 +10,7 @@ The Python counterpart of the Go library ajwt's ``Issuer``::
 
 ``unsafe_verify`` checks the token's form, signature and ``iss`` only ("unsafe"
 because expiry and audience are not checked); ``verify_and_validate`` adds the
-claim checks of the :class:`~bearerguard._validation.Validator` and raises if any
+claim checks of the :class:`~bearerguard.Validator` and raises if any
 of them fails.
 """
 
@@ -53,7 +53,7 @@ MAX_KIDLESS_CANDIDATES = 4
 class Issuer:
     """A trusted issuer. Immutable after construction; share one per issuer.
 
-    *keys* is a list of :class:`~bearerguard._jwk.PublicJWK` or a key source
+    *keys* is a list of :class:`~bearerguard.PublicJWK` or a key source
     such as :class:`~bearerguard.keyset.RemoteKeySet`. *algorithms* is an
     allow-list of JWS algorithms (``None``: every asymmetric algorithm that fits
     the key); ``EdDSA`` in it also admits tokens labelled with its RFC 9864
@@ -130,7 +130,7 @@ class Issuer:
         """An issuer whose keys come from the JWKS at *jwks_uri*; *issuer* is the expected ``iss``.
 
         *timeout*, *max_bytes* and *require_https*, when given, override the
-        same fields of *policy*. Raises :class:`~bearerguard._errors.FetchError`
+        same fields of *policy*. Raises :class:`~bearerguard.FetchError`
         when eager (the default) and the keys cannot be fetched.
         """
         policy = _policy(policy, timeout, max_bytes, require_https)
@@ -157,8 +157,8 @@ class Issuer:
         *issuer* is the issuer identifier exactly as the provider publishes
         it: the metadata document's ``issuer`` must equal it, so it becomes
         :attr:`url`. Eager (default): discovery and the first key fetch happen
-        now and raise :class:`~bearerguard._errors.DiscoveryError` /
-        :class:`~bearerguard._errors.FetchError`; ``lazy=True``: on first use.
+        now and raise :class:`~bearerguard.DiscoveryError` /
+        :class:`~bearerguard.FetchError`; ``lazy=True``: on first use.
         """
         policy = _policy(policy, timeout, max_bytes, require_https)
         keys = RemoteKeySet.from_oidc(issuer, policy=policy, fetcher=fetcher, on_event=on_event)
@@ -338,10 +338,10 @@ class Issuer:
     ) -> tuple[JWS, Any]:
         """Verify *token* and validate its claims; raise on any failure.
 
-        Returns the verified :class:`~bearerguard._jws.JWS` and the claims as
+        Returns the verified :class:`~bearerguard.JWS` and the claims as
         *claims_type* (default :class:`~bearerguard.claims.AccessClaims`).
-        Claim failures raise one :class:`~bearerguard._errors.InvalidClaims`
-        (or :class:`~bearerguard._errors.ExpiredToken`) listing every failed check.
+        Claim failures raise one :class:`~bearerguard.InvalidClaims`
+        (or :class:`~bearerguard.ExpiredToken`) listing every failed check.
         """
         validator, ts = self._validation_at(now)
         jws = self.unsafe_verify(token)
@@ -389,8 +389,8 @@ def validated_claims(
 ) -> C:
     """*payload* of a verified token as *claims_type*, once *validator* passes it at *now*.
 
-    Raises :class:`~bearerguard._errors.InvalidClaims` (or
-    :class:`~bearerguard._errors.ExpiredToken`) listing every failed check,
+    Raises :class:`~bearerguard.InvalidClaims` (or
+    :class:`~bearerguard.ExpiredToken`) listing every failed check,
     the header ``typ`` check included.
     """
     claims = claims_type.from_payload(payload)

@@ -126,7 +126,7 @@ class PublicJWK:
 
     @classmethod
     def from_dict(cls, jwk: Mapping[str, Any]) -> PublicJWK:
-        """Parse one public JWK, raising :class:`~bearerguard._errors.InvalidKey`."""
+        """Parse one public JWK, raising :class:`~bearerguard.InvalidKey`."""
         if not isinstance(jwk, Mapping):
             raise InvalidKey("a JWK must be a JSON object")
         private = [m for m in _PRIVATE_MEMBERS if m in jwk]
@@ -232,7 +232,7 @@ def parse_jwks(document: Mapping[str, Any] | str | bytes) -> list[PublicJWK]:
 
     Each unusable or unsupported key is skipped with a logged reason; the
     document itself must be a JSON object with a ``keys`` array, else
-    :class:`~bearerguard._errors.InvalidKey` is raised.
+    :class:`~bearerguard.InvalidKey` is raised.
     """
     if isinstance(document, str | bytes):
         try:

@@ -135,7 +135,7 @@ _SCALARS = (str, int, float, bool, type(None))
 
 
 def decode(token: str, *, max_size: int = DEFAULT_MAX_TOKEN_SIZE) -> DecodedToken:
-    """Parse *token* strictly; raise an :class:`~bearerguard._errors.InvalidToken`."""
+    """Parse *token* strictly; raise an :class:`~bearerguard.InvalidToken`."""
     header, payload, signing_input, signature, alg, kid = parse(token, max_size)
     return DecodedToken(dict(header), payload, signing_input, signature, alg, kid)
 

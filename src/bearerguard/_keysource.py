@@ -1,4 +1,4 @@
-"""Where an :class:`~bearerguard._issuer.Issuer` gets its keys.
+"""Where an :class:`~bearerguard.Issuer` gets its keys.
 
 A key source answers "which keys may have signed a token with this ``kid``"
 (``kid=None``: every key). :class:`StaticKeySet` is a fixed list;

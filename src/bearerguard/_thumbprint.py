@@ -3,7 +3,7 @@
 A thumbprint is the SHA-256 of the key's required members (RFC 7638 §3.2),
 serialized with sorted names, no white space and integers in their shortest
 big-endian form. A JWK without ``kid`` is named by it, and a key's JWK
-(:meth:`~bearerguard._jwk.PublicJWK.to_dict`) starts from the same members.
+(:meth:`~bearerguard.PublicJWK.to_dict`) starts from the same members.
 """
 
 from __future__ import annotations

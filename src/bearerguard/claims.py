@@ -1,7 +1,7 @@
 """Typed claims: frozen dataclasses built from a verified payload.
 
 ``StandardClaims`` holds the RFC 7519 registered claims and the OpenID Connect
-claims a :class:`~bearerguard._validation.Validator` checks; ``AccessClaims``
+claims a :class:`~bearerguard.Validator` checks; ``AccessClaims``
 adds the RFC 9068 access-token claims (``client_id``, scopes, ``roles``).
 Subclass either to add your own claims::
 
@@ -12,7 +12,7 @@ Subclass either to add your own claims::
 
 Every value is type-checked against the field's annotation. A claim with the
 wrong JSON type (``exp`` as a string, ``aud`` as an object, ...) becomes an
-:class:`~bearerguard._errors.InvalidClaims` naming the claim — never a
+:class:`~bearerguard.InvalidClaims` naming the claim — never a
 ``TypeError`` deep inside a view.
 """
 

@@ -1,9 +1,9 @@
 """One object that verifies tokens from several trusted issuers; what adapters call.
 
 :class:`Verifier` parses the token once, reads its *unverified* ``iss`` only to
-pick which configured :class:`~bearerguard._issuer.Issuer` (and so which key set)
+pick which configured :class:`~bearerguard.Issuer` (and so which key set)
 to use, then verifies the signature with that issuer's keys and validates the
-claims with its :class:`~bearerguard._validation.Validator`. A token whose
+claims with its :class:`~bearerguard.Validator`. A token whose
 ``iss`` no configured issuer has is rejected before any key is looked up, so
 it never causes a network call::
 
@@ -87,15 +87,15 @@ class CacheInfo:
 class Verifier(Generic[C]):
     """Verify access tokens from any of *issuers*; returns typed claims.
 
-    Every issuer needs a :class:`~bearerguard._validation.Validator` and a
-    distinct :attr:`~bearerguard._issuer.Issuer.url` (checked here, at
+    Every issuer needs a :class:`~bearerguard.Validator` and a
+    distinct :attr:`~bearerguard.Issuer.url` (checked here, at
     construction). *claims_type* is :class:`~bearerguard.claims.AccessClaims`
     or a subclass of it (or of :class:`~bearerguard.claims.StandardClaims`).
 
     :meth:`verify` is for synchronous code; :meth:`averify` is its asyncio
     twin, which waits for key fetches without blocking the event loop. Both
-    raise the :class:`~bearerguard._errors.InvalidToken` family (401) for a bad
-    token and :class:`~bearerguard._errors.KeySetUnavailable` (503) when the
+    raise the :class:`~bearerguard.InvalidToken` family (401) for a bad
+    token and :class:`~bearerguard.KeySetUnavailable` (503) when the
     issuer's keys cannot be had. Immutable; share one across threads and tasks.
     """
 
@@ -355,7 +355,7 @@ _MAX_CHECKED_SCOPES = 1024
 
 
 def require_scopes(claims: StandardClaims, *scopes: str) -> None:
-    """Raise :class:`~bearerguard._errors.InsufficientScope` unless *claims* grant every scope.
+    """Raise :class:`~bearerguard.InsufficientScope` unless *claims* grant every scope.
 
     *claims* must have a ``scopes`` set (as :class:`~bearerguard.claims.AccessClaims`
     has). The error lists the missing scopes; adapters answer 403 with

@@ -45,7 +45,7 @@ class BearerTokenBackend:
     The token is verified by the verifier ``settings.BEARERGUARD`` describes;
     ``USER_MODE`` says what user the claims become:
 
-    * ``"stateless"`` (default): a :class:`~bearerguard._users.TokenUser`
+    * ``"stateless"`` (default): a :class:`~bearerguard.django.TokenUser`
       named by the ``USERNAME_CLAIM`` claim (default ``sub``); no database;
     * ``"lookup"``: the existing active user with that username, else 401;
     * ``"create"``: that user, created (with an unusable password) on first sight.
@@ -119,7 +119,7 @@ class BearerTokenBackend:
     # -- hooks ----------------------------------------------------------------
 
     def username_for(self, claims: StandardClaims, config: DjangoConfig) -> str:
-        """The username the claims name; raise :class:`~bearerguard._errors.InvalidToken` if none.
+        """The username the claims name; raise :class:`~bearerguard.InvalidToken` if none.
 
         ``USERNAME_MAPPER(claims)`` when set; otherwise the ``USERNAME_CLAIM``
         claim (a non-empty string) after the token issuer's

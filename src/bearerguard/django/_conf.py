@@ -35,7 +35,7 @@ from ._usernames import fold
 __all__ = ["USER_MODES", "DjangoConfig", "UsernameMapper", "get_config", "reset_config"]
 
 UserMode = Literal["stateless", "lookup", "create"]
-#: ``stateless``: a :class:`~bearerguard._users.TokenUser`, no database;
+#: ``stateless``: a :class:`~bearerguard.django.TokenUser`, no database;
 #: ``lookup``: the existing user whose username is the claim (else 401);
 #: ``create``: that user, created on first sight.
 USER_MODES: tuple[UserMode, ...] = ("stateless", "lookup", "create")

@@ -41,7 +41,7 @@ _REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 
 
 def check_characters(username: str) -> None:
-    """Raise :class:`~bearerguard._errors.InvalidToken` if *username* has a character no name needs.
+    """Raise :class:`~bearerguard.InvalidToken` if *username* has a character no name needs.
 
     The description never repeats the username: it is the token's text.
     """
@@ -57,7 +57,7 @@ def check_characters(username: str) -> None:
 
 
 def check_for_model(username: str, model: type[AbstractBaseUser]) -> None:
-    """Raise :class:`~bearerguard._errors.InvalidToken` unless *model* would store *username* as is.
+    """Raise :class:`~bearerguard.InvalidToken` unless *model* would store *username* as is.
 
     The length limit is the ``max_length`` of the model's ``USERNAME_FIELD``,
     so custom user models get their own; the normal form is what the model's

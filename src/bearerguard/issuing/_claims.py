@@ -8,7 +8,7 @@ is what a resource server reads back out of a verified token.
 
 :class:`RefreshTokenClaims` is a refresh token's record: refresh tokens here
 are opaque random strings (see :mod:`bearerguard.issuing._refresh`), so their
-claims live on the server, in the :class:`~bearerguard.issuing._refresh.RefreshStore`.
+claims live on the server, in the :class:`~bearerguard.issuing.RefreshStore`.
 """
 
 from __future__ import annotations

@@ -180,7 +180,7 @@ def load_key_pair(
     KEY``), encrypted or not. ``kid=None`` uses the RFC 7638 thumbprint;
     ``alg=None`` the key's :func:`default_algorithm`.
 
-    Raises :class:`~bearerguard._errors.InvalidKey` with a message that names
+    Raises :class:`~bearerguard.InvalidKey` with a message that names
     the problem (missing file, public key, truncated, encrypted without a
     passphrase, wrong passphrase, key too small) and never the key itself.
     """

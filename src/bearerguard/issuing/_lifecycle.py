@@ -12,7 +12,7 @@ Two waits make rotation safe with zero downtime:
 * a *retired* key stays published for ``retire_after``, at least the longest
   token lifetime plus leeway, so tokens it signed keep verifying until they expire.
 
-:class:`RingState` holds no I/O: :class:`~bearerguard.issuing._keyring.KeyRing`
+:class:`RingState` holds no I/O: :class:`~bearerguard.issuing.KeyRing`
 reads and writes it from a directory.
 """
 

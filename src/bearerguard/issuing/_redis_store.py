@@ -1,4 +1,4 @@
-"""A :class:`~bearerguard.issuing._refresh.RefreshStore` in Redis, for several issuer instances.
+"""A :class:`~bearerguard.issuing.RefreshStore` in Redis, for several issuer instances.
 
 Two kinds of keys, both hashes, both expiring server-side (``PEXPIRE``):
 

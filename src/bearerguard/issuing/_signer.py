@@ -69,7 +69,7 @@ class TokenSigner(Protocol):
 
 
 class KeyPairSigner:
-    """A :class:`TokenSigner` on a loaded :class:`~bearerguard.issuing._keys.KeyPair`."""
+    """A :class:`TokenSigner` on a loaded :class:`~bearerguard.issuing.KeyPair`."""
 
     __slots__ = ("_pair",)
 

@@ -130,7 +130,7 @@ class Fetch:
 
 @dataclass(frozen=True, slots=True)
 class Refuse:
-    """No usable keys: raise :class:`~bearerguard._errors.KeySetUnavailable` (503)."""
+    """No usable keys: raise :class:`~bearerguard.KeySetUnavailable` (503)."""
 
     description: str
     retry_after: int

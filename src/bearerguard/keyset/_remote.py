@@ -1,6 +1,6 @@
 """A JWKS that stays correct through key rotation, ``kid`` floods and outages.
 
-:class:`RemoteKeySet` is the :class:`~bearerguard._keysource.KeySource` for one
+:class:`RemoteKeySet` is the :class:`~bearerguard.KeySource` for one
 issuer's ``jwks_uri``. Its rules (the numbers come from :class:`KeySetPolicy`):
 
 * **One fetch at a time.** Every thread and asyncio task that needs the keys
@@ -19,7 +19,7 @@ issuer's ``jwks_uri``. Its rules (the numbers come from :class:`KeySetPolicy`):
   causes no further fetch until the key set's content changes.
 * **Outages.** A failed fetch keeps the last good keys: they are served past
   their lifetime for up to ``max_stale`` (observably: a ``stale-served`` event),
-  after which :class:`~bearerguard._errors.KeySetUnavailable` is raised (503 in
+  after which :class:`~bearerguard.KeySetUnavailable` is raised (503 in
   the adapters). A failed fetch is retried once per ``cooldown``. A refresh that
   yields zero usable keys is a failed fetch: the set is never emptied.
 
@@ -129,7 +129,7 @@ class RemoteKeySet:
         """Keys found by OpenID Connect discovery on first use (no network call now).
 
         *issuer* must equal the metadata document's ``issuer`` exactly; a
-        mismatch fails the fetch with :class:`~bearerguard._errors.DiscoveryError`.
+        mismatch fails the fetch with :class:`~bearerguard.DiscoveryError`.
         """
         return cls._lazy(issuer, oidc_metadata_url(issuer), policy, fetcher, clock, on_event)
 
@@ -233,7 +233,7 @@ class RemoteKeySet:
         """Keys with *kid* (all keys for ``None``); ``()`` when none match.
 
         May wait (at most ``policy.timeout``) for a fetch. Raises
-        :class:`~bearerguard._errors.KeySetUnavailable` when no usable keys exist.
+        :class:`~bearerguard.KeySetUnavailable` when no usable keys exist.
         """
         # _fresh(), inlined: every verified-token cache hit of a Verifier
         # comes here, and a call costs as much as the rest of the check.
