@@ -31,6 +31,7 @@ PUBLIC: dict[str, list[str]] = {
         "FetchError",
         "FetchResponse",
         "Fetcher",
+        "GuardSettings",
         "InsufficientScope",
         "InvalidClaims",
         "InvalidKey",

@@ -43,6 +43,7 @@ from ._issuer import Issuer
 from ._jwk import PublicJWK, parse_jwks
 from ._jws import JWS
 from ._keysource import KeySource, StaticKeySet
+from ._settings import GuardSettings
 from ._validation import Validator, validate_standard_claims
 from .claims import AccessClaims, StandardClaims, claim
 from .keyset import KeySetEvent, KeySetPolicy, KeySetStatus, RemoteKeySet
@@ -63,6 +64,7 @@ __all__ = [
     "FetchError",
     "FetchResponse",
     "Fetcher",
+    "GuardSettings",
     "InsufficientScope",
     "InvalidClaims",
     "InvalidKey",

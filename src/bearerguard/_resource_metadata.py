@@ -10,7 +10,7 @@ which authorization servers issue tokens for the API::
     metadata.url   # https://api.example.com/.well-known/oauth-protected-resource/v1
     metadata.path  # /.well-known/oauth-protected-resource/v1 (what adapters serve)
 
-The adapters build one from :class:`~bearerguard._settings.GuardSettings`
+The adapters build one from :class:`~bearerguard.GuardSettings`
 (``resource=``) and serve :attr:`ResourceMetadata.body` with
 :attr:`ResourceMetadata.headers`; nothing here does I/O.
 """

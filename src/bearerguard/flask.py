@@ -16,7 +16,7 @@
 Settings come from keyword arguments and from ``app.config`` keys named
 ``BEARERGUARD_<FIELD>`` (``BEARERGUARD_OIDC``, ``BEARERGUARD_AUDIENCE``,
 ``BEARERGUARD_REQUIRED``, ...; keyword arguments win), see
-:class:`~bearerguard._settings.GuardSettings`. Every request that is not public
+:class:`~bearerguard.GuardSettings`. Every request that is not public
 is authenticated before its view runs; the claims are in ``g.claims``
 (``None`` when anonymous requests are allowed with ``required=False``).
 
@@ -139,7 +139,7 @@ def _flask_answers_options() -> bool:
 class BearerGuard:
     """The Flask extension: ``BearerGuard(app, **settings)`` or ``init_app`` later.
 
-    The keyword arguments are :class:`~bearerguard._settings.GuardSettings`
+    The keyword arguments are :class:`~bearerguard.GuardSettings`
     fields; they override ``BEARERGUARD_*`` keys of ``app.config``. A ready
     ``settings=`` object is used as it is, config keys aside. Nothing is
     fetched until the first token arrives.

@@ -97,7 +97,7 @@ def _start_message(status: int, headers: tuple[tuple[str, str], ...]) -> Message
 class JWTAuth:
     """Pure ASGI middleware that authenticates HTTP and WebSocket requests.
 
-    Takes the :class:`~bearerguard._settings.GuardSettings` fields as keyword
+    Takes the :class:`~bearerguard.GuardSettings` fields as keyword
     arguments (``oidc=``, ``audience=``, ``required=``, ``public_paths=``, ...)
     or a ready ``settings=``. Everything is prepared here, once; no network
     call is made until the first token arrives. Lifespan and other scope types

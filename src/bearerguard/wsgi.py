@@ -56,7 +56,7 @@ MIDDLEWARE_KEY = "bearerguard.middleware"
 class BearerAuthMiddleware:
     """WSGI middleware that authenticates every request that is not public.
 
-    Takes the :class:`~bearerguard._settings.GuardSettings` fields as keyword
+    Takes the :class:`~bearerguard.GuardSettings` fields as keyword
     arguments (``oidc=``, ``audience=``, ``required=``, ``public_paths=``, ...)
     or a ready ``settings=``. With ``resource=`` it also serves the RFC 9728
     protected-resource metadata. ``OPTIONS`` requests, CORS preflights

@@ -1,6 +1,6 @@
 """``settings.BEARERGUARD``: read, checked and turned into one verifier, once.
 
-The shared keys are those of :class:`~bearerguard._settings.GuardSettings`
+The shared keys are those of :class:`~bearerguard.GuardSettings`
 (``OIDC``, ``OAUTH2``, ``JWKS_URI`` + ``ISSUER``, ``VERIFIER``, ``AUDIENCE``,
 ``VALIDATOR``, ``CLAIMS_TYPE``, ``ALGORITHMS``, ``POLICY``, ``FETCHER``,
 ``REQUIRED``, ``REALM``, ``PUBLIC_PATHS``, ``RESOURCE``, ``RESOURCE_METADATA``);
