@@ -1,7 +1,8 @@
 """Sphinx configuration: MyST Markdown pages, autodoc for the API reference, the Furo theme.
 
 Built by ``make docs`` in strict mode (``-W --keep-going -n``): any warning, broken
-cross-reference or missing target fails the build.
+cross-reference or missing target fails the build; ``docs/check_inventory.py`` then
+checks that every public name is in the reference.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import bearerguard
 
@@ -17,6 +19,8 @@ sys.path.insert(0, str(ROOT / "docs"))
 
 # The Django adapter's modules import django.conf lazily; autodoc only needs settings configured.
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "docs_django_settings")
+
+from check_inventory import public_names  # noqa: E402  (needs docs/ on sys.path)
 
 project = "bearerguard"
 author = "the bearerguard developers"
@@ -38,10 +42,10 @@ html_theme = "furo"
 html_title = f"bearerguard {release}"
 html_static_path: list[str] = []
 
-# The API reference: what each public module's __all__ exports, in source order,
-# with type hints in the descriptions.
+# The API reference: what each public module's __all__ exports, grouped (classes,
+# exceptions, functions, data), with type hints in the descriptions.
 autodoc_default_options = {"members": True, "show-inheritance": True}
-autodoc_member_order = "bysource"
+autodoc_member_order = "groupwise"
 autodoc_typehints = "description"
 autodoc_typehints_format = "short"
 autodoc_preserve_defaults = True
@@ -52,10 +56,106 @@ autodoc_preserve_defaults = True
 nitpicky = True
 nitpick_ignore_regex = [
     (r"py:.*", r"(collections\.abc|typing|typing_extensions|datetime|os|pathlib|time)\..*"),
-    (r"py:.*", r"(logging|enum|pytest)\..*"),
+    (r"py:.*", r"(dataclasses|logging|enum|pytest)\..*"),
     (r"py:.*", r"(cryptography|jwt|requests|starlette|flask|werkzeug)\..*"),
     (r"py:.*", r"(django|rest_framework|redis)\..*"),
     (r"py:.*", r"_typeshed\..*"),
-    (r"py:class", r"(.*\.)?[A-Z]"),  # type variables: C, F, T, V
+    (r"py:(class|obj)", r"(.*\.)?[A-Z]"),  # type variables: C, F, T, V
     (r"py:class", r"(Any|Callable|Iterable|Mapping|Sequence|Awaitable|Self|Path|PathLike)"),
+    (r"py:class", r"InitVar"),
+    # Framework types by their bare names: annotations that autodoc cannot evaluate
+    # (imported only for type checkers, or in a class signature) stay as written.
+    (r"py:class", r"(ASGIApp|WSGIApplication|StartResponse|Flask)"),
+    (r"py:class", r"(HttpRequest|AbstractBaseUser|Request|APIView)"),
 ]
+
+# Internal types that public signatures name. Users get them from bearerguard and
+# hand them back, or satisfy them with any object of the right shape (the clock and
+# Redis protocols, Django's get_response), so they never import them; each
+# docstring that returns one says what it holds.
+_INTERNAL_TYPES = {
+    # Issuer.decode's result, taken back by verify_decoded and check_signature.
+    "bearerguard._jws.DecodedToken",
+    # Validator.validate's `now`: a datetime or POSIX seconds.
+    "Now",
+    # What require_scopes returns: a decorator and a FastAPI dependency.
+    "bearerguard.starlette.ScopeRequirement",
+    # BearerGuard.state(): the settings and verifier of one Flask app.
+    "bearerguard.flask.BearerGuardState",
+    # The parsed settings.BEARERGUARD, passed to BearerTokenBackend.username_for.
+    "bearerguard.django._conf.DjangoConfig",
+    # The middleware's get_response, which Django passes.
+    "GetResponse",
+    "AsyncGetResponse",
+    # Zero-argument callables returning seconds, like time.time and time.monotonic.
+    "WallClock",
+    "MonotonicClock",
+    "bearerguard._clock.WallClock",
+    "bearerguard._clock.MonotonicClock",
+    # What KeyRing returns: a key's record, the manifest, a rotation step.
+    "bearerguard.issuing._lifecycle.RingKey",
+    "bearerguard.issuing._lifecycle.RingState",
+    "bearerguard.issuing._lifecycle.RotationStep",
+    # The Redis client protocol a redis.Redis satisfies.
+    "RedisClient",
+    # TokenEndpoint's I/O-free request and response.
+    "bearerguard.issuing._token_request.TokenRequest",
+    "bearerguard.issuing._wellknown.Response",
+}
+nitpick_ignore = [("py:class", name) for name in sorted(_INTERNAL_TYPES)]
+
+
+# -- One entry per public name -----------------------------------------------------
+#
+# A name some public modules share (``bearerguard.AccessClaims`` is
+# ``bearerguard.claims.AccessClaims``) is described once, on its own module's page;
+# the other paths become aliases of that description, so references to them resolve
+# and the inventory lists every public path (docs/check_inventory.py checks it).
+
+
+def _public_objects() -> dict[int, list[str]]:
+    """Each public object's paths, by ``id``."""
+    import importlib
+
+    paths: dict[int, list[str]] = {}
+    for module, names in public_names().items():
+        namespace = importlib.import_module(module)
+        for name in names:
+            paths.setdefault(id(getattr(namespace, name)), []).append(f"{module}.{name}")
+    return paths
+
+
+def _alias_shared_names(app: Any, env: Any) -> None:
+    from sphinx.domains.python import ObjectEntry
+
+    objects = env.get_domain("py").objects
+    for paths in _public_objects().values():
+        described = [path for path in paths if path in objects and not objects[path].aliased]
+        if not described:
+            continue  # missing altogether: docs/check_inventory.py reports it
+        entry = objects[described[0]]
+        for path in paths:
+            if path not in objects:
+                objects[path] = ObjectEntry(entry.docname, entry.node_id, entry.objtype, True)
+
+
+def _doc_comment_of_reexport(
+    app: Any, what: str, name: str, obj: Any, options: Any, lines: list[str]
+) -> None:
+    """For a re-exported constant, the ``#:`` comment where it is assigned."""
+    if what != "data" or any(lines):
+        return
+    from sphinx.pycode import ModuleAnalyzer
+
+    short = name.rpartition(".")[2]
+    for module_name, module in sorted(sys.modules.items()):
+        if module_name.startswith("bearerguard.") and vars(module).get(short) is obj:
+            comment = ModuleAnalyzer.for_module(module_name).find_attr_docs().get(("", short))
+            if comment:
+                lines[:] = list(comment)
+                return
+
+
+def setup(app: Any) -> None:
+    app.connect("autodoc-process-docstring", _doc_comment_of_reexport)
+    app.connect("env-check-consistency", _alias_shared_names)

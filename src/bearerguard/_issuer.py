@@ -238,7 +238,15 @@ class Issuer:
     # The fast paths below only avoid building objects nobody asked for.
 
     def decode(self, token: str) -> DecodedToken:
-        """Strictly parse *token* without verifying it (see :func:`bearerguard._jws.decode`)."""
+        """Strictly parse *token* without verifying it: the first of two steps.
+
+        The result holds the token's parts, none of them trusted yet: ``header``
+        and ``payload`` (the decoded JSON objects), ``signing_input``,
+        ``signature``, ``alg`` and ``kid``. Read what you need to route the token
+        (its unverified ``iss``, say), then pass it to :meth:`verify_decoded`.
+        A malformed token, one over this issuer's size cap or one whose ``alg``
+        is not allowed raises an :class:`~bearerguard.InvalidToken` subclass.
+        """
         decoded = decode(token, max_size=self._max_token_size)
         self._check_decoded(decoded, len(token))
         return decoded
@@ -254,7 +262,7 @@ class Issuer:
         return self._verified(parts, await self._keys.aget_keys(parts[5]))
 
     def verify_decoded(self, decoded: DecodedToken, size: int) -> JWS:
-        """:meth:`unsafe_verify` for a token already parsed by :func:`~bearerguard._jws.decode`.
+        """:meth:`unsafe_verify` for a token already parsed by :meth:`decode`.
 
         *size* is the token's length; this issuer's size cap and algorithm
         allow-list are applied here, as :meth:`decode` would have.
@@ -304,8 +312,8 @@ class Issuer:
     ) -> PublicJWK:
         """The key among *keys* whose *alg* signature over *signing_input* verifies.
 
-        Only keys that allow *alg* are tried, at most
-        :data:`MAX_KIDLESS_CANDIDATES` of them, in order.
+        Only keys that allow *alg* are tried, at most four of them, in order,
+        so a token without ``kid`` cannot cost one signature check per key.
         """
         tried = 0
         for key in keys:

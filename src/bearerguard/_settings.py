@@ -98,7 +98,7 @@ class GuardSettings:
     :class:`~bearerguard.claims.AccessClaims`), ``algorithms`` (allow-list).
     ``policy`` and ``fetcher`` tune key fetching. ``cache_size`` is the
     verified-token cache's capacity (default
-    :data:`~bearerguard.verifier.DEFAULT_CACHE_SIZE` entries; ``0`` turns it off).
+    10 000 entries; ``0`` turns it off).
 
     Requests: ``required=True`` refuses requests without a token (401);
     ``required=False`` lets them through unauthenticated for the view to decide.

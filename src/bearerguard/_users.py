@@ -35,8 +35,11 @@ class TokenUser(Generic[C]):
     *username* defaults to the token's ``sub``, else its ``client_id`` (a
     client-credentials token), else ``""``. It has no primary key and no
     Django permissions (``has_perm`` is always ``False``): decide with
-    :attr:`scopes` and :attr:`claims` instead. ``backend`` is set by Django's
-    :func:`~django.contrib.auth.authenticate`.
+    :attr:`scopes` and ``claims`` instead.
+
+    Attributes: ``claims`` (the verified claims, of the configured claims
+    type), ``username``, and ``backend``, which Django's
+    :func:`~django.contrib.auth.authenticate` sets.
     """
 
     __slots__ = ("backend", "claims", "username")

@@ -180,14 +180,22 @@ class Validator:
         return None
 
     def validate(self, claims: StandardClaims, now: Now = None) -> list[str]:
-        """Every failed check for *claims* at *now*; an empty list means valid."""
+        """Every failed check for *claims* at *now*; an empty list means valid.
+
+        *now* is a timezone-aware datetime or POSIX seconds (default: the
+        current time).
+        """
         return validate_standard_claims(claims, self, now)
 
 
 def validate_standard_claims(
     claims: StandardClaims, validator: Validator, now: Now = None
 ) -> list[str]:
-    """Every failed check of *claims* against *validator* at *now* (empty: valid)."""
+    """Every failed check of *claims* against *validator* at *now* (empty: valid).
+
+    *now* is a timezone-aware datetime or POSIX seconds (default: the current
+    time).
+    """
     return check_claims(claims, validator, to_timestamp(now))
 
 

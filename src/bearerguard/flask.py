@@ -26,8 +26,10 @@ where Flask answers ``OPTIONS`` itself (a route that does not list
 ``OPTIONS``), so no view runs; flask-cors adds its headers to that answer and
 to the refusals. A view that handles ``OPTIONS`` itself, an unknown path and
 flask-cors's ``@cross_origin`` decorator get no such exemption.
-Refusals are rendered by :func:`bearerguard._http.error_response`, the bytes
-every adapter sends.
+
+Every adapter refuses with the same bytes (RFC 6750 §3): 400, 401 or 403 with
+a ``WWW-Authenticate: Bearer`` challenge, or 503 with ``Retry-After`` when the
+issuer's keys are unavailable, each with a small JSON body naming the error.
 """
 
 from __future__ import annotations
@@ -169,7 +171,11 @@ class BearerGuard:
 
     @staticmethod
     def state(app: Flask | None = None) -> BearerGuardState:
-        """The state of *app* (default: the current app)."""
+        """What :meth:`init_app` keeps for *app* (default: the current app).
+
+        Its ``settings`` and ``verifier`` (``verifier.cache_info()``, say);
+        a :class:`~bearerguard.ConfigurationError` if *app* has no guard.
+        """
         app = app or current_app
         state = app.extensions.get(EXTENSION_KEY)
         if not isinstance(state, BearerGuardState):

@@ -21,10 +21,12 @@ In FastAPI the same ``require_scopes`` is a dependency that returns the claims::
     @app.get("/orders")
     def orders(claims: AccessClaims = Depends(require_scopes("orders:read"))): ...
 
-Refusals are rendered by :func:`bearerguard._http.error_response` (the bytes
-every adapter sends). A WebSocket handshake that fails is closed before it is
-accepted, with code 1008 (policy violation), or 1013 (try again later) when the
-issuer's keys are unavailable.
+Every adapter refuses with the same bytes (RFC 6750 §3): 400, 401 or 403 with
+a ``WWW-Authenticate: Bearer`` challenge, or 503 with ``Retry-After`` when the
+issuer's keys are unavailable, each with a small JSON body naming the error.
+A WebSocket handshake that fails is closed before it is accepted, with code
+1008 (policy violation), or 1013 (try again later) when the keys are
+unavailable.
 
 Every request that is not public is authenticated, CORS preflights included:
 an endpoint or mounted app that accepts ``OPTIONS`` never runs without a

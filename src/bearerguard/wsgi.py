@@ -14,9 +14,10 @@ anonymous request when ``required=False``)::
     app = BearerAuthMiddleware(orders, oidc="https://login.example.com",
                                audience="api://orders")
 
-Refusals are rendered by :func:`bearerguard._http.error_response`: the same
-bytes as every other adapter. No web framework is imported; the Flask adapter
-uses the same request handling.
+Every adapter refuses with the same bytes (RFC 6750 §3): 400, 401 or 403 with
+a ``WWW-Authenticate: Bearer`` challenge, or 503 with ``Retry-After`` when the
+issuer's keys are unavailable, each with a small JSON body naming the error.
+No web framework is imported; the Flask adapter uses the same request handling.
 
 CORS preflights are authenticated like every other request, so wrap the CORS
 layer *around* the middleware (``cors(BearerAuthMiddleware(app, ...))``): it

@@ -56,8 +56,7 @@ class BearerTokenBackend:
     unknown user) unless ``ALLOW_PRIVILEGED_USERS`` is true: one signing key
     of one trusted issuer should not be worth the whole site.
 
-    The username is checked before any query (see
-    :mod:`bearerguard.django._usernames`): no control or format characters, no
+    The username is checked before any query: no control or format characters, no
     longer than the user model's ``USERNAME_FIELD`` allows, already in the
     model's normal form (NFKC); and a database user counts only if it bears
     exactly that username. Any of these failing is a 401 ``invalid_token``.

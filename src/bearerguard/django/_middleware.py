@@ -57,7 +57,7 @@ class BearerTokenMiddleware:
       (the default), else the request goes on with ``request.auth_claims = None``
       and the user other middleware set (or ``AnonymousUser``);
     * malformed header → 400, bad token → 401, keys unavailable → 503, each
-      rendered by :meth:`~bearerguard.GuardSettings.render`;
+      with the same bytes as every other adapter;
     * ``PUBLIC_PATHS`` (matched against ``request.path_info``; a trailing ``*``
       makes a prefix) are not authenticated; with ``RESOURCE`` set, the RFC 9728
       metadata document is served at its well-known path.

@@ -75,7 +75,8 @@ class BearerTokenError(APIException):
 
     DRF's own exception handler answers it with bearerguard's status, the
     ``WWW-Authenticate`` challenge, ``Retry-After`` (503) and the same JSON
-    body; :func:`exception_handler` sends :attr:`response` exactly.
+    body; :func:`exception_handler` sends its ``response`` (the rendered
+    refusal) byte for byte.
     """
 
     def __init__(self, error: BearerGuardError) -> None:

@@ -46,8 +46,19 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 class WellKnownApp:
     """ASGI app for the well-known documents; optionally in front of another app.
 
-    Arguments are those of :class:`~bearerguard.issuing._wellknown.WellKnownEndpoints`;
-    :meth:`update_keys` publishes a new key set without a restart.
+    *keys* are the published keys (active, next and retired). The RFC 8414
+    path serves :func:`authorization_server_metadata` and the OIDC path
+    :func:`discovery_document`, both built with *token_endpoint*,
+    *grant_types_supported*, *token_endpoint_auth_methods_supported* and
+    *scopes_supported* (give them for a server with a token endpoint; without,
+    the documents only tell verifiers where the keys are). *metadata* instead
+    serves one document of your own at both paths. The JWKS is served at the
+    ``jwks_uri`` path when it is on the issuer's own origin. *jwks_max_age* and
+    *metadata_max_age* are the ``Cache-Control`` max-age of each response.
+    With *require_https* (the default) an issuer or JWKS URL on plain
+    ``http`` is a configuration error, loopback addresses aside. Other paths go
+    to *app*, else 404. :meth:`update_keys` publishes a new key set without a
+    restart.
     """
 
     def __init__(

@@ -38,8 +38,10 @@ class AccessTokenClaims:
     """The claims of one access token (RFC 9068 §2.2).
 
     ``scopes`` becomes the space-separated ``scope`` claim; ``aud`` is one
-    audience or several; ``extra`` holds your own claims and may not reuse a
-    name from :data:`RESERVED_CLAIMS`. Times are NumericDates (whole seconds).
+    audience or several; ``extra`` holds your own claims and may not reuse the
+    name of a claim set here (``iss``, ``sub``, ``aud``, ``exp``, ``iat``,
+    ``nbf``, ``jti``, ``client_id``, ``scope``, ``auth_time``, ``roles``).
+    Times are NumericDates (whole seconds).
     """
 
     iss: str

@@ -133,7 +133,7 @@ def authorization_server_metadata(
 ) -> dict[str, Any]:
     """RFC 8414 §2 authorization-server metadata for *issuer*.
 
-    *jwks_uri* defaults to :func:`jwks_uri_for`. Endpoints and lists are
+    *jwks_uri* defaults to ``{issuer}/.well-known/jwks.json``. Endpoints and lists are
     published when given; an empty list is left out (RFC 8414 §3.2).
     *response_types_supported* defaults to ``["code"]`` with an
     *authorization_endpoint* and to ``["none"]`` without one (see the module

@@ -178,7 +178,8 @@ def load_key_pair(
     Reads PKCS#1 (``RSA PRIVATE KEY``, what many Go and OpenSSL tools write), SEC1
     (``EC PRIVATE KEY``) and PKCS#8 (``PRIVATE KEY`` / ``ENCRYPTED PRIVATE
     KEY``), encrypted or not. ``kid=None`` uses the RFC 7638 thumbprint;
-    ``alg=None`` the key's :func:`default_algorithm`.
+    ``alg=None`` the key's default algorithm (RS256 for RSA, ES256/384/512 by
+    curve, EdDSA for Ed25519 and Ed448).
 
     Raises :class:`~bearerguard.InvalidKey` with a message that names
     the problem (missing file, public key, truncated, encrypted without a

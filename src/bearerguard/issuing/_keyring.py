@@ -55,7 +55,13 @@ _ORDER = {KeyState.ACTIVE: 0, KeyState.PUBLISHED: 1, KeyState.RETIRED: 2, KeySta
 class KeyRing:
     """The signing keys of one issuer, kept in a directory.
 
-    *policy* sets the waits of the lifecycle; *clock* is the time source.
+    *policy* sets the waits of the lifecycle; *clock* is the time source (POSIX
+    seconds, like :func:`time.time`). A key goes through the
+    :class:`KeyState` values in order: generated, published (in the JWKS, not
+    signing yet), active (signing; one key at most), retired (still in the
+    JWKS until its tokens have expired). Each change returns the key's new
+    record: ``kid``, ``alg``, ``state`` and the times it entered each state
+    (``created_at``, ``published_at``, ``activated_at``, ``retired_at``).
     """
 
     def __init__(
@@ -97,7 +103,11 @@ class KeyRing:
     # -- reading ----------------------------------------------------------------------
 
     def state(self) -> RingState:
-        """The current manifest (an empty ring if there is none yet)."""
+        """The current manifest (an empty ring if there is none yet).
+
+        ``keys`` holds one record per key (as the changes return them) and
+        ``active`` the key that signs, if any.
+        """
         return self._files.read_state()
 
     def public_keys(self, passphrase: str | bytes | None = None) -> list[PublicJWK]:
@@ -107,7 +117,7 @@ class KeyRing:
         its ``<kid>.jwk.json`` file, else :class:`~bearerguard.InvalidKey`
         names the kid and the file. Encrypted private keys need *passphrase*
         (the one :meth:`signer` takes): without it they cannot vouch for their
-        JWK, and :class:`ConfigurationError` says so. Loading takes a few
+        JWK, and a :class:`~bearerguard.ConfigurationError` says so. Loading takes a few
         tenths of a second per encrypted key (the key derivation is slow on
         purpose), so call this at start-up or after a rotation, not per request.
         """
@@ -119,7 +129,7 @@ class KeyRing:
         return jwks_document(self.public_keys(passphrase))
 
     def signer(self, passphrase: str | bytes | None = None) -> KeyPairSigner:
-        """A signer on the active key; :class:`ConfigurationError` if none is active."""
+        """A signer on the active key (a :class:`~bearerguard.ConfigurationError` if none)."""
         active = self.state().active
         if active is None:
             raise ConfigurationError(
@@ -191,7 +201,12 @@ class KeyRing:
         return self._change(lambda s, now: s.publish(kid, now), kid)
 
     def activate(self, kid: str, *, force: bool = False) -> RingKey:
-        """Sign with *kid* from now on (see :meth:`RingState.activate`)."""
+        """Sign with *kid* from now on; the previously active key retires.
+
+        Refused with a :class:`~bearerguard.ConfigurationError` until *kid* has
+        been published for the policy's ``publish_delay`` (verifiers would not
+        know it yet), unless *force* or no key is active.
+        """
         return self._change(lambda s, now: s.activate(kid, now, self._policy, force=force), kid)
 
     def retire(self, kid: str) -> RingKey:
@@ -216,12 +231,19 @@ class KeyRing:
         allow_unencrypted: bool = False,
         dry_run: bool = False,
     ) -> tuple[RotationStep, ...]:
-        """One scheduled rotation run (see :meth:`RingState.rotate`); returns its steps.
+        """One scheduled rotation run; returns its steps (``action``, ``kid``, ``reason``).
+
+        A run removes retired keys whose tokens have all expired, publishes
+        generated keys, activates the newest published key once it has been
+        published for ``publish_delay`` (at once when no key is active), and
+        generates and publishes the next key when none is waiting. Run it on
+        your rotation schedule (``bearerguard keys rotate``, e.g. monthly): each
+        run activates the key the previous run published.
 
         New keys are encrypted with *passphrase*; without one they are written
         unencrypted, which a ring holding encrypted keys refuses (before any
         change) unless *allow_unencrypted*. With *dry_run* nothing is written
-        and new keys are shown as ``<new>``.
+        and new keys are shown as ``<new key 1>``, ``<new key 2>``, ...
         """
         with self._files.locked(dry_run):
             before = self.state()

@@ -150,7 +150,7 @@ class TokenEndpoint:
     # -- requests -------------------------------------------------------------------------
 
     def too_large(self) -> Response:
-        """The answer to a body over :attr:`max_body` (HTTP 413, ``invalid_request``)."""
+        """The answer to a body over ``max_body`` bytes (HTTP 413, ``invalid_request``)."""
         return self._too_large
 
     def respond(self, method: str, headers: Mapping[str, str], body: bytes) -> Response:
@@ -186,7 +186,7 @@ class TokenEndpoint:
         raise UnsupportedGrantType("supported grant types: " + " ".join(self.grant_types_supported))
 
     def authenticate(self, request: TokenRequest) -> Client:
-        """The client the request authenticates as (RFC 6749 §2.3.1), or :class:`InvalidClient`."""
+        """The client the request authenticates as (RFC 6749 §2.3.1), or ``invalid_client``."""
         body_id = request.params.get("client_id")
         body_secret = request.params.get("client_secret")
         if request.basic is not None:

@@ -1,8 +1,10 @@
 """Key sets that survive rotation, ``kid`` floods and outages.
 
-See :class:`RemoteKeySet` (the key set itself, in :mod:`.remote`),
-:class:`KeySetPolicy` (its numbers) and :class:`KeySetEvent` /
-:class:`KeySetStatus` (what it reports).
+:class:`RemoteKeySet` is the key set itself: it fetches an issuer's JWKS,
+refetches when a token names an unknown ``kid`` (within limits) and keeps
+serving the last good keys through an outage. :class:`KeySetPolicy` holds its
+numbers; :class:`KeySetEvent` and :class:`KeySetStatus` are what it reports.
+The main names are also importable from :mod:`bearerguard`.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ __all__ = ["EventKind", "KeySetEvent", "KeySetStatus", "log_event"]
 
 log = logging.getLogger("bearerguard.keyset")
 
+#: What a :class:`KeySetEvent` reports, its ``kind`` (each is described there).
 EventKind = Literal[
     "fetched", "not-modified", "failed", "keys-changed", "stale-served", "refetch-suppressed"
 ]
