@@ -31,9 +31,11 @@ pytest: $(STAMP)
 # The whole suite: lint, strict typing, then every test.
 test: lint typecheck pytest
 
-# The documentation site, strict: any warning or unresolved reference fails the build.
+# The documentation site, strict: any warning or unresolved reference fails the build,
+# and so does a public name missing from the API reference.
 docs: $(STAMP)
 	$(VENV)/bin/sphinx-build -q -W --keep-going -n -b html docs docs/_build/html
+	$(PY) docs/check_inventory.py docs/_build/html/objects.inv
 
 # Serve the built site on 127.0.0.1 (DOCS_PORT, default 8000).
 DOCS_PORT ?= 8000

@@ -124,13 +124,17 @@ class TokenUser(Generic[C]):
         return False
 
     def save(self, *args: Any, **kwargs: Any) -> None:
+        """Raises ``NotImplementedError``: the user lives in its token."""
         raise NotImplementedError("a TokenUser lives in its token and cannot be saved")
 
     def delete(self, *args: Any, **kwargs: Any) -> None:
+        """Raises ``NotImplementedError``: the user lives in its token."""
         raise NotImplementedError("a TokenUser lives in its token and cannot be deleted")
 
     def set_password(self, raw_password: str | None) -> None:
+        """Raises ``NotImplementedError``: the user has no password."""
         raise NotImplementedError("a TokenUser has no password")
 
     def check_password(self, raw_password: str | None) -> bool:
+        """Raises ``NotImplementedError``: the user has no password."""
         raise NotImplementedError("a TokenUser has no password")

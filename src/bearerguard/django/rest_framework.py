@@ -102,6 +102,12 @@ class BearerTokenAuthentication(BaseAuthentication):
     """
 
     def authenticate(self, request: Request) -> tuple[Any, StandardClaims] | None:
+        """``(user, claims)`` for a verified bearer token; ``None`` when there is none.
+
+        A token :class:`~bearerguard.django.BearerTokenMiddleware` already
+        checked is not verified again; a refused one raises
+        :class:`BearerTokenError`.
+        """
         django_request = request._request
         if getattr(django_request, CHECKED_ATTRIBUTE, False):
             # BearerTokenMiddleware has been here: verified, or no token at all.
@@ -139,6 +145,12 @@ class HasScopes(BasePermission):
     message = "a bearer token is required"
 
     def has_permission(self, request: Request, view: APIView) -> bool:
+        """``True`` when the verified claims grant every required scope.
+
+        ``False`` without verified claims (DRF then answers 401 with the
+        ``Bearer`` challenge); missing scopes raise :class:`BearerTokenError`
+        (403 ``insufficient_scope``).
+        """
         scopes = self._scopes(view)
         claims = request.auth
         if not isinstance(claims, StandardClaims):
