@@ -417,6 +417,21 @@ def test_full_memory_store_keeps_a_family_between_redeem_and_save(clock: FakeClo
     assert store.evicted_grants == 0
 
 
+def test_full_memory_store_never_drops_the_grant_it_is_refreshing(clock: FakeClock) -> None:
+    """A refresh at capacity drops another live grant, not the one being refreshed."""
+    store = InMemoryRefreshStore(max_entries=6, clock=clock)
+    refreshing = _save(store, ttl=60)  # closest to expiry of all
+    other = _save(store, ttl=2 * DAY)
+    third = _save(store, ttl=3 * DAY)  # the store is full: three grants of two entries
+    successor = _rotate(store, refreshing)
+    assert store.get(successor) is not None
+    assert store.get(other) is None  # the next closest to expiry went instead
+    assert store.get(third) is not None
+    with pytest.raises(RefreshTokenReused):
+        store.redeem(refreshing)
+    assert store.evicted_grants == 1
+
+
 def test_memory_store_never_recreates_a_family_dropped_during_a_rotation(
     clock: FakeClock,
 ) -> None:

@@ -163,7 +163,7 @@ class InMemoryRefreshStore:
                 raise InvalidGrant(REVOKED)
             if fam is not None and (digest in fam.tokens or digest in fam.used):
                 raise ConfigurationError("this refresh token was saved already")
-            self._make_room(now, 1 if fam is not None else 2)
+            self._make_room(now, 1 if fam is not None else 2, keep=family)
             if fam is not None and self._families.get(family) is not fam:
                 raise InvalidGrant(DROPPED)  # it had to go to make room
             if fam is None:
@@ -307,7 +307,7 @@ class InMemoryRefreshStore:
         if len(families) + len(tokens) > 2 * self._count + 64:
             self._rebuild_heaps()
 
-    def _make_room(self, now: float, needed: int) -> None:
+    def _make_room(self, now: float, needed: int, *, keep: str) -> None:
         limit = self._max_entries - needed
         if self._count <= limit:
             return
@@ -324,19 +324,25 @@ class InMemoryRefreshStore:
             if fam is None or not fam.idle:
                 continue
             since = self._rotating.get(family)
-            if not fam.revoked and since is not None and since + ROTATION_WINDOW > now:
+            rotating = since is not None and since + ROTATION_WINDOW > now
+            if not fam.revoked and (rotating or family == keep):
                 waiting.append(family)
                 continue
             self._drop_family(family)
         for family in waiting:
             self._idle[family] = None
-        # 3. Live families as a whole, closest to expiry first.
+        # 3. Live families as a whole, closest to expiry first; the grant being
+        # saved into goes last, only if it alone is larger than the store.
         heap = self._family_heap
+        kept: tuple[float, str] | None = None
         while self._count > limit and heap:
             expires_at, family = heapq.heappop(heap)
             fam = self._families.get(family)
             if fam is None or fam.expires_at != expires_at:
                 continue  # stale: the family went, or a later token extended it
+            if family == keep:
+                kept = (expires_at, family)
+                continue
             self._drop_family(family)
             self._evicted += 1
             if now >= self._next_warning:  # at most once a minute under constant pressure
@@ -347,6 +353,12 @@ class InMemoryRefreshStore:
                     self._max_entries,
                     self._evicted,
                 )
+        if kept is not None:
+            if self._count > limit:
+                self._drop_family(keep)
+                self._evicted += 1
+            else:
+                heapq.heappush(heap, kept)
 
     def _rebuild_heaps(self) -> None:
         families = [(f.expires_at, k) for k, f in self._families.items()]
