@@ -8,6 +8,7 @@ built site's inventory with ``docs/check_inventory.py``.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import inspect
@@ -85,24 +86,66 @@ def test_every_public_module_has_a_reference_page() -> None:
 @pytest.mark.parametrize(("module", "name"), _public_names())
 def test_every_public_name_is_documented(module: str, name: str) -> None:
     """Each exported class or function has its own docstring; each constant a ``#:``
-    comment, which a page names with ``autodata`` when it is in another module."""
+    comment where it is assigned."""
     namespace = importlib.import_module(module)
     obj = getattr(namespace, name)
     if inspect.isclass(obj) or inspect.isroutine(obj):
         assert (_own_docstring(obj) or "").strip(), f"{module}.{name} has no docstring"
         return
-    if _doc_comment(namespace, name):
-        return  # autodoc finds it in the module it documents
-    defined_in = [
-        candidate
+    commented = [
+        candidate_name
         for candidate_name, candidate in sorted(sys.modules.items())
-        if candidate_name.startswith("bearerguard.")
+        if (candidate_name == "bearerguard" or candidate_name.startswith("bearerguard."))
         and vars(candidate).get(name) is obj
         and _doc_comment(candidate, name)
     ]
-    assert defined_in, f"{module}.{name} has no #: comment where it is assigned"
-    pages = "".join(page.read_text(encoding="utf-8") for page in DOCS.glob("reference/*.md"))
-    assert f".. autodata:: {module}.{name}\n" in pages
+    assert commented, f"{module}.{name} has no #: comment where it is assigned"
+
+
+_DIRECTIVE = re.compile(r"^\.\. (auto\w+):: +(\S+)[ \t]*\n((?:[ \t]+:[\w-]+:.*\n)*)", re.MULTILINE)
+
+
+def _shown_by_automodule(module: str, name: str) -> bool:
+    """autodoc renders a module's data only with a ``#:`` comment in that very module."""
+    namespace = importlib.import_module(module)
+    obj = getattr(namespace, name)
+    return inspect.isclass(obj) or inspect.isroutine(obj) or bool(_doc_comment(namespace, name))
+
+
+@functools.cache
+def _on_pages() -> frozenset[str]:
+    """The public paths the reference pages describe: each ``auto...::`` target, and
+    each export an ``automodule`` renders (not excluded, not ``:no-members:``)."""
+    described: set[str] = set()
+    for page in sorted(DOCS.glob("reference/*.md")):
+        for kind, target, options in _DIRECTIVE.findall(page.read_text(encoding="utf-8")):
+            if kind != "automodule":
+                described.add(target)
+                continue
+            if ":no-members:" in options:
+                continue
+            excluded = re.search(r":exclude-members:(.*)", options)
+            skip = {n.strip() for n in excluded.group(1).split(",")} if excluded else set()
+            described.update(
+                f"{target}.{name}"
+                for name in PUBLIC.get(target, ())
+                if name not in skip and _shown_by_automodule(target, name)
+            )
+    return frozenset(described)
+
+
+@pytest.mark.parametrize(("module", "name"), _public_names())
+def test_every_public_name_is_on_a_reference_page(module: str, name: str) -> None:
+    """A page describes each export, under this path or another public path of the same
+    object (``bearerguard.AccessClaims`` is ``bearerguard.claims.AccessClaims``)."""
+    obj = getattr(importlib.import_module(module), name)
+    paths = {
+        f"{other}.{other_name}"
+        for other, names in PUBLIC.items()
+        for other_name in names
+        if getattr(importlib.import_module(other), other_name) is obj
+    }
+    assert paths & _on_pages(), f"{module}.{name} is on no reference page"
 
 
 @pytest.mark.parametrize("cls", _public_classes())

@@ -157,7 +157,19 @@ def unique_clients(clients: Iterable[Client]) -> list[Client]:
 
 
 def load_clients(path: str | Path) -> list[Client]:
-    """The clients in the JSON file *path* (see the module docstring for its shape)."""
+    """The clients in the JSON file *path* (at most 1 MiB, UTF-8)::
+
+        {"clients": [
+            {"client_id": "orders-batch", "client_secret": "s3cret",
+             "scopes": ["orders:read"], "refresh": true}
+        ]}
+
+    A client with ``scopes`` may request those; one without may request every
+    scope the server knows. ``refresh`` makes the ``client_credentials`` grant
+    return a refresh token too (RFC 6749 §4.4.3 advises against it; it is
+    there to try refresh flows against a development server). A file that
+    cannot be read or parsed is a :class:`~bearerguard.ConfigurationError`.
+    """
     path = Path(path)
     try:
         with path.open("rb") as handle:

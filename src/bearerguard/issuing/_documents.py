@@ -133,13 +133,15 @@ def authorization_server_metadata(
 ) -> dict[str, Any]:
     """RFC 8414 §2 authorization-server metadata for *issuer*.
 
-    *jwks_uri* defaults to ``{issuer}/.well-known/jwks.json``. Endpoints and lists are
-    published when given; an empty list is left out (RFC 8414 §3.2).
+    *jwks_uri* defaults to ``{issuer}/.well-known/jwks.json``. Endpoints and
+    lists are published when given; an empty list is left out (RFC 8414 §3.2).
     *response_types_supported* defaults to ``["code"]`` with an
-    *authorization_endpoint* and to ``["none"]`` without one (see the module
-    docstring). A token endpoint without an authorization endpoint needs
-    *grant_types_supported*, since RFC 8414 reads its absence as
-    ``authorization_code`` and ``implicit``. *extra* adds other members.
+    *authorization_endpoint* and to ``["none"]`` without one: the member is
+    required, but only an authorization endpoint answers response types
+    (RFC 8414 erratum 7793 proposes making it optional then). A token
+    endpoint without an authorization endpoint needs *grant_types_supported*,
+    since RFC 8414 reads its absence as ``authorization_code`` and
+    ``implicit``. *extra* adds other members.
     URLs must be ``https`` except on loopback addresses (local development).
 
     >>> authorization_server_metadata(
@@ -227,9 +229,9 @@ def discovery_document(
     *signing_algs* are the JWS algorithms of the published keys (OIDC requires
     the member and ``RS256`` among its values; with EC or EdDSA keys only, the
     document names those). Without an *authorization_endpoint* this is not an
-    OpenID Provider's document (see the module docstring): serve it for
-    verifiers that discover keys through OIDC, and point clients at the
-    RFC 8414 document.
+    OpenID Provider's document (OIDC Discovery §3 requires that endpoint):
+    serve it for verifiers that discover keys through OIDC, and point clients
+    at the RFC 8414 document.
     """
     algs = [signing_algs] if isinstance(signing_algs, str) else list(dict.fromkeys(signing_algs))
     if not algs or not all(isinstance(a, str) and a for a in algs):
