@@ -98,7 +98,8 @@ class PublicJWK:
         if self.alg is not None:
             algorithm = ALGORITHMS.get(self.alg) if isinstance(self.alg, str) else None
             if algorithm is None or not algorithm.fits(self.kty, self.crv):
-                raise InvalidKey(f"alg {str(self.alg)[:20]!r} cannot be used with a {self.kty} key")
+                on = f"{self.kty} key on curve {self.crv}" if self.crv else f"{self.kty} key"
+                raise InvalidKey(f"alg {str(self.alg)[:20]!r} does not fit this {on}")
         kty, crv = self.kty, self.crv
         # The JWK's alg admits every name of the same signature on this key:
         # "EdDSA" and "Ed25519" on an Ed25519 key (RFC 9864).

@@ -285,11 +285,15 @@ def test_served_jwks_is_plain_json(served: str, rsa2048: KeyPair) -> None:
 # -- TokenEndpointApp -------------------------------------------------------------------------
 
 
-def _token_server(issuer_url: str, pair: KeyPair) -> WellKnownApp:
-    endpoint = TokenEndpoint(
+def _token_endpoint(issuer_url: str, pair: KeyPair) -> TokenEndpoint:
+    return TokenEndpoint(
         issuer=TokenIssuer(signer=KeyPairSigner(pair), issuer=issuer_url, audience="api://orders"),
         clients=[Client(client_id="batch", client_secret="s3cret", scopes=("orders:read",))],
     )
+
+
+def _token_server(issuer_url: str, pair: KeyPair) -> WellKnownApp:
+    endpoint = _token_endpoint(issuer_url, pair)
     return WellKnownApp(
         issuer=issuer_url,
         keys=[pair.public_jwk],
@@ -313,6 +317,21 @@ def test_token_endpoint_app_issues_tokens_over_asgi(rsa2048: KeyPair) -> None:
     assert response.status_code == 200
     assert response.headers["cache-control"] == "no-store"
     assert sorted(response.json()) == ["access_token", "expires_in", "scope", "token_type"]
+
+
+@pytest.mark.parametrize("outer", [True, False], ids=["behind-wellknown", "alone"])
+def test_token_endpoint_app_acknowledges_the_lifespan(rsa2048: KeyPair, outer: bool) -> None:
+    """Starlette's TestClient (and uvicorn --lifespan on) start and stop it cleanly."""
+    from starlette.testclient import TestClient
+
+    app: Any = (
+        _token_server(ISS, rsa2048)
+        if outer
+        else TokenEndpointApp(_token_endpoint(ISS, rsa2048), path="/token")
+    )
+    with TestClient(app) as client:
+        response = client.post("/token", data={"grant_type": "client_credentials"})
+    assert response.status_code == 401
 
 
 def test_token_endpoint_app_refuses_a_body_over_the_cap_without_reading_it(

@@ -304,6 +304,19 @@ def test_delay_holds_the_response(local_issuer: LocalIssuer) -> None:
     assert time.monotonic() - started >= 0.3
 
 
+def test_a_client_that_gave_up_is_not_an_error(
+    local_issuer: LocalIssuer, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A delayed answer to a client that timed out prints nothing and serves the next one."""
+    local_issuer.delay(0.5, local_issuer.jwks_path, times=3)
+    for _ in range(3):
+        with pytest.raises(requests.Timeout):
+            requests.get(local_issuer.jwks_uri, timeout=0.05)
+    time.sleep(0.8)  # the delayed answers are written to closed connections
+    assert _get(local_issuer.jwks_uri).status_code == 200
+    assert "Traceback" not in capfd.readouterr().err
+
+
 def test_delay_is_cut_short_by_stop(clock: FakeClock) -> None:
     local = LocalIssuer(clock=clock).start()
     local.delay(30)

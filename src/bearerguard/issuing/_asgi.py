@@ -115,15 +115,19 @@ class WellKnownApp:
         elif self._app is not None:
             await self._app(scope, receive, send)
         elif kind == "lifespan":
-            # Nothing to set up or tear down; acknowledge both events.
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+            await _acknowledge_lifespan(receive, send)
         # Other scope types (websocket) are not served: returning closes them.
+
+
+async def _acknowledge_lifespan(receive: Receive, send: Send) -> None:
+    """Nothing to set up or tear down: acknowledge both lifespan events."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
 
 
 async def _send(send: Send, response: Response) -> None:
@@ -161,6 +165,8 @@ class TokenEndpointApp:
                 await self._app(scope, receive, send)
             elif scope["type"] == "http":
                 await _send(send, self._not_found)
+            elif scope["type"] == "lifespan":
+                await _acknowledge_lifespan(receive, send)
             return
         headers: dict[str, str] = {}
         for raw_name, raw_value in scope.get("headers", ()):

@@ -106,12 +106,17 @@ class _Handler(BaseHTTPRequestHandler):
                 status=response.status,
             )
         )
-        self.send_response(response.status)
-        for name, value in response.headers:
-            self.send_header(name, value)
-        self.end_headers()
-        if self.command != "HEAD" and response.status not in (204, 304):
-            self.wfile.write(response.body)
+        try:
+            self.send_response(response.status)
+            for name, value in response.headers:
+                self.send_header(name, value)
+            self.end_headers()
+            if self.command != "HEAD" and response.status not in (204, 304):
+                self.wfile.write(response.body)
+        except OSError:
+            # The client gave up first (its timeout beat an injected delay): there is
+            # no one left to answer, and nothing to print.
+            self.close_connection = True
 
     do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _handle
 
