@@ -16,7 +16,7 @@ shows the median over rounds of those paired ratios (and of ops/s), so a burst
 of machine noise moves one round, not the result. Then it streams
 distinct tokens through a Verifier (``memory.py``) to show that memory stays bounded.
 
-It prints the tables and the targets of issue 6, and with ``--write`` stores
+It prints the tables and the performance targets, and with ``--write`` stores
 them with the machine description in ``benchmarks/RESULTS.md``.
 
 Run: ``make bench`` (or ``python benchmarks/run.py --write``).
@@ -353,7 +353,7 @@ TARGETS = (
 
 
 def targets(results: dict[str, list[Case]]) -> list[str]:
-    lines = ["## Targets (issue 6)", "", "| target | needed | reached | |", "|---|---:|---:|---|"]
+    lines = ["## Targets", "", "| target | needed | reached | |", "|---|---:|---:|---|"]
     for label, setup, key, base, needed in TARGETS:
         cases = {case.key: case for case in results.get(setup, []) if case.key}
         if key not in cases or base not in cases:
