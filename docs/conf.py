@@ -7,7 +7,9 @@ checks that every public name is in the reference.
 
 from __future__ import annotations
 
+import inspect
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -171,7 +173,31 @@ def _no_return_type_for_classes(
     recorded.get(name, {}).pop("return", None)
 
 
+_CONSTANT_DEFAULT = re.compile(r"=([A-Z][A-Z0-9_]+)\b")
+
+
+def _constant_defaults_as_values(
+    app: Any, what: str, name: str, obj: Any, options: Any, signature: Any, annotation: Any
+) -> tuple[str, Any] | None:
+    """``timeout=5.0``, not ``timeout=DEFAULT_TIMEOUT``: a default that names a module
+    constant (autodoc_preserve_defaults keeps it as written) shows the constant's value,
+    which is what a reader needs; ``clock=time.time`` stays as written."""
+    if not signature:
+        return None
+    function = obj.__init__ if inspect.isclass(obj) else obj
+    namespace = getattr(inspect.unwrap(function), "__globals__", {})
+
+    def value(match: re.Match[str]) -> str:
+        constant = namespace.get(match.group(1))
+        if isinstance(constant, int | float | str) and not isinstance(constant, bool):
+            return f"={constant!r}"
+        return match.group(0)
+
+    return _CONSTANT_DEFAULT.sub(value, signature), annotation
+
+
 def setup(app: Any) -> None:
+    app.connect("autodoc-process-signature", _constant_defaults_as_values)
     # After autodoc has recorded the type hints (priority 500).
     app.connect("autodoc-process-signature", _no_return_type_for_classes, priority=600)
     app.connect("autodoc-process-docstring", _doc_comment_of_reexport)
