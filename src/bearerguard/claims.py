@@ -13,7 +13,8 @@ Subclass either to add your own claims::
 Every value is type-checked against the field's annotation. A claim with the
 wrong JSON type (``exp`` as a string, ``aud`` as an object, ...) becomes an
 :class:`~bearerguard.InvalidClaims` naming the claim — never a
-``TypeError`` deep inside a view.
+``TypeError`` deep inside a view. These names are also importable from
+:mod:`bearerguard`.
 """
 
 from __future__ import annotations

@@ -7,9 +7,10 @@
     with LocalIssuer(audience="api://orders") as issuer:
         token = issuer.mint(sub="user-42", scopes=["orders:read"])
 
-With pytest, the ``bearerguard_issuer`` fixture (registered by installing
-bearerguard) gives every test a fresh running issuer. Names here are loaded on
-first use, so the pytest plugin that imports this package stays cheap.
+With pytest, the :func:`~bearerguard.testing.plugin.bearerguard_issuer` fixture
+(registered by installing bearerguard) gives every test a fresh running issuer.
+Names here are loaded on first use, so the pytest plugin that imports this
+package stays cheap.
 """
 
 from __future__ import annotations
