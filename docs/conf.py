@@ -173,7 +173,7 @@ def _no_return_type_for_classes(
     recorded.get(name, {}).pop("return", None)
 
 
-_CONSTANT_DEFAULT = re.compile(r"=([A-Z][A-Z0-9_]+)\b")
+_CONSTANT_DEFAULT = re.compile(r"(=\s*)([A-Z][A-Z0-9_]+)\b")
 
 
 def _constant_defaults_as_values(
@@ -188,9 +188,9 @@ def _constant_defaults_as_values(
     namespace = getattr(inspect.unwrap(function), "__globals__", {})
 
     def value(match: re.Match[str]) -> str:
-        constant = namespace.get(match.group(1))
+        constant = namespace.get(match.group(2))
         if isinstance(constant, int | float | str) and not isinstance(constant, bool):
-            return f"={constant!r}"
+            return f"{match.group(1)}{constant!r}"
         return match.group(0)
 
     return _CONSTANT_DEFAULT.sub(value, signature), annotation
