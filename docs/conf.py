@@ -130,6 +130,7 @@ def _public_objects() -> dict[int, list[str]]:
 
 
 def _alias_shared_names(app: Any, env: Any) -> None:
+    """Register each undescribed public path as an alias of its object's description."""
     from sphinx.domains.python import ObjectEntry
 
     objects = env.get_domain("py").objects
@@ -201,4 +202,6 @@ def setup(app: Any) -> None:
     # After autodoc has recorded the type hints (priority 500).
     app.connect("autodoc-process-signature", _no_return_type_for_classes, priority=600)
     app.connect("autodoc-process-docstring", _doc_comment_of_reexport)
-    app.connect("env-check-consistency", _alias_shared_names)
+    # After reading, before the environment is saved: a rebuild that reads nothing
+    # keeps the aliases.
+    app.connect("env-updated", _alias_shared_names)
