@@ -28,8 +28,8 @@ pytest: $(STAMP)
 	$(PY) -m coverage run -m pytest $(PYTEST_ARGS)
 	$(PY) -m coverage report --skip-covered --sort=cover
 
-# The whole suite: lint, strict typing, then every test.
-test: lint typecheck pytest
+# The whole suite: lint and layering, strict typing, every test, then the docs site (strict).
+test: lint typecheck pytest docs
 
 # The documentation site, strict: any warning or unresolved reference fails the build,
 # and so does a public name missing from the API reference.

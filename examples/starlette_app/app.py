@@ -22,7 +22,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from bearerguard._settings import GuardSettings
+from bearerguard import GuardSettings
 from bearerguard.starlette import JWTAuth, require_scopes
 
 #: The settings read from ``BEARERGUARD_<NAME>`` environment variables.
