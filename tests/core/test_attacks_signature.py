@@ -308,7 +308,7 @@ def test_a_fully_specified_name_never_crosses_curves(
 def test_jwk_alg_naming_the_other_curve_is_refused(keys: Keys, jwk_alg: str, key_name: str) -> None:
     """A JWK whose ``alg`` names another curve than its ``crv`` is not a usable key."""
     jwk = {**PublicJWK.from_key(getattr(keys, key_name).public_key()).to_dict(), "alg": jwk_alg}
-    expect_error(lambda: PublicJWK.from_dict(jwk), InvalidKey, match="does not fit this OKP key on curve")
+    expect_error(lambda: PublicJWK.from_dict(jwk), InvalidKey, match="does not fit this OKP key")
 
 
 @pytest.mark.parametrize(
