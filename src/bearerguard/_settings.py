@@ -20,9 +20,10 @@ clients look for).
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import warnings
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import InitVar, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
@@ -67,6 +68,40 @@ def _urls(value: str | Sequence[str] | None, name: str, require_https: bool) -> 
     for url in urls:
         check_url(url, name, require_https=require_https)
     return urls
+
+
+def _unknown_settings(
+    names: Iterable[str],
+    known: Collection[str],
+    spell: Callable[[str], str],
+    what: str = "bearerguard setting",
+) -> ConfigurationError:
+    """The error for setting *names* that are not in *known*, each with its close match.
+
+    Names are compared case-insensitively and shown as *spell* writes them
+    (``audience=``, ``BEARERGUARD_AUDIENCE``), so the message says what to
+    write instead: ``unknown bearerguard setting audiance= (did you mean
+    audience=?)``. The known names are listed when a name has no close match.
+    """
+    by_lower = {name.lower(): name for name in known}
+    parts = []
+    unmatched = False
+    for name in names:
+        close = difflib.get_close_matches(name.lower(), by_lower, n=1)
+        if close:
+            parts.append(f"{spell(name)} (did you mean {spell(by_lower[close[0]])}?)")
+        else:
+            parts.append(spell(name))
+            unmatched = True
+    plural = "s" if len(parts) > 1 else ""
+    message = f"unknown {what}{plural} {', '.join(parts)}"
+    if unmatched:
+        message += f"; known: {', '.join(spell(name) for name in sorted(known))}"
+    return ConfigurationError(message)
+
+
+def _keyword(name: str) -> str:
+    return f"{name}="
 
 
 def _import(value: Any, name: str) -> Any:
@@ -315,6 +350,11 @@ class GuardSettings:
         Both at once is a configuration error naming the *adapter*.
         """
         if settings is None:
+            names = {f.name for f in fields(cls) if f.init}
+            # An unknown keyword would otherwise be a bare TypeError from __init__.
+            bad = [name for name in options if name not in names and name not in _DEPRECATED]
+            if bad:
+                raise _unknown_settings(bad, names - set(_DEPRECATED), _keyword)
             return cls(**options)
         if options:
             raise ConfigurationError(f"{adapter} takes settings= or keyword settings, not both")
@@ -343,6 +383,7 @@ class GuardSettings:
         case, e.g. from ``BearerGuard(app, audience=...)``) win over the mapping.
         """
         names = {f.name for f in fields(cls) if f.init} | set(_DEPRECATED)
+        current = names - set(_DEPRECATED)
         values: dict[str, Any] = {}
         unknown: list[str] = []
         for key, value in mapping.items():
@@ -354,15 +395,16 @@ class GuardSettings:
             if name.isupper() and name.lower() in names:
                 values[name.lower()] = value
             else:
-                unknown.append(key)
+                unknown.append(name)
         if unknown:
-            known = ", ".join(prefix + n.upper() for n in sorted(names - set(_DEPRECATED)))
-            raise ConfigurationError(
-                f"unknown bearerguard setting(s) {', '.join(sorted(unknown))}; known: {known}"
+            raise _unknown_settings(
+                sorted(unknown),
+                {name.upper() for name in current} | set(ignore),
+                lambda name: prefix + name,
             )
         bad = sorted(set(overrides) - names)
         if bad:
-            raise ConfigurationError(f"unknown bearerguard setting(s) {', '.join(bad)}")
+            raise _unknown_settings(bad, current, _keyword)
         values.update(overrides)
         for name in ("claims_type", "verifier", "fetcher"):
             if name in values:
@@ -371,6 +413,11 @@ class GuardSettings:
         if isinstance(policy, Mapping):
             from .keyset import KeySetPolicy
 
+            known = {f.name.upper() for f in fields(KeySetPolicy) if f.init}
+            bad = sorted(str(k) for k in policy if str(k).upper() not in known)
+            if bad:
+                error = _unknown_settings(bad, known, str, "KeySetPolicy field")
+                raise ConfigurationError(f"{prefix}POLICY: {error.description}")
             try:
                 values["policy"] = KeySetPolicy(**{str(k).lower(): v for k, v in policy.items()})
             except TypeError as exc:

@@ -236,21 +236,30 @@ def test_overrides_win_over_the_mapping() -> None:
             {"BEARERGUARD_OIDC": OIDC, "BEARERGUARD_AUDIENSE": AUDIENCE},
             "BEARERGUARD_",
             {},
-            "unknown bearerguard setting.s. BEARERGUARD_AUDIENSE; known: .*BEARERGUARD_AUDIENCE",
+            r"^unknown bearerguard setting BEARERGUARD_AUDIENSE "
+            r"\(did you mean BEARERGUARD_AUDIENCE\?\)$",
             id="typo-in-config-key",
+        ),
+        pytest.param(
+            {"BEARERGUARD_OIDC": OIDC, "BEARERGUARD_AUDIENCE": AUDIENCE, "BEARERGUARD_ZZZ": 1},
+            "BEARERGUARD_",
+            {},
+            r"^unknown bearerguard setting BEARERGUARD_ZZZ; "
+            r"known: BEARERGUARD_ALGORITHMS, BEARERGUARD_AUDIENCE, .*BEARERGUARD_VERIFIER$",
+            id="no-close-match-lists-the-keys",
         ),
         pytest.param(
             {"oidc": OIDC, "AUDIENCE": AUDIENCE},
             "",
             {},
-            "unknown bearerguard setting.s. oidc",
+            r"^unknown bearerguard setting oidc \(did you mean OIDC\?\)$",
             id="lower-case-key",
         ),
         pytest.param(
             {"OIDC": OIDC},
             "",
             {"audiense": AUDIENCE},
-            "unknown bearerguard setting.s. audiense",
+            r"^unknown bearerguard setting audiense= \(did you mean audience=\?\)$",
             id="typo-in-override",
         ),
         pytest.param(
@@ -264,7 +273,7 @@ def test_overrides_win_over_the_mapping() -> None:
             {"OIDC": OIDC, "AUDIENCE": AUDIENCE, "POLICY": {"COOL_DOWN": 5}},
             "",
             {},
-            "POLICY: .*cool_down",
+            r"^POLICY: unknown KeySetPolicy field COOL_DOWN \(did you mean COOLDOWN\?\)$",
             id="unknown-policy-field",
         ),
     ],

@@ -90,8 +90,13 @@ def test_django_setting_errors(
         ),
         pytest.param(
             {"OIDC": "https://login.example.com", "AUDIENCE": "a", "AUDIENCES": "b"},
-            "settings.BEARERGUARD: unknown bearerguard setting(s) AUDIENCES",
+            "settings.BEARERGUARD: unknown bearerguard setting AUDIENCES (did you mean AUDIENCE?)",
             id="typo",
+        ),
+        pytest.param(
+            {"OIDC": "https://login.example.com", "AUDIENCE": "a", "USERMODE": "lookup"},
+            "settings.BEARERGUARD: unknown bearerguard setting USERMODE (did you mean USER_MODE?)",
+            id="typo-in-a-django-key",
         ),
     ],
 )
