@@ -42,7 +42,7 @@ import functools
 import inspect
 import json
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from starlette.authentication import AuthCredentials, UnauthenticatedUser
 from starlette.requests import HTTPConnection
@@ -105,18 +105,37 @@ class JWTAuth:
     call is made until the first token arrives. Lifespan and other scope types
     pass straight through. CORS preflights get no exemption: a CORS layer
     belongs outside this middleware.
+
+    A wrong setting (``audiance=``, no ``audience=``, ...) stops the server at
+    start-up: the :class:`~bearerguard.ConfigurationError` is answered to the
+    ASGI lifespan ``startup`` event as ``lifespan.startup.failed``, so uvicorn
+    and hypercorn log its message and exit. Without a lifespan (uvicorn
+    ``--lifespan off``, a ``TestClient`` outside ``with``) every request
+    raises it, and the server answers 500.
     """
 
     def __init__(
         self, app: ASGIApp, /, *, settings: GuardSettings | None = None, **options: Any
     ) -> None:
-        settings = GuardSettings.of(settings, options, "JWTAuth")
         self.app = app
+        self._misconfigured: ConfigurationError | None = None
+        try:
+            settings = GuardSettings.of(settings, options, "JWTAuth")
+            verifier = settings.build_verifier()
+        except ConfigurationError as error:
+            # Starlette and FastAPI build their middleware inside the first ASGI
+            # call, the lifespan one: raised from there, the error would make
+            # uvicorn (lifespan="auto") and hypercorn carry on without lifespan
+            # support and serve 500s. Kept, it fails the start-up in __call__.
+            self._misconfigured = error
+            return
         self.settings = settings
-        self.verifier = settings.build_verifier()
-        self.gate = RequestGate(settings, max_token_size=self.verifier.max_token_size)
+        self.verifier = verifier
+        self.gate = RequestGate(settings, max_token_size=verifier.max_token_size)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._misconfigured is not None:
+            await self._refuse_to_start(self._misconfigured, scope, receive, send)
         kind = scope["type"]
         if kind != "http" and kind != "websocket":
             await self.app(scope, receive, send)
@@ -152,6 +171,17 @@ class JWTAuth:
         except _Refused as refused:
             # require_scopes raises before the endpoint has sent anything.
             await self._answer(scope, send, self.gate.refusal(refused.error))
+
+    @staticmethod
+    async def _refuse_to_start(
+        error: ConfigurationError, scope: Scope, receive: Receive, send: Send
+    ) -> NoReturn:
+        message = f"JWTAuth: {error.description}"
+        if scope["type"] == "lifespan" and (await receive())["type"] == "lifespan.startup":
+            # ASGI lifespan spec: the server logs the message and stops.
+            await send({"type": "lifespan.startup.failed", "message": message})
+        # A new exception each time: raising the kept one would grow its traceback.
+        raise ConfigurationError(message) from None
 
     async def _answer(self, scope: Scope, send: Send, decision: Decision) -> None:
         response = decision.response

@@ -326,10 +326,14 @@ def test_metadata_methods(
 
 
 def test_settings_object_or_keywords_not_both(local_issuer: LocalIssuer) -> None:
-    """JWTAuth takes settings= or keyword settings; both is a configuration error."""
+    """JWTAuth takes settings= or keyword settings; both fails the app's start-up."""
     settings = GuardSettings(oidc=local_issuer.url, audience=AUDIENCE)
-    with pytest.raises(ConfigurationError, match="settings= or keyword settings, not both"):
-        JWTAuth(Starlette(), settings=settings, realm="x")
+    app = JWTAuth(Starlette(), settings=settings, realm="x")
+    with (
+        pytest.raises(ConfigurationError, match="settings= or keyword settings, not both"),
+        TestClient(app),
+    ):
+        pass  # pragma: no cover - the start-up fails
 
 
 def test_require_scopes_without_middleware_is_a_configuration_error() -> None:
