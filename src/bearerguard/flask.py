@@ -38,6 +38,13 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+try:
+    import flask  # noqa: F401  (only to say what to install)
+except ModuleNotFoundError as exc:
+    raise ModuleNotFoundError(
+        "bearerguard.flask needs Flask: pip install 'bearerguard[flask]'", name=exc.name
+    ) from exc
+
 from flask import Flask, Response, current_app, g, request
 
 from ._decision import Action, Decision, RequestGate, access_refusal

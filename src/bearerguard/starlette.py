@@ -44,6 +44,14 @@ import json
 from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar
 
+try:
+    import starlette  # noqa: F401  (only to say what to install)
+except ModuleNotFoundError as exc:
+    raise ModuleNotFoundError(
+        "bearerguard.starlette needs Starlette: pip install 'bearerguard[starlette]'",
+        name=exc.name,
+    ) from exc
+
 from starlette.authentication import AuthCredentials, UnauthenticatedUser
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send

@@ -23,6 +23,13 @@ Importing :mod:`bearerguard` alone never imports Django.
 
 from __future__ import annotations
 
+try:
+    import django  # noqa: F401  (only to say what to install)
+except ModuleNotFoundError as exc:
+    raise ModuleNotFoundError(
+        "bearerguard.django needs Django: pip install 'bearerguard[django]'", name=exc.name
+    ) from exc
+
 from .._users import TokenUser
 from ._backend import BearerTokenBackend
 from ._core import claims_of

@@ -30,11 +30,12 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpResponseBase
 
 try:
-    import rest_framework  # noqa: F401
-except ImportError as exc:  # pragma: no cover - depends on the environment
-    raise ImportError(
+    import rest_framework  # noqa: F401  (only to say what to install)
+except ModuleNotFoundError as exc:
+    raise ModuleNotFoundError(
         "bearerguard.django.rest_framework needs Django REST framework: "
-        "pip install 'bearerguard[drf]'"
+        "pip install 'bearerguard[drf]'",
+        name=exc.name,
     ) from exc
 
 from rest_framework.authentication import BaseAuthentication

@@ -217,10 +217,12 @@ class RedisRefreshStore:
         """Connect with ``redis.Redis.from_url`` (needs ``pip install 'bearerguard[redis]'``)."""
         try:
             import redis  # deferred: an optional dependency
-        except ImportError:
-            raise ConfigurationError(
-                "RedisRefreshStore needs the redis package: pip install 'bearerguard[redis]'"
-            ) from None
+        except ModuleNotFoundError as exc:
+            raise ModuleNotFoundError(
+                "RedisRefreshStore.from_url needs the redis package: "
+                "pip install 'bearerguard[redis]'",
+                name=exc.name,
+            ) from exc
         return cls(redis.Redis.from_url(url), prefix=prefix, clock=clock)
 
     @property
