@@ -85,6 +85,7 @@ PUBLIC: dict[str, list[str]] = {
     ],
     "bearerguard.starlette": [
         "JWTAuth",
+        "OpenAPIScheme",
         "TokenUser",
         "require_scopes",
         "require_token",

@@ -42,7 +42,7 @@ import functools
 import inspect
 import json
 from collections.abc import Callable
-from typing import Any, NoReturn, TypeVar
+from typing import Any, Generic, NoReturn, TypeVar, cast, overload
 
 try:
     import starlette  # noqa: F401  (only to say what to install)
@@ -59,13 +59,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ._decision import Action, Decision, RequestGate, access_refusal
 from ._errors import BearerGuardError, ConfigurationError, KeySetUnavailable
 from ._http import REFUSALS
+from ._openapi import OpenAPIScheme, security_dependency
 from ._rules import scope_tokens
 from ._settings import GuardSettings
 from ._users import TokenUser
-from .claims import StandardClaims
+from .claims import AccessClaims, StandardClaims
 
 __all__ = [
     "JWTAuth",
+    "OpenAPIScheme",
     "TokenUser",
     "require_scopes",
     "require_token",
@@ -208,52 +210,160 @@ class JWTAuth:
         await send({"type": "http.response.body", "body": response.body})
 
 
-class ScopeRequirement:
+C = TypeVar("C", bound=StandardClaims)
+
+#: How FastAPI's OpenAPI document shows a requirement given no ``scheme=``: HTTP bearer, JWT.
+BEARER_SCHEME = OpenAPIScheme()
+
+# The keyword FastAPI passes a requirement's claims by (see ScopeRequirement.__signature__).
+_CLAIMS_PARAMETER = "bearerguard_claims"
+
+_CONNECTION_SIGNATURE = inspect.Signature(
+    [inspect.Parameter("connection", inspect.Parameter.POSITIONAL_ONLY, annotation=HTTPConnection)]
+)
+
+
+class _RequirementSignature:
+    """``ScopeRequirement.__signature__``: the parameters FastAPI reads to call a requirement.
+
+    With FastAPI installed, one parameter whose default is ``Security(...)`` on
+    the requirement's security dependency, so the route's OpenAPI operation
+    lists the scheme and the scopes, and FastAPI hands over the checked claims.
+    Without FastAPI, the connection. On the class itself, none (``inspect``
+    reads ``__init__``).
+    """
+
+    def __get__(
+        self, requirement: ScopeRequirement[Any] | None, owner: type | None = None
+    ) -> inspect.Signature | None:
+        if requirement is None:
+            return None
+        signature = requirement._signature
+        if signature is None:
+            signature = requirement._signature = requirement._fastapi_signature()
+        return signature
+
+
+class ScopeRequirement(Generic[C]):
     """What :func:`require_scopes` returns: a decorator and a FastAPI dependency.
 
     As a decorator it wraps a Starlette endpoint (sync or async, HTTP or
     WebSocket, function or ``HTTPEndpoint`` method) and checks the scopes
     before the endpoint runs. As a dependency (``Depends(...)`` or
-    ``Security(...)``) FastAPI calls it with the connection and gets the
-    claims. A refusal (401 without a token, 403 for a missing scope) is
-    rendered by :class:`JWTAuth`.
+    ``Security(...)``, or typed: ``depends()``) FastAPI calls it with the
+    connection and gets the claims, and the route's OpenAPI operation lists
+    its security scheme and scopes. A refusal (401 without a token, 403 for
+    a missing scope) is rendered by :class:`JWTAuth`.
     """
 
-    __slots__ = ("scopes",)
-    # What FastAPI reads to inject the connection (FastAPI is never imported here).
-    __signature__ = inspect.Signature(
-        [
-            inspect.Parameter(
-                "connection", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=HTTPConnection
-            )
-        ]
-    )
+    __slots__ = ("_security", "_signature", "claims_type", "scheme", "scopes")
+    __signature__ = _RequirementSignature()
 
-    def __init__(self, scopes: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        scopes: tuple[str, ...],
+        *,
+        claims_type: type[C] | None = None,
+        scheme: OpenAPIScheme | None = None,
+    ) -> None:
         self.scopes = scope_tokens(scopes, "require_scopes")
+        if claims_type is None:
+            claims_type = AccessClaims  # type: ignore[assignment]
+        if not (isinstance(claims_type, type) and issubclass(claims_type, StandardClaims)):
+            raise ConfigurationError(
+                "require_scopes: claims_type= must be a subclass of bearerguard.AccessClaims "
+                "(or StandardClaims)"
+            )
+        if scheme is not None and not isinstance(scheme, OpenAPIScheme):
+            raise ConfigurationError(
+                "require_scopes: scheme= must be a bearerguard.starlette.OpenAPIScheme"
+            )
+        self.claims_type: type[C] = claims_type
+        self.scheme = BEARER_SCHEME if scheme is None else scheme
+        self._security: Any = None
+        self._signature: inspect.Signature | None = None
 
     def __repr__(self) -> str:
-        return f"require_scopes({', '.join(map(repr, self.scopes))})"
+        arguments = [repr(scope) for scope in self.scopes]
+        if self.claims_type is not AccessClaims:
+            arguments.append(f"claims_type={self.claims_type.__qualname__}")
+        return f"require_scopes({', '.join(arguments)})"
 
-    def __call__(self, connection: Any) -> Any:
-        """Check *connection* (dependency use), or wrap an endpoint (decorator use)."""
-        if isinstance(connection, HTTPConnection):
-            return self.check(connection)
-        if callable(connection):
-            return self._wrap(connection)
+    @overload
+    def __call__(self, target: HTTPConnection, /) -> C: ...
+
+    @overload
+    def __call__(self, target: F, /) -> F: ...
+
+    def __call__(self, target: Any = None, /, **dependencies: Any) -> Any:
+        """Wrap an endpoint (decorator use), or check a connection and return its claims.
+
+        FastAPI calls it with the claims its security dependency checked.
+        """
+        if _CLAIMS_PARAMETER in dependencies:
+            return dependencies[_CLAIMS_PARAMETER]
+        if isinstance(target, HTTPConnection):
+            return self.check(target)
+        if callable(target):
+            return self._wrap(target)
         raise TypeError("require_scopes(...) decorates an endpoint or checks a connection")
 
-    def check(self, connection: HTTPConnection) -> Any:
+    def check(self, connection: HTTPConnection) -> C:
         """The verified claims of *connection*, if they grant every required scope."""
+        return self._claims(connection, self.scopes)
+
+    def depends(self) -> C:
+        """This requirement as a FastAPI parameter default, typed as its claims.
+
+        ``claims: AccessClaims = require_scopes("orders:read").depends()`` is
+        ``Security(...)`` for FastAPI, and for a type checker a value of the
+        requirement's claims type, so ``claims: int = ...`` is an error (plain
+        ``Depends(...)`` is ``Any``). Define it once at module level and use
+        the name as the default where several routes share it.
+        """
+        try:
+            from fastapi import Security
+        except ModuleNotFoundError as exc:
+            raise ModuleNotFoundError(
+                f"{self!r}.depends() is for FastAPI: pip install fastapi", name=exc.name
+            ) from exc
+        return cast(C, Security(self._security_dependency(), scopes=list(self.scopes)))
+
+    def _claims(self, connection: HTTPConnection, scopes: tuple[str, ...]) -> C:
         scope = connection.scope
         if "user" not in scope:
             raise ConfigurationError("require_scopes needs the JWTAuth middleware on this app")
         user = scope["user"]
         claims = user.claims if isinstance(user, TokenUser) else None
-        refusal = access_refusal(claims, self.scopes)
+        refusal = access_refusal(claims, scopes)
         if refusal is not None:
             raise _Refused(refusal)
+        wanted = self.claims_type
+        if not isinstance(claims, wanted):
+            got = type(claims).__qualname__
+            raise ConfigurationError(
+                f"{self!r} returns {wanted.__qualname__} claims but JWTAuth verified {got}: "
+                f"give JWTAuth claims_type={wanted.__qualname__}, or require_scopes "
+                f"claims_type={got}"
+            )
         return claims
+
+    def _security_dependency(self) -> Any:
+        """The FastAPI security dependency that documents and checks this requirement."""
+        if self._security is None:
+            self._security = security_dependency(self.scheme, self._claims)
+        return self._security
+
+    def _fastapi_signature(self) -> inspect.Signature:
+        try:
+            from fastapi import Security
+        except ModuleNotFoundError:
+            return _CONNECTION_SIGNATURE
+        default = Security(self._security_dependency(), scopes=list(self.scopes))
+        parameter = inspect.Parameter(
+            _CLAIMS_PARAMETER, inspect.Parameter.KEYWORD_ONLY, default=default
+        )
+        return inspect.Signature([parameter])
 
     def _wrap(self, endpoint: F) -> F:
         check = self.check
@@ -283,15 +393,39 @@ class ScopeRequirement:
         return wrapper  # type: ignore[return-value]
 
 
-def require_scopes(*scopes: str) -> ScopeRequirement:
+@overload
+def require_scopes(
+    *scopes: str, scheme: OpenAPIScheme | None = None
+) -> ScopeRequirement[AccessClaims]: ...
+
+
+@overload
+def require_scopes(
+    *scopes: str, claims_type: type[C], scheme: OpenAPIScheme | None = None
+) -> ScopeRequirement[C]: ...
+
+
+def require_scopes(
+    *scopes: str,
+    claims_type: type[StandardClaims] | None = None,
+    scheme: OpenAPIScheme | None = None,
+) -> ScopeRequirement[Any]:
     """Require a verified token granting every one of *scopes*.
 
     Decorate an endpoint (``@require_scopes("orders:read")``) or use it as a
     FastAPI dependency (``Depends(require_scopes("orders:read"))``, which
-    returns the claims). With no scopes it only requires a verified token.
+    returns the claims; ``require_scopes("orders:read").depends()`` is the
+    same, typed). With no scopes it only requires a verified token.
+
+    The claims are an :class:`~bearerguard.AccessClaims` for type checkers
+    and editors; with ``claims_type=OrderClaims`` (the class ``JWTAuth`` was
+    given as ``claims_type=``) they are an ``OrderClaims``. In FastAPI's
+    OpenAPI document the route lists *scheme* (default: HTTP bearer, JWT)
+    with *scopes*.
     """
-    return ScopeRequirement(scopes)
+    return ScopeRequirement(scopes, claims_type=claims_type, scheme=scheme)
 
 
-#: Require a verified token, any scopes: ``@require_token`` or ``Depends(require_token)``.
-require_token = ScopeRequirement(())
+#: Require a verified token, any scopes: ``@require_token``, ``Depends(require_token)``,
+#: or typed, ``claims: AccessClaims = require_token.depends()``.
+require_token: ScopeRequirement[AccessClaims] = ScopeRequirement((), claims_type=AccessClaims)
