@@ -24,6 +24,7 @@ PUBLIC: dict[str, list[str]] = {
         "AlgorithmNotAllowed",
         "BearerGuardDeprecationWarning",
         "BearerGuardError",
+        "ClaimSources",
         "ConfigurationError",
         "DiscoveryError",
         "DiscoveryResult",
@@ -32,6 +33,7 @@ PUBLIC: dict[str, list[str]] = {
         "FetchResponse",
         "Fetcher",
         "GuardSettings",
+        "InsufficientRole",
         "InsufficientScope",
         "InvalidClaims",
         "InvalidKey",
@@ -63,11 +65,13 @@ PUBLIC: dict[str, list[str]] = {
         "fetch_jwks_from_oauth2",
         "fetch_jwks_from_oidc",
         "parse_jwks",
+        "require_roles",
         "require_scopes",
         "validate_standard_claims",
     ],
     "bearerguard.claims": [
         "AccessClaims",
+        "ClaimSources",
         "StandardClaims",
         "claim",
     ],
@@ -81,6 +85,7 @@ PUBLIC: dict[str, list[str]] = {
     "bearerguard.verifier": [
         "CacheInfo",
         "Verifier",
+        "require_roles",
         "require_scopes",
     ],
     "bearerguard.starlette": [
@@ -92,6 +97,7 @@ PUBLIC: dict[str, list[str]] = {
     ],
     "bearerguard.flask": [
         "BearerGuard",
+        "current_claims",
         "require_scopes",
         "require_token",
     ],

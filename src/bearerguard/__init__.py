@@ -24,6 +24,7 @@ from ._errors import (
     DiscoveryError,
     ExpiredToken,
     FetchError,
+    InsufficientRole,
     InsufficientScope,
     InvalidClaims,
     InvalidKey,
@@ -44,10 +45,11 @@ from ._jwk import PublicJWK, parse_jwks
 from ._jws import JWS
 from ._keysource import KeySource, StaticKeySet
 from ._settings import GuardSettings
+from ._sources import ClaimSources
 from ._validation import Validator, validate_standard_claims
 from .claims import AccessClaims, StandardClaims, claim
 from .keyset import KeySetEvent, KeySetPolicy, KeySetStatus, RemoteKeySet
-from .verifier import Verifier, require_scopes
+from .verifier import Verifier, require_roles, require_scopes
 
 __version__ = "0.1.0"
 
@@ -57,6 +59,7 @@ __all__ = [
     "AlgorithmNotAllowed",
     "BearerGuardDeprecationWarning",
     "BearerGuardError",
+    "ClaimSources",
     "ConfigurationError",
     "DiscoveryError",
     "DiscoveryResult",
@@ -65,6 +68,7 @@ __all__ = [
     "FetchResponse",
     "Fetcher",
     "GuardSettings",
+    "InsufficientRole",
     "InsufficientScope",
     "InvalidClaims",
     "InvalidKey",
@@ -95,6 +99,7 @@ __all__ = [
     "fetch_jwks_from_oauth2",
     "fetch_jwks_from_oidc",
     "parse_jwks",
+    "require_roles",
     "require_scopes",
     "validate_standard_claims",
 ]

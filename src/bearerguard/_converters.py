@@ -24,6 +24,7 @@ __all__ = [
     "NOT_BOOL",
     "NOT_DATE",
     "NOT_INT",
+    "NOT_OBJECT",
     "NOT_SCOPES",
     "NOT_STR",
     "NOT_STR_OR_LIST",
@@ -35,6 +36,7 @@ __all__ = [
     "as_str",
     "field_converter",
     "numeric_date",
+    "role_set",
     "scope_set",
     "str_or_list",
     "strip_none",
@@ -52,13 +54,19 @@ NOT_STR_OR_LIST = "must be a string or an array of strings"
 NOT_INT = "must be an integer"
 NOT_BOOL = "must be a boolean"
 NOT_SCOPES = "must be a space-separated string or an array of strings"
+NOT_OBJECT = "must be a JSON object"
 
 
 class BadClaim(Exception):
-    """A claim value that does not fit its field; *reason* completes "<claim>: ..."."""
+    """A claim value that does not fit its field; *reason* completes "<claim>: ...".
 
-    def __init__(self, reason: str) -> None:
+    *claim* names the claim when it is not the one being read (an enclosing
+    object of a nested source, e.g. ``realm_access`` for ``realm_access.roles``).
+    """
+
+    def __init__(self, reason: str, claim: str | None = None) -> None:
         self.reason = reason
+        self.claim = claim
 
 
 def numeric_date(value: Any) -> float | int:
@@ -128,7 +136,7 @@ def as_bool(value: Any) -> bool:
 
 def _object(value: Any) -> Mapping[str, Any]:
     if type(value) is not dict:
-        raise BadClaim("must be a JSON object")
+        raise BadClaim(NOT_OBJECT)
     return types.MappingProxyType(value)
 
 
@@ -253,6 +261,16 @@ def scope_set(value: Any) -> frozenset[str]:
     if type(value) is list and all_str(value):
         return frozenset(value)
     raise BadClaim(NOT_SCOPES)
+
+
+def role_set(value: Any) -> frozenset[str]:
+    # Roles and groups are arrays (Entra ID, Cognito, Keycloak); a lone string is
+    # one role, never split: "order admin" must not grant "admin".
+    if type(value) is str:
+        return frozenset((value,))
+    if type(value) is list and all_str(value):
+        return frozenset(value)
+    raise BadClaim(NOT_STR_OR_LIST)
 
 
 def strip_none(annotation: Any) -> Any:

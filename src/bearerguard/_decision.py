@@ -15,8 +15,9 @@ framework's objects. The answer is a :class:`Decision`:
 * ``REFUSE``: send :attr:`Decision.response`, the rendering of
   :attr:`Decision.error`.
 
-A view's own requirement (``require_token``, ``require_scopes``) is decided,
-once the request went on, by :func:`access_refusal`.
+A view's own requirement (``require_token``, ``require_scopes``,
+``require_roles``) is decided, once the request went on, by
+:func:`access_refusal`.
 """
 
 from __future__ import annotations
@@ -25,11 +26,11 @@ import enum
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from ._errors import BearerGuardError, InsufficientScope, MissingToken
+from ._errors import BearerGuardError, InsufficientRole, InsufficientScope, MissingToken
 from ._http import REFUSALS, PlainResponse, access_token_in_query, bearer_token
 from ._settings import GuardSettings
 from .claims import StandardClaims
-from .verifier import require_scopes
+from .verifier import require_roles, require_scopes
 
 __all__ = [
     "Action",
@@ -165,13 +166,15 @@ class RequestGate:
 
 
 def access_refusal(
-    claims: StandardClaims | None, scopes: Sequence[str]
-) -> MissingToken | InsufficientScope | None:
-    """Why a view that needs a token granting *scopes* must not run, or ``None``.
+    claims: StandardClaims | None, scopes: Sequence[str], roles: Sequence[str] = ()
+) -> MissingToken | InsufficientScope | InsufficientRole | None:
+    """Why a view that needs a token granting *scopes* and *roles* must not run, or ``None``.
 
     *claims* are the request's verified claims (``None``: no token was
-    verified, so 401). With no *scopes* any verified token will do; a
-    missing scope is 403 ``insufficient_scope`` naming the required scopes.
+    verified, so 401). With no *scopes* and no *roles* any verified token
+    will do; a missing scope is 403 ``insufficient_scope`` naming the
+    required scopes, a missing role 403 ``insufficient_scope`` describing the
+    missing roles (see :class:`~bearerguard.InsufficientRole`).
     """
     if claims is None:
         return MissingToken("bearer token required")
@@ -179,5 +182,10 @@ def access_refusal(
         try:
             require_scopes(claims, *scopes)
         except InsufficientScope as error:
+            return error
+    if roles:
+        try:
+            require_roles(claims, *roles)
+        except InsufficientRole as error:
             return error
     return None

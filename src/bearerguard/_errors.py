@@ -19,6 +19,7 @@ __all__ = [
     "DiscoveryError",
     "ExpiredToken",
     "FetchError",
+    "InsufficientRole",
     "InsufficientScope",
     "InvalidClaims",
     "InvalidKey",
@@ -139,6 +140,23 @@ class InsufficientScope(BearerGuardError):
         self.required: tuple[str, ...] = tuple(required)
         self.missing: tuple[str, ...] = tuple(sorted(set(missing)))
         super().__init__("missing scope: " + " ".join(self.missing))
+
+
+class InsufficientRole(BearerGuardError):
+    """The token is valid but lacks roles the endpoint requires.
+
+    RFC 6750 §3.1 has no code for roles, so adapters answer as for a missing
+    scope, 403 ``insufficient_scope``, without a ``scope`` attribute; the
+    description names the missing roles.
+    """
+
+    code = "insufficient_scope"
+    status = 403
+
+    def __init__(self, required: Iterable[str], missing: Iterable[str]) -> None:
+        self.required: tuple[str, ...] = tuple(required)
+        self.missing: tuple[str, ...] = tuple(sorted(set(missing)))
+        super().__init__("missing role: " + ", ".join(self.missing))
 
 
 class KeySetUnavailable(BearerGuardError):

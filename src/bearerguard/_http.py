@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl
 
 from ._errors import (
     BearerGuardError,
+    InsufficientRole,
     InsufficientScope,
     InvalidRequest,
     InvalidToken,
@@ -54,6 +55,7 @@ REFUSALS: tuple[type[BearerGuardError], ...] = (
     InvalidRequest,
     InvalidToken,
     InsufficientScope,
+    InsufficientRole,
     KeySetUnavailable,
 )
 
@@ -172,7 +174,8 @@ def error_response(
 
     No credentials → 401 with a bare ``Bearer realm=…`` challenge; malformed
     request → 400 ``invalid_request``; bad token → 401 ``invalid_token``;
-    missing scope → 403 ``insufficient_scope`` with ``scope``; keys
+    missing scope → 403 ``insufficient_scope`` with ``scope``; missing role →
+    403 ``insufficient_scope`` without ``scope``, the roles described; keys
     unavailable → 503 with ``Retry-After``. *resource_metadata* adds the RFC
     9728 ``resource_metadata`` parameter to the challenge.
     """

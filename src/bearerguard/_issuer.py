@@ -401,7 +401,7 @@ def validated_claims(
     :class:`~bearerguard.ExpiredToken`) listing every failed check,
     the header ``typ`` check included.
     """
-    claims = claims_type.from_payload(payload)
+    claims = claims_type.from_payload(payload, validator.claim_sources)
     failures = check_claims(claims, validator, now)
     typ_failure = validator.check_typ(typ)
     if typ_failure is not None:

@@ -3,6 +3,7 @@
 * :func:`seconds`: a duration or a time as a number of seconds (finite, not
   negative; above zero or whole where asked).
 * :func:`strings`: one string or an iterable of strings, as a tuple.
+* :func:`role_names`: the roles an endpoint requires.
 * The scope grammar of RFC 6749 §3.3 (``scope-token = 1*NQCHAR``, tokens
   separated by single spaces): :func:`is_scope_token`, :func:`scope_tokens`
   for configured scopes and :func:`parse_scope` for a ``scope`` parameter.
@@ -24,6 +25,7 @@ __all__ = [
     "NQCHAR",
     "is_scope_token",
     "parse_scope",
+    "role_names",
     "scope_tokens",
     "seconds",
     "strings",
@@ -104,6 +106,24 @@ def strings(
         raise ConfigurationError(f"{name} must be a non-empty string or strings")
     result = cast(tuple[str, ...], items)
     return _once_each(result, lambda s: f"{name} lists {s!r} twice") if distinct else result
+
+
+def role_names(roles: str | Iterable[str], name: str) -> tuple[str, ...]:
+    """*roles* (one role, or an iterable of them) as a tuple: at least one, each non-empty.
+
+    Roles have no grammar (Keycloak's may hold spaces), but an empty list is
+    refused: ``require_roles(*configured)`` with nothing configured must not
+    quietly let every token through.
+    """
+    items = _items(roles)
+    if not items:
+        raise ConfigurationError(
+            f"{name} needs at least one role (require_token accepts any verified token)"
+        )
+    for role in items:
+        if not isinstance(role, str) or not role:
+            raise ConfigurationError(f"{name}: each role must be a non-empty string, got {role!r}")
+    return cast(tuple[str, ...], items)
 
 
 def is_scope_token(value: object) -> bool:

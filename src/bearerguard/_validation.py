@@ -4,30 +4,40 @@ Defaults (RFC 9068 §4, RFC 8725 §3.8–3.10): ``iss``, ``exp`` and ``aud`` are
 required; ``sub``, ``iat`` and ``nbf`` are checked when present;
 ``auth_time``/``amr``/``nonce``/``azp``/``jti`` are checked when an expectation
 is configured (``max_age``, ``required_amrs``, ``nonce``, ``azp``, ``jti``).
-An ``ignore_*`` flag is the only way to skip a check, and a Validator with no
-``aud`` and no ``ignore_aud=True`` cannot be built::
+``required_claims`` and ``checks`` add the application's own policy. An
+``ignore_*`` flag is the only way to skip a check, and a Validator that would
+take an ID token for an access token (no ``aud``, and nothing else that tells
+them apart) cannot be built::
 
     v = Validator(aud="api://orders")
     failures = v.validate(claims, now=time.time())   # [] when every check holds
+
+    # Amazon Cognito: access tokens carry no aud, but token_use and client_id
+    Validator(ignore_aud=True,
+              required_claims={"token_use": "access", "client_id": {"app-1", "app-2"}})
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable
+import types
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from ._errors import ConfigurationError
+from ._errors import ConfigurationError, InvalidClaims
 from ._rules import seconds, strings
+from ._sources import DEFAULT_CLAIM_SOURCES, ClaimSources
 
 if TYPE_CHECKING:
     from .claims import StandardClaims
 
 __all__ = [
+    "ACCESS_TOKEN_CLAIMS",
     "DEFAULT_TYP",
+    "ClaimCheck",
     "Validator",
     "check_claims",
     "normalize_typ",
@@ -41,6 +51,22 @@ MAX_LEEWAY = 300.0
 RFC9068_REQUIRED = ("iss", "exp", "aud", "sub", "client_id", "iat", "jti")
 
 Now = datetime | float | int | None
+
+#: A check of the application's own: it gets the claims (of the claims type
+#: in use) and returns its failures: ``None`` or an empty iterable when the
+#: claims pass, one string or an iterable of strings (``"tid: tenant not
+#: allowed"``) when they do not. Raising :class:`~bearerguard.InvalidClaims`
+#: counts its ``failures``.
+ClaimCheck = Callable[[Any], "str | Iterable[str] | None"]
+
+#: Claims whose value tells an issuer's access tokens from its ID tokens, so
+#: that a required value for one of them (``required_claims``) binds tokens to
+#: an API that has no audience to check: ``token_use`` (Amazon Cognito:
+#: ``access`` or ``id``), ``client_id`` (RFC 9068 §2.2; ID tokens carry none),
+#: ``cid`` (Okta), ``appid`` (Microsoft Entra ID v1.0) and ``typ`` (Keycloak's
+#: claim: ``Bearer`` or ``ID``). ``azp`` is not one: OpenID Connect ID tokens
+#: carry it too (OpenID Connect Core §2).
+ACCESS_TOKEN_CLAIMS = ("token_use", "client_id", "cid", "appid", "typ")
 
 _FLAGS = (
     "ignore_iss",
@@ -88,6 +114,43 @@ def _strings(value: str | Iterable[str] | None, name: str) -> tuple[str, ...]:
     return () if value is None else strings(value, name)
 
 
+def _required(value: object) -> tuple[tuple[str, frozenset[str]], ...]:
+    """``required_claims`` as ``(claim, accepted values)`` pairs, each checked."""
+    if value is None:
+        return ()
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(
+            "required_claims must map claim names to a value or a set of accepted values, "
+            "e.g. {'token_use': 'access', 'client_id': {'app-1', 'app-2'}}"
+        )
+    pairs = []
+    for name, accepted in value.items():
+        if not isinstance(name, str) or not name:
+            raise ConfigurationError("required_claims: claim names must be non-empty strings")
+        values = strings(accepted, f"required_claims[{name!r}]", required=True)
+        pairs.append((name, frozenset(values)))
+    return tuple(pairs)
+
+
+def _checks(value: object) -> tuple[ClaimCheck, ...]:
+    if callable(value) or not isinstance(value, Iterable) or isinstance(value, str):
+        raise ConfigurationError("checks must be a list of functions of the claims")
+    checks = tuple(value)
+    for check in checks:
+        if not callable(check):
+            raise ConfigurationError(f"checks: {check!r} is not a function of the claims")
+    return checks
+
+
+# What binds tokens to an API that has no audience to check (both messages say it).
+_BINDINGS = (
+    f"require a claim only its access tokens carry ({', '.join(ACCESS_TOKEN_CLAIMS)}), e.g. "
+    "required_claims={'token_use': 'access', 'client_id': {'<app client id>'}} "
+    "(Amazon Cognito), "
+    "or set rfc9068=True when the provider marks access tokens typ at+jwt"
+)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Validator:
     """What a token's claims must satisfy. Immutable; build once at start-up.
@@ -101,6 +164,25 @@ class Validator:
     Tokens with a ``cnf`` (confirmation) claim are bound to a key (DPoP, mTLS)
     and refused unless ``allow_sender_constrained=True`` (then checking the
     proof of possession is the caller's job).
+
+    The application's own policy: ``required_claims`` maps claim names to
+    the value a claim must have, or a set of accepted values
+    (``{"token_use": "access", "client_id": {"app-1", "app-2"}}``; the claim
+    must be a string); ``checks`` are functions of the claims that return
+    their failures (see :data:`ClaimCheck`). Their failures are listed in
+    :attr:`InvalidClaims.failures <bearerguard.InvalidClaims.failures>` with
+    the built-in ones. A check runs when a token is verified; a repeated token
+    served from a :class:`~bearerguard.Verifier`'s cache is not checked
+    again, so a check should depend on the claims alone.
+
+    ``ignore_aud=True`` needs something else that binds tokens to this API:
+    ``rfc9068=True`` (or ``allowed_typ=["at+jwt"], require_typ=True``), or a
+    required value for one of :data:`ACCESS_TOKEN_CLAIMS`; otherwise
+    construction fails, since ID tokens of the same issuer would pass.
+
+    ``claim_sources`` says which claims fill ``scopes``, ``roles`` and
+    ``client_id`` of :class:`~bearerguard.claims.AccessClaims` for this
+    issuer (see :class:`~bearerguard.ClaimSources`).
     """
 
     ignore_iss: bool = False
@@ -126,7 +208,11 @@ class Validator:
     allowed_typ: Iterable[str] | None = DEFAULT_TYP
     require_typ: bool = False
     allow_sender_constrained: bool = False
+    required_claims: Mapping[str, str | Iterable[str]] | None = field(default=None, hash=False)
+    checks: Iterable[ClaimCheck] = ()
+    claim_sources: ClaimSources = DEFAULT_CLAIM_SOURCES
     _aud: frozenset[str] = field(init=False, repr=False, compare=False)
+    _required: tuple[tuple[str, frozenset[str]], ...] = field(init=False, repr=False, compare=False)
     _leeway: float = field(init=False, repr=False, compare=False)
     _max_age: float | None = field(init=False, repr=False, compare=False)
 
@@ -138,8 +224,9 @@ class Validator:
         aud = _strings(self.aud, "aud")
         if not aud and not self.ignore_aud:
             raise ConfigurationError(
-                "Validator needs aud= (the audience this API expects, e.g. 'api://orders'); "
-                "pass ignore_aud=True only if another check binds tokens to this API"
+                "Validator needs aud= (the audience this API's tokens carry, e.g. "
+                "'api://orders'); for a provider whose access tokens carry no aud, "
+                "pass ignore_aud=True and " + _BINDINGS
             )
         object.__setattr__(self, "aud", aud[0] if len(aud) == 1 else aud)
         object.__setattr__(self, "_aud", frozenset(aud))
@@ -164,6 +251,26 @@ class Validator:
             # _strings, not tuple(): allowed_typ="JWT" means one type, not "J", "W", "T".
             typs = _strings(self.allowed_typ, "allowed_typ")
             object.__setattr__(self, "allowed_typ", frozenset(normalize_typ(t) for t in typs))
+        required = _required(self.required_claims)
+        object.__setattr__(self, "_required", required)
+        object.__setattr__(
+            self, "required_claims", types.MappingProxyType(dict(required)) if required else None
+        )
+        object.__setattr__(self, "checks", _checks(self.checks))
+        if not isinstance(self.claim_sources, ClaimSources):
+            raise ConfigurationError("claim_sources must be a bearerguard.ClaimSources")
+        if self.ignore_aud and not self._binds_access_tokens():
+            raise ConfigurationError(
+                "ignore_aud=True alone would accept ID tokens (and tokens for other APIs) "
+                "as access tokens: set aud= to the audience this API's tokens carry, or "
+                "keep ignore_aud=True and " + _BINDINGS
+            )
+
+    def _binds_access_tokens(self) -> bool:
+        """Whether a check other than ``aud`` tells this API's access tokens from ID tokens."""
+        if self.require_typ and self.allowed_typ == frozenset({"at+jwt"}):
+            return True  # RFC 9068 §2.1, §4: ID tokens are not typ at+jwt
+        return any(name in ACCESS_TOKEN_CLAIMS for name, _ in self._required)
 
     @property
     def audiences(self) -> frozenset[str]:
@@ -254,4 +361,36 @@ def check_claims(claims: StandardClaims, validator: Validator, t: float) -> list
         absent = [name for name in RFC9068_REQUIRED if raw.get(name) is None]
         if absent:
             failures.append("rfc9068: missing required claims " + " ".join(absent))
+    for name, accepted in v._required:
+        value = claims.raw.get(name)
+        if value is None:
+            failures.append(f"{name}: required claim is missing")
+        elif type(value) is not str or value not in accepted:
+            failures.append(f"{name}: not an accepted value")
+    for check in v.checks:
+        failures += _check_failures(check, claims)
     return failures
+
+
+def _check_failures(check: ClaimCheck, claims: StandardClaims) -> list[str]:
+    """What one of the application's checks says of *claims*: its failures, in order."""
+    try:
+        result = check(claims)
+    except InvalidClaims as error:
+        return list(error.failures)
+    if result is None:
+        return []
+    if isinstance(result, str):
+        found = [result]
+    elif isinstance(result, Iterable):
+        found = list(result)
+    else:
+        found = [result]  # refused below
+    for failure in found:
+        if not isinstance(failure, str) or not failure:
+            got = "an empty string" if failure == "" else type(failure).__name__
+            raise ConfigurationError(
+                f"claim check {getattr(check, '__qualname__', check)!r} must return None, "
+                f"a failure string or failure strings; got {got}"
+            )
+    return found

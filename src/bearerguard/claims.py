@@ -2,8 +2,9 @@
 
 ``StandardClaims`` holds the RFC 7519 registered claims and the OpenID Connect
 claims a :class:`~bearerguard.Validator` checks; ``AccessClaims``
-adds the RFC 9068 access-token claims (``client_id``, scopes, ``roles``).
-Subclass either to add your own claims::
+adds the RFC 9068 access-token claims (``client_id``, ``scopes``, ``roles``),
+read from the claims a :class:`ClaimSources` names (each issuer's validator
+has one). Subclass either to add your own claims::
 
     @dataclass(frozen=True, slots=True, kw_only=True)
     class AppClaims(AccessClaims):
@@ -25,8 +26,9 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
 from ._builder import make_builder
+from ._sources import DEFAULT_CLAIM_SOURCES, ClaimSources
 
-__all__ = ["AccessClaims", "StandardClaims", "claim"]
+__all__ = ["AccessClaims", "ClaimSources", "StandardClaims", "claim"]
 
 T = TypeVar("T", bound="StandardClaims")
 
@@ -62,16 +64,27 @@ class StandardClaims:
         default_factory=lambda: _EMPTY, compare=False, hash=False, repr=False
     )
 
-    # Per-class builder, made once on first use (see bearerguard._builder).
-    _builders: ClassVar[dict[type, Callable[[Mapping[str, Any]], Any]]] = {}
+    # Builders of the default sources, one per class, made on first use (see
+    # bearerguard._builder); other ClaimSources keep their own.
+    _builders: ClassVar[dict[type, Callable[[Mapping[str, Any]], Any]]] = (
+        DEFAULT_CLAIM_SOURCES._builders
+    )
 
     @classmethod
-    def from_payload(cls: type[T], payload: Mapping[str, Any]) -> T:
-        """Build the claims from a verified payload, type-checking every claim."""
-        build = StandardClaims._builders.get(cls)
+    def from_payload(
+        cls: type[T], payload: Mapping[str, Any], sources: ClaimSources | None = None
+    ) -> T:
+        """Build the claims from a verified payload, type-checking every claim.
+
+        *sources* says which claims fill ``scopes``, ``roles`` and
+        ``client_id`` (default: :class:`ClaimSources`' defaults). Raises
+        :class:`~bearerguard.InvalidClaims` listing every claim of the wrong type.
+        """
+        builders = StandardClaims._builders if sources is None else sources._builders
+        build = builders.get(cls)
         if build is None:
-            build = make_builder(cls)
-            StandardClaims._builders[cls] = build
+            build = make_builder(cls, sources)
+            builders[cls] = build
         claims: T = build(payload)
         return claims
 
@@ -80,12 +93,17 @@ class StandardClaims:
 class AccessClaims(StandardClaims):
     """Claims of an OAuth 2.0 access token (RFC 9068 §2.2).
 
-    ``scopes`` comes from ``scope`` (a space-separated string) or, when that is
-    absent, from ``scp`` (a string or an array).
+    ``scopes``, ``roles`` and ``client_id`` are read from the claims the
+    issuer's :class:`ClaimSources` names. By default ``scopes`` is the union
+    of ``scope`` (a space-separated string) and ``scp`` (a string or an
+    array), ``roles`` comes from ``roles`` (an array; a string is one role),
+    and ``client_id`` from the first of ``client_id``, ``azp``, ``cid`` and
+    ``appid`` the token carries.
     """
 
-    client_id: str | None = None
-    scopes: frozenset[str] = field(
-        default=frozenset(), metadata={"kind": "scopes", "claim": "scope", "fallback": "scp"}
-    )
-    roles: tuple[str, ...] = field(default=(), metadata={"kind": "str_or_list"})
+    #: The client the token was issued to (RFC 9068 §2.2), or ``None``.
+    client_id: str | None = field(default=None, metadata={"source": "client_id"})
+    #: The granted scopes (RFC 9068 §2.2.3), what ``require_scopes`` checks.
+    scopes: frozenset[str] = field(default=frozenset(), metadata={"source": "scopes"})
+    #: The roles or groups (RFC 9068 §2.2.3.1), what ``require_roles`` checks.
+    roles: frozenset[str] = field(default=frozenset(), metadata={"source": "roles"})

@@ -14,6 +14,7 @@ it never causes a network call::
     claims = verifier.verify(token)            # sync code (threads)
     claims = await verifier.averify(token)     # asyncio code: never blocks the loop
     require_scopes(claims, "orders:read")      # InsufficientScope (403) when missing
+    require_roles(claims, "admin")             # InsufficientRole (403) when missing
 
 A verified-token cache (``cache_size=``, default 10,000 entries; ``0`` turns it
 off) remembers the claims of recently verified tokens, keyed by the exact token
@@ -39,6 +40,7 @@ from typing import Any, Generic, TypeVar, overload
 from ._errors import (
     AlgorithmNotAllowed,
     ConfigurationError,
+    InsufficientRole,
     InsufficientScope,
     IssuerMismatch,
     TokenTooLarge,
@@ -47,13 +49,14 @@ from ._issuer import Issuer, validated_claims
 from ._jwk import PublicJWK
 from ._jws import Parts, parse
 from ._keysource import KeySource
-from ._rules import scope_tokens
+from ._rules import role_names, scope_tokens
 from ._validation import Now, Validator, to_timestamp
 from .claims import AccessClaims, StandardClaims
 
 __all__ = [
     "CacheInfo",
     "Verifier",
+    "require_roles",
     "require_scopes",
 ]
 
@@ -377,3 +380,23 @@ def require_scopes(claims: StandardClaims, *scopes: str) -> None:
     missing = [scope for scope in scopes if scope not in granted]
     if missing:
         raise InsufficientScope(scopes, missing)
+
+
+def require_roles(claims: StandardClaims, *roles: str) -> None:
+    """Raise :class:`~bearerguard.InsufficientRole` unless *claims* hold every role.
+
+    *claims* must have a ``roles`` set (as :class:`~bearerguard.claims.AccessClaims`
+    has, filled from the issuer's :class:`~bearerguard.ClaimSources`). At
+    least one role is required. Adapters answer a missing role with 403
+    ``error="insufficient_scope"`` (RFC 6750 §3.1 has no code for roles) and
+    no ``scope`` attribute; the description names the missing roles.
+    """
+    required = role_names(roles, "require_roles")
+    granted = getattr(claims, "roles", None)
+    if not isinstance(granted, frozenset | set):
+        raise ConfigurationError(
+            f"{type(claims).__name__} has no 'roles' set; use AccessClaims or a subclass"
+        )
+    missing = [role for role in required if role not in granted]
+    if missing:
+        raise InsufficientRole(required, missing)

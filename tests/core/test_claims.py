@@ -81,12 +81,12 @@ def _app_payload(**overrides: Any) -> dict[str, Any]:
         pytest.param({"scope": None, "scp": "a b"}, {"a", "b"}, id="scp-string"),
         pytest.param({"scope": None, "scp": ["a", "b c"]}, {"a", "b c"}, id="scp-list"),
         pytest.param({"scope": None, "scp": []}, set(), id="scp-empty-list"),
-        pytest.param({"scope": "a", "scp": ["b"]}, {"a"}, id="scope-wins-over-scp"),
+        pytest.param({"scope": "a", "scp": ["b"]}, {"a", "b"}, id="scope-and-scp-unite"),
         pytest.param({"scope": None}, set(), id="neither"),
     ],
 )
-def test_scopes_come_from_scope_or_scp(claims: dict[str, Any], scopes: set[str]) -> None:
-    """``scope`` (space-separated) first, else ``scp`` (string or list), as a frozenset."""
+def test_scopes_come_from_scope_and_scp(claims: dict[str, Any], scopes: set[str]) -> None:
+    """``scope`` (space-separated) and ``scp`` (string or list), united in a frozenset."""
     parsed = AccessClaims.from_payload(access_payload(**claims))
     assert parsed.scopes == frozenset(scopes)
     assert type(parsed.scopes) is frozenset
@@ -126,7 +126,7 @@ def test_scopes_of_the_wrong_type_are_refused(claims: dict[str, Any], failure: s
 
 
 def test_access_claims_read_every_standard_claim() -> None:
-    """Each registered claim lands on its field, aud as a tuple, amr and roles as tuples."""
+    """Each registered claim lands on its field, aud and amr as tuples, roles as a frozenset."""
     payload = access_payload(
         aud=["api://orders", "api://billing"],
         nbf=NOW - 5,
@@ -146,7 +146,7 @@ def test_access_claims_read_every_standard_claim() -> None:
     assert (claims.auth_time, claims.nonce) == (NOW - 100, "n")
     assert claims.acr == "urn:mace:incommon:iap:silver"
     assert claims.amr == ("pwd", "otp")
-    assert claims.roles == ("admin",)
+    assert claims.roles == frozenset({"admin"})
     assert claims.raw == payload
 
 

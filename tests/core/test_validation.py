@@ -35,6 +35,10 @@ def _v(**config: Any) -> Validator:
     return Validator(aud=AUDIENCE, **config)
 
 
+# What binds tokens to the API when ignore_aud=True: the client the payload names.
+_BOUND: dict[str, Any] = {"required_claims": {"client_id": "client-7"}}
+
+
 # -- construction ---------------------------------------------------------------------------
 
 
@@ -74,9 +78,9 @@ def test_validator_rejects_bad_configuration(config: dict[str, Any]) -> None:
     expect_error(lambda: Validator(**config), ConfigurationError)
 
 
-def test_validator_with_ignore_aud_needs_no_audience() -> None:
-    """``ignore_aud=True`` is the only way to go without an audience."""
-    v = Validator(ignore_aud=True)
+def test_validator_with_ignore_aud_and_a_binding_needs_no_audience() -> None:
+    """``ignore_aud=True`` with a required ``client_id`` goes without an audience."""
+    v = Validator(ignore_aud=True, required_claims={"client_id": "client-7"})
     assert v.audiences == frozenset()
     assert _failures(v, aud=None) == []
 
@@ -254,8 +258,8 @@ def test_configured_expectations_are_checked(
         pytest.param("ignore_iss", {"iss": ISSUER}, {"iss": "https://x"}, id="ignore_iss-mismatch"),
         pytest.param("ignore_sub", {}, {"sub": ""}, id="ignore_sub-empty"),
         pytest.param("ignore_sub", {"sub": "alice"}, {}, id="ignore_sub-mismatch"),
-        pytest.param("ignore_aud", {}, {"aud": None}, id="ignore_aud-missing"),
-        pytest.param("ignore_aud", {}, {"aud": "api://other"}, id="ignore_aud-mismatch"),
+        pytest.param("ignore_aud", _BOUND, {"aud": None}, id="ignore_aud-missing"),
+        pytest.param("ignore_aud", _BOUND, {"aud": "api://other"}, id="ignore_aud-mismatch"),
         pytest.param("ignore_exp", {}, {"exp": None}, id="ignore_exp-missing"),
         pytest.param("ignore_exp", {}, {"exp": NOW - 3600}, id="ignore_exp-expired"),
         pytest.param("ignore_jti", {"jti": "token-2"}, {}, id="ignore_jti"),
