@@ -1,4 +1,4 @@
-"""Flask: the ``BearerGuard`` extension, ``@require_scopes`` and ``@require_token``.
+"""Flask: the ``BearerGuard`` extension, ``@require_scopes``, ``@require_roles``, ``@require_token``.
 
 ::
 
@@ -18,7 +18,8 @@ Settings come from keyword arguments and from ``app.config`` keys named
 ``BEARERGUARD_REQUIRED``, ...; keyword arguments win), see
 :class:`~bearerguard.GuardSettings`. Every request that is not public
 is authenticated before its view runs; the claims are in ``g.claims``
-(``None`` when anonymous requests are allowed with ``required=False``).
+(``None`` when anonymous requests are allowed with ``required=False``), and
+:func:`current_claims` returns them typed for type checkers.
 
 CORS: use flask-cors's ``CORS(app)`` (before or after ``BearerGuard``). A
 preflight, which browsers send without a token, is answered without one only
@@ -36,7 +37,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 try:
     import flask  # noqa: F401  (only to say what to install)
@@ -51,17 +52,22 @@ from ._decision import Action, Decision, RequestGate, access_refusal
 from ._environ import decide_environ, verify_token
 from ._errors import BearerGuardError, ConfigurationError
 from ._http import PlainResponse, is_cors_preflight
-from ._rules import scope_tokens
+from ._rules import role_names, scope_tokens
 from ._settings import GuardSettings
+from ._typed_claims import check_claims_type, claims_as
+from .claims import AccessClaims, StandardClaims
 from .verifier import Verifier
 
 __all__ = [
     "BearerGuard",
+    "current_claims",
+    "require_roles",
     "require_scopes",
     "require_token",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
+C = TypeVar("C", bound=StandardClaims)
 
 #: The key of the per-app state in ``app.extensions``.
 EXTENSION_KEY = "bearerguard"
@@ -196,13 +202,26 @@ def require_scopes(*scopes: str) -> Callable[[F], F]:
     Put it under the route decorator. Without a token: 401; with a token
     lacking a scope: 403 ``insufficient_scope`` naming the required scopes.
     """
-    required = scope_tokens(scopes, "require_scopes")
+    return _requirement(scope_tokens(scopes, "require_scopes"), ())
 
+
+def require_roles(*roles: str) -> Callable[[F], F]:
+    """Let the view run only for a verified token holding every one of *roles*.
+
+    The roles are the claims' ``roles`` (where they come from:
+    ``claim_sources=``). Put it under the route decorator. Without a token:
+    401; with a token lacking a role: 403 ``insufficient_scope`` without a
+    ``scope`` attribute, the description naming the missing roles.
+    """
+    return _requirement((), role_names(roles, "require_roles"))
+
+
+def _requirement(scopes: tuple[str, ...], roles: tuple[str, ...]) -> Callable[[F], F]:
     def decorator(view: F) -> F:
         @functools.wraps(view)
         def guarded(*args: Any, **kwargs: Any) -> Any:
             state = BearerGuard.state()
-            refusal = access_refusal(g.get("claims"), required)
+            refusal = access_refusal(g.get("claims"), scopes, roles)
             if refusal is not None:
                 return state.refuse(refusal)
             return current_app.ensure_sync(view)(*args, **kwargs)
@@ -215,3 +234,41 @@ def require_scopes(*scopes: str) -> Callable[[F], F]:
 def require_token(view: F) -> F:
     """Let the view run only for a verified token (useful with ``required=False``)."""
     return require_scopes()(view)
+
+
+@overload
+def current_claims() -> AccessClaims | None: ...
+
+
+@overload
+def current_claims(claims_type: type[C]) -> C | None: ...
+
+
+def current_claims(claims_type: type[StandardClaims] | None = None) -> StandardClaims | None:
+    """The current request's verified claims, typed; ``None`` when no token was verified.
+
+    ``g.claims`` holds the same object, typed ``Any``; this says what it is to
+    type checkers and editors: an :class:`~bearerguard.AccessClaims`, or the
+    *claims_type* given (the class ``BearerGuard`` was configured with as
+    ``claims_type=``)::
+
+        @app.get("/orders")
+        @require_scopes("orders:read")
+        def orders():
+            claims = current_claims()
+            assert claims is not None  # require_scopes let the view run
+            return {"owner": claims.sub}
+
+    Claims of another type than the one asked for are a
+    :class:`~bearerguard.ConfigurationError` naming both.
+    """
+    wanted = check_claims_type(
+        AccessClaims if claims_type is None else claims_type, "current_claims"
+    )
+    claims = g.get("claims")
+    if claims is None:
+        return None
+    asked_by = (
+        "current_claims()" if claims_type is None else f"current_claims({wanted.__qualname__})"
+    )
+    return claims_as(claims, wanted, asked_by=asked_by, setting="BearerGuard's claims_type")

@@ -62,6 +62,7 @@ from ._http import REFUSALS
 from ._openapi import OpenAPIScheme, security_dependency
 from ._rules import scope_tokens
 from ._settings import GuardSettings
+from ._typed_claims import check_claims_type, claims_as
 from ._users import TokenUser
 from .claims import AccessClaims, StandardClaims
 
@@ -267,18 +268,16 @@ class ScopeRequirement(Generic[C]):
         scheme: OpenAPIScheme | None = None,
     ) -> None:
         self.scopes = scope_tokens(scopes, "require_scopes")
-        if claims_type is None:
-            claims_type = AccessClaims  # type: ignore[assignment]
-        if not (isinstance(claims_type, type) and issubclass(claims_type, StandardClaims)):
-            raise ConfigurationError(
-                "require_scopes: claims_type= must be a subclass of bearerguard.AccessClaims "
-                "(or StandardClaims)"
-            )
         if scheme is not None and not isinstance(scheme, OpenAPIScheme):
             raise ConfigurationError(
                 "require_scopes: scheme= must be a bearerguard.starlette.OpenAPIScheme"
             )
-        self.claims_type: type[C] = claims_type
+        self.claims_type = cast(
+            "type[C]",
+            check_claims_type(
+                AccessClaims if claims_type is None else claims_type, "require_scopes"
+            ),
+        )
         self.scheme = BEARER_SCHEME if scheme is None else scheme
         self._security: Any = None
         self._signature: inspect.Signature | None = None
@@ -338,15 +337,10 @@ class ScopeRequirement(Generic[C]):
         refusal = access_refusal(claims, scopes)
         if refusal is not None:
             raise _Refused(refusal)
-        wanted = self.claims_type
-        if not isinstance(claims, wanted):
-            got = type(claims).__qualname__
-            raise ConfigurationError(
-                f"{self!r} returns {wanted.__qualname__} claims but JWTAuth verified {got}: "
-                f"give JWTAuth claims_type={wanted.__qualname__}, or require_scopes "
-                f"claims_type={got}"
-            )
-        return claims
+        assert claims is not None  # access_refusal refuses a request without claims
+        return claims_as(
+            claims, self.claims_type, asked_by=repr(self), setting="JWTAuth's claims_type"
+        )
 
     def _security_dependency(self) -> Any:
         """The FastAPI security dependency that documents and checks this requirement."""

@@ -238,8 +238,8 @@ def test_claims_type_mismatch_names_the_fix(client: Any, local_issuer: LocalIssu
     with pytest.raises(ConfigurationError) as raised:
         client.get("/tenant", headers=bearer(local_issuer.mint()))
     assert str(raised.value) == (
-        "require_scopes(claims_type=TenantClaims) returns TenantClaims claims but JWTAuth "
-        "verified AccessClaims: give JWTAuth claims_type=TenantClaims, or require_scopes "
+        "require_scopes(claims_type=TenantClaims) returns TenantClaims but the verified claims "
+        "are AccessClaims: set JWTAuth's claims_type to TenantClaims, or pass "
         "claims_type=AccessClaims"
     )
 

@@ -9,7 +9,7 @@ the bytes :meth:`GuardSettings.render` gives every adapter.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from django.contrib.auth import aauthenticate, authenticate
 from django.http import HttpRequest, HttpResponse
@@ -17,8 +17,15 @@ from django.http import HttpRequest, HttpResponse
 from .._decision import Decision
 from .._errors import BearerGuardError, InvalidToken
 from .._http import PlainResponse
-from ..claims import StandardClaims
+from .._typed_claims import check_claims_type, claims_as
+from ..claims import AccessClaims, StandardClaims
 from ._conf import DjangoConfig
+
+if TYPE_CHECKING:
+    # For type checkers only: DRF is optional, and claims_of takes its Request too.
+    from rest_framework.request import Request
+
+C = TypeVar("C", bound=StandardClaims)
 
 __all__ = [
     "CLAIMS_ATTRIBUTE",
@@ -67,10 +74,36 @@ def credentials_of(request: HttpRequest, config: DjangoConfig, *, required: bool
     )
 
 
-def claims_of(request: HttpRequest) -> StandardClaims | None:
-    """The verified claims of *request*, or ``None`` when no token was verified."""
+@overload
+def claims_of(request: HttpRequest | Request) -> AccessClaims | None: ...
+
+
+@overload
+def claims_of(request: HttpRequest | Request, claims_type: type[C]) -> C | None: ...
+
+
+def claims_of(
+    request: HttpRequest | Request, claims_type: type[StandardClaims] | None = None
+) -> StandardClaims | None:
+    """The verified claims of *request*, typed; ``None`` when no token was verified.
+
+    ``request.auth_claims`` holds the same object, which type checkers do not
+    know about; this says what it is: an :class:`~bearerguard.AccessClaims`,
+    or the *claims_type* given (the class ``BEARERGUARD["CLAIMS_TYPE"]``
+    names). A Django REST framework ``Request`` works too (its
+    ``request.auth`` is typed ``Any``). Claims of another type than the one
+    asked for are a :class:`~bearerguard.ConfigurationError` naming both.
+    """
+    wanted = check_claims_type(AccessClaims if claims_type is None else claims_type, "claims_of")
     claims = getattr(request, CLAIMS_ATTRIBUTE, None)
-    return claims if isinstance(claims, StandardClaims) else None
+    if not isinstance(claims, StandardClaims):
+        return None
+    asked_by = (
+        "claims_of(request)"
+        if claims_type is None
+        else f"claims_of(request, {wanted.__qualname__})"
+    )
+    return claims_as(claims, wanted, asked_by=asked_by, setting='BEARERGUARD["CLAIMS_TYPE"]')
 
 
 def remember_claims(request: HttpRequest | None, claims: StandardClaims | None) -> None:

@@ -32,6 +32,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from .._decision import Action, access_refusal
 from .._rules import scope_tokens
+from ..claims import StandardClaims
 from ._conf import get_config
 from ._core import (
     CHECKED_ATTRIBUTE,
@@ -125,5 +126,5 @@ async def _aauthenticate(request: HttpRequest) -> HttpResponseBase | None:
 
 def _check(request: HttpRequest, scopes: tuple[str, ...]) -> HttpResponseBase | None:
     # No claims: the middleware let a request without a token through (REQUIRED false).
-    refusal = access_refusal(claims_of(request), scopes)
+    refusal = access_refusal(claims_of(request, StandardClaims), scopes)
     return None if refusal is None else error_http_response(refusal, get_config())

@@ -112,7 +112,7 @@ class BearerTokenAuthentication(BaseAuthentication):
         django_request = request._request
         if getattr(django_request, CHECKED_ATTRIBUTE, False):
             # BearerTokenMiddleware has been here: verified, or no token at all.
-            claims = claims_of(django_request)
+            claims = claims_of(django_request, StandardClaims)
             return None if claims is None else (django_request.user, claims)
         decision = credentials_of(django_request, get_config(), required=False)
         if decision.action is Action.ANONYMOUS:
@@ -122,7 +122,7 @@ class BearerTokenAuthentication(BaseAuthentication):
         error = authenticate_token(django_request, decision.token)
         if error is not None:
             raise BearerTokenError(error)
-        claims = claims_of(django_request)
+        claims = claims_of(django_request, StandardClaims)
         if claims is None:
             return None  # another bearer backend accepted the token, without claims
         return (django_request.user, claims)
