@@ -98,12 +98,14 @@ PUBLIC: dict[str, list[str]] = {
     "bearerguard.flask": [
         "BearerGuard",
         "current_claims",
+        "require_roles",
         "require_scopes",
         "require_token",
     ],
     "bearerguard.wsgi": [
         "BearerAuthMiddleware",
         "CLAIMS_KEY",
+        "require_roles",
         "require_scopes",
         "require_token",
     ],

@@ -375,17 +375,19 @@ def check_claims(claims: StandardClaims, validator: Validator, t: float) -> list
 def _check_failures(check: ClaimCheck, claims: StandardClaims) -> list[str]:
     """What one of the application's checks says of *claims*: its failures, in order."""
     try:
-        result = check(claims)
+        result: object = check(claims)
     except InvalidClaims as error:
         return list(error.failures)
     if result is None:
         return []
+    found: list[object]
     if isinstance(result, str):
         found = [result]
     elif isinstance(result, Iterable):
         found = list(result)
     else:
         found = [result]  # refused below
+    failures: list[str] = []
     for failure in found:
         if not isinstance(failure, str) or not failure:
             got = "an empty string" if failure == "" else type(failure).__name__
@@ -393,4 +395,5 @@ def _check_failures(check: ClaimCheck, claims: StandardClaims) -> list[str]:
                 f"claim check {getattr(check, '__qualname__', check)!r} must return None, "
                 f"a failure string or failure strings; got {got}"
             )
-    return found
+        failures.append(failure)
+    return failures

@@ -1,4 +1,4 @@
-"""Flask: the ``BearerGuard`` extension, ``@require_scopes``, ``@require_roles``, ``@require_token``.
+"""Flask: ``BearerGuard``, ``@require_scopes``, ``@require_roles`` and ``@require_token``.
 
 ::
 

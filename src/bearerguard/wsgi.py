@@ -1,4 +1,4 @@
-"""Any WSGI application: ``BearerAuthMiddleware``, ``require_scopes`` and ``require_token``.
+"""Any WSGI application: ``BearerAuthMiddleware``, ``require_scopes``/``_roles``/``_token``.
 
 The middleware verifies the bearer token of every request that is not public
 and puts the typed claims in ``environ["bearerguard.claims"]`` (``None`` for an
@@ -35,7 +35,7 @@ from ._decision import Action, Decision, RequestGate, access_refusal
 from ._environ import decide_environ, verify_token, wsgi_status
 from ._errors import BearerGuardError, ConfigurationError
 from ._http import PlainResponse
-from ._rules import scope_tokens
+from ._rules import role_names, scope_tokens
 from ._settings import GuardSettings
 
 if TYPE_CHECKING:
@@ -44,13 +44,14 @@ if TYPE_CHECKING:
 __all__ = [
     "CLAIMS_KEY",
     "BearerAuthMiddleware",
+    "require_roles",
     "require_scopes",
     "require_token",
 ]
 
 #: Where the middleware puts the verified claims (``None``: anonymous).
 CLAIMS_KEY = "bearerguard.claims"
-#: Where the middleware puts itself, for :func:`require_scopes`.
+#: Where the middleware puts itself, for :func:`require_scopes` and :func:`require_roles`.
 MIDDLEWARE_KEY = "bearerguard.middleware"
 
 
@@ -108,15 +109,30 @@ def require_scopes(*scopes: str) -> Callable[[WSGIApplication], WSGIApplication]
     (401 without a token, 403 with ``insufficient_scope``). With no scopes it
     only requires a verified token.
     """
-    required = scope_tokens(scopes, "require_scopes")
+    return _requirement(scope_tokens(scopes, "require_scopes"), (), "require_scopes")
 
+
+def require_roles(*roles: str) -> Callable[[WSGIApplication], WSGIApplication]:
+    """Decorate a WSGI application so it runs only for tokens holding every role.
+
+    The roles are the claims' ``roles`` (where they come from:
+    ``claim_sources=``). Must sit behind :class:`BearerAuthMiddleware`: 401
+    without a token, 403 ``insufficient_scope`` without a ``scope`` attribute
+    when a role is missing, the description naming the missing roles.
+    """
+    return _requirement((), role_names(roles, "require_roles"), "require_roles")
+
+
+def _requirement(
+    scopes: tuple[str, ...], roles: tuple[str, ...], name: str
+) -> Callable[[WSGIApplication], WSGIApplication]:
     def decorator(app: WSGIApplication) -> WSGIApplication:
         @functools.wraps(app)
         def guarded(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
             middleware = environ.get(MIDDLEWARE_KEY)
             if not isinstance(middleware, BearerAuthMiddleware):
-                raise ConfigurationError("require_scopes needs BearerAuthMiddleware around the app")
-            refusal = access_refusal(environ.get(CLAIMS_KEY), required)
+                raise ConfigurationError(f"{name} needs BearerAuthMiddleware around the app")
+            refusal = access_refusal(environ.get(CLAIMS_KEY), scopes, roles)
             if refusal is not None:
                 return middleware.refuse(start_response, refusal)
             return app(environ, start_response)
