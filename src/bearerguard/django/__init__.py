@@ -8,11 +8,14 @@
 
 ``views.py``::
 
-    from bearerguard.django import require_scopes, require_token
+    from bearerguard.django import require_roles, require_scopes, require_token
 
     @require_scopes("orders:read")
     def orders(request):
         return JsonResponse({"sub": request.auth_claims.sub})
+
+    @require_roles("admin")             # the token's roles (CLAIM_SOURCES)
+    def admin(request): ...
 
     @require_token                      # any verified token
     async def me(request): ...
@@ -33,7 +36,7 @@ except ModuleNotFoundError as exc:
 from .._users import TokenUser
 from ._backend import BearerTokenBackend
 from ._core import claims_of
-from ._decorators import require_scopes, require_token
+from ._decorators import require_roles, require_scopes, require_token
 from ._middleware import BearerTokenMiddleware
 
 __all__ = [
@@ -41,6 +44,7 @@ __all__ = [
     "BearerTokenMiddleware",
     "TokenUser",
     "claims_of",
+    "require_roles",
     "require_scopes",
     "require_token",
 ]

@@ -1,8 +1,8 @@
-"""``@require_scopes`` and ``@require_token``: a view runs only for a verified token.
+"""``@require_scopes``, ``@require_roles``, ``@require_token``: views for verified tokens.
 
 ::
 
-    from bearerguard.django import require_scopes, require_token
+    from bearerguard.django import require_roles, require_scopes, require_token
 
     @require_scopes("orders:read")
     def orders(request):
@@ -11,13 +11,18 @@
     @require_scopes("orders:write")
     async def create_order(request): ...
 
+    @require_roles("admin")
+    def admin(request): ...
+
     @require_token
     def me(request): ...
 
 No token → 401 with a bare ``Bearer`` challenge; a token without the scopes →
-403 ``insufficient_scope`` naming them. With ``BearerTokenMiddleware`` installed
-the decorator uses what it found; without it (or on a ``PUBLIC_PATHS`` path)
-the decorator authenticates the request itself, asynchronously for async views.
+403 ``insufficient_scope`` naming them; a token without the roles → 403
+``insufficient_scope`` without a ``scope`` attribute, the roles described.
+With ``BearerTokenMiddleware`` installed the decorator uses what it found;
+without it (or on a ``PUBLIC_PATHS`` path) the decorator authenticates the
+request itself, asynchronously for async views.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from django.http import HttpRequest, HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 
 from .._decision import Action, access_refusal
-from .._rules import scope_tokens
+from .._rules import role_names, scope_tokens
 from ..claims import StandardClaims
 from ._conf import get_config
 from ._core import (
@@ -44,7 +49,7 @@ from ._core import (
     http_response,
 )
 
-__all__ = ["require_scopes", "require_token"]
+__all__ = ["require_roles", "require_scopes", "require_token"]
 
 V = TypeVar("V", bound=Callable[..., Any])
 
@@ -56,8 +61,21 @@ def require_scopes(*scopes: str) -> Callable[[V], V]:
     checks: it never runs without a bearer token, which a browser does not
     send on its own. For class-based views use Django's ``method_decorator``.
     """
-    required = scope_tokens(scopes, "require_scopes")
+    return _requirement(scope_tokens(scopes, "require_scopes"), ())
 
+
+def require_roles(*roles: str) -> Callable[[V], V]:
+    """Decorate a view (sync or async) to require a bearer token holding every role.
+
+    The roles are the claims' ``roles`` (where they come from:
+    ``BEARERGUARD["CLAIM_SOURCES"]``); at least one is required. Like
+    :func:`require_scopes`, it authenticates the request itself when the
+    middleware has not, and exempts the view from CSRF checks.
+    """
+    return _requirement((), role_names(roles, "require_roles"))
+
+
+def _requirement(scopes: tuple[str, ...], roles: tuple[str, ...]) -> Callable[[V], V]:
     def decorator(view: V) -> V:
         if iscoroutinefunction(view):
 
@@ -67,7 +85,7 @@ def require_scopes(*scopes: str) -> Callable[[V], V]:
                     refusal = await _aauthenticate(request)
                     if refusal is not None:
                         return refusal
-                refusal = _check(request, required)
+                refusal = _check(request, scopes, roles)
                 if refusal is not None:
                     return refusal
                 return await view(request, *args, **kwargs)
@@ -80,7 +98,7 @@ def require_scopes(*scopes: str) -> Callable[[V], V]:
                 refusal = _authenticate(request)
                 if refusal is not None:
                     return refusal
-            refusal = _check(request, required)
+            refusal = _check(request, scopes, roles)
             if refusal is not None:
                 return refusal
             return view(request, *args, **kwargs)
@@ -124,7 +142,9 @@ async def _aauthenticate(request: HttpRequest) -> HttpResponseBase | None:
     return None if error is None else error_http_response(error, get_config())
 
 
-def _check(request: HttpRequest, scopes: tuple[str, ...]) -> HttpResponseBase | None:
+def _check(
+    request: HttpRequest, scopes: tuple[str, ...], roles: tuple[str, ...]
+) -> HttpResponseBase | None:
     # No claims: the middleware let a request without a token through (REQUIRED false).
-    refusal = access_refusal(claims_of(request, StandardClaims), scopes)
+    refusal = access_refusal(claims_of(request, StandardClaims), scopes, roles)
     return None if refusal is None else error_http_response(refusal, get_config())

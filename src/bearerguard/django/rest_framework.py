@@ -1,4 +1,4 @@
-"""Django REST framework: bearer-token authentication and scope permissions.
+"""Django REST framework: bearer-token authentication, scope and role permissions.
 
 ::
 
@@ -15,6 +15,9 @@
 
         def get(self, request):
             return Response({"sub": request.auth.sub})     # request.auth: the claims
+
+    class Refunds(APIView):
+        permission_classes = [RequireRoles("support")]     # the token's roles
 
 Tokens are mapped to users by the same backends (``AUTHENTICATION_BACKENDS``)
 and ``settings.BEARERGUARD`` as the middleware; a request the middleware has
@@ -45,7 +48,7 @@ from rest_framework.request import Request
 
 from .._decision import Action, access_refusal
 from .._errors import BearerGuardError, MissingToken
-from .._rules import scope_tokens
+from .._rules import role_names, scope_tokens
 from ..claims import StandardClaims
 from ._conf import get_config
 from ._core import (
@@ -65,7 +68,9 @@ if TYPE_CHECKING:
 __all__ = [
     "BearerTokenAuthentication",
     "BearerTokenError",
+    "HasRoles",
     "HasScopes",
+    "RequireRoles",
     "RequireScopes",
     "exception_handler",
 ]
@@ -188,6 +193,67 @@ def RequireScopes(*scopes: str) -> type[HasScopes]:
     name = f"RequireScopes({', '.join(map(repr, required))})"
     _RequireScopes.__name__ = _RequireScopes.__qualname__ = name
     return _RequireScopes
+
+
+class HasRoles(BasePermission):
+    """Allow requests whose bearer token holds every role in ``required_roles``.
+
+    The roles come from the view's ``required_roles`` (or, with
+    :func:`RequireRoles`, from the permission itself) and are checked against
+    the claims' ``roles`` (where they come from: ``BEARERGUARD["CLAIM_SOURCES"]``).
+    Without verified claims the request is refused the DRF way (401 with the
+    ``Bearer`` challenge when no authentication succeeded); missing roles →
+    403 ``insufficient_scope`` without a ``scope`` attribute, the roles
+    described, as every adapter answers.
+    """
+
+    required_roles: ClassVar[tuple[str, ...] | None] = None
+    message = "a bearer token is required"
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        """``True`` when the verified claims hold every required role.
+
+        ``False`` without verified claims (DRF then answers 401 with the
+        ``Bearer`` challenge); missing roles raise :class:`BearerTokenError`
+        (403 ``insufficient_scope``).
+        """
+        roles = self._roles(view)
+        claims = request.auth
+        if not isinstance(claims, StandardClaims):
+            return False  # DRF answers: 401 with the Bearer challenge
+        refusal = access_refusal(claims, (), roles)
+        if refusal is not None:
+            raise BearerTokenError(refusal)
+        return True
+
+    def _roles(self, view: APIView) -> tuple[str, ...]:
+        roles = self.required_roles
+        if roles is not None:
+            return roles
+        wanted = getattr(view, "required_roles", None)
+        if wanted is None:
+            raise ImproperlyConfigured(
+                f"HasRoles: set required_roles = [...] on {type(view).__name__}, "
+                "or use RequireRoles('role', ...) in permission_classes"
+            )
+        return role_names(wanted, f"{type(view).__name__}.required_roles")
+
+
+def RequireRoles(*roles: str) -> type[HasRoles]:
+    """A permission class requiring these roles: ``permission_classes = [RequireRoles("admin")]``.
+
+    At least one role. It combines with DRF's operators like any permission
+    class (``IsAdminUser | RequireRoles("support")``); a missing role answers
+    403 at once, so put it last in an ``|`` chain.
+    """
+    required = role_names(roles, "RequireRoles")
+
+    class _RequireRoles(HasRoles):
+        required_roles = required
+
+    name = f"RequireRoles({', '.join(map(repr, required))})"
+    _RequireRoles.__name__ = _RequireRoles.__qualname__ = name
+    return _RequireRoles
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponseBase | None:
