@@ -31,6 +31,7 @@ from ._errors import BearerGuardDeprecationWarning, BearerGuardError, Configurat
 from ._fetch import Fetcher
 from ._http import PlainResponse, error_response
 from ._resource_metadata import ResourceMetadata
+from ._sources import DEFAULT_CLAIM_SOURCES, ClaimSources
 from ._urls import check_url
 from ._validation import Validator
 from .claims import AccessClaims, StandardClaims
@@ -49,6 +50,7 @@ _VERIFIER_HOLDS = (
     "issuer",
     "audience",
     "validator",
+    "claim_sources",
     "claims_type",
     "algorithms",
     "policy",
@@ -131,6 +133,10 @@ class GuardSettings:
     What they must satisfy: ``audience`` (required unless ``validator`` gives the
     whole claim policy), ``claims_type`` (default
     :class:`~bearerguard.claims.AccessClaims`), ``algorithms`` (allow-list).
+    ``claim_sources`` (a :class:`~bearerguard.ClaimSources`; in settings files a
+    mapping such as ``{"ROLES": ["cognito:groups"]}``) says which claims fill
+    the claims' ``scopes``, ``roles`` and ``client_id``; with ``validator``, set
+    it on the Validator instead.
     ``policy`` and ``fetcher`` tune key fetching. ``cache_size`` is the
     verified-token cache's capacity (default
     10 000 entries; ``0`` turns it off).
@@ -151,6 +157,7 @@ class GuardSettings:
     verifier: Verifier[Any] | None = None
     audience: str | Sequence[str] | None = None
     validator: Validator | None = None
+    claim_sources: ClaimSources | None = None
     claims_type: type[StandardClaims] | None = None
     algorithms: Sequence[str] | None = None
     policy: KeySetPolicy | None = None
@@ -246,12 +253,19 @@ class GuardSettings:
                 "(OpenID Connect discovery), oauth2=... (RFC 8414 metadata), "
                 "jwks_uri=... with issuer=..., or verifier=Verifier(...)"
             )
+        if self.claim_sources is not None and not isinstance(self.claim_sources, ClaimSources):
+            raise ConfigurationError("claim_sources= must be a bearerguard.ClaimSources")
         if self.validator is not None:
             if not isinstance(self.validator, Validator):
                 raise ConfigurationError("validator= must be a bearerguard.Validator")
             if self.audience is not None:
                 raise ConfigurationError(
                     "give audience= or validator=, not both (set aud on the Validator)"
+                )
+            if self.claim_sources is not None:
+                raise ConfigurationError(
+                    "give claim_sources= or validator=, not both "
+                    "(set claim_sources on the Validator)"
                 )
         elif self.audience is None or not self.audience:
             raise ConfigurationError(
@@ -322,7 +336,9 @@ class GuardSettings:
         from .keyset import KeySetPolicy
         from .verifier import DEFAULT_CACHE_SIZE, Verifier
 
-        validator = self.validator or Validator(aud=self.audience)
+        validator = self.validator or Validator(
+            aud=self.audience, claim_sources=self.claim_sources or DEFAULT_CLAIM_SOURCES
+        )
         options: dict[str, Any] = {
             "validator": validator,
             "algorithms": self.algorithms,
@@ -379,7 +395,8 @@ class GuardSettings:
         otherwise silently weaken the configuration), except those in *ignore*
         (an adapter's own keys). ``CLAIMS_TYPE``, ``VERIFIER`` and ``FETCHER``
         may be dotted import paths; ``POLICY`` may be a mapping of
-        :class:`~bearerguard.keyset.KeySetPolicy` fields. *overrides* (lower
+        :class:`~bearerguard.keyset.KeySetPolicy` fields, ``CLAIM_SOURCES`` one
+        of :class:`~bearerguard.ClaimSources` fields. *overrides* (lower
         case, e.g. from ``BearerGuard(app, audience=...)``) win over the mapping.
         """
         names = {f.name for f in fields(cls) if f.init} | set(_DEPRECATED)
@@ -409,6 +426,9 @@ class GuardSettings:
         for name in ("claims_type", "verifier", "fetcher"):
             if name in values:
                 values[name] = _import(values[name], prefix + name.upper())
+        sources = values.get("claim_sources")
+        if isinstance(sources, Mapping):
+            values["claim_sources"] = ClaimSources.from_mapping(sources, prefix + "CLAIM_SOURCES")
         policy = values.get("policy")
         if isinstance(policy, Mapping):
             from .keyset import KeySetPolicy

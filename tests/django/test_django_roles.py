@@ -164,3 +164,17 @@ def test_requiring_no_role_is_a_configuration_error(
 def test_require_roles_permission_has_a_readable_name() -> None:
     """The generated class names its roles (for DRF's error pages and the shell)."""
     assert RequireRoles("admin", "support").__name__ == "RequireRoles('admin', 'support')"
+
+
+def test_claim_sources_setting_decides_where_roles_come_from(
+    local_issuer: LocalIssuer, configure: Callable[..., None]
+) -> None:
+    """BEARERGUARD["CLAIM_SOURCES"]: Keycloak's realm roles, not the top-level roles claim."""
+    configure(
+        BEARERGUARD=guard_settings(local_issuer, CLAIM_SOURCES={"ROLES": "/realm_access/roles"})
+    )
+    realm = local_issuer.mint(sub="ann", realm_access={"roles": ["admin"]})
+    top_level = local_issuer.mint(sub="ann", roles=["admin"])
+    assert get("wsgi", "/admin", realm).status_code == 200
+    assert get("wsgi", "/drf/admin", realm).status_code == 200
+    assert get("wsgi", "/admin", top_level).status_code == 403
