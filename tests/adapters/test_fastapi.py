@@ -226,6 +226,22 @@ def test_scopes_declared_with_security_are_enforced(client: Any, local_issuer: L
     assert (granted.status_code, granted.json()) == (200, "audited")
 
 
+def test_declared_scopes_follow_the_scope_grammar(local_issuer: LocalIssuer) -> None:
+    """A scope declared with Security(..., scopes=[...]) that is no scope token is refused."""
+    app = FastAPI()
+
+    @app.get("/two")
+    def two(claims: AccessClaims = Security(require_token, scopes=["read write"])) -> None:
+        """Not reached."""
+
+    app.add_middleware(JWTAuth, oidc=local_issuer.url, audience=AUDIENCE)
+    with TestClient(app) as client, pytest.raises(ConfigurationError) as raised:
+        client.get("/two", headers=bearer(local_issuer.mint(scopes=["read", "write"])))
+    assert str(raised.value) == (
+        "Security(scopes=...): each scope must be one non-empty scope token, got 'read write'"
+    )
+
+
 def test_claims_type_is_handed_over(local_issuer: LocalIssuer) -> None:
     """require_scopes(claims_type=...) returns the claims JWTAuth built with that type."""
     with TestClient(make_app(local_issuer, claims_type=TenantClaims)) as client:
