@@ -92,6 +92,7 @@ PUBLIC: dict[str, list[str]] = {
         "JWTAuth",
         "OpenAPIScheme",
         "TokenUser",
+        "require_roles",
         "require_scopes",
         "require_token",
     ],

@@ -11,6 +11,7 @@ verified claims::
     user.claims                    # AccessClaims (or the configured claims type)
     user.username                  # the token's `sub` (Django: USERNAME_CLAIM)
     "orders:read" in user.scopes
+    "admin" in user.roles
 
 It speaks both frameworks' user interfaces (Starlette's ``BaseUser``:
 ``is_authenticated``, ``display_name``, ``identity``; Django's: ``pk``,
@@ -64,6 +65,12 @@ class TokenUser(Generic[C]):
         """The token's scopes (empty when the claims type has none)."""
         granted = getattr(self.claims, "scopes", None)
         return granted if isinstance(granted, frozenset) else frozenset()
+
+    @property
+    def roles(self) -> frozenset[str]:
+        """The token's roles (empty when the claims type has none)."""
+        held = getattr(self.claims, "roles", None)
+        return held if isinstance(held, frozenset) else frozenset()
 
     @property
     def identity(self) -> str:

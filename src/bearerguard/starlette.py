@@ -1,4 +1,4 @@
-"""Starlette and FastAPI: the ``JWTAuth`` middleware and ``require_scopes``.
+"""Starlette and FastAPI: the ``JWTAuth`` middleware, ``require_scopes`` and ``require_roles``.
 
 ``JWTAuth`` is a pure ASGI middleware: it reads the ``Authorization`` header,
 verifies the token on the async path (key fetches never block the event loop)
@@ -60,7 +60,7 @@ from ._decision import Action, Decision, RequestGate, access_refusal
 from ._errors import BearerGuardError, ConfigurationError, KeySetUnavailable
 from ._http import REFUSALS
 from ._openapi import OpenAPIScheme, security_dependency
-from ._rules import scope_tokens
+from ._rules import role_names, scope_tokens
 from ._settings import GuardSettings
 from ._typed_claims import check_claims_type, claims_as
 from ._users import TokenUser
@@ -70,6 +70,7 @@ __all__ = [
     "JWTAuth",
     "OpenAPIScheme",
     "TokenUser",
+    "require_roles",
     "require_scopes",
     "require_token",
 ]
@@ -254,10 +255,12 @@ class ScopeRequirement(Generic[C]):
     ``Security(...)``, or typed: ``depends()``) FastAPI calls it with the
     connection and gets the claims, and the route's OpenAPI operation lists
     its security scheme and scopes. A refusal (401 without a token, 403 for
-    a missing scope) is rendered by :class:`JWTAuth`.
+    a missing scope) is rendered by :class:`JWTAuth`. :func:`require_roles`
+    returns one too, with ``roles`` (the document lists no scopes for it:
+    roles are not OAuth scopes).
     """
 
-    __slots__ = ("_security", "_signature", "claims_type", "scheme", "scopes")
+    __slots__ = ("_security", "_signature", "claims_type", "roles", "scheme", "scopes")
     __signature__ = _RequirementSignature()
 
     def __init__(
@@ -266,8 +269,10 @@ class ScopeRequirement(Generic[C]):
         *,
         claims_type: type[C] | None = None,
         scheme: OpenAPIScheme | None = None,
+        roles: tuple[str, ...] = (),
     ) -> None:
         self.scopes = scope_tokens(scopes, "require_scopes")
+        self.roles = role_names(roles, "require_roles") if roles else ()
         if scheme is not None and not isinstance(scheme, OpenAPIScheme):
             raise ConfigurationError(
                 "require_scopes: scheme= must be a bearerguard.starlette.OpenAPIScheme"
@@ -283,10 +288,11 @@ class ScopeRequirement(Generic[C]):
         self._signature: inspect.Signature | None = None
 
     def __repr__(self) -> str:
-        arguments = [repr(scope) for scope in self.scopes]
+        arguments = [repr(name) for name in self.roles or self.scopes]
         if self.claims_type is not AccessClaims:
             arguments.append(f"claims_type={self.claims_type.__qualname__}")
-        return f"require_scopes({', '.join(arguments)})"
+        kind = "require_roles" if self.roles else "require_scopes"
+        return f"{kind}({', '.join(arguments)})"
 
     @overload
     def __call__(self, target: HTTPConnection, /) -> C: ...
@@ -308,7 +314,7 @@ class ScopeRequirement(Generic[C]):
         raise TypeError("require_scopes(...) decorates an endpoint or checks a connection")
 
     def check(self, connection: HTTPConnection) -> C:
-        """The verified claims of *connection*, if they grant every required scope."""
+        """The verified claims of *connection*, if they grant every required scope and role."""
         return self._claims(connection, self.scopes)
 
     def depends(self) -> C:
@@ -331,10 +337,11 @@ class ScopeRequirement(Generic[C]):
     def _claims(self, connection: HTTPConnection, scopes: tuple[str, ...]) -> C:
         scope = connection.scope
         if "user" not in scope:
-            raise ConfigurationError("require_scopes needs the JWTAuth middleware on this app")
+            kind = "require_roles" if self.roles else "require_scopes"
+            raise ConfigurationError(f"{kind} needs the JWTAuth middleware on this app")
         user = scope["user"]
         claims = user.claims if isinstance(user, TokenUser) else None
-        refusal = access_refusal(claims, scopes)
+        refusal = access_refusal(claims, scopes, self.roles)
         if refusal is not None:
             raise _Refused(refusal)
         assert claims is not None  # access_refusal refuses a request without claims
@@ -418,6 +425,39 @@ def require_scopes(
     with *scopes*.
     """
     return ScopeRequirement(scopes, claims_type=claims_type, scheme=scheme)
+
+
+@overload
+def require_roles(
+    *roles: str, scheme: OpenAPIScheme | None = None
+) -> ScopeRequirement[AccessClaims]: ...
+
+
+@overload
+def require_roles(
+    *roles: str, claims_type: type[C], scheme: OpenAPIScheme | None = None
+) -> ScopeRequirement[C]: ...
+
+
+def require_roles(
+    *roles: str,
+    claims_type: type[StandardClaims] | None = None,
+    scheme: OpenAPIScheme | None = None,
+) -> ScopeRequirement[Any]:
+    """Require a verified token holding every one of *roles* (at least one).
+
+    Used as :func:`require_scopes` is: decorate an endpoint
+    (``@require_roles("admin")``) or use it as a FastAPI dependency
+    (``Depends(require_roles("admin"))`` or, typed,
+    ``require_roles("admin").depends()``), which returns the claims. The
+    roles are the claims' ``roles`` (where they come from:
+    ``claim_sources=``). A missing role is 403 ``insufficient_scope``
+    without a ``scope`` attribute, the description naming the missing roles.
+    In FastAPI's OpenAPI document the route lists *scheme*, with no scopes.
+    """
+    return ScopeRequirement(
+        (), claims_type=claims_type, scheme=scheme, roles=role_names(roles, "require_roles")
+    )
 
 
 #: Require a verified token, any scopes: ``@require_token``, ``Depends(require_token)``,

@@ -1,8 +1,10 @@
-"""require_roles in every framework-free adapter: the same answer, byte for byte.
+"""require_roles in Starlette, FastAPI, Flask and WSGI: the same answer, byte for byte.
 
 Each adapter serves ``/admin`` (role ``admin``) and ``/auditor-admin`` (roles
 ``auditor`` and ``admin``) with the table's settings (:mod:`adapters.cases`),
-through its own test client.
+through its own test client; FastAPI checks the roles as a dependency.
+Django and DRF answer the same bytes (tests/django/test_django_roles.py, and
+all seven adapters side by side in tests/security/test_roles.py).
 """
 
 from __future__ import annotations
@@ -13,20 +15,27 @@ from contextlib import ExitStack, contextmanager
 from typing import Any
 
 import pytest
+from fastapi import Depends, FastAPI
 from flask import Flask, g
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
 from werkzeug.test import Client
 
-from bearerguard import ConfigurationError
+from bearerguard import AccessClaims, ConfigurationError
 from bearerguard import flask as bg_flask
+from bearerguard import starlette as bg_starlette
 from bearerguard import wsgi as bg_wsgi
 from bearerguard._settings import GuardSettings
 from bearerguard.testing import LocalIssuer
 
+from .apps import FastAPITestClient, TestClient
 from .cases import REALM, RESOURCE_METADATA, SUB, TEXT, Observed, table_settings
 
 ADMIN = "/admin"
 BOTH = "/auditor-admin"
-ROLE_ADAPTERS = ("flask", "wsgi")
+ROLE_ADAPTERS = ("starlette", "fastapi", "flask", "wsgi")
 
 Send = Callable[[str, list[bytes]], Observed]
 
@@ -63,6 +72,51 @@ NO_TOKEN = Observed(
 
 
 # -- the apps ------------------------------------------------------------------------------------
+
+
+async def _starlette_sub(request: Request) -> PlainTextResponse:
+    return PlainTextResponse(request.user.claims.sub)
+
+
+def _starlette_app(settings: GuardSettings) -> Starlette:
+    app = Starlette(
+        routes=[
+            Route(ADMIN, bg_starlette.require_roles("admin")(_starlette_sub)),
+            Route(BOTH, bg_starlette.require_roles("auditor", "admin")(_starlette_sub)),
+        ]
+    )
+    app.add_middleware(bg_starlette.JWTAuth, settings=settings)
+    return app
+
+
+_FASTAPI_BOTH = bg_starlette.require_roles("auditor", "admin").depends()
+
+
+def _fastapi_app(settings: GuardSettings) -> FastAPI:
+    app = FastAPI(openapi_url=None)
+
+    @app.get(ADMIN)
+    async def admin(claims: Any = Depends(bg_starlette.require_roles("admin"))) -> Any:
+        return PlainTextResponse(claims.sub)
+
+    @app.get(BOTH)
+    async def both(claims: AccessClaims = _FASTAPI_BOTH) -> Any:
+        return PlainTextResponse(claims.sub)
+
+    app.add_middleware(bg_starlette.JWTAuth, settings=settings)
+    return app
+
+
+@contextmanager
+def _asgi_client(app: Any, client_class: type[TestClient] = TestClient) -> Iterator[Send]:
+    with client_class(app, base_url="http://api.test") as client:
+
+        def send(path: str, authorization: list[bytes]) -> Observed:
+            headers = [(b"authorization", value) for value in authorization]
+            response = client.get(path, headers=headers)
+            return Observed.of(response.status_code, response.headers, response.content)
+
+        yield send
 
 
 def _flask_app(settings: GuardSettings) -> Flask:
@@ -113,7 +167,13 @@ def _wsgi_client(app: Any) -> Iterator[Send]:
 @contextmanager
 def open_role_client(adapter: str, settings: GuardSettings) -> Iterator[Send]:
     """A ``send(path, authorization)`` for *adapter*'s copy of the roles API."""
-    if adapter == "flask":
+    if adapter == "starlette":
+        with _asgi_client(_starlette_app(settings)) as send:
+            yield send
+    elif adapter == "fastapi":
+        with _asgi_client(_fastapi_app(settings), FastAPITestClient) as send:
+            yield send
+    elif adapter == "flask":
         with _wsgi_client(_flask_app(settings)) as send:
             yield send
     elif adapter == "wsgi":
@@ -210,6 +270,7 @@ def test_every_adapter_answers_require_roles_alike(
 @pytest.mark.parametrize(
     "decorator",
     [
+        pytest.param(bg_starlette.require_roles, id="starlette"),
         pytest.param(bg_flask.require_roles, id="flask"),
         pytest.param(bg_wsgi.require_roles, id="wsgi"),
     ],
@@ -223,3 +284,39 @@ def test_require_roles_without_a_role_is_a_configuration_error(
     """require_roles() must not quietly accept every token: refused when decorating."""
     with pytest.raises(ConfigurationError, match="require_roles"):
         decorator(*roles)
+
+
+def test_starlette_requirement_names_its_roles() -> None:
+    """The requirement's repr says what it requires (it names a failing endpoint)."""
+    assert repr(bg_starlette.require_roles("admin", "support")) == (
+        "require_roles('admin', 'support')"
+    )
+
+
+def test_fastapi_lists_the_scheme_without_scopes_for_roles(local_issuer: LocalIssuer) -> None:
+    """OpenAPI: a role requirement documents the bearer scheme with no scopes."""
+    app = FastAPI()
+
+    @app.get(ADMIN)
+    async def admin(claims: AccessClaims = bg_starlette.require_roles("admin").depends()) -> str:
+        return str(claims.sub)
+
+    app.add_middleware(bg_starlette.JWTAuth, settings=table_settings(local_issuer.url))
+    operation = app.openapi()["paths"][ADMIN]["get"]
+    assert operation["security"] == [{"bearerAuth": []}]
+
+
+def test_token_user_exposes_the_roles(local_issuer: LocalIssuer) -> None:
+    """request.user.roles is the claims' roles, as request.user.scopes is their scopes."""
+    seen: list[frozenset[str]] = []
+
+    async def endpoint(request: Request) -> PlainTextResponse:
+        seen.append(request.user.roles)
+        return PlainTextResponse("ok")
+
+    app = Starlette(routes=[Route("/", endpoint)])
+    app.add_middleware(bg_starlette.JWTAuth, settings=table_settings(local_issuer.url))
+    with TestClient(app) as client:
+        token = local_issuer.mint(roles=["admin", "user"])
+        assert client.get("/", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert seen == [frozenset({"admin", "user"})]

@@ -4,7 +4,9 @@
 takes the ``Authorization`` values to put on ``GET /token`` (raw bytes, one
 header line each) and returns an :class:`Answer`. Every adapter's endpoint
 answers ``ok:<sub>`` as ``text/plain`` for an accepted token, so an accepted
-token is visible in the body whatever its claims.
+token is visible in the body whatever its claims. ``ROLES_PATH`` answers the
+same way, for a token with the role :data:`ROLE` only (each adapter's
+``require_roles``).
 
 Each app also has a probe, ``/probe``, a plain handler of ``OPTIONS`` and
 ``POST`` with no bearerguard decorator: it appends ``(method, body)`` to
@@ -51,6 +53,8 @@ __all__ = [
     "PROBE_PATH",
     "PROBE_RUNS",
     "REALM",
+    "ROLE",
+    "ROLES_PATH",
     "TEXT",
     "TOKEN_PATH",
     "Answer",
@@ -65,6 +69,8 @@ __all__ = [
 REALM = "bearerguard-security"
 TOKEN_PATH = "/token"
 PROBE_PATH = "/probe"
+ROLES_PATH = "/roles"
+ROLE = "admin"
 TEXT = "text/plain; charset=utf-8"
 ADAPTERS = ("starlette", "fastapi", "flask", "wsgi", "django", "django-asgi", "drf")
 #: The response headers bearerguard decides; only these are compared.
@@ -143,6 +149,7 @@ def _starlette_app(settings: GuardSettings) -> Starlette:
     app = Starlette(
         routes=[
             Route(TOKEN_PATH, _starlette_token),
+            Route(ROLES_PATH, bg_starlette.require_roles(ROLE)(_starlette_token)),
             Route(PROBE_PATH, _starlette_probe, methods=["OPTIONS", "POST"]),
         ]
     )
@@ -155,6 +162,10 @@ def _fastapi_app(settings: GuardSettings) -> FastAPI:
 
     @app.get(TOKEN_PATH)
     async def token(claims: Any = Depends(bg_starlette.require_token)) -> PlainTextResponse:
+        return PlainTextResponse(ok_body(claims.sub), media_type="text/plain")
+
+    @app.get(ROLES_PATH)
+    async def roles(claims: Any = Depends(bg_starlette.require_roles(ROLE))) -> PlainTextResponse:
         return PlainTextResponse(ok_body(claims.sub), media_type="text/plain")
 
     app.add_api_route(PROBE_PATH, _starlette_probe, methods=["OPTIONS", "POST"])
@@ -193,6 +204,11 @@ def _flask_app(settings: GuardSettings) -> Flask:
     def token() -> tuple[bytes, int, dict[str, str]]:
         return ok_body(g.claims.sub), 200, {"content-type": TEXT}
 
+    @app.get(ROLES_PATH)
+    @bg_flask.require_roles(ROLE)
+    def roles() -> tuple[bytes, int, dict[str, str]]:
+        return ok_body(g.claims.sub), 200, {"content-type": TEXT}
+
     @app.route(PROBE_PATH, methods=["OPTIONS", "POST"])
     def probe() -> tuple[bytes, int, dict[str, str]]:
         probe_ran(request.method, request.get_data())
@@ -211,7 +227,13 @@ def _wsgi_app(settings: GuardSettings) -> bg_wsgi.BearerAuthMiddleware:
         start_response("200 OK", [("Content-Type", TEXT), ("Content-Length", str(len(body)))])
         return [body]
 
-    return bg_wsgi.BearerAuthMiddleware(app, settings=settings)
+    with_role = bg_wsgi.require_roles(ROLE)(app)
+
+    def dispatch(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        chosen = with_role if environ["PATH_INFO"] == ROLES_PATH else app
+        return chosen(environ, start_response)
+
+    return bg_wsgi.BearerAuthMiddleware(dispatch, settings=settings)
 
 
 @contextmanager

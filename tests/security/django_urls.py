@@ -5,7 +5,9 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
-from .apps import TEXT, ok_body, probe_ran
+from bearerguard.django import require_roles
+
+from .apps import ROLE, TEXT, ok_body, probe_ran
 
 
 def token(request: HttpRequest) -> HttpResponse:
@@ -20,4 +22,8 @@ def probe(request: HttpRequest) -> HttpResponse:
     return HttpResponse(ok_body(claims.sub), content_type=TEXT)
 
 
-urlpatterns = [path("token", token), path("probe", probe)]
+urlpatterns = [
+    path("token", token),
+    path("roles", require_roles(ROLE)(token)),
+    path("probe", probe),
+]

@@ -10,9 +10,9 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from bearerguard.django.rest_framework import BearerTokenAuthentication
+from bearerguard.django.rest_framework import BearerTokenAuthentication, RequireRoles
 
-from .apps import TEXT, ok_body, probe_ran
+from .apps import ROLE, TEXT, ok_body, probe_ran
 
 
 class Token(APIView):
@@ -22,6 +22,10 @@ class Token(APIView):
     def get(self, request: Request) -> HttpResponse:
         claims: Any = request.auth  # the verified claims (BearerTokenAuthentication)
         return HttpResponse(ok_body(claims.sub), content_type=TEXT)
+
+
+class Roles(Token):
+    permission_classes = [RequireRoles(ROLE)]
 
 
 class Probe(APIView):
@@ -42,4 +46,8 @@ class Probe(APIView):
         return HttpResponse(ok_body(claims.sub), content_type=TEXT)
 
 
-urlpatterns = [path("token", Token.as_view()), path("probe", Probe.as_view())]
+urlpatterns = [
+    path("token", Token.as_view()),
+    path("roles", Roles.as_view()),
+    path("probe", Probe.as_view()),
+]
