@@ -54,7 +54,7 @@ from ._errors import BearerGuardError, ConfigurationError
 from ._http import PlainResponse, is_cors_preflight
 from ._rules import role_names, scope_tokens
 from ._settings import GuardSettings
-from ._typed_claims import check_claims_type, claims_as
+from ._typed_claims import check_claims_type, wrong_claims_type
 from .claims import AccessClaims, StandardClaims
 from .verifier import Verifier
 
@@ -266,9 +266,9 @@ def current_claims(claims_type: type[StandardClaims] | None = None) -> StandardC
         AccessClaims if claims_type is None else claims_type, "current_claims"
     )
     claims = g.get("claims")
-    if claims is None:
-        return None
+    if claims is None or isinstance(claims, wanted):
+        return claims
     asked_by = (
         "current_claims()" if claims_type is None else f"current_claims({wanted.__qualname__})"
     )
-    return claims_as(claims, wanted, asked_by=asked_by, setting="BearerGuard's claims_type")
+    raise wrong_claims_type(claims, wanted, asked_by=asked_by, setting="BearerGuard's claims_type")

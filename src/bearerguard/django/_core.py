@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from .._decision import Decision
 from .._errors import BearerGuardError, InvalidToken
 from .._http import PlainResponse
-from .._typed_claims import check_claims_type, claims_as
+from .._typed_claims import check_claims_type, wrong_claims_type
 from ..claims import AccessClaims, StandardClaims
 from ._conf import DjangoConfig
 
@@ -98,12 +98,14 @@ def claims_of(
     claims = getattr(request, CLAIMS_ATTRIBUTE, None)
     if not isinstance(claims, StandardClaims):
         return None
+    if isinstance(claims, wanted):
+        return claims
     asked_by = (
         "claims_of(request)"
         if claims_type is None
         else f"claims_of(request, {wanted.__qualname__})"
     )
-    return claims_as(claims, wanted, asked_by=asked_by, setting='BEARERGUARD["CLAIMS_TYPE"]')
+    raise wrong_claims_type(claims, wanted, asked_by=asked_by, setting='BEARERGUARD["CLAIMS_TYPE"]')
 
 
 def remember_claims(request: HttpRequest | None, claims: StandardClaims | None) -> None:
