@@ -168,17 +168,30 @@ class Validator:
     The application's own policy: ``required_claims`` maps claim names to
     the value a claim must have, or a set of accepted values
     (``{"token_use": "access", "client_id": {"app-1", "app-2"}}``; the claim
-    must be a string); ``checks`` are functions of the claims that return
-    their failures (see :data:`ClaimCheck`). Their failures are listed in
-    :attr:`InvalidClaims.failures <bearerguard.InvalidClaims.failures>` with
-    the built-in ones. A check runs when a token is verified; a repeated token
-    served from a :class:`~bearerguard.Verifier`'s cache is not checked
-    again, so a check should depend on the claims alone.
+    must be a string). ``checks`` are functions of the claims (of the claims
+    type in use) that return their failures: ``None`` or nothing when the
+    claims pass, one string or several (``"tid: tenant not allowed"``) when
+    they do not; raising :class:`~bearerguard.InvalidClaims` counts its
+    ``failures``, and returning anything else is a
+    :class:`~bearerguard.ConfigurationError`. Both are listed in
+    ``InvalidClaims.failures`` after the built-in failures. A check runs when
+    a token is verified; a repeated token served from a
+    :class:`~bearerguard.Verifier`'s cache is not checked again, so a check
+    should depend on the claims alone::
 
-    ``ignore_aud=True`` needs something else that binds tokens to this API:
+        def tenant_allowed(claims):
+            if claims.raw.get("tid") not in TENANTS:
+                return "tid: tenant not allowed"
+
+        Validator(aud="api://orders", checks=[tenant_allowed])
+
+    ``ignore_aud=True`` needs something else that binds tokens to this API,
+    or construction fails, since the issuer's ID tokens would pass:
     ``rfc9068=True`` (or ``allowed_typ=["at+jwt"], require_typ=True``), or a
-    required value for one of :data:`ACCESS_TOKEN_CLAIMS`; otherwise
-    construction fails, since ID tokens of the same issuer would pass.
+    required value for a claim that tells access tokens from ID tokens:
+    ``token_use`` (Amazon Cognito), ``client_id`` (RFC 9068 §2.2), ``cid``
+    (Okta), ``appid`` (Microsoft Entra ID v1.0) or ``typ`` (Keycloak's claim).
+    ``azp`` is not one: OpenID Connect ID tokens carry it too.
 
     ``claim_sources`` says which claims fill ``scopes``, ``roles`` and
     ``client_id`` of :class:`~bearerguard.claims.AccessClaims` for this
