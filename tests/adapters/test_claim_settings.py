@@ -44,7 +44,8 @@ def test_flask_reads_claim_sources_from_its_config(local_issuer: LocalIssuer) ->
         return str(g.claims.sub)
 
     client = app.test_client()
-    grouped = local_issuer.mint(sub="ann", **{"cognito:groups": ["admin"]})
+    groups: dict[str, Any] = {"cognito:groups": ["admin"]}
+    grouped = local_issuer.mint(sub="ann", **groups)
     with_roles = local_issuer.mint(sub="ann", roles=["admin"])
     ok = client.get("/admin", headers={"Authorization": f"Bearer {grouped}"})
     refused = client.get("/admin", headers={"Authorization": f"Bearer {with_roles}"})

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from bearerguard import AccessClaims, StandardClaims, Validator
+from bearerguard import AccessClaims, ClaimSources, StandardClaims, Validator
 from bearerguard._builder import from_plan, make_builder, plan
 from bearerguard._encoding import b64url_encode, json_object, object_fast
 from bearerguard._errors import BearerGuardError, InvalidClaims
@@ -260,6 +260,45 @@ def test_claims_builder_agrees_with_the_general_path(
         assert fast[1].raw == payload
     else:
         assert fast[1] is InvalidClaims
+
+
+SOURCES = [
+    ClaimSources(),
+    ClaimSources(scopes=["scope", "permissions"], roles=["roles", "groups"]),
+    ClaimSources(
+        roles=["/realm_access/roles", "/resource_access/api/roles", "/realm_access/groups"],
+        client_id=["azp", "/app/id", "client_id"],
+    ),
+    ClaimSources(scopes=(), roles="cognito:groups", client_id=()),
+]
+SOURCED_NAMES = [
+    "scope", "scp", "permissions", "roles", "groups", "cognito:groups", "client_id", "azp",
+    "cid", "appid", "realm_access", "resource_access", "app", "sub",
+]  # fmt: skip
+nested_values = st.one_of(
+    claim_values,
+    st.dictionaries(
+        st.sampled_from(["roles", "groups", "api", "id", "x"]),
+        st.one_of(claim_values, st.dictionaries(st.sampled_from(["roles", "x"]), claim_values)),
+        max_size=3,
+    ),
+)
+
+
+@pytest.mark.slow
+@SETTINGS
+@given(
+    payload=st.dictionaries(st.sampled_from(SOURCED_NAMES), nested_values, max_size=8),
+    sources=st.sampled_from(SOURCES),
+    claims_type=st.sampled_from([AccessClaims, RichClaims, PostInitClaims]),
+)
+def test_claims_builders_agree_for_every_claim_source(
+    payload: dict[str, Any], sources: ClaimSources, claims_type: type[StandardClaims]
+) -> None:
+    """Sourced scopes, roles and client: the same claims, or the same failures in order."""
+    fast = outcome(make_builder(claims_type, sources), payload)
+    general = outcome(from_plan, claims_type, plan(claims_type, sources), payload)
+    assert fast == general
 
 
 def test_post_init_classes_are_built_through_init() -> None:
