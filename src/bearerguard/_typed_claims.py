@@ -15,22 +15,15 @@ from typing import TypeVar
 from ._errors import ConfigurationError
 from .claims import StandardClaims
 
-__all__ = ["check_claims_type", "claims_as", "wrong_claims_type"]
+__all__ = ["check_claims_type", "wrong_claims_type"]
 
 C = TypeVar("C", bound=StandardClaims)
-
-
-def claims_as(claims: StandardClaims, claims_type: type[C], *, asked_by: str, setting: str) -> C:
-    """*claims*, if they are a *claims_type*; else :func:`wrong_claims_type`'s error."""
-    if isinstance(claims, claims_type):
-        return claims
-    raise wrong_claims_type(claims, claims_type, asked_by=asked_by, setting=setting)
 
 
 def wrong_claims_type(
     claims: StandardClaims, claims_type: type[StandardClaims], *, asked_by: str, setting: str
 ) -> ConfigurationError:
-    """The error for *claims* that are no *claims_type* (callers check, on their fast path).
+    """The error for *claims* that are no *claims_type* (callers check on their fast path).
 
     *asked_by* names the accessor as the user wrote it and *setting* where the
     claims type is configured (``"JWTAuth's claims_type"``), for the message.
