@@ -1,8 +1,9 @@
 """A small FastAPI API protected by bearerguard, its security described in OpenAPI.
 
 Routes: ``GET /health`` (public), ``GET /me`` (any valid token), ``GET /orders``
-(scope ``orders:read``), ``POST /orders`` (scope ``orders:write``) and
-``WS /live`` (any valid token). ``/docs`` (Swagger UI) and ``/openapi.json``
+(scope ``orders:read``), ``POST /orders`` (scope ``orders:write``),
+``DELETE /orders/{order_id}`` (role ``orders-admin``) and ``WS /live`` (any
+valid token). ``/docs`` (Swagger UI) and ``/openapi.json``
 are public: the document lists the bearer scheme and each route's scopes, so
 Swagger UI shows "Authorize" and sends the token with "Try it out".
 Configured from environment variables (see README.md)::
@@ -22,7 +23,7 @@ from fastapi import APIRouter, FastAPI, WebSocket
 from pydantic import BaseModel
 
 from bearerguard import AccessClaims, GuardSettings
-from bearerguard.starlette import JWTAuth, OpenAPIScheme, require_scopes
+from bearerguard.starlette import JWTAuth, OpenAPIScheme, require_roles, require_scopes
 
 #: The settings read from ``BEARERGUARD_<NAME>`` environment variables.
 ENV_SETTINGS = (
@@ -85,6 +86,7 @@ def orders_routes(scheme: OpenAPIScheme) -> APIRouter:
     signed_in = require_scopes(scheme=scheme).depends()
     reader = require_scopes("orders:read", scheme=scheme).depends()
     writer = require_scopes("orders:write", scheme=scheme).depends()
+    admin = require_roles("orders-admin", scheme=scheme).depends()
 
     @router.get("/me")
     def me(claims: AccessClaims = signed_in) -> dict[str, Any]:
@@ -100,6 +102,11 @@ def orders_routes(scheme: OpenAPIScheme) -> APIRouter:
     def place_order(order: NewOrder, claims: AccessClaims = writer) -> dict[str, Any]:
         """Only for tokens granting ``orders:write``."""
         return {"id": len(ORDERS) + 1, "item": order.item, "owner": claims.sub}
+
+    @router.delete("/orders/{order_id}")
+    def cancel_order(order_id: int, claims: AccessClaims = admin) -> dict[str, Any]:
+        """Only for tokens whose ``roles`` claim holds ``orders-admin``."""
+        return {"cancelled": order_id, "by": claims.sub}
 
     @router.websocket("/live")
     async def live(websocket: WebSocket, claims: AccessClaims = signed_in) -> None:

@@ -70,6 +70,26 @@ def test_routes(
     assert client.request(method, path, headers=headers, json=body).status_code == status
 
 
+@pytest.mark.parametrize(
+    ("roles", "status"),
+    [
+        pytest.param(["orders-admin"], 200, id="role-granted"),
+        pytest.param(["support"], 403, id="role-missing"),
+    ],
+)
+def test_role_route(client: Any, local_issuer: LocalIssuer, roles: list[str], status: int) -> None:
+    """DELETE /orders/{id} needs the orders-admin role; scopes do not stand in for it."""
+    token = local_issuer.mint(sub="root", scopes=["orders:write"], roles=roles)
+    response = client.delete("/orders/2", headers=bearer(token))
+    assert response.status_code == status
+    if status == 200:
+        assert response.json() == {"cancelled": 2, "by": "root"}
+    else:
+        assert response.headers["www-authenticate"] == (
+            'Bearer error="insufficient_scope", error_description="missing role: orders-admin"'
+        )
+
+
 def test_place_order_answer(client: Any, local_issuer: LocalIssuer) -> None:
     """The write route sees the body and the claims."""
     token = local_issuer.mint(sub="alice", scopes=["orders:write"], audience=AUDIENCE)
@@ -101,6 +121,7 @@ def test_openapi_document_declares_the_security(client: Any) -> None:
         ("GET", "/me"): [{"bearerAuth": []}],
         ("GET", "/orders"): [{"bearerAuth": ["orders:read"]}],
         ("POST", "/orders"): [{"bearerAuth": ["orders:write"]}],
+        ("DELETE", "/orders/{order_id}"): [{"bearerAuth": []}],
     }
 
 
