@@ -353,7 +353,7 @@ def test_bad_scope_names_fail_at_import_time(scope: Any) -> None:
 def test_require_scopes_decorates_callables_only() -> None:
     """Anything but an endpoint or a connection is a TypeError."""
     with pytest.raises(TypeError, match="decorates an endpoint"):
-        require_scopes("read")(42)
+        require_scopes("read")(42)  # type: ignore[call-overload]  # the misuse under test
 
 
 def test_event_loop_keeps_running_during_a_slow_key_fetch(
