@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import re
 import warnings
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import InitVar, dataclass, field, fields
@@ -57,6 +58,8 @@ _VERIFIER_HOLDS = (
     "fetcher",
     "cache_size",
 )
+# RFC 6455 §4.1: a subprotocol is an RFC 7230 token (tchar).
+_SUBPROTOCOL = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 # Old spellings still accepted, with a BearerGuardDeprecationWarning: old -> new.
 _DEPRECATED = {"jwks_url": "jwks_uri"}
 
@@ -147,7 +150,9 @@ class GuardSettings:
     prefix). ``realm`` goes into every challenge. ``resource`` (this API's
     RFC 9728 resource identifier) turns on the protected-resource metadata;
     ``resource_metadata`` adds members to that document (``scopes_supported``,
-    ``resource_name``, ...).
+    ``resource_name``, ...). ``websocket_subprotocol`` (Starlette/FastAPI only;
+    off by default) lets browsers send the token in a WebSocket handshake as
+    the subprotocol that follows this name (``["bearer", token]``).
     """
 
     oidc: str | Sequence[str] | None = None
@@ -168,6 +173,7 @@ class GuardSettings:
     public_paths: Sequence[str] = ()
     resource: str | None = None
     resource_metadata: Mapping[str, Any] | None = None
+    websocket_subprotocol: str | None = None
     jwks_url: InitVar[str | None] = None
     _exact: frozenset[str] = field(init=False, repr=False, compare=False)
     _prefixes: tuple[str, ...] = field(init=False, repr=False, compare=False)
@@ -208,6 +214,12 @@ class GuardSettings:
             raise ConfigurationError("required= must be True or False")
         if self.realm is not None and (not isinstance(self.realm, str) or not self.realm):
             raise ConfigurationError("realm= must be a non-empty string")
+        name = self.websocket_subprotocol
+        if name is not None and not (isinstance(name, str) and _SUBPROTOCOL.fullmatch(name)):
+            raise ConfigurationError(
+                "websocket_subprotocol= must be a subprotocol name (RFC 6455 §4.1: letters, "
+                "digits and !#$%&'*+-.^_`|~), e.g. websocket_subprotocol='bearer'"
+            )
         paths = (self.public_paths,) if isinstance(self.public_paths, str) else self.public_paths
         paths = tuple(paths)
         for path in paths:

@@ -46,6 +46,7 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import re
 from collections.abc import Callable
 from typing import Any, Generic, NoReturn, TypeVar, cast, overload
 
@@ -62,7 +63,7 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._decision import Action, Decision, RequestGate, access_refusal
-from ._errors import BearerGuardError, ConfigurationError, KeySetUnavailable
+from ._errors import BearerGuardError, ConfigurationError, InvalidRequest, KeySetUnavailable
 from ._http import REFUSALS
 from ._openapi import OpenAPIScheme, security_dependency
 from ._rules import role_names, scope_tokens
@@ -108,6 +109,45 @@ class _Refused(Exception):
         self.error = error
 
 
+# RFC 6750 §2.1: the b64token a bearer credential is made of.
+_B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+
+
+def _take_subprotocol_token(scope: Scope, name: str) -> str | InvalidRequest | None:
+    """Take the token offered right after the subprotocol *name* out of a handshake's scope.
+
+    A browser cannot set ``Authorization`` on a WebSocket, so with
+    ``websocket_subprotocol=`` it offers ``[name, token]`` as subprotocols.
+    The token item leaves ``scope["subprotocols"]`` and the
+    ``Sec-WebSocket-Protocol`` header, so the app can accept with *name*
+    (or any other offered subprotocol) but never echo the token. Returns
+    the token, ``None`` when *name* was not offered, or the refusal.
+    """
+    offered: list[str] = list(scope.get("subprotocols") or ())
+    if name not in offered:
+        return None
+    kept: list[str] = []
+    tokens: list[str] = []
+    items = iter(offered)
+    for item in items:
+        kept.append(item)
+        if item == name:
+            token = next(items, None)
+            if token is not None:
+                tokens.append(token)
+    scope["subprotocols"] = kept
+    headers = [(key, value) for key, value in scope["headers"] if key != b"sec-websocket-protocol"]
+    headers.append((b"sec-websocket-protocol", ", ".join(kept).encode("latin-1", "replace")))
+    scope["headers"] = headers
+    if len(tokens) > 1:
+        return InvalidRequest("credentials sent in more than one way")
+    if not tokens:
+        return InvalidRequest(f"no token follows the {name} subprotocol")
+    if _B64TOKEN.fullmatch(tokens[0]) is None:
+        return InvalidRequest(f"the token after the {name} subprotocol is malformed")
+    return tokens[0]
+
+
 def _start_message(status: int, headers: tuple[tuple[str, str], ...]) -> Message:
     raw = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers]
     return {"type": "http.response.start", "status": status, "headers": raw}
@@ -122,6 +162,17 @@ class JWTAuth:
     call is made until the first token arrives. Lifespan and other scope types
     pass straight through. CORS preflights get no exemption: a CORS layer
     belongs outside this middleware.
+
+    Browsers cannot set ``Authorization`` on a WebSocket handshake. With
+    ``websocket_subprotocol="bearer"`` (off by default) a handshake may carry
+    the token as the subprotocol offered right after that name, as a page's
+    ``new WebSocket(url, ["bearer", token])`` does. The token item is removed
+    from ``scope["subprotocols"]`` and the ``Sec-WebSocket-Protocol`` header
+    before the app runs, so the app accepts with the name
+    (``websocket.accept(subprotocol="bearer")``) and cannot echo the token. A
+    handshake with both an ``Authorization`` header and a subprotocol token is
+    refused (``invalid_request``), as is a token in the query string. Proxies
+    that log handshake headers log this token: send short-lived tokens only.
 
     A wrong setting (``audiance=``, no ``audience=``, ...) stops the server at
     start-up: the :class:`~bearerguard.ConfigurationError` is answered to the
@@ -149,6 +200,7 @@ class JWTAuth:
         self.settings = settings
         self.verifier = verifier
         self.gate = RequestGate(settings, max_token_size=verifier.max_token_size)
+        self._subprotocol = settings.websocket_subprotocol
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self._misconfigured is not None:
@@ -164,7 +216,19 @@ class JWTAuth:
         # RFC 6455 §4.1: the opening handshake is a GET.
         method = scope["method"] if kind == "http" else "GET"
         query = scope.get("query_string", b"")
+        conflict: InvalidRequest | None = None
+        if kind == "websocket" and self._subprotocol is not None:
+            carried = _take_subprotocol_token(scope, self._subprotocol)
+            if isinstance(carried, InvalidRequest):
+                conflict = carried
+            elif carried is not None:
+                if header is None:
+                    header = f"Bearer {carried}"
+                else:  # RFC 6750 §2: one way only, as for a query token
+                    conflict = InvalidRequest("credentials sent in more than one way")
         decision = self.gate.decide(method, _route_path(scope), header, query)
+        if conflict is not None and decision.action is not Action.PUBLIC:
+            decision = self.gate.refusal(conflict)
         action = decision.action
         if action is Action.VERIFY:
             try:
