@@ -82,6 +82,14 @@ PUBLIC: dict[str, list[str]] = {
         "KeySetStatus",
         "RemoteKeySet",
     ],
+    "bearerguard.providers": [
+        "auth0",
+        "cognito",
+        "entra",
+        "google",
+        "keycloak",
+        "okta",
+    ],
     "bearerguard.verifier": [
         "CacheInfo",
         "Verifier",

@@ -92,8 +92,10 @@ class Verifier(Generic[C]):
 
     Every issuer needs a :class:`~bearerguard.Validator` and a
     distinct :attr:`~bearerguard.Issuer.url` (checked here, at
-    construction). *claims_type* is :class:`~bearerguard.claims.AccessClaims`
-    or a subclass of it (or of :class:`~bearerguard.claims.StandardClaims`).
+    construction); an item may also be a tuple of issuers, as
+    :func:`bearerguard.providers.google` returns. *claims_type* is
+    :class:`~bearerguard.claims.AccessClaims` or a subclass of it (or of
+    :class:`~bearerguard.claims.StandardClaims`).
 
     :meth:`verify` is for synchronous code; :meth:`averify` is its asyncio
     twin, which waits for key fetches without blocking the event loop. Both
@@ -117,7 +119,7 @@ class Verifier(Generic[C]):
     @overload
     def __init__(
         self: Verifier[AccessClaims],
-        issuers: Iterable[Issuer],
+        issuers: Iterable[Issuer | tuple[Issuer, ...]],
         *,
         cache_size: int = DEFAULT_CACHE_SIZE,
     ) -> None: ...
@@ -125,7 +127,7 @@ class Verifier(Generic[C]):
     @overload
     def __init__(
         self,
-        issuers: Iterable[Issuer],
+        issuers: Iterable[Issuer | tuple[Issuer, ...]],
         claims_type: type[C],
         *,
         cache_size: int = DEFAULT_CACHE_SIZE,
@@ -133,7 +135,7 @@ class Verifier(Generic[C]):
 
     def __init__(
         self,
-        issuers: Iterable[Issuer],
+        issuers: Iterable[Issuer | tuple[Issuer, ...]],
         claims_type: type[C] | None = None,
         *,
         cache_size: int = DEFAULT_CACHE_SIZE,
@@ -142,11 +144,14 @@ class Verifier(Generic[C]):
             raise ConfigurationError("cache_size must be a non-negative integer (0: no cache)")
         if isinstance(issuers, Issuer):
             raise ConfigurationError("issuers must be a list of Issuer objects")
-        issuers = tuple(issuers)
-        if not issuers:
+        # A provider profile (bearerguard.providers) may be several issuers in a tuple.
+        flat: tuple[Issuer, ...] = tuple(
+            member for item in issuers for member in (item if isinstance(item, tuple) else (item,))
+        )
+        if not flat:
             raise ConfigurationError("a Verifier needs at least one Issuer")
         routes: dict[str, tuple[Issuer, Validator]] = {}
-        for issuer in issuers:
+        for issuer in flat:
             if not isinstance(issuer, Issuer):
                 raise ConfigurationError("issuers must be bearerguard.Issuer objects")
             if issuer.validator is None:
@@ -159,11 +164,11 @@ class Verifier(Generic[C]):
         chosen: type[StandardClaims] = AccessClaims if claims_type is None else claims_type
         if not (isinstance(chosen, type) and issubclass(chosen, StandardClaims)):
             raise ConfigurationError("claims_type must be a subclass of StandardClaims")
-        self._issuers = issuers
+        self._issuers = flat
         self._routes = routes
         self._claims_type: type[C] = chosen  # type: ignore[assignment]
         # Parse with the largest cap; each issuer's own cap is applied after routing.
-        self._max_token_size = max(i.max_token_size for i in issuers)
+        self._max_token_size = max(i.max_token_size for i in flat)
         # An OrderedDict as LRU: get, move_to_end, pop and popitem are each one
         # C call on str keys, atomic under the GIL, so a hit takes no lock; the
         # lock only keeps inserts and evictions of concurrent misses in order.
