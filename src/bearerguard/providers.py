@@ -161,37 +161,63 @@ def entra(
     from ``roles``, the client from ``azp`` (v2.0) or ``appid`` (v1.0). The
     versions share one key set.
 
-    Multi-tenant applications (``"organizations"``, ``"common"``) are not
-    supported yet: they are refused with a
-    :class:`~bearerguard.ConfigurationError`, as is *allowed_tenants*.
+    A multi-tenant application gives ``"organizations"`` (work and school
+    accounts) or ``"common"`` (and personal accounts) as *tenant*, and the
+    tenant IDs it serves as *allowed_tenants*: one issuer per tenant and
+    version, each requiring ``tid`` to be the tenant in its ``iss``, all
+    sharing the one key set of *tenant*. A token of any other tenant is
+    refused before any key is fetched. Accepting every tenant is not
+    supported yet.
     """
     opts = _options("entra", options)
     tid = _text(tenant, "tenant")
-    if tid.lower() in ("common", "organizations", "consumers") or allowed_tenants is not None:
+    multi = tid in ("common", "organizations")
+    if multi:
+        if allowed_tenants is None or isinstance(allowed_tenants, str):
+            raise ConfigurationError(
+                f"providers.entra({tid!r}, ...) is a multi-tenant application: pass "
+                "allowed_tenants={...} with the tenant IDs it serves (accepting every "
+                "tenant is not supported yet)"
+            )
+        tenants = sorted(set(allowed_tenants))
+        if not tenants:
+            raise ConfigurationError("providers.entra(): allowed_tenants is empty")
+    elif allowed_tenants is not None:
         raise ConfigurationError(
-            "providers.entra(): multi-tenant applications ('common', 'organizations', "
-            "allowed_tenants=) are not supported yet; configure one issuer per tenant ID"
+            "providers.entra(): allowed_tenants is only for tenant='organizations' or 'common'"
         )
-    if _GUID.fullmatch(tid) is None:
-        raise ConfigurationError(
-            "providers.entra(): tenant must be the tenant ID, a lower-case GUID such as "
-            f"'72f988bf-86f1-41af-91ab-2d7cd011db47' (tokens carry it in iss), got {tid!r}"
-        )
+    else:
+        tenants = [tid]
+    for each in tenants:
+        if not isinstance(each, str) or _GUID.fullmatch(each) is None:
+            raise ConfigurationError(
+                "providers.entra(): a tenant must be a tenant ID, a lower-case GUID such as "
+                f"'72f988bf-86f1-41af-91ab-2d7cd011db47' (tokens carry it in iss), got {each!r}"
+            )
     chosen = tuple(versions) if isinstance(versions, Iterable) else ()
     if not chosen or any(type(v) is not int or v not in (1, 2) for v in chosen):
         raise ConfigurationError("providers.entra(): versions must be (1,), (2,) or (1, 2)")
     aud = _audience(audience)
     sources = ClaimSources(scopes=("scp",), roles=("roles",), client_id=("azp", "appid"))
-    # Both token versions are signed with the tenant's one key set.
+    # Every token version (and, multi-tenant, every tenant) is signed with the
+    # keys *tenant* publishes: one key set, one fetch for all of them.
     keys = _remote(
         "", opts, jwks_uri=f"https://login.microsoftonline.com/{tid}/discovery/v2.0/keys"
     )
     urls = {
-        1: (f"https://sts.windows.net/{tid}/", "1.0"),
-        2: (f"https://login.microsoftonline.com/{tid}/v2.0", "2.0"),
+        1: ("https://sts.windows.net/{}/", "1.0"),
+        2: ("https://login.microsoftonline.com/{}/v2.0", "2.0"),
     }
     return tuple(
-        _issuer(urls[v][0], opts, sources, keys=keys, aud=aud, required_claims={"ver": urls[v][1]})
+        _issuer(
+            urls[v][0].format(each),
+            opts,
+            sources,
+            keys=keys,
+            aud=aud,
+            required_claims={"ver": urls[v][1], "tid": each},
+        )
+        for each in tenants
         for v in sorted(set(chosen))
     )
 

@@ -92,6 +92,7 @@ def fetcher(local: LocalIssuer) -> ProviderFetcher:
         local,
         {
             f"https://login.microsoftonline.com/{TID}/discovery/v2.0/keys",
+            "https://login.microsoftonline.com/organizations/discovery/v2.0/keys",
             "https://www.googleapis.com/oauth2/v3/certs",
         },
     )
@@ -153,6 +154,22 @@ GOOD: list[Any] = [
         },
         ({"user_impersonation"}, set(), "c44b4083-3bb0-49c1-b47d-974e53cbdf3c"),
         id="entra-v1",
+    ),
+    pytest.param(
+        lambda f: providers.entra(
+            "organizations", API, allowed_tenants={TID, OTHER_TID}, fetcher=f
+        ),
+        {
+            "iss": f"https://login.microsoftonline.com/{OTHER_TID}/v2.0",
+            "sub": "AAAAAAAAAAAAAAAAAAAAAIkzqFVrSaSaFHy782bbtaQ",
+            "aud": API,
+            "azp": "c44b4083-3bb0-49c1-b47d-974e53cbdf3c",
+            "tid": OTHER_TID,
+            "scp": "Orders.Read",
+            "ver": "2.0",
+        },
+        ({"Orders.Read"}, set(), "c44b4083-3bb0-49c1-b47d-974e53cbdf3c"),
+        id="entra-multi-tenant-allowed",
     ),
     pytest.param(
         lambda f: providers.okta("example.okta.com", "api://default", fetcher=f),
@@ -326,6 +343,30 @@ TRAPS: list[Any] = [
         "iss is not a trusted issuer",
         set(),
         id="entra-tenant-not-allowed",
+    ),
+    pytest.param(
+        lambda f: providers.entra("organizations", API, allowed_tenants={TID}, fetcher=f),
+        {
+            "iss": f"https://login.microsoftonline.com/{OTHER_TID}/v2.0",
+            "aud": API,
+            "tid": OTHER_TID,
+            "ver": "2.0",
+        },
+        "iss is not a trusted issuer",
+        set(),
+        id="entra-multi-tenant-not-allowed",
+    ),
+    pytest.param(
+        lambda f: providers.entra("organizations", API, allowed_tenants={TID}, fetcher=f),
+        {
+            "iss": f"https://login.microsoftonline.com/{TID}/v2.0",
+            "aud": API,
+            "tid": OTHER_TID,
+            "ver": "2.0",
+        },
+        "tid: not an accepted value",
+        {"https://login.microsoftonline.com/organizations/discovery/v2.0/keys"},
+        id="entra-tid-disagrees-with-iss",
     ),
     pytest.param(
         lambda f: providers.entra(TID, API, fetcher=f),
@@ -551,6 +592,37 @@ def test_entra_versions_share_one_key_set(fetcher: ProviderFetcher) -> None:
     assert v1.keys is v2.keys
 
 
+def test_entra_multi_tenant_issuers_share_one_key_set(fetcher: ProviderFetcher) -> None:
+    """A multi-tenant application has one issuer per allowed tenant and version, one key set."""
+    issuers = providers.entra(
+        "organizations", API, versions=(1, 2), allowed_tenants={TID, OTHER_TID}, fetcher=fetcher
+    )
+    assert sorted(i.url for i in issuers) == sorted(
+        [
+            f"https://sts.windows.net/{TID}/",
+            f"https://login.microsoftonline.com/{TID}/v2.0",
+            f"https://sts.windows.net/{OTHER_TID}/",
+            f"https://login.microsoftonline.com/{OTHER_TID}/v2.0",
+        ]
+    )
+    assert len({id(i.keys) for i in issuers}) == 1
+
+
+def test_entra_one_key_fetch_serves_every_allowed_tenant(
+    local: LocalIssuer, fetcher: ProviderFetcher
+) -> None:
+    """Tokens of two allowed tenants verify with one JWKS fetch between them."""
+    verifier = Verifier(
+        [providers.entra("organizations", API, allowed_tenants={TID, OTHER_TID}, fetcher=fetcher)]
+    )
+    for tid in (TID, OTHER_TID):
+        iss = f"https://login.microsoftonline.com/{tid}/v2.0"
+        verifier.verify(mint(local, {"iss": iss, "aud": API, "tid": tid, "ver": "2.0"}))
+    assert fetcher.counts == Counter(
+        {"https://login.microsoftonline.com/organizations/discovery/v2.0/keys": 1}
+    )
+
+
 def test_google_issuers_share_one_key_set(fetcher: ProviderFetcher) -> None:
     """Both iss forms of Google share Google's key set."""
     long, short = providers.google("https://svc.example.com", fetcher=fetcher)
@@ -562,17 +634,27 @@ def test_google_issuers_share_one_key_set(fetcher: ProviderFetcher) -> None:
     [
         pytest.param(
             lambda: providers.entra("organizations", API),
-            "multi-tenant applications",
-            id="entra-organizations",
+            "is a multi-tenant application: pass allowed_tenants=",
+            id="entra-organizations-without-allowed-tenants",
         ),
         pytest.param(
-            lambda: providers.entra("common", API, allowed_tenants={TID}),
-            "not supported yet",
-            id="entra-common",
+            lambda: providers.entra("common", API, allowed_tenants=set()),
+            "allowed_tenants is empty",
+            id="entra-common-no-tenants",
+        ),
+        pytest.param(
+            lambda: providers.entra("common", API, allowed_tenants={"contoso.com"}),
+            "a tenant must be a tenant ID",
+            id="entra-allowed-tenant-not-an-id",
+        ),
+        pytest.param(
+            lambda: providers.entra(TID, API, allowed_tenants={TID}),
+            "allowed_tenants is only for",
+            id="entra-allowed-tenants-single-tenant",
         ),
         pytest.param(
             lambda: providers.entra("contoso.onmicrosoft.com", API),
-            "tenant must be the tenant ID",
+            "a tenant must be a tenant ID",
             id="entra-domain-name",
         ),
         pytest.param(
