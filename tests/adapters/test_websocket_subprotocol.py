@@ -39,7 +39,18 @@ async def echo_first(websocket: WebSocket) -> None:
     await websocket.close()
 
 
-ROUTES = [WebSocketRoute("/ws", echo_first), WebSocketRoute("/open", echo_first)]
+async def scope_dump(websocket: WebSocket) -> None:
+    """Accepts with the name and sends back everything the scope holds, as text."""
+    await websocket.accept(subprotocol="bearer")
+    await websocket.send_text(repr(websocket.scope))
+    await websocket.close()
+
+
+ROUTES = [
+    WebSocketRoute("/ws", echo_first),
+    WebSocketRoute("/open", echo_first),
+    WebSocketRoute("/scope", scope_dump),
+]
 
 
 def make_app(issuer: LocalIssuer, **options: Any) -> Starlette:
@@ -74,6 +85,15 @@ def test_subprotocol_token_is_accepted(client: TestClient, local_issuer: LocalIs
         "bearer",
         {"sub": "alice", "subprotocols": ["bearer"], "header": "bearer"},
     )
+
+
+def test_token_is_nowhere_in_the_scope(client: TestClient, local_issuer: LocalIssuer) -> None:
+    """No value of the scope the app sees (headers, subprotocols, user, ...) holds the token."""
+    token = local_issuer.mint(sub="alice")
+    with client.websocket_connect("/scope", subprotocols=["bearer", token]) as ws:
+        dumped = ws.receive_text()
+    assert "alice" in dumped
+    assert token not in dumped
 
 
 def test_other_subprotocols_are_kept(client: TestClient, local_issuer: LocalIssuer) -> None:
@@ -234,6 +254,18 @@ def test_uvicorn_answers_with_the_name_only(ws_url: str, local_issuer: LocalIssu
     assert token not in str(response.headers)
     assert ws.subprotocol == "bearer"
     assert seen == '{"sub":"carol","subprotocols":["bearer"],"header":"bearer"}'
+
+
+def test_uvicorn_scope_holds_no_token(ws_url: str, local_issuer: LocalIssuer) -> None:
+    """Through uvicorn too, the scope the app sees holds no trace of the token."""
+    from websockets.sync.client import connect
+
+    token = local_issuer.mint(sub="carol")
+    url = ws_url.replace("/ws", "/scope")
+    with connect(url, subprotocols=["bearer", token], open_timeout=10) as ws:  # type: ignore[list-item]
+        dumped = ws.recv(timeout=10)
+    assert "carol" in str(dumped)
+    assert token not in str(dumped)
 
 
 @pytest.mark.parametrize(
