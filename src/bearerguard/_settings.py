@@ -38,6 +38,7 @@ from ._validation import Validator
 from .claims import AccessClaims, StandardClaims
 
 if TYPE_CHECKING:
+    from ._issuer import Issuer
     from .keyset import KeySetPolicy
     from .verifier import Verifier
 
@@ -45,6 +46,7 @@ __all__ = ["GuardSettings"]
 
 # What a ready Verifier already decides (so these settings cannot go with verifier=).
 _VERIFIER_HOLDS = (
+    "issuers",
     "oidc",
     "oauth2",
     "jwks_uri",
@@ -57,6 +59,19 @@ _VERIFIER_HOLDS = (
     "policy",
     "fetcher",
     "cache_size",
+)
+# What ready issuers already decide (their keys and claim policy): not with issuers=.
+_ISSUERS_HOLD = (
+    "oidc",
+    "oauth2",
+    "jwks_uri",
+    "issuer",
+    "audience",
+    "validator",
+    "claim_sources",
+    "algorithms",
+    "policy",
+    "fetcher",
 )
 # RFC 6455 §4.1: a subprotocol is an RFC 7230 token (tchar).
 _SUBPROTOCOL = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
@@ -130,6 +145,12 @@ class GuardSettings:
     * ``oauth2``: issuer URL(s) found by RFC 8414 metadata;
     * ``jwks_uri`` with ``issuer``: a JWKS URL and the ``iss`` its tokens carry
       (``jwks_url`` is its deprecated spelling);
+    * ``issuers``: ready :class:`~bearerguard.Issuer` objects, such as the
+      identity provider profiles of :mod:`bearerguard.providers` (a profile
+      that is a tuple of issuers counts as its members); each holds its keys
+      and claim policy, so ``oidc``, ``oauth2``, ``jwks_uri``, ``audience``,
+      ``validator``, ``claim_sources``, ``algorithms``, ``policy`` and
+      ``fetcher`` must be unset;
     * ``verifier``: a ready :class:`~bearerguard.verifier.Verifier` (it already
       holds issuers, audience and claims type, so those settings must be unset).
 
@@ -160,6 +181,7 @@ class GuardSettings:
     jwks_uri: str | None = None
     issuer: str | None = None
     verifier: Verifier[Any] | None = None
+    issuers: Sequence[Issuer | tuple[Issuer, ...]] | None = None
     audience: str | Sequence[str] | None = None
     validator: Validator | None = None
     claim_sources: ClaimSources | None = None
@@ -202,6 +224,8 @@ class GuardSettings:
         object.__setattr__(self, "oauth2", oauth2 or None)
         if self.verifier is not None:
             self._check_verifier_alone()
+        elif self.issuers is not None:
+            self._check_issuers()
         else:
             self._check_sources(https)
         if self.cache_size is not None and (
@@ -242,6 +266,46 @@ class GuardSettings:
             raise ConfigurationError(
                 f"verifier= already holds the issuers and the claim policy; "
                 f"remove {', '.join(given)}= or configure them on the Verifier"
+            )
+
+    def _check_issuers(self) -> None:
+        from ._issuer import Issuer
+
+        given = [name for name in _ISSUERS_HOLD if getattr(self, name) is not None]
+        if given:
+            raise ConfigurationError(
+                "issuers= already hold their keys and claim policy; remove "
+                + ", ".join(f"{name}=" for name in given)
+                + " or pass it to each issuer "
+                "(e.g. providers.auth0(domain, audience, fetcher=...))"
+            )
+        items = self.issuers
+        if isinstance(items, (str, Issuer)) or not isinstance(items, Iterable):
+            raise ConfigurationError(
+                "issuers= must be a list of issuers, e.g. [providers.auth0(domain, audience)]"
+            )
+        flat = tuple(
+            member for item in items for member in (item if isinstance(item, tuple) else (item,))
+        )
+        if not flat:
+            raise ConfigurationError("issuers= is empty: give at least one issuer")
+        for member in flat:
+            if not isinstance(member, Issuer):
+                raise ConfigurationError(
+                    "issuers= entries must be bearerguard.Issuer objects or the profiles "
+                    f"bearerguard.providers builds, got {type(member).__name__}"
+                )
+            if member.validator is None:
+                raise ConfigurationError(
+                    f"issuers=: {member!r} has no validator: pass validator=Validator(aud=...)"
+                )
+        object.__setattr__(self, "issuers", flat)
+        claims_type = self.claims_type
+        if claims_type is not None and not (
+            isinstance(claims_type, type) and issubclass(claims_type, StandardClaims)
+        ):
+            raise ConfigurationError(
+                "claims_type= must be a subclass of bearerguard.AccessClaims (or StandardClaims)"
             )
 
     def _check_sources(self, https: bool) -> None:
@@ -315,6 +379,8 @@ class GuardSettings:
         """The configured issuer identifiers (the RFC 9728 ``authorization_servers``)."""
         if self.verifier is not None:
             return tuple(issuer.url for issuer in self.verifier.issuers)
+        if self.issuers is not None:
+            return tuple(dict.fromkeys(issuer.url for issuer in self.issuers))  # type: ignore[union-attr]
         urls = [*(self.oidc or ()), *(self.oauth2 or ())]
         if self.issuer is not None:
             urls.append(self.issuer)
@@ -348,6 +414,12 @@ class GuardSettings:
         from .keyset import KeySetPolicy
         from .verifier import DEFAULT_CACHE_SIZE, Verifier
 
+        if self.issuers is not None:
+            return Verifier(
+                issuers=self.issuers,
+                claims_type=self.claims_type or AccessClaims,
+                cache_size=DEFAULT_CACHE_SIZE if self.cache_size is None else self.cache_size,
+            )
         validator = self.validator or Validator(
             aud=self.audience, claim_sources=self.claim_sources or DEFAULT_CLAIM_SOURCES
         )

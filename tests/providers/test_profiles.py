@@ -28,56 +28,26 @@ counts every fetch.
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from flask import Flask, g
 
 from bearerguard import ConfigurationError, InvalidToken, Issuer, Verifier, providers
-from bearerguard._fetch import FetchResponse, RequestsFetcher
 from bearerguard.flask import BearerGuard, require_scopes
 from bearerguard.testing import LocalIssuer
 from bearerguard.wsgi import BearerAuthMiddleware
+
+from .support import ProviderFetcher, mint
 
 TID = "9188040d-6c67-4c5b-b112-36a304b66dad"
 OTHER_TID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 API = "6e74172b-be56-4843-9ff4-e66a39bb12e3"  # the API's application (client) ID
 POOL = "us-east-1_Ab12Cd34E"
 COGNITO_ISS = f"https://cognito-idp.us-east-1.amazonaws.com/{POOL}"
-
-
-class ProviderFetcher:
-    """Serves provider URLs offline: discovery documents naming *jwks*, and the
-    LocalIssuer's JWKS at every JWKS URL. Counts every URL asked for."""
-
-    def __init__(self, local: LocalIssuer, jwks_urls: set[str]) -> None:
-        self.local = local
-        self.jwks_urls = jwks_urls
-        self.counts: Counter[str] = Counter()
-        self._http = RequestsFetcher()
-
-    def __call__(
-        self, url: str, *, headers: Mapping[str, str], timeout: float, max_bytes: int
-    ) -> FetchResponse:
-        self.counts[url] += 1
-        if url in self.jwks_urls:
-            return self._http(
-                self.local.jwks_uri, headers=headers, timeout=timeout, max_bytes=max_bytes
-            )
-        suffix = "/.well-known/openid-configuration"
-        if url.endswith(suffix):
-            issuer = url[: -len(suffix)]
-            if issuer == "https://example.eu.auth0.com":
-                issuer += "/"  # Auth0 publishes its issuer with the trailing "/"
-            document = {"issuer": issuer, "jwks_uri": issuer.rstrip("/") + "/jwks.json"}
-            self.jwks_urls.add(document["jwks_uri"])
-            body = json.dumps(document).encode()
-            return FetchResponse(200, {"content-type": "application/json"}, body)
-        return FetchResponse(404, {}, b"")
 
 
 @pytest.fixture(scope="module")
@@ -96,12 +66,6 @@ def fetcher(local: LocalIssuer) -> ProviderFetcher:
             "https://www.googleapis.com/oauth2/v3/certs",
         },
     )
-
-
-def mint(local: LocalIssuer, claims: dict[str, Any], typ: str = "JWT") -> str:
-    """A token with exactly *claims* (plus iat/exp), signed by *local*."""
-    defaults = {"sub": None, "aud": None, "jti": None, "client_id": None}
-    return local.mint(headers={"typ": typ}, **{**defaults, **claims})
 
 
 Build = Callable[[ProviderFetcher], "Issuer | tuple[Issuer, ...]"]
