@@ -51,6 +51,7 @@ PUBLIC: dict[str, list[str]] = {
         "MalformedToken",
         "MissingToken",
         "PublicJWK",
+        "Refusal",
         "RemoteKeySet",
         "RequestsFetcher",
         "StandardClaims",

@@ -44,6 +44,7 @@ from ._issuer import Issuer
 from ._jwk import PublicJWK, parse_jwks
 from ._jws import JWS
 from ._keysource import KeySource, StaticKeySet
+from ._refusals import Refusal
 from ._settings import GuardSettings
 from ._sources import ClaimSources
 from ._validation import Validator, validate_standard_claims
@@ -85,6 +86,7 @@ __all__ = [
     "MalformedToken",
     "MissingToken",
     "PublicJWK",
+    "Refusal",
     "RemoteKeySet",
     "RequestsFetcher",
     "StandardClaims",

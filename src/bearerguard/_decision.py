@@ -89,6 +89,7 @@ class RequestGate:
         "_metadata_head",
         "_metadata_path",
         "_missing",
+        "_missing_error",
         "_required",
         "settings",
     )
@@ -107,7 +108,9 @@ class RequestGate:
         self._metadata_head = Decision(Action.RESPOND, response=PlainResponse(200, headers, b""))
         # RFC 6750 §3.1: no credentials, so a challenge without an error code.
         missing = MissingToken("bearer token required")
-        self._missing = Decision(Action.REFUSE, response=settings.render(missing), error=missing)
+        response = settings.render(missing, report=False)  # reported per request
+        self._missing = Decision(Action.REFUSE, response=response, error=missing)
+        self._missing_error = missing
 
     def decide(
         self,
@@ -153,16 +156,24 @@ class RequestGate:
                 max_size=self._max_token_size,
             )
         except MissingToken:
-            return self._missing if required else _ANONYMOUS
+            if not required:
+                return _ANONYMOUS
+            self.settings.report(self._missing_error)
+            return self._missing
         except REFUSALS as error:
             return self.refusal(error)
         return Decision(Action.VERIFY, token)
 
-    def refusal(self, error: BearerGuardError) -> Decision:
-        """``REFUSE`` with *error* rendered the way every adapter sends it."""
+    def refusal(self, error: BearerGuardError, token: str | None = None) -> Decision:
+        """``REFUSE`` with *error* rendered the way every adapter sends it.
+
+        The refusal is reported (logged, ``on_refusal``) with *token*, the
+        refused token when there was one.
+        """
         if isinstance(error, MissingToken):
+            self.settings.report(error)
             return self._missing  # the same bytes whatever the message
-        return Decision(Action.REFUSE, response=self.settings.render(error), error=error)
+        return Decision(Action.REFUSE, response=self.settings.render(error, token), error=error)
 
 
 def access_refusal(

@@ -49,5 +49,5 @@ def verify_token(
     try:
         claims: StandardClaims = verifier.verify(token)
     except REFUSALS as error:
-        return gate.refusal(error)
+        return gate.refusal(error, token)
     return claims

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import logging
 import re
 import warnings
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -31,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from ._errors import BearerGuardDeprecationWarning, BearerGuardError, ConfigurationError
 from ._fetch import Fetcher
 from ._http import PlainResponse, error_response
+from ._refusals import Refusal, RefusalReporter
 from ._resource_metadata import ResourceMetadata
 from ._sources import DEFAULT_CLAIM_SOURCES, ClaimSources
 from ._urls import check_url
@@ -165,6 +167,11 @@ class GuardSettings:
     verified-token cache's capacity (default
     10 000 entries; ``0`` turns it off).
 
+    Refusals: each is logged on ``"bearerguard.refusals"`` (at
+    ``refusal_log_level``, default ``"INFO"``; 503 at WARNING at least),
+    rate-limited, and passed to ``on_refusal`` (a callable taking a
+    :class:`~bearerguard.Refusal`; in settings files also a dotted path).
+
     Requests: ``required=True`` refuses requests without a token (401);
     ``required=False`` lets them through unauthenticated for the view to decide.
     ``public_paths`` are never authenticated (an entry ending in ``*`` is a
@@ -191,6 +198,8 @@ class GuardSettings:
     fetcher: Fetcher | None = None
     cache_size: int | None = None
     required: bool = True
+    on_refusal: Callable[[Refusal], object] | None = None
+    refusal_log_level: int | str = "INFO"
     realm: str | None = None
     public_paths: Sequence[str] = ()
     resource: str | None = None
@@ -200,6 +209,7 @@ class GuardSettings:
     _exact: frozenset[str] = field(init=False, repr=False, compare=False)
     _prefixes: tuple[str, ...] = field(init=False, repr=False, compare=False)
     _metadata: ResourceMetadata | None = field(init=False, repr=False, compare=False)
+    _reporter: RefusalReporter = field(init=False, repr=False, compare=False)
 
     def __post_init__(self, jwks_url: str | None) -> None:
         if jwks_url is not None:
@@ -259,6 +269,21 @@ class GuardSettings:
         object.__setattr__(self, "_exact", frozenset(exact))
         object.__setattr__(self, "_prefixes", tuple(p[:-1] for p in paths if p.endswith("*")))
         object.__setattr__(self, "_metadata", metadata)
+        object.__setattr__(self, "_reporter", self._build_reporter())
+
+    def _build_reporter(self) -> RefusalReporter:
+        level = self.refusal_log_level
+        number = logging.getLevelName(level.upper()) if isinstance(level, str) else level
+        if isinstance(number, bool) or not isinstance(number, int):
+            raise ConfigurationError(
+                "refusal_log_level= must be a logging level such as 'INFO' or logging.DEBUG"
+            )
+        if self.on_refusal is not None and not callable(self.on_refusal):
+            raise ConfigurationError(
+                "on_refusal= must be a callable taking a bearerguard.Refusal "
+                "(or its dotted import path in a settings file)"
+            )
+        return RefusalReporter(level=number, hook=self.on_refusal)
 
     def _check_verifier_alone(self) -> None:
         given = [name for name in _VERIFIER_HOLDS if getattr(self, name) is not None]
@@ -395,12 +420,27 @@ class GuardSettings:
         """Whether requests to *path* skip authentication."""
         return path in self._exact or path.startswith(self._prefixes)
 
-    def render(self, error: BearerGuardError) -> PlainResponse:
-        """The response for *error*, with this API's realm and RFC 9728 link."""
+    def render(
+        self, error: BearerGuardError, token: str | None = None, *, report: bool = True
+    ) -> PlainResponse:
+        """The response for *error*, with this API's realm and RFC 9728 link.
+
+        Every refusal an adapter sends passes here, so it is reported here
+        (unless *report* is false): a rate-limited line on the
+        ``"bearerguard.refusals"`` logger and a call of ``on_refusal``, with
+        what can be read unverified from *token* (the refused token, when
+        there was one) and never the token itself.
+        """
+        if report:
+            self.report(error, token)
         metadata = self._metadata
         return error_response(
             error, realm=self.realm, resource_metadata=metadata.url if metadata else None
         )
+
+    def report(self, error: BearerGuardError, token: str | None = None) -> None:
+        """Log *error* (rate-limited) and pass it to ``on_refusal``; never raises."""
+        self._reporter.report(error, token, self.issuer_urls)
 
     def build_verifier(self) -> Verifier[Any]:
         """The :class:`~bearerguard.verifier.Verifier` these settings describe.
@@ -507,7 +547,7 @@ class GuardSettings:
         if bad:
             raise _unknown_settings(bad, current, _keyword)
         values.update(overrides)
-        for name in ("claims_type", "verifier", "fetcher"):
+        for name in ("claims_type", "verifier", "fetcher", "on_refusal"):
             if name in values:
                 values[name] = _import(values[name], prefix + name.upper())
         sources = values.get("claim_sources")

@@ -234,7 +234,7 @@ class JWTAuth:
             try:
                 claims: StandardClaims = await self.verifier.averify(decision.token)
             except REFUSALS as error:
-                await self._answer(scope, send, self.gate.refusal(error))
+                await self._answer(scope, send, self.gate.refusal(error, decision.token))
                 return
             user: TokenUser[Any] = TokenUser(claims)
             scope["user"] = user

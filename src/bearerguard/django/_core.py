@@ -186,6 +186,11 @@ def http_response(response: PlainResponse) -> HttpResponse:
     return result
 
 
-def error_http_response(error: BearerGuardError, config: DjangoConfig) -> HttpResponse:
-    """The RFC 6750 response for *error*, byte for byte what every adapter sends."""
-    return http_response(config.guard.render(error))
+def error_http_response(
+    error: BearerGuardError, config: DjangoConfig, token: str | None = None
+) -> HttpResponse:
+    """The RFC 6750 response for *error*, byte for byte what every adapter sends.
+
+    *token* is the refused token, when there was one (for the refusal report).
+    """
+    return http_response(config.guard.render(error, token))

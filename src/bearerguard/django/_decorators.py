@@ -131,7 +131,7 @@ def _authenticate(request: HttpRequest) -> HttpResponseBase | None:
     if isinstance(token, HttpResponseBase):
         return token
     error = authenticate_token(request, token)
-    return None if error is None else error_http_response(error, get_config())
+    return None if error is None else error_http_response(error, get_config(), token)
 
 
 async def _aauthenticate(request: HttpRequest) -> HttpResponseBase | None:
@@ -139,7 +139,7 @@ async def _aauthenticate(request: HttpRequest) -> HttpResponseBase | None:
     if isinstance(token, HttpResponseBase):
         return token
     error = await aauthenticate_token(request, token)
-    return None if error is None else error_http_response(error, get_config())
+    return None if error is None else error_http_response(error, get_config(), token)
 
 
 def _check(

@@ -96,7 +96,7 @@ class BearerTokenMiddleware:
         if step is not None:
             error = authenticate_token(request, step)
             if error is not None:
-                return error_http_response(error, config)
+                return error_http_response(error, config, step)
         # Sync mode: Django gave a synchronous get_response.
         return cast(GetResponse, self.get_response)(request)
 
@@ -108,7 +108,7 @@ class BearerTokenMiddleware:
         if step is not None:
             error = await aauthenticate_token(request, step)
             if error is not None:
-                return error_http_response(error, config)
+                return error_http_response(error, config, step)
         return await cast(AsyncGetResponse, self.get_response)(request)
 
 

@@ -85,9 +85,12 @@ class BearerTokenError(APIException):
     refusal) byte for byte.
     """
 
-    def __init__(self, error: BearerGuardError) -> None:
+    def __init__(
+        self, error: BearerGuardError, token: str | None = None, *, reported: bool = False
+    ) -> None:
         self.error = error
-        self.response = get_config().guard.render(error)
+        # Reported (logged, on_refusal) once: here unless the gate's decision did already.
+        self.response = get_config().guard.render(error, token, report=not reported)
         headers = dict(self.response.headers)
         self.status_code = self.response.status
         # Read by DRF's exception handler.
@@ -123,10 +126,10 @@ class BearerTokenAuthentication(BaseAuthentication):
         if decision.action is Action.ANONYMOUS:
             return None  # no bearer token: the next class may try, the permissions decide
         if decision.error is not None:
-            raise BearerTokenError(decision.error)
+            raise BearerTokenError(decision.error, reported=True)
         error = authenticate_token(django_request, decision.token)
         if error is not None:
-            raise BearerTokenError(error)
+            raise BearerTokenError(error, decision.token)
         claims = claims_of(django_request, StandardClaims)
         if claims is None:
             return None  # another bearer backend accepted the token, without claims
@@ -276,5 +279,5 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponseBa
 
 
 def _bare_challenge() -> str:
-    rendered = get_config().guard.render(MissingToken("no bearer token"))
+    rendered = get_config().guard.render(MissingToken("no bearer token"), report=False)
     return dict(rendered.headers)["www-authenticate"]
