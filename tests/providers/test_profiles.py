@@ -21,6 +21,11 @@ The token shapes follow each provider's public token reference:
   (``iss`` ``https://accounts.google.com`` or ``accounts.google.com``, ``aud``
   the service URL, ``azp``, ``email``).
 
+(Pages: learn.microsoft.com/entra/identity-platform/access-token-claims-reference,
+docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-user-pools-using-the-access-token.html,
+auth0.com/docs/get-started/apis/enable-role-based-access-control-for-apis,
+developer.okta.com/docs/api/openapi/okta-oauth/oauth/tag/CustomAS.)
+
 Tokens are minted by a LocalIssuer on 127.0.0.1 with the provider's ``iss``;
 a fetcher serves the provider's real discovery and JWKS URLs from it, and
 counts every fetch.
@@ -662,3 +667,13 @@ def test_a_provider_misconfiguration_is_refused_at_construction(
     """A configuration that cannot match the provider's tokens is a ConfigurationError."""
     with pytest.raises(ConfigurationError, match=re.escape(message)):
         build()
+
+
+def test_provider_options_reach_the_issuer_and_its_validator(fetcher: ProviderFetcher) -> None:
+    """algorithms= pins the issuer's algorithms, leeway= the validator's clock skew."""
+    issuer = providers.okta(
+        "example.okta.com", "api://default", algorithms=["RS256"], leeway=5, fetcher=fetcher
+    )
+    assert issuer.algorithms == frozenset({"RS256"})
+    assert issuer.validator is not None
+    assert issuer.validator.leeway == 5
