@@ -1,7 +1,7 @@
 """``settings.BEARERGUARD``: read, checked and turned into one verifier, once.
 
 The shared keys are those of :class:`~bearerguard.GuardSettings`
-(``OIDC``, ``OAUTH2``, ``JWKS_URI`` + ``ISSUER``, ``VERIFIER``, ``AUDIENCE``,
+(``OIDC``, ``OAUTH2``, ``JWKS_URI`` + ``ISSUER``, ``ISSUERS``, ``VERIFIER``, ``AUDIENCE``,
 ``VALIDATOR``, ``CLAIM_SOURCES``, ``CLAIMS_TYPE``, ``ALGORITHMS``, ``POLICY``, ``FETCHER``,
 ``REQUIRED``, ``REALM``, ``PUBLIC_PATHS``, ``RESOURCE``, ``RESOURCE_METADATA``);
 Django adds ``USER_MODE``, ``USERNAME_CLAIM``, ``USERNAME_PREFIXES``,
