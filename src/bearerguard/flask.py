@@ -51,7 +51,7 @@ from flask import Flask, Response, current_app, g, request
 from ._decision import Action, Decision, RequestGate, access_refusal
 from ._environ import decide_environ, verify_token
 from ._errors import BearerGuardError, ConfigurationError
-from ._http import PlainResponse, is_cors_preflight
+from ._http import REFUSALS, PlainResponse, is_cors_preflight
 from ._rules import role_names, scope_tokens
 from ._settings import GuardSettings
 from ._typed_claims import check_claims_type, wrong_claims_type
@@ -171,7 +171,14 @@ class BearerGuard:
             self.init_app(app)
 
     def init_app(self, app: Flask) -> None:
-        """Configure *app*: read its config, build the verifier, register the hook."""
+        """Configure *app*: read its config, build the verifier, register the hooks.
+
+        Besides the ``before_request`` hook, error handlers for bearerguard's
+        refusals: a view that raises :class:`~bearerguard.InsufficientScope`,
+        :class:`~bearerguard.InsufficientRole`, :class:`~bearerguard.InvalidClaims`
+        (any :class:`~bearerguard.InvalidToken`, ...) gets the same RFC 6750
+        response the guard sends, not a 500.
+        """
         if EXTENSION_KEY in app.extensions:
             raise ConfigurationError("BearerGuard is already initialised on this app")
         settings = self._settings or GuardSettings.from_mapping(
@@ -181,6 +188,11 @@ class BearerGuard:
         app.extensions[EXTENSION_KEY] = state
         # Also serves the RFC 9728 document (resource=): no route of the app's own.
         app.before_request(state.authenticate)
+        # A refusal raised by a view (InsufficientScope, InvalidClaims, ...) is
+        # answered as the guard answers its own; a handler the app registers
+        # later for one of these classes wins.
+        for error_class in REFUSALS:
+            app.register_error_handler(error_class, state.refuse)
 
     @staticmethod
     def state(app: Flask | None = None) -> BearerGuardState:

@@ -174,6 +174,13 @@ class JWTAuth:
     refused (``invalid_request``), as is a token in the query string. Proxies
     that log handshake headers log this token: send short-lived tokens only.
 
+    A bearerguard refusal (:class:`~bearerguard.InsufficientScope`,
+    :class:`~bearerguard.InsufficientRole`, :class:`~bearerguard.InvalidClaims`,
+    any :class:`~bearerguard.InvalidToken`, ...) raised by the app below it
+    (a FastAPI dependency, a Starlette endpoint) before the response started
+    is answered as this middleware answers its own refusals: the same RFC 6750
+    bytes, never a 500. No exception handler needs registering.
+
     A wrong setting (``audiance=``, no ``audience=``, ...) stops the server at
     start-up: the :class:`~bearerguard.ConfigurationError` is answered to the
     ASGI lifespan ``startup`` event as ``lifespan.startup.failed``, so uvicorn
@@ -247,11 +254,24 @@ class JWTAuth:
             # only). Keep a user an outer middleware (e.g. sessions) may have set.
             scope.setdefault("user", _ANONYMOUS)
             scope.setdefault("auth", AuthCredentials())
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, tracked)
         except _Refused as refused:
             # require_scopes raises before the endpoint has sent anything.
             await self._answer(scope, send, self.gate.refusal(refused.error))
+        except REFUSALS as error:
+            # Raised by the app's own code (a FastAPI dependency, an endpoint):
+            # answered as this middleware answers it, unless the response began.
+            if started:
+                raise
+            await self._answer(scope, send, self.gate.refusal(error))
 
     @staticmethod
     async def _refuse_to_start(

@@ -23,10 +23,11 @@ from typing import TYPE_CHECKING, cast
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.module_loading import import_string
 
 from .._decision import Action
+from .._http import REFUSALS
 from ._conf import get_config
 from ._core import (
     CHECKED_ATTRIBUTE,
@@ -73,6 +74,11 @@ class BearerTokenMiddleware:
 
     There is no exception for preflights here: an ``OPTIONS`` request that
     ``CorsMiddleware`` does not answer is authenticated like any other.
+
+    A bearerguard refusal a view raises (:class:`~bearerguard.InsufficientScope`,
+    :class:`~bearerguard.InsufficientRole`, :class:`~bearerguard.InvalidClaims`,
+    ...) is answered by :meth:`process_exception` with the same RFC 6750
+    response, not a 500.
     """
 
     sync_capable = True
@@ -110,6 +116,12 @@ class BearerTokenMiddleware:
             if error is not None:
                 return error_http_response(error, config, step)
         return await cast(AsyncGetResponse, self.get_response)(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        """The RFC 6750 response for a bearerguard refusal the view raised; else ``None``."""
+        if isinstance(exception, REFUSALS):
+            return error_http_response(exception, get_config())
+        return None
 
 
 # Middleware that must come before BearerTokenMiddleware: (module, classes, what goes wrong).

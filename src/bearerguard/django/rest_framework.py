@@ -48,6 +48,7 @@ from rest_framework.request import Request
 
 from .._decision import Action, access_refusal
 from .._errors import BearerGuardError, MissingToken
+from .._http import REFUSALS
 from .._rules import role_names, scope_tokens
 from ..claims import StandardClaims
 from ._conf import get_config
@@ -262,8 +263,10 @@ def RequireRoles(*roles: str) -> type[HasRoles]:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponseBase | None:
     """DRF's exception handler, but bearerguard's refusals go out byte for byte.
 
-    A :class:`BearerTokenError` and DRF's ``NotAuthenticated`` under a Bearer
-    challenge get exactly the response every bearerguard adapter sends;
+    A :class:`BearerTokenError`, a bearerguard refusal the view raised itself
+    (:class:`~bearerguard.InsufficientScope`, :class:`~bearerguard.InvalidClaims`,
+    ...) and DRF's ``NotAuthenticated`` under a Bearer challenge get exactly the
+    response every bearerguard adapter sends;
     anything else goes to DRF's default handler.
     """
     from rest_framework.views import exception_handler as drf_exception_handler
@@ -272,6 +275,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponseBa
     if isinstance(exc, BearerTokenError):
         set_rollback()
         return http_response(exc.response)
+    if isinstance(exc, REFUSALS):
+        # Raised by the view's own code (InsufficientScope, InvalidClaims, ...).
+        set_rollback()
+        return error_http_response(exc, get_config())
     if isinstance(exc, NotAuthenticated) and getattr(exc, "auth_header", None) == _bare_challenge():
         set_rollback()
         return error_http_response(MissingToken("no bearer token"), get_config())
