@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ._errors import MalformedToken
+from ._limits import MAX_JSON_DEPTH
 
 __all__ = ["b64url_decode", "b64url_encode", "has_surrogate", "is_b64url", "json_object"]
 
@@ -184,6 +185,33 @@ def _lone_surrogate_escape(data: bytes) -> bool:
     )
 
 
+# Strings (whose brackets do not count) and the structural brackets, left to right.
+_STRUCTURE = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+_OPENING = frozenset(b"[{")
+
+
+def _too_deep(data: bytes) -> bool:
+    """True when JSON text *data* nests arrays/objects deeper than :data:`MAX_JSON_DEPTH`.
+
+    Two counts in C first: a text with fewer brackets than the limit cannot be
+    too deep, which is nearly every token; only the others are scanned.
+    """
+    if data.count(b"[") + data.count(b"{") <= MAX_JSON_DEPTH:
+        return False
+    depth = 0
+    for match in _STRUCTURE.finditer(data):
+        token = match[0]
+        if len(token) != 1:
+            continue  # a string
+        if token[0] in _OPENING:
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return True
+        else:
+            depth -= 1
+    return False
+
+
 def object_fast(data: bytes) -> dict[str, Any] | None:
     """The JSON object in *data* (same rules as :func:`json_object`), or ``None``.
 
@@ -200,6 +228,8 @@ def object_fast(data: bytes) -> dict[str, Any] | None:
         return None
     if _BACKSLASH in data and _lone_surrogate_escape(data):
         return None
+    if _too_deep(data):
+        return None
     return value
 
 
@@ -211,6 +241,8 @@ def json_object(data: bytes | str, what: str = "JSON") -> dict[str, Any]:
             data = data.encode("utf-8")
         except UnicodeEncodeError:
             raise _lone_surrogate(what) from None
+    if _too_deep(data):
+        raise MalformedToken(f"{what} nests arrays or objects deeper than {MAX_JSON_DEPTH} levels")
     try:
         value = _decode_json(data.decode("utf-8"))
     except MalformedToken as exc:

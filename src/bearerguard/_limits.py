@@ -19,3 +19,9 @@ MAX_KID_LENGTH = 256
 DEFAULT_TIMEOUT = 5.0
 #: Largest metadata or JWKS response read (bytes).
 DEFAULT_MAX_BYTES = 256 * 1024
+
+#: How deeply JSON arrays and objects may nest in a token, a JWKS or a metadata
+#: document. Real tokens nest a few levels (Keycloak's resource_access.<client>.roles
+#: is three); the limit keeps the parser's recursion far from Python's own, on
+#: every Python version, so absurd nesting is a refusal, never a crash or a pass.
+MAX_JSON_DEPTH = 32

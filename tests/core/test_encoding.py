@@ -58,7 +58,7 @@ def test_b64url_round_trip(size: int) -> None:
         pytest.param(b'{"a":1e400}', "out of range", id="float-overflow"),
         pytest.param(b"[]", "not a JSON object", id="array"),
         pytest.param(b"\xff", "not valid UTF-8 JSON", id="bad-utf8"),
-        pytest.param(b"[" * 100_000, "not valid UTF-8 JSON", id="deep-nesting"),
+        pytest.param(b"[" * 100_000, "deeper than 32 levels", id="deep-nesting"),
     ],
 )
 def test_json_object_is_strict(data: bytes, match: str) -> None:
@@ -130,3 +130,29 @@ def test_json_object_accepts_paired_surrogates_and_non_bmp_text(data: bytes, val
     """Escaped pairs and raw UTF-8 outside the BMP are ordinary text; both paths agree."""
     assert json_object(data) == {"sub": value}
     assert object_fast(data) == {"sub": value}
+
+
+def _nested(depth: int, opening: bytes, closing: bytes) -> bytes:
+    return b'{"x":' + opening * depth + closing * depth + b"}"
+
+
+@pytest.mark.parametrize(
+    ("opening", "closing"), [(b"[", b"]"), (b'{"a":', b"}")], ids=["arrays", "objects"]
+)
+def test_nesting_is_limited_the_same_way_on_every_python(opening: bytes, closing: bytes) -> None:
+    """31 levels under the top object pass; one more is MalformedToken, not a RecursionError."""
+    inner = b"0" if opening == b'{"a":' else b""
+    fits = b'{"x":' + opening * 31 + inner + closing * 31 + b"}"
+    deep = b'{"x":' + opening * 32 + inner + closing * 32 + b"}"
+    assert json_object(fits)["x"] is not None
+    assert object_fast(fits) is not None
+    assert object_fast(deep) is None
+    with pytest.raises(MalformedToken, match="deeper than 32 levels"):
+        json_object(deep, "token payload")
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting() -> None:
+    """Only structure nests: a string full of brackets (and escaped quotes) is fine."""
+    text = b'{"x":"' + b"[{" * 100 + b'\\"' + b"]}" * 100 + b'"}'
+    assert json_object(text)["x"].startswith("[{")
+    assert object_fast(text) is not None
