@@ -29,7 +29,12 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import InitVar, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
-from ._errors import BearerGuardDeprecationWarning, BearerGuardError, ConfigurationError
+from ._errors import (
+    BearerGuardDeprecationWarning,
+    BearerGuardError,
+    ConfigurationError,
+    IssuerMismatch,
+)
 from ._fetch import Fetcher
 from ._http import PlainResponse, error_response
 from ._refusals import Refusal, RefusalReporter
@@ -440,7 +445,9 @@ class GuardSettings:
 
     def report(self, error: BearerGuardError, token: str | None = None) -> None:
         """Log *error* (rate-limited) and pass it to ``on_refusal``; never raises."""
-        self._reporter.report(error, token, self.issuer_urls)
+        # The configured issuers are listed on an issuer mismatch only.
+        issuers = self.issuer_urls if isinstance(error, IssuerMismatch) else ()
+        self._reporter.report(error, token, issuers)
 
     def build_verifier(self) -> Verifier[Any]:
         """The :class:`~bearerguard.verifier.Verifier` these settings describe.
