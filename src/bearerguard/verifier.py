@@ -34,11 +34,13 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from time import perf_counter
 from time import time as _time
-from typing import Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from ._errors import (
     AlgorithmNotAllowed,
+    BearerGuardError,
     ConfigurationError,
     InsufficientRole,
     InsufficientScope,
@@ -53,6 +55,11 @@ from ._rules import role_names, scope_tokens
 from ._validation import Now, Validator, to_timestamp
 from .claims import AccessClaims, StandardClaims
 
+if TYPE_CHECKING:
+    from opentelemetry.metrics import MeterProvider
+
+    from ._metrics import Metrics
+
 __all__ = [
     "CacheInfo",
     "Verifier",
@@ -65,9 +72,9 @@ C = TypeVar("C", bound=StandardClaims)
 #: Entries the verified-token cache holds by default (``cache_size=0`` disables it).
 DEFAULT_CACHE_SIZE = 10_000
 
-# A hit: (claims, key source, key, kid); it stands while the key is still
+# A hit: (claims, key source, key, kid, alg); it stands while the key is still
 # among key_source.get_keys(kid).
-_Hit = tuple[Any, KeySource, PublicJWK, "str | None"]
+_Hit = tuple[Any, KeySource, PublicJWK, "str | None", str]
 # One cache entry: (deadline, not_before, leeway, hit). The hit is served at
 # now < deadline and now + leeway >= not_before (see _time_window).
 _Entry = tuple[float, float, float, _Hit]
@@ -102,6 +109,13 @@ class Verifier(Generic[C]):
     raise the :class:`~bearerguard.InvalidToken` family (401) for a bad
     token and :class:`~bearerguard.KeySetUnavailable` (503) when the
     issuer's keys cannot be had. Immutable; share one across threads and tasks.
+
+    *meter_provider* (an OpenTelemetry ``MeterProvider``; the ``otel``
+    extra) turns on metrics: verifications by outcome, error, issuer and
+    algorithm, their latency, cache hits, and the fetches, failures,
+    stale-served events and age of each issuer's
+    :class:`~bearerguard.keyset.RemoteKeySet` (see the metrics guide).
+    Without it, nothing imports ``opentelemetry``.
     """
 
     __slots__ = (
@@ -112,6 +126,7 @@ class Verifier(Generic[C]):
         "_hits",
         "_issuers",
         "_max_token_size",
+        "_metrics",
         "_misses",
         "_routes",
     )
@@ -122,6 +137,7 @@ class Verifier(Generic[C]):
         issuers: Iterable[Issuer | tuple[Issuer, ...]],
         *,
         cache_size: int = DEFAULT_CACHE_SIZE,
+        meter_provider: MeterProvider | None = None,
     ) -> None: ...
 
     @overload
@@ -131,6 +147,7 @@ class Verifier(Generic[C]):
         claims_type: type[C],
         *,
         cache_size: int = DEFAULT_CACHE_SIZE,
+        meter_provider: MeterProvider | None = None,
     ) -> None: ...
 
     def __init__(
@@ -139,6 +156,7 @@ class Verifier(Generic[C]):
         claims_type: type[C] | None = None,
         *,
         cache_size: int = DEFAULT_CACHE_SIZE,
+        meter_provider: MeterProvider | None = None,
     ) -> None:
         if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 0:
             raise ConfigurationError("cache_size must be a non-negative integer (0: no cache)")
@@ -177,6 +195,16 @@ class Verifier(Generic[C]):
         self._cache_lock = threading.Lock()
         self._hits = 0
         self._misses = 0
+        self._metrics: Metrics | None = None
+        if meter_provider is not None:
+            if not callable(getattr(meter_provider, "get_meter", None)):
+                raise ConfigurationError(
+                    "meter_provider must be an OpenTelemetry MeterProvider "
+                    "(pip install 'bearerguard[otel]')"
+                )
+            from ._metrics import Metrics
+
+            self._metrics = Metrics(meter_provider, flat)
 
     @property
     def issuers(self) -> tuple[Issuer, ...]:
@@ -223,10 +251,12 @@ class Verifier(Generic[C]):
         current time. May wait (bounded by the key set's timeout) for a key
         fetch: call :meth:`averify` from async code instead.
         """
+        if self._metrics is not None:
+            return self._measured_verify(token, now, self._metrics)
         t = _time() if now is None else to_timestamp(now)
         hit = self._cached(token, t)
         if hit is not None:
-            claims, source, key, kid = hit
+            claims, source, key, kid, _ = hit
             if key in source.get_keys(kid):
                 self._hits += 1
                 return claims  # type: ignore[no-any-return]
@@ -240,10 +270,12 @@ class Verifier(Generic[C]):
         If the awaiting task is cancelled, a key fetch it started carries on
         for the other callers.
         """
+        if self._metrics is not None:
+            return await self._measured_averify(token, now, self._metrics)
         t = _time() if now is None else to_timestamp(now)
         hit = self._cached(token, t)
         if hit is not None:
-            claims, source, key, kid = hit
+            claims, source, key, kid, _ = hit
             if key in await source.aget_keys(kid):
                 self._hits += 1
                 return claims  # type: ignore[no-any-return]
@@ -251,6 +283,55 @@ class Verifier(Generic[C]):
         parts, issuer, validator = self._route(token)
         keys = await issuer.keys.aget_keys(parts[5])
         return self._finish(token, t, parts, issuer, validator, keys)
+
+    # With meter_provider=: the same steps as verify/averify, timed and counted.
+
+    def _measured_verify(self, token: str, now: Now, metrics: Metrics) -> C:
+        start = perf_counter()
+        route: tuple[str, str] | None = None
+        try:
+            t = _time() if now is None else to_timestamp(now)
+            hit = self._cached(token, t)
+            if hit is not None:
+                claims, source, key, kid, alg = hit
+                if key in source.get_keys(kid):
+                    self._hits += 1
+                    metrics.verified(start, claims.iss, alg, cached=True)
+                    return claims  # type: ignore[no-any-return]
+                self._forget(token)
+            parts, issuer, validator = self._route(token)
+            route = (issuer.url, parts[4])
+            result = self._finish(
+                token, t, parts, issuer, validator, issuer.keys.get_keys(parts[5])
+            )
+        except BearerGuardError as exc:
+            metrics.refused(start, exc, route)
+            raise
+        metrics.verified(start, route[0], route[1], cached=False)
+        return result
+
+    async def _measured_averify(self, token: str, now: Now, metrics: Metrics) -> C:
+        start = perf_counter()
+        route: tuple[str, str] | None = None
+        try:
+            t = _time() if now is None else to_timestamp(now)
+            hit = self._cached(token, t)
+            if hit is not None:
+                claims, source, key, kid, alg = hit
+                if key in await source.aget_keys(kid):
+                    self._hits += 1
+                    metrics.verified(start, claims.iss, alg, cached=True)
+                    return claims  # type: ignore[no-any-return]
+                self._forget(token)
+            parts, issuer, validator = self._route(token)
+            route = (issuer.url, parts[4])
+            keys = await issuer.keys.aget_keys(parts[5])
+            result = self._finish(token, t, parts, issuer, validator, keys)
+        except BearerGuardError as exc:
+            metrics.refused(start, exc, route)
+            raise
+        metrics.verified(start, route[0], route[1], cached=False)
+        return result
 
     def _cached(self, token: str, t: float) -> _Hit | None:
         """The cached result for *token* if its time window holds at *t*, else ``None``.
@@ -322,7 +403,7 @@ class Verifier(Generic[C]):
         cache = self._cache
         if cache is not None:
             deadline, not_before = _time_window(claims, validator)
-            entry = (deadline, not_before, validator._leeway, (claims, issuer.keys, key, kid))
+            entry = (deadline, not_before, validator._leeway, (claims, issuer.keys, key, kid, alg))
             with self._cache_lock:
                 cache[token] = entry
                 while len(cache) > self._cache_size:
