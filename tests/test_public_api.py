@@ -170,6 +170,7 @@ PUBLIC: dict[str, list[str]] = {
         "write_key_files",
     ],
     "bearerguard.testing": [
+        "FakeProvider",
         "Fault",
         "KeyPool",
         "LocalIssuer",

@@ -22,14 +22,16 @@ if TYPE_CHECKING:
     from ._faults import Fault, RecordedRequest
     from ._keypool import KeyPool
     from ._local_issuer import LocalIssuer
+    from ._providers import FakeProvider
 
-__all__ = ["Fault", "KeyPool", "LocalIssuer", "RecordedRequest"]
+__all__ = ["FakeProvider", "Fault", "KeyPool", "LocalIssuer", "RecordedRequest"]
 
 _WHERE = {
     "Fault": "._faults",
     "RecordedRequest": "._faults",
     "KeyPool": "._keypool",
     "LocalIssuer": "._local_issuer",
+    "FakeProvider": "._providers",
 }
 
 
