@@ -2,6 +2,11 @@
 
 The token shapes follow each provider's public documentation: Auth0 "Access Token
 Profiles" and "Enable Role-Based Access Control for APIs" (``permissions``),
+Microsoft identity platform "Access token claims reference" (``ver``, ``tid``,
+``scp``, ``roles``, ``azp``/``appid``, the v1.0 ``sts.windows.net`` issuer, the
+``{tenantid}`` template of the multi-tenant discovery document), Okta "Access
+token" claims (``scp`` array, ``cid``, ``uid``), Google "Authenticating
+service-to-service" (both ``iss`` forms, ``aud`` the service URL),
 Keycloak's server administration guide (``realm_access``, ``resource_access``,
 ``azp``, ``typ: Bearer``, the realm's ``enc`` key) and Amazon Cognito's "Using
 the access token" (``token_use``, ``client_id``, ``cognito:groups``, no ``aud``).
@@ -9,6 +14,7 @@ the access token" (``token_use``, ``client_id``, ``cognito:groups``, no ``aud``)
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -24,7 +30,12 @@ PROVIDERS: list[Any] = [
     pytest.param(FakeProvider.auth0, id="auth0"),
     pytest.param(FakeProvider.keycloak, id="keycloak"),
     pytest.param(FakeProvider.cognito, id="cognito"),
+    pytest.param(FakeProvider.entra, id="entra"),
+    pytest.param(FakeProvider.okta, id="okta"),
+    pytest.param(FakeProvider.google, id="google"),
 ]
+
+OTHER_TENANT = "11111111-1111-1111-1111-111111111111"
 
 
 @pytest.fixture
@@ -51,11 +62,15 @@ def test_a_fake_token_verifies_through_flask(fake: FakeProvider) -> None:
         return {"client": g.claims.client_id}
 
     response = app.test_client().get("/me", headers={"Authorization": f"Bearer {fake.mint()}"})
-    expected = {"auth0": "my-spa-client", "keycloak": "shop-frontend"}
-    assert (response.status_code, response.json) == (
-        200,
-        {"client": expected.get(fake.provider, "3n4b5urk1ft4fl3mg5e62d9ado")},
-    )
+    expected = {
+        "auth0": "my-spa-client",
+        "keycloak": "shop-frontend",
+        "cognito": "3n4b5urk1ft4fl3mg5e62d9ado",
+        "entra": "6e74172b-be56-4843-9ff4-e66a39bb12e3",
+        "okta": "0oa1b2c3d4e5f6g7h8i9",
+        "google": "107517467455664443765",
+    }
+    assert (response.status_code, response.json) == (200, {"client": expected[fake.provider]})
 
 
 EXPECTED: list[Any] = [
@@ -82,6 +97,46 @@ EXPECTED: list[Any] = [
         "3n4b5urk1ft4fl3mg5e62d9ado",
         {"cognito:groups": ["buyers"]},
         id="cognito-groups-are-roles",
+    ),
+    pytest.param(
+        FakeProvider.entra,
+        {"orders.read"},
+        {"Orders.Admin"},
+        "6e74172b-be56-4843-9ff4-e66a39bb12e3",
+        {"scp": "orders.read", "roles": ["Orders.Admin"]},
+        id="entra-scp-and-app-roles",
+    ),
+    pytest.param(
+        lambda: FakeProvider.entra(versions=(1, 2)),
+        {"user_impersonation"},
+        set(),
+        "6e74172b-be56-4843-9ff4-e66a39bb12e3",
+        {"ver": "1.0"},
+        id="entra-v1-token-with-appid",
+    ),
+    pytest.param(
+        lambda: FakeProvider.entra("organizations", allowed_tenants=[OTHER_TENANT]),
+        {"user_impersonation"},
+        set(),
+        "6e74172b-be56-4843-9ff4-e66a39bb12e3",
+        {},
+        id="entra-multi-tenant-allowed-tenant",
+    ),
+    pytest.param(
+        FakeProvider.okta,
+        {"openid", "orders:read"},
+        {"buyers"},
+        "0oa1b2c3d4e5f6g7h8i9",
+        {"scp": ["openid", "orders:read"], "groups": ["buyers"]},
+        id="okta-scp-array-and-groups",
+    ),
+    pytest.param(
+        FakeProvider.google,
+        set(),
+        set(),
+        "107517467455664443765",
+        {"iss": "accounts.google.com"},
+        id="google-short-issuer-form",
     ),
 ]
 
@@ -119,6 +174,30 @@ TRAPS: list[Any] = [
         "token_use",
         id="cognito-id-token",
     ),
+    pytest.param(
+        FakeProvider.entra,
+        {"ver": "1.0"},
+        "iss is not a trusted issuer",
+        id="entra-v1-token-where-only-v2-is-configured",
+    ),
+    pytest.param(
+        lambda: FakeProvider.entra("organizations", allowed_tenants=[OTHER_TENANT]),
+        {"tid": "72f988bf-86f1-41af-91ab-2d7cd011db47"},
+        "iss is not a trusted issuer",
+        id="entra-tenant-not-allowed",
+    ),
+    pytest.param(
+        FakeProvider.okta,
+        {"iss": "https://example.okta.com/oauth2/aus9other"},
+        "iss is not a trusted issuer",
+        id="okta-another-authorization-server",
+    ),
+    pytest.param(
+        FakeProvider.google,
+        {"aud": "https://billing-xyz-ew.a.run.app"},
+        "aud",
+        id="google-token-for-another-service",
+    ),
 ]
 
 
@@ -126,7 +205,7 @@ TRAPS: list[Any] = [
 def test_each_provider_trap_is_refused(
     build: Callable[[], FakeProvider], claims: dict[str, Any], named: str
 ) -> None:
-    """The provider's known trap is refused, and the refusal names the claim."""
+    """The provider's known trap is refused, and the refusal names the claim at fault."""
     with build() as fake, pytest.raises(InvalidToken) as raised:
         Verifier([fake.profile()]).verify(fake.mint(**claims))
     assert named in str(raised.value)
@@ -152,6 +231,18 @@ def test_each_provider_trap_is_refused(
             "/eu-west-1_AbCdEf123/.well-known/openid-configuration",
             "/eu-west-1_AbCdEf123/.well-known/jwks.json",
             id="cognito",
+        ),
+        pytest.param(
+            FakeProvider.entra,
+            "/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0/.well-known/openid-configuration",
+            "/72f988bf-86f1-41af-91ab-2d7cd011db47/discovery/v2.0/keys",
+            id="entra",
+        ),
+        pytest.param(
+            FakeProvider.okta,
+            "/oauth2/default/.well-known/openid-configuration",
+            "/oauth2/default/v1/keys",
+            id="okta",
         ),
     ],
 )
@@ -188,6 +279,36 @@ def test_the_keycloak_token_has_the_bearer_typ_claim_and_jwt_header() -> None:
         jwt.get_unverified_header(token)["typ"],
         jwt.decode(token, options={"verify_signature": False})["typ"],
     ) == ("JWT", "Bearer")
+
+
+def test_the_multi_tenant_entra_discovery_names_the_tenantid_template() -> None:
+    """The /organizations discovery document publishes the issuer as the {tenantid} template."""
+    with FakeProvider.entra("organizations", allowed_tenants=[OTHER_TENANT]) as fake:
+        document = requests.get(
+            fake.url + "/organizations/v2.0/.well-known/openid-configuration", timeout=5
+        ).json()
+    assert document["issuer"] == "https://login.microsoftonline.com/{tenantid}/v2.0"
+
+
+def test_the_entra_token_header_and_jwks_carry_x5t() -> None:
+    """Entra puts x5t beside kid in the token header and in the JWKS key."""
+    import jwt
+
+    with FakeProvider.entra() as fake:
+        header = jwt.get_unverified_header(fake.mint())
+        keys = requests.get(
+            fake.url + "/72f988bf-86f1-41af-91ab-2d7cd011db47/discovery/v2.0/keys", timeout=5
+        ).json()["keys"]
+    assert header["x5t"] == header["kid"] == keys[0]["x5t"]
+
+
+def test_the_google_keys_are_served_from_googleapis() -> None:
+    """Google's key URL is on www.googleapis.com, which the fake's fetcher also serves."""
+    with FakeProvider.google() as fake:
+        response = fake.fetcher(
+            "https://www.googleapis.com/oauth2/v3/certs", headers={}, timeout=5, max_bytes=100_000
+        )
+    assert (response.status, len(json.loads(response.body)["keys"])) == (200, 1)
 
 
 def test_the_cognito_token_has_no_aud() -> None:

@@ -6,7 +6,7 @@ import json
 import secrets
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from http.server import ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
@@ -31,7 +31,8 @@ _WELL_KNOWN = "/.well-known/openid-configuration"
 class FakeProvider:
     """A local stand-in for one identity provider, served over HTTP on 127.0.0.1.
 
-    Build one with :meth:`auth0`, :meth:`keycloak` or :meth:`cognito`. Its
+    Build one with :meth:`auth0`, :meth:`entra`, :meth:`okta`, :meth:`keycloak`,
+    :meth:`cognito` or :meth:`google`. Its
     tokens carry the provider's own ``iss`` (the public URL your production
     configuration names), its claim layout and its header, and its JWKS has
     the provider's quirks. The discovery document and the JWKS are served at
@@ -45,20 +46,26 @@ class FakeProvider:
         self,
         provider: str,
         issuer: str,
-        jwks_path: str,
-        claims: Callable[[FakeProvider], dict[str, Any]],
-        profile: Callable[..., Issuer],
+        jwks_uri: str,
+        claims: Callable[[Mapping[str, Any]], dict[str, Any]],
+        profile: Callable[..., Issuer | tuple[Issuer, ...]],
         *,
         header: Mapping[str, Any] | None = None,
         encryption_key: bool = False,
+        x5t: bool = False,
+        discovery_issuer: str | None = None,
         token_ttl: int = 300,
     ) -> None:
         parts = urlsplit(issuer)
+        jwks = urlsplit(jwks_uri)
         self.provider = provider
         self.issuer = issuer
-        self._origin = f"{parts.scheme}://{parts.netloc}"
+        self.jwks_uri = jwks_uri
+        self._origins = {f"{parts.scheme}://{parts.netloc}", f"{jwks.scheme}://{jwks.netloc}"}
         self._discovery_path = parts.path.rstrip("/") + _WELL_KNOWN
-        self._jwks_path = jwks_path
+        self._discovery_issuer = discovery_issuer or issuer
+        self._jwks_path = jwks.path
+        self._x5t = x5t
         self._claims = claims
         self._profile = profile
         self._header = dict(header or {"typ": "JWT"})
@@ -85,7 +92,7 @@ class FakeProvider:
         """
         from .. import providers
 
-        def claims(fake: FakeProvider) -> dict[str, Any]:
+        def claims(given: Mapping[str, Any]) -> dict[str, Any]:
             return {
                 "sub": "auth0|5f7c8ec7c33c6c004bbafe82",
                 "aud": [audience, f"https://{domain}/userinfo"],
@@ -97,7 +104,7 @@ class FakeProvider:
         return cls(
             "auth0",
             f"https://{domain}/",
-            "/.well-known/jwks.json",
+            f"https://{domain}/.well-known/jwks.json",
             claims,
             lambda **o: providers.auth0(domain, audience, **o),
         )
@@ -122,7 +129,7 @@ class FakeProvider:
 
         base = base_url.rstrip("/")
 
-        def claims(fake: FakeProvider) -> dict[str, Any]:
+        def claims(given: Mapping[str, Any]) -> dict[str, Any]:
             return {
                 "sub": "f1b2c3d4-0000-4000-8000-00000000cafe",
                 "aud": audience,
@@ -137,7 +144,7 @@ class FakeProvider:
         return cls(
             "keycloak",
             f"{base}/realms/{realm}",
-            urlsplit(base).path + f"/realms/{realm}/protocol/openid-connect/certs",
+            f"{base}/realms/{realm}/protocol/openid-connect/certs",
             claims,
             lambda **o: providers.keycloak(
                 base, realm, audience=audience, client_id=client_id, **o
@@ -161,7 +168,7 @@ class FakeProvider:
         """
         from .. import providers
 
-        def claims(fake: FakeProvider) -> dict[str, Any]:
+        def claims(given: Mapping[str, Any]) -> dict[str, Any]:
             return {
                 "sub": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
                 "token_use": "access",
@@ -176,9 +183,154 @@ class FakeProvider:
         return cls(
             "cognito",
             f"https://cognito-idp.{region}.amazonaws.com/{user_pool_id}",
-            f"/{user_pool_id}/.well-known/jwks.json",
+            f"https://cognito-idp.{region}.amazonaws.com/{user_pool_id}/.well-known/jwks.json",
             claims,
             lambda **o: providers.cognito(region, user_pool_id, client_ids=[client_id], **o),
+        )
+
+    @classmethod
+    def entra(
+        cls,
+        tenant: str = "72f988bf-86f1-41af-91ab-2d7cd011db47",
+        audience: str = "api://orders",
+        *,
+        versions: tuple[int, ...] = (2,),
+        allowed_tenants: Iterable[str] | None = None,
+        client_id: str = "6e74172b-be56-4843-9ff4-e66a39bb12e3",
+    ) -> FakeProvider:
+        """Microsoft Entra ID: v2.0 tokens by default, v1.0 with ``mint(ver="1.0")``.
+
+        v2.0: ``iss`` ``https://login.microsoftonline.com/{tid}/v2.0``, ``azp``;
+        v1.0: ``iss`` ``https://sts.windows.net/{tid}/``, ``appid``. Both carry
+        ``ver``, ``tid``, ``scp`` (space-separated), ``roles`` and ``oid``, and
+        the header carries ``x5t`` beside ``kid``. *tenant* ``"organizations"``
+        or ``"common"`` makes a multi-tenant fake: its discovery document names
+        the issuer ``https://login.microsoftonline.com/{tenantid}/v2.0`` (the
+        template), tokens come from the first of *allowed_tenants* unless
+        ``mint(tid=...)`` names another, and :meth:`profile` allows
+        *allowed_tenants*. *versions* are the versions :meth:`profile` accepts.
+        """
+        from .. import providers
+
+        multi = tenant in ("common", "organizations")
+        tenants = sorted(allowed_tenants or ()) if multi else [tenant]
+        if not tenants:
+            raise ConfigurationError(
+                f"FakeProvider.entra({tenant!r}) needs allowed_tenants= (the tenant IDs it serves)"
+            )
+        home = tenants[0]
+        login = "https://login.microsoftonline.com"
+
+        def claims(given: Mapping[str, Any]) -> dict[str, Any]:
+            tid = given.get("tid", home)
+            common = {
+                "aud": audience,
+                "tid": tid,
+                "oid": "00000000-0000-0000-66f3-3332eca7ea81",
+                "sub": "AAAAAAAAAAAAAAAAAAAAAIkzqFVrSaSaFHy782bbtaQ",
+                "scp": "user_impersonation",
+                "roles": [],
+                "name": "Alice",
+            }
+            if given.get("ver") == "1.0":
+                return {
+                    **common,
+                    "iss": f"https://sts.windows.net/{tid}/",
+                    "ver": "1.0",
+                    "appid": client_id,
+                    "appidacr": "1",
+                }
+            return {
+                **common,
+                "iss": f"{login}/{tid}/v2.0",
+                "ver": "2.0",
+                "azp": client_id,
+                "azpacr": "1",
+            }
+
+        return cls(
+            "entra",
+            f"{login}/{tenant}/v2.0",
+            f"{login}/{tenant}/discovery/v2.0/keys",
+            claims,
+            lambda **o: providers.entra(
+                tenant,
+                audience,
+                versions=versions,
+                allowed_tenants=tenants if multi else None,
+                **o,
+            ),
+            x5t=True,
+            discovery_issuer=f"{login}/{{tenantid}}/v2.0" if multi else None,
+        )
+
+    @classmethod
+    def okta(
+        cls,
+        domain: str = "example.okta.com",
+        audience: str = "api://default",
+        *,
+        authorization_server: str = "default",
+        client_id: str = "0oa1b2c3d4e5f6g7h8i9",
+    ) -> FakeProvider:
+        """Okta, a custom authorization server: ``iss`` ``https://{domain}/oauth2/{server}``.
+
+        Tokens carry ``ver: 1``, ``jti`` ``AT....``, ``scp`` as an array,
+        ``cid`` (*client_id*), ``uid`` and the user's login as ``sub``; the keys
+        are at ``/oauth2/{server}/v1/keys``.
+        """
+        from .. import providers
+
+        def claims(given: Mapping[str, Any]) -> dict[str, Any]:
+            return {
+                "ver": 1,
+                "jti": "AT." + secrets.token_urlsafe(24),
+                "aud": audience,
+                "cid": client_id,
+                "uid": "00u1a2b3c4d5e6f7g8h9",
+                "scp": ["openid", "profile"],
+                "sub": "alice@example.com",
+                "auth_time": int(time.time()),
+            }
+
+        base = f"https://{domain}/oauth2/{authorization_server}"
+        return cls(
+            "okta",
+            base,
+            f"{base}/v1/keys",
+            claims,
+            lambda **o: providers.okta(
+                domain, audience, authorization_server=authorization_server, **o
+            ),
+        )
+
+    @classmethod
+    def google(cls, audience: str = "https://orders-abc123-ew.a.run.app") -> FakeProvider:
+        """Google-signed ID tokens for service-to-service calls (Cloud Run, IAP).
+
+        ``iss`` is ``https://accounts.google.com`` (``mint(iss="accounts.google.com")``
+        gives the other form Google writes); ``aud`` is *audience*, the
+        receiving service's URL; ``azp``, ``email`` and ``email_verified``
+        name the calling service account. The keys are at
+        ``https://www.googleapis.com/oauth2/v3/certs``.
+        """
+        from .. import providers
+
+        def claims(given: Mapping[str, Any]) -> dict[str, Any]:
+            return {
+                "aud": audience,
+                "azp": "107517467455664443765",
+                "sub": "107517467455664443765",
+                "email": "caller@example-project.iam.gserviceaccount.com",
+                "email_verified": True,
+            }
+
+        return cls(
+            "google",
+            "https://accounts.google.com",
+            "https://www.googleapis.com/oauth2/v3/certs",
+            claims,
+            lambda **o: providers.google(audience, **o),
         )
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -230,24 +382,21 @@ class FakeProvider:
             raise ConfigurationError("the FakeProvider is not running; call start()")
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
-    @property
-    def jwks_uri(self) -> str:
-        """The provider's public JWKS URL, as its discovery document names it."""
-        return self._origin + self._jwks_path
-
     # -- documents ----------------------------------------------------------------------
 
     def _publish(self) -> None:
         signing = self._keys[0]
         jwk = signing.public_jwk.to_dict()
         jwk["use"] = "sig"
+        if self._x5t:
+            jwk["x5t"] = signing.kid
         keys = [jwk]
         if self._encryption_key:
             enc = self._keys[1].public_jwk.to_dict()
             enc.update({"use": "enc", "alg": "RSA-OAEP", "kid": enc["kid"] + "-enc"})
             keys.append(enc)
         discovery = {
-            "issuer": self.issuer,
+            "issuer": self._discovery_issuer,
             "jwks_uri": self.jwks_uri,
             "response_types_supported": ["code"],
             "subject_types_supported": ["public"],
@@ -280,12 +429,13 @@ class FakeProvider:
         test never reaches the network.
         """
         parts = urlsplit(url)
-        if f"{parts.scheme}://{parts.netloc}" != self._origin:
-            raise FetchError(f"the fake {self.provider} serves {self._origin} only, not {url!r}")
+        if f"{parts.scheme}://{parts.netloc}" not in self._origins:
+            served = " and ".join(sorted(self._origins))
+            raise FetchError(f"the fake {self.provider} serves {served} only, not {url!r}")
         local = self.url + parts.path + (f"?{parts.query}" if parts.query else "")
         return self._http(local, headers=headers, timeout=timeout, max_bytes=max_bytes)
 
-    def profile(self, **options: Any) -> Issuer:
+    def profile(self, **options: Any) -> Issuer | tuple[Issuer, ...]:
         """The matching :mod:`bearerguard.providers` issuer, fetching from this fake.
 
         *options* go to the provider function (``leeway=``, ``algorithms=``, ...).
@@ -300,7 +450,7 @@ class FakeProvider:
         """
         now = int(time.time())
         payload: dict[str, Any] = {"iss": self.issuer, "iat": now, "exp": now + self._token_ttl}
-        payload.update(self._claims(self))
+        payload.update(self._claims(claims))
         payload.update(claims)
         payload = {k: v for k, v in payload.items() if v is not None}
         with self._lock:
@@ -308,4 +458,6 @@ class FakeProvider:
                 raise ConfigurationError("the FakeProvider is not running; call start()")
             pair = self._keys[0]
         header = {"kid": pair.kid, **self._header}
+        if self._x5t:
+            header["x5t"] = pair.kid
         return jwt.encode(payload, pair.private_key, algorithm=pair.alg, headers=header)
