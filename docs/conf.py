@@ -61,7 +61,7 @@ nitpicky = True
 nitpick_ignore_regex = [
     (r"py:.*", r"(collections\.abc|typing|typing_extensions|datetime|os|pathlib|time)\..*"),
     (r"py:.*", r"(dataclasses|logging|enum|pytest)\..*"),
-    (r"py:.*", r"(cryptography|jwt|requests|starlette|flask|werkzeug)\..*"),
+    (r"py:.*", r"(cryptography|jwt|requests|starlette|flask|werkzeug|opentelemetry)\..*"),
     (r"py:.*", r"(django|rest_framework|redis)\..*"),
     (r"py:.*", r"_typeshed\..*"),
     (r"py:(class|obj)", r"(.*\.)?[A-Z]"),  # type variables: C, F, T, V

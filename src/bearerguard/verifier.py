@@ -56,7 +56,7 @@ from ._validation import Now, Validator, to_timestamp
 from .claims import AccessClaims, StandardClaims
 
 if TYPE_CHECKING:
-    from opentelemetry.metrics import MeterProvider
+    import opentelemetry.metrics
 
     from ._metrics import Metrics
 
@@ -137,7 +137,7 @@ class Verifier(Generic[C]):
         issuers: Iterable[Issuer | tuple[Issuer, ...]],
         *,
         cache_size: int = DEFAULT_CACHE_SIZE,
-        meter_provider: MeterProvider | None = None,
+        meter_provider: opentelemetry.metrics.MeterProvider | None = None,
     ) -> None: ...
 
     @overload
@@ -147,7 +147,7 @@ class Verifier(Generic[C]):
         claims_type: type[C],
         *,
         cache_size: int = DEFAULT_CACHE_SIZE,
-        meter_provider: MeterProvider | None = None,
+        meter_provider: opentelemetry.metrics.MeterProvider | None = None,
     ) -> None: ...
 
     def __init__(
@@ -156,7 +156,7 @@ class Verifier(Generic[C]):
         claims_type: type[C] | None = None,
         *,
         cache_size: int = DEFAULT_CACHE_SIZE,
-        meter_provider: MeterProvider | None = None,
+        meter_provider: opentelemetry.metrics.MeterProvider | None = None,
     ) -> None:
         if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 0:
             raise ConfigurationError("cache_size must be a non-negative integer (0: no cache)")
