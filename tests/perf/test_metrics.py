@@ -182,6 +182,45 @@ def test_key_set_fetches_failures_and_age_are_reported(
     assert "failed" in seen
 
 
+def test_keys_served_past_their_lifetime_are_counted_as_stale(
+    server: JWKSServer, clock: FakeClock, fetcher: Any, reader: InMemoryMetricReader
+) -> None:
+    """Past the keys' lifetime with the JWKS answering 500, the old keys still verify: one
+    stale-served count, one failure, and the token counted as verified."""
+    server.set_json("/jwks", jwks("old"))
+    keys = RemoteKeySet(server.url("/jwks"), fetcher=fetcher, clock=clock)
+    verifier = Verifier(
+        [Issuer(server.base_url, keys, Validator(aud=AUD))],
+        cache_size=0,
+        meter_provider=MeterProvider(metric_readers=[reader]),
+    )
+    verifier.verify(mint_rs256("old", iss=server.base_url))
+    server.set("/jwks", Reply(status=500))
+    clock.advance(3600)  # past the 900 s default lifetime, well within max_stale
+    verifier.verify(mint_rs256("old", iss=server.base_url))
+    where = {"bearerguard.jwks_uri": server.url("/jwks")}
+    found = points(reader)
+    assert found["bearerguard.keyset.stale_served"] == [(where, 1)]
+    assert found["bearerguard.keyset.fetch_failures"] == [(where, 1)]
+    assert [value for _, value in found["bearerguard.verifications"]] == [2]
+
+
+def test_an_async_cache_hit_is_counted(
+    verifier: Verifier[Any], mint: Mint, reader: InMemoryMetricReader
+) -> None:
+    """averify answers the second use of a token from the cache and counts the hit."""
+    token = mint()
+
+    async def twice() -> None:
+        await verifier.averify(token, now=NOW)
+        await verifier.averify(token, now=NOW)
+
+    asyncio.run(twice())
+    found = points(reader)
+    assert found["bearerguard.cache.hits"] == [({}, 1)]
+    assert found["bearerguard.verifications"] == [(VERIFIED, 2)]
+
+
 def test_meter_provider_must_be_a_meter_provider(source: EditableKeys) -> None:
     with pytest.raises(ConfigurationError, match=r"MeterProvider \(pip install"):
         Verifier([issuer_with(source)], meter_provider="yes")  # type: ignore[call-overload]
