@@ -281,6 +281,17 @@ def test_the_keycloak_token_has_the_bearer_typ_claim_and_jwt_header() -> None:
     ) == ("JWT", "Bearer")
 
 
+def test_a_token_of_a_tenant_not_allowed_fetches_nothing() -> None:
+    """A multi-tenant Entra fake is never asked for keys for a tenant that is not allowed."""
+    with FakeProvider.entra("organizations", allowed_tenants=[OTHER_TENANT]) as fake:
+        verifier = Verifier([fake.profile()])
+        with pytest.raises(InvalidToken):
+            verifier.verify(fake.mint(tid="72f988bf-86f1-41af-91ab-2d7cd011db47"))
+        assert fake.counts == {}
+        verifier.verify(fake.mint())
+        assert fake.counts == {"/organizations/discovery/v2.0/keys": 1}
+
+
 def test_the_multi_tenant_entra_discovery_names_the_tenantid_template() -> None:
     """The /organizations discovery document publishes the issuer as the {tenantid} template."""
     with FakeProvider.entra("organizations", allowed_tenants=[OTHER_TENANT]) as fake:

@@ -6,6 +6,7 @@ import json
 import secrets
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from http.server import ThreadingHTTPServer
 from types import TracebackType
@@ -77,6 +78,7 @@ class FakeProvider:
         self._thread: threading.Thread | None = None
         self._http = RequestsFetcher()
         self._documents: dict[str, bytes] = {}
+        self._counts: Counter[str] = Counter()
 
     # -- the providers ------------------------------------------------------------------
 
@@ -346,7 +348,11 @@ class FakeProvider:
         self._server = make_server(0, self._respond, self._record)
         self._publish()
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="bearerguard-fake-provider", daemon=True
+            target=self._server.serve_forever,
+            # A short poll makes stop() quick: shutdown() waits for the next poll.
+            kwargs={"poll_interval": 0.02},
+            name="bearerguard-fake-provider",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -359,7 +365,7 @@ class FakeProvider:
         server.shutdown()
         server.server_close()
         if self._thread is not None:
-            self._thread.join()
+            self._thread.join(timeout=5)
         with self._lock:
             default_pool.release(self._keys)
             self._keys = []
@@ -416,7 +422,14 @@ class FakeProvider:
         return build_json_response(document, max_age=300)
 
     def _record(self, request: RecordedRequest) -> None:
-        pass
+        with self._lock:
+            self._counts[request.path] += 1
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """How many requests the fake served, per path (``{}`` when nothing was fetched)."""
+        with self._lock:
+            return dict(self._counts)
 
     # -- offline use --------------------------------------------------------------------
 
