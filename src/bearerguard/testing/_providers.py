@@ -41,6 +41,9 @@ class FakeProvider:
     request for the provider's public URLs there (and refuses any other
     host), and :meth:`profile` gives the matching :mod:`bearerguard.providers`
     issuer with that fetcher, so the configuration under test is the real one.
+
+    Create fakes with the class methods; the constructor's arguments describe a
+    provider's layout and are not meant to be called directly.
     """
 
     def __init__(
