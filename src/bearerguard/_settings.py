@@ -66,6 +66,7 @@ _VERIFIER_HOLDS = (
     "policy",
     "fetcher",
     "cache_size",
+    "meter_provider",
 )
 # What ready issuers already decide (their keys and claim policy): not with issuers=.
 _ISSUERS_HOLD = (
@@ -170,7 +171,9 @@ class GuardSettings:
     it on the Validator instead.
     ``policy`` and ``fetcher`` tune key fetching. ``cache_size`` is the
     verified-token cache's capacity (default
-    10 000 entries; ``0`` turns it off).
+    10 000 entries; ``0`` turns it off). ``meter_provider`` (an OpenTelemetry
+    ``MeterProvider``, the ``otel`` extra; in settings files also a dotted path)
+    reports the verifier's metrics, as ``Verifier(meter_provider=...)`` does.
 
     Refusals: each is logged on ``"bearerguard.refusals"`` (at
     ``refusal_log_level``, default ``"INFO"``; 503 at WARNING at least),
@@ -202,6 +205,7 @@ class GuardSettings:
     policy: KeySetPolicy | None = None
     fetcher: Fetcher | None = None
     cache_size: int | None = None
+    meter_provider: Any = None
     required: bool = True
     on_refusal: Callable[[Refusal], object] | None = None
     refusal_log_level: int | str = "INFO"
@@ -466,6 +470,7 @@ class GuardSettings:
                 issuers=self.issuers,
                 claims_type=self.claims_type or AccessClaims,
                 cache_size=DEFAULT_CACHE_SIZE if self.cache_size is None else self.cache_size,
+                meter_provider=self.meter_provider,
             )
         validator = self.validator or Validator(
             aud=self.audience, claim_sources=self.claim_sources or DEFAULT_CLAIM_SOURCES
@@ -486,6 +491,7 @@ class GuardSettings:
             issuers=issuers,
             claims_type=self.claims_type or AccessClaims,
             cache_size=DEFAULT_CACHE_SIZE if self.cache_size is None else self.cache_size,
+            meter_provider=self.meter_provider,
         )
 
     @classmethod
@@ -554,7 +560,7 @@ class GuardSettings:
         if bad:
             raise _unknown_settings(bad, current, _keyword)
         values.update(overrides)
-        for name in ("claims_type", "verifier", "fetcher", "on_refusal"):
+        for name in ("claims_type", "verifier", "fetcher", "on_refusal", "meter_provider"):
             if name in values:
                 values[name] = _import(values[name], prefix + name.upper())
         sources = values.get("claim_sources")
