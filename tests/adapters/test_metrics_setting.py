@@ -92,3 +92,40 @@ def test_meter_provider_beside_a_verifier_is_refused(local_issuer: LocalIssuer) 
     verifier = GuardSettings(oidc=local_issuer.url, audience=AUD).build_verifier()
     with pytest.raises(ConfigurationError, match="meter_provider"):
         GuardSettings(verifier=verifier, meter_provider=MeterProvider())
+
+
+def test_under_uvicorn_refusals_are_reported_counted_and_raised_ones_rendered(
+    local_issuer: LocalIssuer,
+) -> None:
+    """A real uvicorn server: on_refusal sees each refusal (raised ones too), metrics count
+    verifications, and an InsufficientScope raised by the endpoint is a 403, not a 500."""
+    import httpx
+
+    from bearerguard import InsufficientScope, Refusal
+
+    from .servers import serve
+
+    reader = InMemoryMetricReader()
+    refusals: list[Refusal] = []
+
+    async def home(request: Request) -> PlainTextResponse:
+        raise InsufficientScope(["orders:write"], ["orders:write"])
+
+    app = Starlette(routes=[Route("/", home)])
+    app.add_middleware(
+        JWTAuth,
+        oidc=local_issuer.url,
+        audience=AUD,
+        meter_provider=MeterProvider(metric_readers=[reader]),
+        on_refusal=refusals.append,
+    )
+    token = local_issuer.mint()
+    with serve(app) as url, httpx.Client(base_url=url, timeout=10) as http:
+        bad = http.get("/", headers={"Authorization": f"Bearer {token[:-4]}AAAA"})
+        raised = http.get("/", headers={"Authorization": f"Bearer {token}"})
+    assert bad.status_code == 401
+    assert raised.status_code == 403
+    assert 'error="insufficient_scope"' in raised.headers["www-authenticate"]
+    assert [refusal.status for refusal in refusals] == [401, 403]
+    assert token not in repr(refusals)
+    assert _outcomes(reader) == {"verified": 1, "refused": 1}
