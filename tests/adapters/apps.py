@@ -87,7 +87,7 @@ def fastapi_app(settings: GuardSettings) -> FastAPI:
 
 
 @contextmanager
-def _asgi_client(app: Any, client_class: type[TestClient] = TestClient) -> Iterator[Send]:
+def asgi_client(app: Any, client_class: type[TestClient] = TestClient) -> Iterator[Send]:
     with client_class(app, base_url="http://api.test") as client:
 
         def send(path: str, query: str, authorization: list[bytes]) -> Observed:
@@ -160,7 +160,7 @@ def wsgi_app(settings: GuardSettings) -> bg_wsgi.BearerAuthMiddleware:
 
 
 @contextmanager
-def _wsgi_client(app: Any) -> Iterator[Send]:
+def wsgi_client(app: Any) -> Iterator[Send]:
     client = Client(app)
 
     def send(path: str, query: str, authorization: list[bytes]) -> Observed:
@@ -179,16 +179,16 @@ def _wsgi_client(app: Any) -> Iterator[Send]:
 def open_client(adapter: str, settings: GuardSettings) -> Iterator[Send]:
     """A ``send`` function for *adapter*'s copy of the table's API."""
     if adapter == "starlette":
-        with _asgi_client(starlette_app(settings)) as send:
+        with asgi_client(starlette_app(settings)) as send:
             yield send
     elif adapter == "fastapi":
-        with _asgi_client(fastapi_app(settings), FastAPITestClient) as send:
+        with asgi_client(fastapi_app(settings), FastAPITestClient) as send:
             yield send
     elif adapter == "flask":
-        with _wsgi_client(flask_app(settings)) as send:
+        with wsgi_client(flask_app(settings)) as send:
             yield send
     elif adapter == "wsgi":
-        with _wsgi_client(wsgi_app(settings)) as send:
+        with wsgi_client(wsgi_app(settings)) as send:
             yield send
     else:  # pragma: no cover - a typo in a test
         raise ValueError(adapter)

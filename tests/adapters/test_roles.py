@@ -21,7 +21,6 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
-from werkzeug.test import Client
 
 from bearerguard import AccessClaims, ConfigurationError
 from bearerguard import flask as bg_flask
@@ -30,7 +29,7 @@ from bearerguard import wsgi as bg_wsgi
 from bearerguard._settings import GuardSettings
 from bearerguard.testing import LocalIssuer
 
-from .apps import FastAPITestClient, TestClient
+from .apps import FastAPITestClient, TestClient, asgi_client, wsgi_client
 from .cases import REALM, RESOURCE_METADATA, SUB, TEXT, Observed, table_settings
 
 ADMIN = "/admin"
@@ -107,18 +106,6 @@ def _fastapi_app(settings: GuardSettings) -> FastAPI:
     return app
 
 
-@contextmanager
-def _asgi_client(app: Any, client_class: type[TestClient] = TestClient) -> Iterator[Send]:
-    with client_class(app, base_url="http://api.test") as client:
-
-        def send(path: str, authorization: list[bytes]) -> Observed:
-            headers = [(b"authorization", value) for value in authorization]
-            response = client.get(path, headers=headers)
-            return Observed.of(response.status_code, response.headers, response.content)
-
-        yield send
-
-
 def _flask_app(settings: GuardSettings) -> Flask:
     app = Flask(__name__)
     bg_flask.BearerGuard(app, settings=settings)
@@ -150,37 +137,16 @@ def _wsgi_app(settings: GuardSettings) -> bg_wsgi.BearerAuthMiddleware:
 
 
 @contextmanager
-def _wsgi_client(app: Any) -> Iterator[Send]:
-    client = Client(app)
-
-    def send(path: str, authorization: list[bytes]) -> Observed:
-        headers = [("Authorization", value.decode("latin-1")) for value in authorization]
-        response = client.get(path, headers=headers)
-        try:
-            return Observed.of(response.status_code, dict(response.headers), response.get_data())
-        finally:
-            response.close()
-
-    yield send
-
-
-@contextmanager
 def open_role_client(adapter: str, settings: GuardSettings) -> Iterator[Send]:
     """A ``send(path, authorization)`` for *adapter*'s copy of the roles API."""
-    if adapter == "starlette":
-        with _asgi_client(_starlette_app(settings)) as send:
-            yield send
-    elif adapter == "fastapi":
-        with _asgi_client(_fastapi_app(settings), FastAPITestClient) as send:
-            yield send
-    elif adapter == "flask":
-        with _wsgi_client(_flask_app(settings)) as send:
-            yield send
-    elif adapter == "wsgi":
-        with _wsgi_client(_wsgi_app(settings)) as send:
-            yield send
-    else:  # pragma: no cover - a typo in a test
-        raise ValueError(adapter)
+    builders = {
+        "starlette": lambda: asgi_client(_starlette_app(settings)),
+        "fastapi": lambda: asgi_client(_fastapi_app(settings), FastAPITestClient),
+        "flask": lambda: wsgi_client(_flask_app(settings)),
+        "wsgi": lambda: wsgi_client(_wsgi_app(settings)),
+    }
+    with builders[adapter]() as send:
+        yield lambda path, authorization: send(path, "", authorization)
 
 
 @pytest.fixture(scope="module")
