@@ -37,6 +37,7 @@ from ._errors import (
 )
 from ._fetch import Fetcher
 from ._http import PlainResponse, error_response
+from ._redis_link import check_redis_url
 from ._refusals import Refusal, RefusalReporter
 from ._resource_metadata import ResourceMetadata
 from ._sources import DEFAULT_CLAIM_SOURCES, ClaimSources
@@ -67,6 +68,7 @@ _VERIFIER_HOLDS = (
     "fetcher",
     "cache_size",
     "meter_provider",
+    "redis_url",
 )
 # What ready issuers already decide (their keys and claim policy): not with issuers=.
 _ISSUERS_HOLD = (
@@ -174,6 +176,9 @@ class GuardSettings:
     10 000 entries; ``0`` turns it off). ``meter_provider`` (an OpenTelemetry
     ``MeterProvider``, the ``otel`` extra; in settings files also a dotted path)
     reports the verifier's metrics, as ``Verifier(meter_provider=...)`` does.
+    ``redis_url`` (``redis://``, ``rediss://`` or ``unix://``; the ``redis``
+    extra) shares key sets between the processes of a fleet, as
+    ``Verifier(redis_url=...)`` does; checked here, connected on first use.
 
     Refusals: each is logged on ``"bearerguard.refusals"`` (at
     ``refusal_log_level``, default ``"INFO"``; 503 at WARNING at least),
@@ -206,6 +211,7 @@ class GuardSettings:
     fetcher: Fetcher | None = None
     cache_size: int | None = None
     meter_provider: Any = None
+    redis_url: str | None = None
     required: bool = True
     on_refusal: Callable[[Refusal], object] | None = None
     refusal_log_level: int | str = "INFO"
@@ -253,6 +259,8 @@ class GuardSettings:
             or self.cache_size < 0
         ):
             raise ConfigurationError("cache_size= must be a non-negative integer (0: no cache)")
+        if self.redis_url is not None:
+            check_redis_url(self.redis_url)
         if not isinstance(self.required, bool):
             raise ConfigurationError("required= must be True or False")
         if self.realm is not None and (not isinstance(self.realm, str) or not self.realm):
@@ -471,6 +479,7 @@ class GuardSettings:
                 claims_type=self.claims_type or AccessClaims,
                 cache_size=DEFAULT_CACHE_SIZE if self.cache_size is None else self.cache_size,
                 meter_provider=self.meter_provider,
+                redis_url=self.redis_url,
             )
         validator = self.validator or Validator(
             aud=self.audience, claim_sources=self.claim_sources or DEFAULT_CLAIM_SOURCES
@@ -492,6 +501,7 @@ class GuardSettings:
             claims_type=self.claims_type or AccessClaims,
             cache_size=DEFAULT_CACHE_SIZE if self.cache_size is None else self.cache_size,
             meter_provider=self.meter_provider,
+            redis_url=self.redis_url,
         )
 
     @classmethod

@@ -51,6 +51,7 @@ from ._issuer import Issuer, validated_claims
 from ._jwk import PublicJWK
 from ._jws import Parts, parse
 from ._keysource import KeySource
+from ._redis_link import RedisLink
 from ._rules import role_names, scope_tokens
 from ._validation import Now, Validator, to_timestamp
 from .claims import AccessClaims, StandardClaims
@@ -116,6 +117,14 @@ class Verifier(Generic[C]):
     stale-served events and age of each issuer's
     :class:`~bearerguard.keyset.RemoteKeySet` (see the metrics guide).
     Without it, nothing imports ``opentelemetry``.
+
+    *redis_url* (``redis://``, ``rediss://`` or ``unix://``; the ``redis``
+    extra) shares state between the processes that verify tokens for the
+    same issuers: each issuer's :class:`~bearerguard.keyset.RemoteKeySet`
+    fetches once for the whole fleet and the others read its keys from
+    Redis (see the guide to running several instances). Redis that is down
+    or slow is worked around, never a reason to refuse a valid token.
+    Without it, nothing is shared and nothing imports ``redis``.
     """
 
     __slots__ = (
@@ -128,6 +137,7 @@ class Verifier(Generic[C]):
         "_max_token_size",
         "_metrics",
         "_misses",
+        "_redis",
         "_routes",
     )
 
@@ -138,6 +148,7 @@ class Verifier(Generic[C]):
         *,
         cache_size: int = DEFAULT_CACHE_SIZE,
         meter_provider: opentelemetry.metrics.MeterProvider | None = None,
+        redis_url: str | None = None,
     ) -> None: ...
 
     @overload
@@ -148,6 +159,7 @@ class Verifier(Generic[C]):
         *,
         cache_size: int = DEFAULT_CACHE_SIZE,
         meter_provider: opentelemetry.metrics.MeterProvider | None = None,
+        redis_url: str | None = None,
     ) -> None: ...
 
     def __init__(
@@ -157,6 +169,7 @@ class Verifier(Generic[C]):
         *,
         cache_size: int = DEFAULT_CACHE_SIZE,
         meter_provider: opentelemetry.metrics.MeterProvider | None = None,
+        redis_url: str | None = None,
     ) -> None:
         if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 0:
             raise ConfigurationError("cache_size must be a non-negative integer (0: no cache)")
@@ -205,11 +218,18 @@ class Verifier(Generic[C]):
             from ._metrics import Metrics
 
             self._metrics = Metrics(meter_provider, flat)
+        # One connection for everything shared through Redis (checked now, opened lazily).
+        self._redis = RedisLink(redis_url) if redis_url is not None else None
 
     @property
     def issuers(self) -> tuple[Issuer, ...]:
         """The trusted issuers, in the order given."""
         return self._issuers
+
+    @property
+    def redis_url(self) -> str | None:
+        """The Redis this verifier shares state through (``None``: nothing is shared)."""
+        return self._redis.url if self._redis is not None else None
 
     @property
     def max_token_size(self) -> int:

@@ -3,7 +3,7 @@
 The shared keys are those of :class:`~bearerguard.GuardSettings`
 (``OIDC``, ``OAUTH2``, ``JWKS_URI`` + ``ISSUER``, ``ISSUERS``, ``VERIFIER``, ``AUDIENCE``,
 ``VALIDATOR``, ``CLAIM_SOURCES``, ``CLAIMS_TYPE``, ``ALGORITHMS``, ``POLICY``, ``FETCHER``,
-``REQUIRED``, ``REALM``, ``PUBLIC_PATHS``, ``RESOURCE``, ``RESOURCE_METADATA``);
+``REDIS_URL``, ``REQUIRED``, ``REALM``, ``PUBLIC_PATHS``, ``RESOURCE``, ``RESOURCE_METADATA``);
 Django adds ``USER_MODE``, ``USERNAME_CLAIM``, ``USERNAME_PREFIXES``,
 ``USERNAME_MAPPER`` and ``ALLOW_PRIVILEGED_USERS``. The result is cached for the
 process — one verifier, so one key set per issuer — and dropped when a test
