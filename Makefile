@@ -50,8 +50,15 @@ docs-screenshot: docs
 demo: $(STAMP)
 	$(PY) -m examples.demo
 
+# Regenerates benchmarks/RESULTS.md: side-by-side verification, end to end over HTTP
+# (uvicorn + wrk), start-up and memory. wrk is a system package and is never installed here.
 bench: $(STAMP)
-	$(PY) benchmarks/run.py
+	@command -v wrk >/dev/null 2>&1 || { \
+		echo "make bench: the end-to-end benchmark needs wrk, which is not installed."; \
+		echo "  Install it: apt-get install wrk (Debian/Ubuntu) or brew install wrk (macOS),"; \
+		echo "  or run the other sections: $(PY) benchmarks/run.py --write --sections micro,startup,memory"; \
+		exit 1; }
+	$(PY) benchmarks/run.py --write
 
 fuzz: $(STAMP)
 	$(PY) -m pip install --quiet atheris

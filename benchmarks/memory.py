@@ -24,6 +24,7 @@ import time
 import tracemalloc
 from collections.abc import Iterator
 
+from _report import load, machine, stamp
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
@@ -34,6 +35,7 @@ from bearerguard.verifier import DEFAULT_CACHE_SIZE, Verifier
 ISS = "https://login.example.com/tenant-7/"
 AUD = "api://orders"
 BATCH = 1_000
+TARGET_PER_ENTRY = 1_536  # bytes held per cached token (1.5 KiB)
 
 _key: ec.EllipticCurvePrivateKey | None = None
 _header = ""
@@ -86,8 +88,8 @@ def _rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def stream(tokens: int, cache_size: int = DEFAULT_CACHE_SIZE) -> list[str]:
-    """Run the stream; return the Markdown lines of the result."""
+def stream(tokens: int, cache_size: int = DEFAULT_CACHE_SIZE, note: str = "") -> list[str]:
+    """Run the stream; return the Markdown lines of the result (a RESULTS.md section)."""
     key = ec.generate_private_key(ec.SECP256R1())
     jwk = PublicJWK.from_key(key.public_key(), kid="mem")
     header = _b64(json.dumps({"alg": "ES256", "kid": "mem", "typ": "at+jwt"}).encode())
@@ -101,6 +103,8 @@ def stream(tokens: int, cache_size: int = DEFAULT_CACHE_SIZE) -> list[str]:
         {n for n in (1_000, cache_size, 10 * cache_size, 100_000, tokens) if 0 < n <= tokens}
     )
     rows: list[str] = []
+    per_entry = 0.0
+    started_at, load_at_start = stamp(), load()
     context = multiprocessing.get_context("spawn")
     with context.Pool(1, initializer=_init_minter, initargs=(pem, header)) as pool:
         spans = _spans(tokens)
@@ -124,6 +128,7 @@ def stream(tokens: int, cache_size: int = DEFAULT_CACHE_SIZE) -> list[str]:
                 checkpoints.pop(0)
                 current, peak = tracemalloc.get_traced_memory()
                 info = verifier.cache_info()
+                per_entry = (current - base) / max(info.size, 1)
                 rows.append(
                     f"| {done:,} | {info.size:,} | {(current - base) / 2**20:.1f} MiB "
                     f"| {(peak - base) / 2**20:.1f} MiB "
@@ -134,7 +139,15 @@ def stream(tokens: int, cache_size: int = DEFAULT_CACHE_SIZE) -> list[str]:
         elapsed = time.perf_counter() - started
         tracemalloc.stop()
     assert verifier.cache_info().misses == tokens
+    mark = "met" if per_entry <= TARGET_PER_ENTRY else "**not met**"
+    suffix = f" {note}" if note else ""
     return [
+        "## Memory under a stream of distinct tokens",
+        "",
+        machine(),
+        f"Run: {started_at}, `python benchmarks/memory.py --tokens {tokens}`; "
+        f"{load_at_start} when the run started.{suffix}",
+        "",
         f"{tokens:,} distinct valid ES256 access tokens (realistic claims, {length} characters "
         f"each) verified by one Verifier with cache_size={cache_size:,}, in {elapsed:.0f} s "
         "(tracemalloc on throughout, which slows it). Memory is what tracemalloc sees held "
@@ -144,6 +157,10 @@ def stream(tokens: int, cache_size: int = DEFAULT_CACHE_SIZE) -> list[str]:
         "| tokens so far | cache entries | memory held | peak | held per entry | process max RSS |",
         "|---:|---:|---:|---:|---:|---:|",
         *rows,
+        "",
+        f"Target: at most {TARGET_PER_ENTRY:,} B held per cached token; reached "
+        f"{per_entry:,.0f} B at the last checkpoint: {mark}.",
+        "",
     ]
 
 
