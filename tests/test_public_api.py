@@ -61,6 +61,7 @@ PUBLIC: dict[str, list[str]] = {
         "UnsupportedToken",
         "Validator",
         "Verifier",
+        "certificate_thumbprint",
         "claim",
         "fetch_jwks",
         "fetch_jwks_from_oauth2",

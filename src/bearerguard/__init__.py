@@ -44,6 +44,7 @@ from ._issuer import Issuer
 from ._jwk import PublicJWK, parse_jwks
 from ._jws import JWS
 from ._keysource import KeySource, StaticKeySet
+from ._mtls import certificate_thumbprint
 from ._refusals import Refusal
 from ._settings import GuardSettings
 from ._sources import ClaimSources
@@ -96,6 +97,7 @@ __all__ = [
     "UnsupportedToken",
     "Validator",
     "Verifier",
+    "certificate_thumbprint",
     "claim",
     "fetch_jwks",
     "fetch_jwks_from_oauth2",

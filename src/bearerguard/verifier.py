@@ -29,6 +29,7 @@ full path would refuse, and the error a refused token gets is the full path's.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 from collections import OrderedDict
@@ -38,12 +39,14 @@ from time import perf_counter
 from time import time as _time
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
+from ._confirmation import confirmation_failures
 from ._errors import (
     AlgorithmNotAllowed,
     BearerGuardError,
     ConfigurationError,
     InsufficientRole,
     InsufficientScope,
+    InvalidClaims,
     IssuerMismatch,
     TokenTooLarge,
 )
@@ -137,8 +140,10 @@ class Verifier(Generic[C]):
         "_max_token_size",
         "_metrics",
         "_misses",
+        "_mtls",
         "_redis",
         "_routes",
+        "_unchecked_binding",
     )
 
     @overload
@@ -149,6 +154,7 @@ class Verifier(Generic[C]):
         cache_size: int = DEFAULT_CACHE_SIZE,
         meter_provider: opentelemetry.metrics.MeterProvider | None = None,
         redis_url: str | None = None,
+        mtls: bool = False,
     ) -> None: ...
 
     @overload
@@ -160,6 +166,7 @@ class Verifier(Generic[C]):
         cache_size: int = DEFAULT_CACHE_SIZE,
         meter_provider: opentelemetry.metrics.MeterProvider | None = None,
         redis_url: str | None = None,
+        mtls: bool = False,
     ) -> None: ...
 
     def __init__(
@@ -170,6 +177,7 @@ class Verifier(Generic[C]):
         cache_size: int = DEFAULT_CACHE_SIZE,
         meter_provider: opentelemetry.metrics.MeterProvider | None = None,
         redis_url: str | None = None,
+        mtls: bool = False,
     ) -> None:
         if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 0:
             raise ConfigurationError("cache_size must be a non-negative integer (0: no cache)")
@@ -191,12 +199,22 @@ class Verifier(Generic[C]):
                 )
             if issuer.url in routes:
                 raise ConfigurationError(f"issuer {issuer.url!r} is configured twice")
-            routes[issuer.url] = (issuer, issuer.validator)
+            # cnf is the verifier's to check, per request (see _confirm).
+            routes[issuer.url] = (issuer, _binding_checked_here(issuer.validator))
         chosen: type[StandardClaims] = AccessClaims if claims_type is None else claims_type
         if not (isinstance(chosen, type) and issubclass(chosen, StandardClaims)):
             raise ConfigurationError("claims_type must be a subclass of StandardClaims")
         self._issuers = flat
         self._routes = routes
+        if type(mtls) is not bool:
+            raise ConfigurationError("mtls must be True or False")
+        self._mtls = mtls
+        # allow_sender_constrained=True: the application checks the binding itself.
+        self._unchecked_binding = frozenset(
+            issuer.url
+            for issuer in flat
+            if issuer.validator is not None and issuer.validator.allow_sender_constrained
+        )
         self._claims_type: type[C] = chosen  # type: ignore[assignment]
         # Parse with the largest cap; each issuer's own cap is applied after routing.
         self._max_token_size = max(i.max_token_size for i in flat)
@@ -225,6 +243,11 @@ class Verifier(Generic[C]):
     def issuers(self) -> tuple[Issuer, ...]:
         """The trusted issuers, in the order given."""
         return self._issuers
+
+    @property
+    def mtls(self) -> bool:
+        """Whether certificate-bound tokens are checked against the client certificate."""
+        return self._mtls
 
     @property
     def redis_url(self) -> str | None:
@@ -264,49 +287,70 @@ class Verifier(Generic[C]):
     # is _cached (before a hit's key check) and _forget (after a failed one),
     # _route (before the full path's key lookup) and _finish (after it).
 
-    def verify(self, token: str, *, now: Now = None) -> C:
+    def verify(
+        self, token: str, *, now: Now = None, client_certificate: str | bytes | None = None
+    ) -> C:
         """Verify *token* and validate its claims; return them as :attr:`claims_type`.
 
         *now* (a timezone-aware datetime or POSIX seconds) defaults to the
         current time. May wait (bounded by the key set's timeout) for a key
         fetch: call :meth:`averify` from async code instead.
+
+        *client_certificate* is the TLS client certificate the token came with
+        (PEM or DER; ``None``: none), for tokens bound to one (RFC 8705 §3,
+        ``cnf["x5t#S256"]``; the verifier needs ``mtls=True``). The binding is
+        checked on every call, cached tokens included.
         """
         if self._metrics is not None:
-            return self._measured_verify(token, now, self._metrics)
+            return self._measured_verify(token, now, self._metrics, client_certificate)
         t = _time() if now is None else to_timestamp(now)
         hit = self._cached(token, t)
         if hit is not None:
             claims, source, key, kid, _ = hit
             if key in source.get_keys(kid):
                 self._hits += 1
+                if "cnf" in claims.raw:  # the binding is per request, so checked on hits too
+                    self._confirm(claims, client_certificate)
                 return claims  # type: ignore[no-any-return]
             self._forget(token)
         parts, issuer, validator = self._route(token)
-        return self._finish(token, t, parts, issuer, validator, issuer.keys.get_keys(parts[5]))
+        result = self._finish(token, t, parts, issuer, validator, issuer.keys.get_keys(parts[5]))
+        if "cnf" in result.raw:
+            self._confirm(result, client_certificate)
+        return result
 
-    async def averify(self, token: str, *, now: Now = None) -> C:
+    async def averify(
+        self, token: str, *, now: Now = None, client_certificate: str | bytes | None = None
+    ) -> C:
         """Async twin of :meth:`verify`: key fetches run off the event loop.
 
         If the awaiting task is cancelled, a key fetch it started carries on
         for the other callers.
         """
         if self._metrics is not None:
-            return await self._measured_averify(token, now, self._metrics)
+            return await self._measured_averify(token, now, self._metrics, client_certificate)
         t = _time() if now is None else to_timestamp(now)
         hit = self._cached(token, t)
         if hit is not None:
             claims, source, key, kid, _ = hit
             if key in await source.aget_keys(kid):
                 self._hits += 1
+                if "cnf" in claims.raw:
+                    self._confirm(claims, client_certificate)
                 return claims  # type: ignore[no-any-return]
             self._forget(token)
         parts, issuer, validator = self._route(token)
         keys = await issuer.keys.aget_keys(parts[5])
-        return self._finish(token, t, parts, issuer, validator, keys)
+        result = self._finish(token, t, parts, issuer, validator, keys)
+        if "cnf" in result.raw:
+            self._confirm(result, client_certificate)
+        return result
 
     # With meter_provider=: the same steps as verify/averify, timed and counted.
 
-    def _measured_verify(self, token: str, now: Now, metrics: Metrics) -> C:
+    def _measured_verify(
+        self, token: str, now: Now, metrics: Metrics, certificate: str | bytes | None
+    ) -> C:
         start = perf_counter()
         route: tuple[str, str] | None = None
         try:
@@ -316,6 +360,8 @@ class Verifier(Generic[C]):
                 claims, source, key, kid, alg = hit
                 if key in source.get_keys(kid):
                     self._hits += 1
+                    if "cnf" in claims.raw:
+                        self._confirm(claims, certificate)
                     metrics.verified(start, claims.iss, alg, cached=True)
                     return claims  # type: ignore[no-any-return]
                 self._forget(token)
@@ -324,13 +370,17 @@ class Verifier(Generic[C]):
             result = self._finish(
                 token, t, parts, issuer, validator, issuer.keys.get_keys(parts[5])
             )
+            if "cnf" in result.raw:
+                self._confirm(result, certificate)
         except BearerGuardError as exc:
             metrics.refused(start, exc, route)
             raise
         metrics.verified(start, route[0], route[1], cached=False)
         return result
 
-    async def _measured_averify(self, token: str, now: Now, metrics: Metrics) -> C:
+    async def _measured_averify(
+        self, token: str, now: Now, metrics: Metrics, certificate: str | bytes | None
+    ) -> C:
         start = perf_counter()
         route: tuple[str, str] | None = None
         try:
@@ -340,6 +390,8 @@ class Verifier(Generic[C]):
                 claims, source, key, kid, alg = hit
                 if key in await source.aget_keys(kid):
                     self._hits += 1
+                    if "cnf" in claims.raw:
+                        self._confirm(claims, certificate)
                     metrics.verified(start, claims.iss, alg, cached=True)
                     return claims  # type: ignore[no-any-return]
                 self._forget(token)
@@ -347,11 +399,30 @@ class Verifier(Generic[C]):
             route = (issuer.url, parts[4])
             keys = await issuer.keys.aget_keys(parts[5])
             result = self._finish(token, t, parts, issuer, validator, keys)
+            if "cnf" in result.raw:
+                self._confirm(result, certificate)
         except BearerGuardError as exc:
             metrics.refused(start, exc, route)
             raise
         metrics.verified(start, route[0], route[1], cached=False)
         return result
+
+    def _confirm(self, claims: StandardClaims, certificate: str | bytes | None) -> None:
+        """Refuse *claims* unless the request satisfies every member of their ``cnf``.
+
+        RFC 7800 §3.1: ``cnf`` binds the token to a key; a thief without the
+        key must not use it, so each member must be proved by the request
+        (``x5t#S256``: the TLS client certificate, RFC 8705 §3) and a member
+        bearerguard cannot check refuses the token. Runs on every request,
+        cache hits included: the token is cached, the proof is not.
+        """
+        if claims.iss in self._unchecked_binding:
+            return
+        failures = confirmation_failures(
+            claims.raw["cnf"], mtls=self._mtls, client_certificate=certificate
+        )
+        if failures:
+            raise InvalidClaims(failures)
 
     def _cached(self, token: str, t: float) -> _Hit | None:
         """The cached result for *token* if its time window holds at *t*, else ``None``.
@@ -429,6 +500,13 @@ class Verifier(Generic[C]):
                 while len(cache) > self._cache_size:
                     cache.popitem(last=False)
         return claims
+
+
+def _binding_checked_here(validator: Validator) -> Validator:
+    """*validator* without its ``cnf`` refusal: the verifier checks ``cnf`` per request."""
+    if validator.allow_sender_constrained:
+        return validator
+    return dataclasses.replace(validator, allow_sender_constrained=True)
 
 
 def _time_window(claims: StandardClaims, validator: Validator) -> tuple[float, float]:
