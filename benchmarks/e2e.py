@@ -47,6 +47,11 @@ CONTENDERS = (
     ),
     ("FastAPI, no auth", "fastapi_noauth", "FastAPI, no auth"),
     ("FastAPI + bearerguard JWTAuth (cache on)", "fastapi_bearerguard", "FastAPI, no auth"),
+    (
+        "FastAPI + bearerguard JWTAuth (cache off)",
+        "fastapi_bearerguard_nocache",
+        "FastAPI, no auth",
+    ),
     ("FastAPI + PyJWT PyJWKClient dependency", "fastapi_pyjwt", "FastAPI, no auth"),
     ("FastAPI + Authlib ResourceProtector (RFC 9068)", "fastapi_authlib", "FastAPI, no auth"),
 )
@@ -214,10 +219,10 @@ def run(seconds: float = 10.0, rounds: int = 3, note: str = "") -> list[str]:
         "## End to end over HTTP (uvicorn + wrk)",
         "",
         machine(extra),
-        f"Run: {started_at}, `python benchmarks/e2e.py --seconds {seconds:g}`: {rounds} rounds "
-        f"of {slice_seconds} s of `wrk -t1 -c{CONNECTIONS}` per contender, in a rotating "
-        f"order; wrk {_wrk_version(wrk)}; {load_at_start} when the run started. wrk and "
-        f"the server share the machine's cores.{suffix}",
+        f"Run: {started_at}, `python benchmarks/e2e.py --seconds {seconds:g}`: {rounds} "
+        f"round{'s' if rounds != 1 else ''} of {slice_seconds} s of `wrk -t1 -c{CONNECTIONS}` "
+        f"per contender, in a rotating order; wrk {_wrk_version(wrk)}; {load_at_start} "
+        f"when the run started. wrk and the server share the machine's cores.{suffix}",
         "",
         "Each app is one uvicorn worker on 127.0.0.1 answering `GET /orders` (RS256-2048 "
         "token, keys from a local issuer's JWKS over HTTP, `iss`/`aud`/`exp` and the "
@@ -240,8 +245,9 @@ def run(seconds: float = 10.0, rounds: int = 3, note: str = "") -> list[str]:
 
 
 def _wrk_version(wrk: str) -> str:
-    out = subprocess.run([wrk, "--version"], capture_output=True, text=True).stdout
-    match = re.search(r"wrk ([0-9.]+)", out)
+    done = subprocess.run([wrk, "--version"], capture_output=True, text=True)
+    out = done.stdout + done.stderr
+    match = re.search(r"wrk \S*?([0-9]+\.[0-9.]+)", out)
     return match[1] if match else "(version unknown)"
 
 

@@ -10,8 +10,9 @@ checks a bearer token the same way: RS256 signature against the issuer's JWKS
   example itself (``examples/starlette_app``), with and without the
   verified-token cache;
 * ``fastapi_noauth``: the same route in FastAPI, unprotected;
-* ``fastapi_bearerguard``: FastAPI with ``JWTAuth`` and ``require_scopes`` as
-  a dependency, the example's way;
+* ``fastapi_bearerguard`` / ``fastapi_bearerguard_nocache``: FastAPI with
+  ``JWTAuth`` and ``require_scopes`` as a dependency, the example's way, with
+  and without the verified-token cache;
 * ``fastapi_pyjwt``: the dependency FastAPI users commonly write: ``HTTPBearer``,
   ``jwt.PyJWKClient(jwks_uri)`` for the key, ``jwt.decode`` for the rest;
 * ``fastapi_authlib``: Authlib's ``ResourceProtector`` with its RFC 9068
@@ -20,8 +21,6 @@ checks a bearer token the same way: RS256 signature against the issuer's JWKS
 Run one: ``E2E_ISSUER=... E2E_JWKS_URI=... E2E_AUDIENCE=... uvicorn --factory
 e2e_apps:fastapi_pyjwt`` (from ``benchmarks/``).
 """
-
-from __future__ import annotations
 
 import os
 import sys
@@ -73,22 +72,26 @@ def fastapi_noauth() -> Any:
     return app
 
 
-def fastapi_bearerguard() -> Any:
-    from fastapi import Depends, FastAPI
+def fastapi_bearerguard(cache_size: int | None = None) -> Any:
+    """The FastAPI example's way: ``JWTAuth`` and a typed ``require_scopes`` dependency."""
+    from fastapi import FastAPI
 
     from bearerguard import AccessClaims
     from bearerguard.starlette import JWTAuth, require_scopes
 
+    reader = require_scopes(SCOPE).depends()
     app = FastAPI()
-    app.add_middleware(JWTAuth, oidc=ISSUER, audience=AUDIENCE)
+    app.add_middleware(JWTAuth, oidc=ISSUER, audience=AUDIENCE, cache_size=cache_size)
 
     @app.get("/orders")
-    async def orders(
-        claims: Annotated[AccessClaims, Depends(require_scopes(SCOPE))],
-    ) -> dict[str, Any]:
+    async def orders(claims: AccessClaims = reader) -> dict[str, Any]:
         return {"owner": claims.sub, "orders": ORDERS}
 
     return app
+
+
+def fastapi_bearerguard_nocache() -> Any:
+    return fastapi_bearerguard(cache_size=0)
 
 
 def fastapi_pyjwt() -> Any:
