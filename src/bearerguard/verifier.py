@@ -58,6 +58,7 @@ from ._redis_link import RedisLink
 from ._rules import role_names, scope_tokens
 from ._validation import Now, Validator, to_timestamp
 from .claims import AccessClaims, StandardClaims
+from .keyset import RemoteKeySet
 
 if TYPE_CHECKING:
     import opentelemetry.metrics
@@ -238,6 +239,10 @@ class Verifier(Generic[C]):
             self._metrics = Metrics(meter_provider, flat)
         # One connection for everything shared through Redis (checked now, opened lazily).
         self._redis = RedisLink(redis_url) if redis_url is not None else None
+        if self._redis is not None:
+            for issuer in flat:
+                if isinstance(issuer.keys, RemoteKeySet):
+                    issuer.keys._share(self._redis)  # one JWKS fetch for the fleet
 
     @property
     def issuers(self) -> tuple[Issuer, ...]:

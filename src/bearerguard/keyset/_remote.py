@@ -45,6 +45,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent import futures
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
 from .._clock import MonotonicClock
@@ -66,6 +67,10 @@ from ._machine import (
     Wait,
 )
 from ._policy import MAX_REDIRECTS, KeySetPolicy
+
+if TYPE_CHECKING:
+    from .._redis_link import RedisLink
+    from ._shared import SharedKeySet
 
 __all__ = ["RemoteKeySet"]
 
@@ -188,6 +193,15 @@ class RemoteKeySet:
         self._machine = KeySetMachine(policy, jwks_uri=jwks_uri, metadata_url=metadata_url)
         # The fetch the machine started last (in flight while the machine says so).
         self._flight: _Flight | None = None
+        # redis_url=: where the fleet shares this set's JWKS (None: fetch alone).
+        self._shared: SharedKeySet | None = None
+
+    def _share(self, link: RedisLink) -> None:
+        """Share fetches with the other processes using *link* (a Verifier's ``redis_url=``)."""
+        from ._shared import SharedKeySet
+
+        with self._lock:
+            self._shared = SharedKeySet(self, link)
 
     # -- inspection -------------------------------------------------------------
 
@@ -390,9 +404,25 @@ class RemoteKeySet:
                 flight.future.set_result(ok)
 
     def _fetch(self, request: FetchRequest) -> FetchResult:
-        policy = self._policy
+        if self._shared is not None:
+            # redis_url=: the fleet fetches once and shares (falls back to _fetch_alone).
+            return self._shared.fetch(request)
+        return self._fetch_alone(request)
+
+    def _fetch_alone(self, request: FetchRequest) -> FetchResult:
+        """This process fetches for itself, with its own validators."""
+        url = self._locate()
+        headers = {"If-None-Match": request.etag} if request.etag else {}
+        response = self._get(url, headers)
+        if response.status == 304 and request.etag:
+            return FetchResult(headers=response.headers, not_modified=True)
+        return self._result(request, response, url)
+
+    def _locate(self) -> str:
+        """The JWKS URL, running discovery first when it is not known yet."""
         url = self._machine.jwks_uri
         if url is None:
+            policy = self._policy
             metadata_url = self._machine.metadata_url
             assert self._issuer is not None
             assert metadata_url is not None
@@ -403,10 +433,10 @@ class RemoteKeySet:
             )
             with self._lock:
                 self._machine.located(url)
-        headers = {"If-None-Match": request.etag} if request.etag else {}
-        response = self._get(url, headers)
-        if response.status == 304 and request.etag:
-            return FetchResult(headers=response.headers, not_modified=True)
+        return url
+
+    def _result(self, request: FetchRequest, response: FetchResponse, url: str) -> FetchResult:
+        """The keys a JWKS *response* from *url* brings (parsed strictly; raises FetchError)."""
         document = parse_json_response(response, url, "JWKS")
         body_hash = hashlib.sha256(response.body).digest()
         if body_hash == request.last_hash:

@@ -1,0 +1,445 @@
+"""One JWKS fetch for a whole fleet: a key set's documents shared through Redis.
+
+With ``redis_url=``, a :class:`~bearerguard.keyset.RemoteKeySet` whose state
+machine decides to fetch asks its :class:`SharedKeySet` instead of the network:
+
+1. **Read.** The JWKS another process published (under a key derived from the
+   JWKS URL, or from the metadata URL for a discovered set) is taken when it
+   is newer than what this process holds and still within its lifetime. No
+   request reaches the identity provider.
+2. **Lock.** Otherwise a fetch is due for the fleet: the process that wins a
+   short lock (``SET NX PX``) fetches (sending the published ``ETag``), then
+   publishes the JWKS with its fetch time and validators (``ETag``,
+   ``Cache-Control``). The lock then stays for the rest of the ``cooldown``
+   as a marker that the fleet has just fetched: an unknown ``kid`` anywhere in
+   the fleet causes at most one fetch per ``cooldown``.
+3. **Wait.** A process that finds the lock taken waits (polling, at most
+   ``timeout``) for the holder's result and takes it, or, when the fleet has
+   just fetched and this process already holds that result, answers with it.
+
+Redis is trusted no more than the network: a published document is parsed
+and validated exactly like a fetched one (the same size cap, the same strict
+JSON, the same key checks). A document that is garbage, oversized, written
+for another URL or not bearerguard's is ignored, logged on
+``"bearerguard.keyset"``, and the process fetches for itself. Whenever Redis
+does not answer (down, slow, the link's breaker open), or a lock holder does
+not deliver in time, the process fetches for itself exactly as without Redis:
+Redis can save fetches, never refuse a token.
+
+Times in Redis are POSIX seconds (``time.time``), so the processes sharing
+one Redis need clocks in step (NTP); a published document's age reaches the
+state machine as an HTTP ``Age`` header and its lifetime is computed from it
+exactly as for a response that passed through a cache (RFC 9111 §4.2.3).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import math
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from .._encoding import json_object
+from .._errors import BearerGuardError, FetchError
+from .._fetch import FetchResponse
+from .._redis_link import RedisLink, RedisUnavailable
+from .._urls import check_url, safe_url
+from ._machine import FetchRequest, FetchResult
+
+if TYPE_CHECKING:
+    from ._remote import RemoteKeySet
+
+__all__ = ["PREFIX", "SharedKeySet", "redis_key"]
+
+log = logging.getLogger("bearerguard.keyset")
+
+#: Where shared key sets live in Redis: ``PREFIX + "{" + sha256(url)[:32] + "}"``.
+PREFIX = "bearerguard:jwks:"
+#: The format of a published document; others are ignored.
+VERSION = 1
+#: How often a process waiting for a lock holder looks for its result (seconds).
+POLL = 0.02
+#: Room for the metadata around the JWKS in one stored document.
+_META_BYTES = 4096
+
+# Reads the published document in one round trip, without ever transferring
+# more than the cap: {kind, meta, jwks}; kind is none | foreign | large | ok.
+_READ = """
+local t = redis.call('TYPE', KEYS[1]).ok
+if t == 'none' then return {'none'} end
+if t ~= 'hash' then return {'foreign'} end
+local meta_len = redis.call('HSTRLEN', KEYS[1], 'meta')
+local jwks_len = redis.call('HSTRLEN', KEYS[1], 'jwks')
+if meta_len > tonumber(ARGV[2]) or jwks_len > tonumber(ARGV[1]) then return {'large'} end
+local lock = redis.call('GET', KEYS[2])
+return {'ok', redis.call('HGET', KEYS[1], 'meta') or '', redis.call('HGET', KEYS[1], 'jwks') or '',
+        lock or ''}
+"""
+# Publishes a document; if this process still holds the lock, it becomes the
+# "fetched" marker for the rest of the cooldown (ARGV[5] ms; 0: drop it).
+_PUBLISH = """
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'meta', ARGV[1], 'jwks', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+if redis.call('GET', KEYS[2]) == ARGV[4] then
+  if tonumber(ARGV[5]) > 0 then
+    redis.call('SET', KEYS[2], 'fetched', 'PX', ARGV[5])
+  else
+    redis.call('DEL', KEYS[2])
+  end
+end
+return 1
+"""
+# Takes the lock (nil) or returns the value of the lock held by another process.
+_ACQUIRE = """
+local held = redis.call('GET', KEYS[1])
+if held then return held end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return false
+"""
+# Releases the lock after a failed fetch, if this process still holds it.
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+def redis_key(source: str) -> str:
+    """The Redis key of the document shared for *source* (a JWKS or metadata URL).
+
+    The hash tag (``{...}``) keeps the document and its lock in one Redis
+    Cluster slot.
+    """
+    return PREFIX + "{" + hashlib.sha256(source.encode("utf-8")).hexdigest()[:32] + "}"
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    """A document read back from Redis and checked (its JWKS not parsed yet)."""
+
+    jwks_uri: str
+    fetched_at: float
+    etag: str | None
+    cache_control: str | None
+    body: bytes
+
+
+class SharedKeySet:
+    """The Redis side of one :class:`~bearerguard.keyset.RemoteKeySet` (see the module docstring).
+
+    :meth:`fetch` runs in the key set's fetch thread, one call at a time per key
+    set. *wall* returns POSIX seconds (tests pass another clock).
+    """
+
+    def __init__(
+        self, keys: RemoteKeySet, link: RedisLink, *, wall: Callable[[], float] = time.time
+    ) -> None:
+        machine = keys._machine
+        # A discovered set is known by its metadata URL: its jwks_uri comes
+        # with the document, so the fleet runs discovery once too.
+        source = machine.metadata_url if keys.issuer is not None else machine.jwks_uri
+        assert source is not None
+        self._source: str = source
+        self._keys = keys
+        self._link = link
+        self._wall = wall
+        self._key = redis_key(self._source)
+        self._lock_key = self._key + ":lock"
+        self._held_at = -math.inf  # fetch time of the document this process holds
+        # Counters, for tests and the fleet benchmark.
+        self.reads = 0
+        self.fetches = 0
+        self.alone = 0
+        self.ignored = 0
+
+    @property
+    def key(self) -> str:
+        """The Redis key of this set's document."""
+        return self._key
+
+    # -- the seam ---------------------------------------------------------------
+
+    def fetch(self, request: FetchRequest) -> FetchResult:
+        """What the machine's fetch *request* brings: from Redis, the network, or alone."""
+        try:
+            found, _ = self._read()
+            if self._wanted(found):
+                assert found is not None
+                return self._apply(request, found)
+            token = secrets.token_hex(8)
+            lock = self._acquire(token)
+            if lock is None:
+                return self._fetch_for_fleet(request, found, token)
+            # Another process holds the lock: wait for its result, or read the
+            # result it has already published.
+            found, lock = self._read() if lock == "fetched" else self._wait()
+            if self._wanted(found):
+                assert found is not None
+                return self._apply(request, found)
+            if lock == "fetched" and found is not None and found.fetched_at >= self._held_at:
+                # The fleet fetched within the cooldown and this is its result:
+                # one fetch per cooldown for all the processes together.
+                return self._apply(request, found)
+        except RedisUnavailable:
+            # Logged by the link; this process fetches exactly as without Redis.
+            return self._fetch_alone(request)
+        except _Ignored:
+            pass  # logged where it was found; this process's result replaces it
+        return self._fetch_and_publish(request)
+
+    # -- reading ----------------------------------------------------------------
+
+    @property
+    def _lock_ms(self) -> int:
+        # Longer than any fetch may take (the machine abandons one after this).
+        return max(1, int(self._keys._machine.abandon_after * 1000))
+
+    def _read(self) -> tuple[Published | None, str]:
+        """The published document (``None``: none, or ignored) and the lock's value."""
+        policy = self._keys.policy
+        answer: Any = self._link.run(
+            lambda r: r.eval(_READ, 2, self._key, self._lock_key, policy.max_bytes, _META_BYTES)
+        )
+        self.reads += 1
+        kind = _text(answer[0]) if isinstance(answer, list) and answer else ""
+        if kind == "none":
+            return None, ""
+        if kind == "ok" and len(answer) == 4:
+            lock = _text(answer[3])
+            try:
+                return self._check(answer[1], answer[2]), lock
+            except _Ignored:
+                return None, lock
+        reason = {
+            "foreign": "it is not a bearerguard document",
+            "large": f"it is larger than {policy.max_bytes} bytes",
+        }.get(kind, "Redis answered something unexpected")
+        try:
+            self._ignore(reason)
+        except _Ignored:
+            return None, ""
+
+    def _check(self, meta_raw: Any, body: Any) -> Published:
+        """The document if it is bearerguard's, for this source, and well-formed."""
+        if not isinstance(meta_raw, bytes) or not isinstance(body, bytes):
+            self._ignore("it is not a bearerguard document")
+        try:
+            meta = json_object(meta_raw, "shared JWKS metadata")
+        except BearerGuardError:
+            self._ignore("its metadata is not a JSON object")
+        if meta.get("v") != VERSION:
+            self._ignore("it is not a bearerguard document of this version")
+        if meta.get("source") != self._source:
+            self._ignore("it was published for another URL")
+        jwks_uri = meta.get("jwks_uri")
+        fetched_at: Any = meta.get("fetched_at")
+        etag = meta.get("etag")
+        cache_control = meta.get("cache_control")
+        digest = meta.get("sha256")
+        if (
+            not isinstance(jwks_uri, str)
+            or type(fetched_at) not in (int, float)
+            or not math.isfinite(fetched_at)
+            or not (etag is None or isinstance(etag, str))
+            or not (cache_control is None or isinstance(cache_control, str))
+            or not isinstance(digest, str)
+        ):
+            self._ignore("its metadata is malformed")
+        if digest != hashlib.sha256(body).hexdigest():
+            self._ignore("its JWKS does not match its digest")
+        if fetched_at > self._wall() + 60:
+            self._ignore("it claims to be fetched in the future")
+        policy = self._keys.policy
+        try:
+            check_url(jwks_uri, "shared jwks_uri", require_https=policy.require_https)
+        except BearerGuardError:
+            self._ignore("its jwks_uri is not an allowed URL")
+        if self._keys.issuer is None and jwks_uri != self._source:
+            self._ignore("it was published for another URL")
+        return Published(jwks_uri, float(fetched_at), etag, cache_control, body)
+
+    def _wanted(self, found: Published | None) -> bool:
+        """Whether *found* is newer than what this process holds and within its lifetime."""
+        if found is None or found.fetched_at <= self._held_at:
+            return False
+        return self._age(found) < self._lifetime(found)
+
+    def _age(self, found: Published) -> float:
+        return max(0.0, self._wall() - found.fetched_at)
+
+    def _lifetime(self, found: Published) -> float:
+        headers = {"cache-control": found.cache_control} if found.cache_control else {}
+        return self._keys.policy.lifetime(headers)
+
+    def _apply(self, request: FetchRequest, found: Published) -> FetchResult:
+        """The machine's result from *found*: parsed exactly like a fetched response."""
+        keys = self._keys
+        headers = {"age": str(int(self._age(found)))}
+        if found.cache_control:
+            headers["cache-control"] = found.cache_control
+        if found.etag:
+            headers["etag"] = found.etag
+        located = keys._machine.jwks_uri
+        if located is not None and located != found.jwks_uri:
+            self._ignore("it names another jwks_uri than discovery found")
+        try:
+            result = keys._result(request, FetchResponse(200, headers, found.body), found.jwks_uri)
+        except FetchError as exc:
+            self._ignore(exc.description)
+        if located is None:
+            with keys._lock:  # only a document that passed every check may locate the keys
+                keys._machine.located(found.jwks_uri)
+        self._held_at = found.fetched_at
+        return result
+
+    def _acquire(self, token: str) -> str | None:
+        """Take the lock (``None``), or the value of the lock another process holds."""
+        held: Any = self._link.run(
+            lambda r: r.eval(_ACQUIRE, 1, self._lock_key, token, self._lock_ms)
+        )
+        return None if held is None else _text(held)
+
+    def _wait(self) -> tuple[Published | None, str]:
+        """Poll (at most the policy's timeout) until the lock holder is done."""
+        deadline = time.monotonic() + self._keys.policy.timeout
+        found: Published | None = None
+        lock = ""
+        while time.monotonic() < deadline:
+            time.sleep(POLL)
+            found, lock = self._read()
+            # A result, the fleet's marker, or a lock released without a
+            # result (the holder's fetch failed): nothing more to wait for.
+            if self._wanted(found) or lock in ("fetched", ""):
+                break
+        return found, lock
+
+    # -- fetching ---------------------------------------------------------------
+
+    def _fetch_for_fleet(
+        self, request: FetchRequest, found: Published | None, token: str
+    ) -> FetchResult:
+        """Holding the lock: fetch (revalidating *found*), publish, pass the lock on as a marker."""
+        keys = self._keys
+        started = time.monotonic()
+        try:
+            url = found.jwks_uri if found and keys._machine.jwks_uri is None else keys._locate()
+            if keys._machine.jwks_uri is None:
+                with keys._lock:
+                    keys._machine.located(url)
+            etag = found.etag if found is not None and found.jwks_uri == url else None
+            response = keys._get(url, {"If-None-Match": etag} if etag else {})
+            self.fetches += 1
+            if response.status == 304 and etag and found is not None:
+                # The fleet's copy is still good: renew it with this answer's validators.
+                headers = {
+                    "cache-control": response.headers.get("cache-control")
+                    or found.cache_control
+                    or "",
+                    "etag": response.headers.get("etag") or etag,
+                }
+                response = FetchResponse(200, {k: v for k, v in headers.items() if v}, found.body)
+            result = keys._result(request, response, url)
+        except BaseException:
+            self._release(token)
+            raise
+        cooldown = keys.policy.cooldown - (time.monotonic() - started)
+        self._publish(url, response, token, max(0.0, cooldown))
+        return result
+
+    def _fetch_alone(self, request: FetchRequest) -> FetchResult:
+        """Redis does not answer: today's fetch, with this process's own validators."""
+        self.alone += 1
+        result = self._keys._fetch_alone(request)
+        self._held_at = self._wall()
+        return result
+
+    def _fetch_and_publish(self, request: FetchRequest) -> FetchResult:
+        """No usable result from the fleet: fetch here, and publish it for the others."""
+        self.alone += 1
+        keys = self._keys
+        url = keys._locate()
+        response = keys._get(url, {})  # no validators: the body is published
+        self.fetches += 1
+        result = keys._result(request, response, url)
+        self._publish(url, response, "", 0.0)  # "": no lock of this process to pass on
+        return result
+
+    def _publish(self, url: str, response: FetchResponse, token: str, cooldown: float) -> None:
+        now = self._wall()
+        age = _int_header(response.headers.get("age"))
+        published = Published(
+            url,
+            now - age,
+            response.headers.get("etag"),
+            response.headers.get("cache-control"),
+            response.body,
+        )
+        meta = {
+            "v": VERSION,
+            "source": self._source,
+            "jwks_uri": url,
+            "fetched_at": published.fetched_at,
+            "etag": published.etag,
+            "cache_control": published.cache_control,
+            "sha256": hashlib.sha256(response.body).hexdigest(),
+        }
+        # Kept past its lifetime for revalidation (a 304 renews it for everyone).
+        policy = self._keys.policy
+        ttl_ms = int((self._lifetime(published) + min(policy.max_stale, 86400)) * 1000) + 1000
+        self._held_at = published.fetched_at
+        # If Redis fails here, the keys are applied all the same; others fetch for themselves.
+        with contextlib.suppress(RedisUnavailable):
+            self._link.run(
+                lambda r: r.eval(
+                    _PUBLISH,
+                    2,
+                    self._key,
+                    self._lock_key,
+                    _json(meta),
+                    response.body,
+                    ttl_ms,
+                    token,
+                    int(cooldown * 1000),
+                )
+            )
+
+    def _release(self, token: str) -> None:
+        with contextlib.suppress(RedisUnavailable):  # if not, the lock expires by itself
+            self._link.run(lambda r: r.eval(_RELEASE, 1, self._lock_key, token))
+
+    def _ignore(self, reason: str) -> NoReturn:
+        """Log that the published document is ignored, and stop using it."""
+        self.ignored += 1
+        log.warning(
+            "shared JWKS for %s in Redis ignored (%s): fetching it here",
+            safe_url(self._source),
+            reason,
+        )
+        raise _Ignored(reason)
+
+
+class _Ignored(Exception):
+    """The document in Redis is not to be used; the process fetches for itself."""
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value if isinstance(value, str) else ""
+
+
+def _int_header(value: str | None) -> int:
+    if value is None or not value.strip().isdigit():
+        return 0
+    return min(int(value.strip()), 2**31)
+
+
+def _json(value: dict[str, Any]) -> str:
+    import json
+
+    return json.dumps(value, separators=(",", ":"), allow_nan=False)
