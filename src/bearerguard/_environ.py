@@ -43,11 +43,22 @@ def decide_environ(gate: RequestGate, environ: WSGIEnvironment) -> Decision:
 
 
 def verify_token(
-    gate: RequestGate, verifier: Verifier[Any], token: str
+    gate: RequestGate,
+    verifier: Verifier[Any],
+    token: str,
+    environ: WSGIEnvironment | None = None,
 ) -> StandardClaims | Decision:
-    """The verified claims of *token*, or the gate's refusal of it."""
+    """The verified claims of *token*, or the gate's refusal of it.
+
+    With ``mtls=True`` the client certificate comes from *environ* (the
+    request's), see :class:`~bearerguard._mtls.CertificateSource`.
+    """
+    certificates = gate.settings.certificates
+    certificate = None
+    if certificates is not None and environ is not None:
+        certificate = certificates.from_environ(environ)
     try:
-        claims: StandardClaims = verifier.verify(token)
+        claims: StandardClaims = verifier.verify(token, client_certificate=certificate)
     except REFUSALS as error:
         return gate.refusal(error, token)
     return claims

@@ -37,6 +37,7 @@ from ._errors import (
 )
 from ._fetch import Fetcher
 from ._http import PlainResponse, error_response
+from ._mtls import CertificateSource
 from ._redis_link import check_redis_url
 from ._refusals import Refusal, RefusalReporter
 from ._resource_metadata import ResourceMetadata
@@ -194,6 +195,16 @@ class GuardSettings:
     ``resource_name``, ...). ``websocket_subprotocol`` (Starlette/FastAPI only;
     off by default) lets browsers send the token in a WebSocket handshake as
     the subprotocol that follows this name (``["bearer", token]``).
+
+    Certificate-bound tokens (RFC 8705 §3): ``mtls=True`` accepts a token
+    whose ``cnf`` has ``x5t#S256`` only from a request with the TLS client
+    certificate of that thumbprint (tokens without ``cnf`` work as before).
+    The certificate comes from the server's TLS layer (the ASGI TLS
+    extension, the WSGI environ's ``SSL_CLIENT_CERT``), or, behind a
+    TLS-terminating proxy, from the header ``mtls_proxy_header`` names
+    (URL-encoded PEM, as nginx's ``$ssl_client_escaped_cert``), believed only
+    from the addresses and networks in ``mtls_trusted_proxies`` and ignored
+    from any other.
     """
 
     oidc: str | Sequence[str] | None = None
@@ -220,11 +231,15 @@ class GuardSettings:
     resource: str | None = None
     resource_metadata: Mapping[str, Any] | None = None
     websocket_subprotocol: str | None = None
+    mtls: bool = False
+    mtls_proxy_header: str | None = None
+    mtls_trusted_proxies: Sequence[str] | None = None
     jwks_url: InitVar[str | None] = None
     _exact: frozenset[str] = field(init=False, repr=False, compare=False)
     _prefixes: tuple[str, ...] = field(init=False, repr=False, compare=False)
     _metadata: ResourceMetadata | None = field(init=False, repr=False, compare=False)
     _reporter: RefusalReporter = field(init=False, repr=False, compare=False)
+    _certificates: CertificateSource | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self, jwks_url: str | None) -> None:
         if jwks_url is not None:
@@ -287,6 +302,27 @@ class GuardSettings:
         object.__setattr__(self, "_prefixes", tuple(p[:-1] for p in paths if p.endswith("*")))
         object.__setattr__(self, "_metadata", metadata)
         object.__setattr__(self, "_reporter", self._build_reporter())
+        object.__setattr__(self, "_certificates", self._build_certificates())
+
+    def _build_certificates(self) -> CertificateSource | None:
+        if type(self.mtls) is not bool:
+            raise ConfigurationError("mtls= must be True or False")
+        if self.verifier is not None and self.verifier.mtls != self.mtls:
+            raise ConfigurationError(
+                f"mtls={self.mtls} but the verifier= was built with mtls={self.verifier.mtls}: "
+                "give both the same value"
+            )
+        if not self.mtls:
+            given = [n for n in ("mtls_proxy_header", "mtls_trusted_proxies") if getattr(self, n)]
+            if given:
+                raise ConfigurationError(
+                    f"{'= and '.join(given)}= {'need' if len(given) > 1 else 'needs'} "
+                    "mtls=True (certificate-bound tokens)"
+                )
+            return None
+        return CertificateSource(
+            proxy_header=self.mtls_proxy_header, trusted_proxies=self.mtls_trusted_proxies
+        )
 
     def _build_reporter(self) -> RefusalReporter:
         level = self.refusal_log_level
@@ -433,6 +469,11 @@ class GuardSettings:
         """The RFC 9728 document to serve, or ``None`` when ``resource`` is unset."""
         return self._metadata
 
+    @property
+    def certificates(self) -> CertificateSource | None:
+        """Where requests' client certificates come from (``None``: ``mtls`` is off)."""
+        return self._certificates
+
     def is_public(self, path: str) -> bool:
         """Whether requests to *path* skip authentication."""
         return path in self._exact or path.startswith(self._prefixes)
@@ -480,6 +521,7 @@ class GuardSettings:
                 cache_size=DEFAULT_CACHE_SIZE if self.cache_size is None else self.cache_size,
                 meter_provider=self.meter_provider,
                 redis_url=self.redis_url,
+                mtls=self.mtls,
             )
         validator = self.validator or Validator(
             aud=self.audience, claim_sources=self.claim_sources or DEFAULT_CLAIM_SOURCES
@@ -502,6 +544,7 @@ class GuardSettings:
             cache_size=DEFAULT_CACHE_SIZE if self.cache_size is None else self.cache_size,
             meter_provider=self.meter_provider,
             redis_url=self.redis_url,
+            mtls=self.mtls,
         )
 
     @classmethod

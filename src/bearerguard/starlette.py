@@ -208,6 +208,7 @@ class JWTAuth:
         self.verifier = verifier
         self.gate = RequestGate(settings, max_token_size=verifier.max_token_size)
         self._subprotocol = settings.websocket_subprotocol
+        self._certificates = settings.certificates  # None: mtls is off
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self._misconfigured is not None:
@@ -238,8 +239,12 @@ class JWTAuth:
             decision = self.gate.refusal(conflict)
         action = decision.action
         if action is Action.VERIFY:
+            certificates = self._certificates
+            certificate = None if certificates is None else certificates.from_scope(scope)
             try:
-                claims: StandardClaims = await self.verifier.averify(decision.token)
+                claims: StandardClaims = await self.verifier.averify(
+                    decision.token, client_certificate=certificate
+                )
             except REFUSALS as error:
                 await self._answer(scope, send, self.gate.refusal(error, decision.token))
                 return

@@ -39,6 +39,18 @@ __all__ = ["BearerTokenBackend"]
 log = logging.getLogger("bearerguard.django")
 
 
+def _certificate(request: HttpRequest | None, config: DjangoConfig) -> str | None:
+    """The request's TLS client certificate, with ``MTLS`` on (``None``: none, or off).
+
+    Under WSGI from ``request.META`` (``SSL_CLIENT_CERT``, or the trusted
+    proxy's header); under ASGI from the scope's TLS extension.
+    """
+    certificates = config.guard.certificates
+    if certificates is None or request is None:
+        return None
+    return certificates.from_environ(request.META, getattr(request, "scope", None))
+
+
 class BearerTokenBackend:
     """Authenticate a request by its bearer access token.
 
@@ -79,7 +91,9 @@ class BearerTokenBackend:
             return None
         config = get_config()
         try:
-            claims = config.verifier.verify(bearer_token)
+            claims = config.verifier.verify(
+                bearer_token, client_certificate=_certificate(request, config)
+            )
             return _accepted(request, claims, self._user_for(request, claims, config))
         except REFUSALS as exc:
             remember_error(request, exc)  # for the middleware's 401 or 503
@@ -93,7 +107,9 @@ class BearerTokenBackend:
             return None
         config = get_config()
         try:
-            claims = await config.verifier.averify(bearer_token)
+            claims = await config.verifier.averify(
+                bearer_token, client_certificate=_certificate(request, config)
+            )
             return _accepted(request, claims, await self._auser_for(request, claims, config))
         except REFUSALS as exc:
             remember_error(request, exc)  # for the middleware's 401 or 503
