@@ -1,0 +1,30 @@
+"""The DPoP tests' API as a Django REST framework view (``ROOT_URLCONF = "tests.dpop.drf_urls"``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpResponse
+from django.urls import path
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from bearerguard.django.rest_framework import BearerTokenAuthentication
+
+from ..adapters.cases import TEXT
+
+
+class Token(APIView):
+    authentication_classes = [BearerTokenAuthentication]
+    permission_classes = [IsAuthenticated]
+
+    def get(self, request: Request) -> HttpResponse:
+        claims: Any = request.auth  # the verified claims (BearerTokenAuthentication)
+        body = claims.sub.encode()
+        return HttpResponse(body, content_type=TEXT, headers={"Content-Length": str(len(body))})
+
+    post = get
+
+
+urlpatterns = [path("token", Token.as_view())]
