@@ -85,6 +85,8 @@ PUBLIC: dict[str, list[str]] = {
         "RemoteKeySet",
     ],
     "bearerguard.providers": [
+        "ANY_TENANT",
+        "IssuerGroup",
         "auth0",
         "cognito",
         "entra",

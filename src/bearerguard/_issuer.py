@@ -58,10 +58,14 @@ class Issuer:
     allow-list of JWS algorithms (``None``: every asymmetric algorithm that fits
     the key); ``EdDSA`` in it also admits tokens labelled with its RFC 9864
     names ``Ed25519`` and ``Ed448``. *validator* is required for
-    :meth:`verify_and_validate`.
+    :meth:`verify_and_validate`. *claims_type* (a subclass of
+    :class:`~bearerguard.claims.StandardClaims`) is the class
+    :meth:`verify_and_validate` returns when not told otherwise, and the one a
+    :class:`~bearerguard.Verifier` of this issuer returns (default
+    :class:`~bearerguard.claims.AccessClaims`).
     """
 
-    __slots__ = ("_algorithms", "_keys", "_max_token_size", "_url", "_validator")
+    __slots__ = ("_algorithms", "_claims_type", "_keys", "_max_token_size", "_url", "_validator")
 
     def __init__(
         self,
@@ -71,6 +75,7 @@ class Issuer:
         *,
         algorithms: Iterable[str] | None = None,
         max_token_size: int = DEFAULT_MAX_TOKEN_SIZE,
+        claims_type: type[StandardClaims] | None = None,
     ) -> None:
         if not isinstance(url, str) or not url:
             raise ConfigurationError("issuer url must be a non-empty string")
@@ -99,9 +104,17 @@ class Issuer:
             raise ConfigurationError(
                 f"key set was discovered for issuer {keys.issuer!r}, not {url!r}"
             )
+        if claims_type is not None and not (
+            isinstance(claims_type, type) and issubclass(claims_type, StandardClaims)
+        ):
+            raise ConfigurationError(
+                "claims_type must be a subclass of bearerguard.AccessClaims (or StandardClaims), "
+                f"e.g. claims_type=AccessClaims; got {claims_type!r}"
+            )
         self._url = url
         self._validator = validator
         self._max_token_size = max_token_size
+        self._claims_type = claims_type
         self._keys: KeySource = keys if isinstance(keys, KeySource) else StaticKeySet(keys)
 
     # -- construction from the network -----------------------------------------
@@ -227,6 +240,11 @@ class Issuer:
         """The largest token accepted, in bytes."""
         return self._max_token_size
 
+    @property
+    def claims_type(self) -> type[StandardClaims] | None:
+        """The claims class this issuer's tokens are returned as (``None``: not set here)."""
+        return self._claims_type
+
     def __repr__(self) -> str:
         return f"Issuer({self._url!r})"
 
@@ -347,13 +365,14 @@ class Issuer:
         """Verify *token* and validate its claims; raise on any failure.
 
         Returns the verified :class:`~bearerguard.JWS` and the claims as
-        *claims_type* (default :class:`~bearerguard.claims.AccessClaims`).
+        *claims_type* (default: the issuer's :attr:`claims_type`, else
+        :class:`~bearerguard.claims.AccessClaims`).
         Claim failures raise one :class:`~bearerguard.InvalidClaims`
         (or :class:`~bearerguard.ExpiredToken`) listing every failed check.
         """
         validator, ts = self._validation_at(now)
         jws = self.unsafe_verify(token)
-        return jws, self._claims(jws, validator, claims_type, ts)
+        return jws, self._claims(jws, validator, claims_type or self._claims_type, ts)
 
     @overload
     async def averify_and_validate(
@@ -371,7 +390,7 @@ class Issuer:
         """Async twin of :meth:`verify_and_validate`; key fetches never block the loop."""
         validator, ts = self._validation_at(now)
         jws = await self.aunsafe_verify(token)
-        return jws, self._claims(jws, validator, claims_type, ts)
+        return jws, self._claims(jws, validator, claims_type or self._claims_type, ts)
 
     def _validation_at(self, now: Now) -> tuple[Validator, float]:
         """The validator (checked before the token) and the time to validate at."""

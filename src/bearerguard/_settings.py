@@ -48,6 +48,7 @@ from .claims import AccessClaims, StandardClaims
 
 if TYPE_CHECKING:
     from ._issuer import Issuer
+    from ._issuer_group import IssuerGroup
     from .keyset import KeySetPolicy
     from .verifier import Verifier
 
@@ -157,8 +158,8 @@ class GuardSettings:
     * ``jwks_uri`` with ``issuer``: a JWKS URL and the ``iss`` its tokens carry
       (``jwks_url`` is its deprecated spelling);
     * ``issuers``: ready :class:`~bearerguard.Issuer` objects, such as the
-      identity provider profiles of :mod:`bearerguard.providers` (a profile
-      that is a tuple of issuers counts as its members); each holds its keys
+      identity provider profiles of :mod:`bearerguard.providers` (an
+      :class:`~bearerguard.providers.IssuerGroup` counts as its members); each holds its keys
       and claim policy, so ``oidc``, ``oauth2``, ``jwks_uri``, ``audience``,
       ``validator``, ``claim_sources``, ``algorithms``, ``policy`` and
       ``fetcher`` must be unset;
@@ -212,7 +213,7 @@ class GuardSettings:
     jwks_uri: str | None = None
     issuer: str | None = None
     verifier: Verifier[Any] | None = None
-    issuers: Sequence[Issuer | tuple[Issuer, ...]] | None = None
+    issuers: Sequence[Issuer | IssuerGroup | tuple[Issuer, ...]] | None = None
     audience: str | Sequence[str] | None = None
     validator: Validator | None = None
     claim_sources: ClaimSources | None = None
@@ -348,6 +349,7 @@ class GuardSettings:
 
     def _check_issuers(self) -> None:
         from ._issuer import Issuer
+        from ._issuer_group import IssuerGroup, members_of
 
         given = [name for name in _ISSUERS_HOLD if getattr(self, name) is not None]
         if given:
@@ -362,10 +364,9 @@ class GuardSettings:
             raise ConfigurationError(
                 "issuers= must be a list of issuers, e.g. [providers.auth0(domain, audience)]"
             )
-        flat = tuple(
-            member for item in items for member in (item if isinstance(item, tuple) else (item,))
-        )
-        if not flat:
+        flat = tuple(member for item in items for member in members_of(item))
+        groups = [item for item in items if isinstance(item, IssuerGroup)]
+        if not flat and not groups:
             raise ConfigurationError("issuers= is empty: give at least one issuer")
         for member in flat:
             if not isinstance(member, Issuer):
@@ -377,7 +378,8 @@ class GuardSettings:
                 raise ConfigurationError(
                     f"issuers=: {member!r} has no validator: pass validator=Validator(aud=...)"
                 )
-        object.__setattr__(self, "issuers", flat)
+        # Groups stay groups: the verifier asks them about an iss none of its issuers has.
+        object.__setattr__(self, "issuers", tuple(items))
         claims_type = self.claims_type
         if claims_type is not None and not (
             isinstance(claims_type, type) and issubclass(claims_type, StandardClaims)
@@ -458,7 +460,19 @@ class GuardSettings:
         if self.verifier is not None:
             return tuple(issuer.url for issuer in self.verifier.issuers)
         if self.issuers is not None:
-            return tuple(dict.fromkeys(issuer.url for issuer in self.issuers))  # type: ignore[union-attr]
+            from ._issuer_group import IssuerGroup, members_of
+
+            return tuple(
+                dict.fromkeys(
+                    url
+                    for item in self.issuers
+                    for url in (
+                        item.urls
+                        if isinstance(item, IssuerGroup)
+                        else [member.url for member in members_of(item)]
+                    )
+                )
+            )
         urls = [*(self.oidc or ()), *(self.oauth2 or ())]
         if self.issuer is not None:
             urls.append(self.issuer)
@@ -517,7 +531,8 @@ class GuardSettings:
         if self.issuers is not None:
             return Verifier(
                 issuers=self.issuers,
-                claims_type=self.claims_type or AccessClaims,
+                # None: the issuers' own claims_type (a conflict is refused there).
+                claims_type=self.claims_type,
                 cache_size=DEFAULT_CACHE_SIZE if self.cache_size is None else self.cache_size,
                 meter_provider=self.meter_provider,
                 redis_url=self.redis_url,

@@ -51,8 +51,9 @@ from ._errors import (
     TokenTooLarge,
 )
 from ._issuer import Issuer, validated_claims
+from ._issuer_group import UNTRUSTED, IssuerGroup, explainer_of, members_of
 from ._jwk import PublicJWK
-from ._jws import Parts, parse
+from ._jws import DEFAULT_MAX_TOKEN_SIZE, Parts, parse
 from ._keysource import KeySource
 from ._redis_link import RedisLink
 from ._rules import role_names, scope_tokens
@@ -104,10 +105,15 @@ class Verifier(Generic[C]):
 
     Every issuer needs a :class:`~bearerguard.Validator` and a
     distinct :attr:`~bearerguard.Issuer.url` (checked here, at
-    construction); an item may also be a tuple of issuers, as
-    :func:`bearerguard.providers.google` returns. *claims_type* is
-    :class:`~bearerguard.claims.AccessClaims` or a subclass of it (or of
-    :class:`~bearerguard.claims.StandardClaims`).
+    construction); an item may also be an
+    :class:`~bearerguard.providers.IssuerGroup`, as
+    :func:`bearerguard.providers.google` returns (or a tuple of issuers).
+    *claims_type* is :class:`~bearerguard.claims.AccessClaims` or a subclass
+    of it (or of :class:`~bearerguard.claims.StandardClaims`); by default the
+    one the issuers were built with (``claims_type=``), else
+    :class:`~bearerguard.claims.AccessClaims`. Two different claims types
+    (the issuers', or the issuers' and this one) are a
+    :class:`~bearerguard.ConfigurationError`: a verifier returns one class.
 
     :meth:`verify` is for synchronous code; :meth:`averify` is its asyncio
     twin, which waits for key fetches without blocking the event loop. Both
@@ -136,6 +142,7 @@ class Verifier(Generic[C]):
         "_cache_lock",
         "_cache_size",
         "_claims_type",
+        "_explainers",
         "_hits",
         "_issuers",
         "_max_token_size",
@@ -143,6 +150,7 @@ class Verifier(Generic[C]):
         "_misses",
         "_mtls",
         "_redis",
+        "_resolvers",
         "_routes",
         "_unchecked_binding",
     )
@@ -150,7 +158,8 @@ class Verifier(Generic[C]):
     @overload
     def __init__(
         self: Verifier[AccessClaims],
-        issuers: Iterable[Issuer | tuple[Issuer, ...]],
+        issuers: Iterable[Issuer | IssuerGroup | tuple[Issuer, ...]],
+        claims_type: None = None,
         *,
         cache_size: int = DEFAULT_CACHE_SIZE,
         meter_provider: opentelemetry.metrics.MeterProvider | None = None,
@@ -161,7 +170,7 @@ class Verifier(Generic[C]):
     @overload
     def __init__(
         self,
-        issuers: Iterable[Issuer | tuple[Issuer, ...]],
+        issuers: Iterable[Issuer | IssuerGroup | tuple[Issuer, ...]],
         claims_type: type[C],
         *,
         cache_size: int = DEFAULT_CACHE_SIZE,
@@ -172,7 +181,7 @@ class Verifier(Generic[C]):
 
     def __init__(
         self,
-        issuers: Iterable[Issuer | tuple[Issuer, ...]],
+        issuers: Iterable[Issuer | IssuerGroup | tuple[Issuer, ...]],
         claims_type: type[C] | None = None,
         *,
         cache_size: int = DEFAULT_CACHE_SIZE,
@@ -184,11 +193,12 @@ class Verifier(Generic[C]):
             raise ConfigurationError("cache_size must be a non-negative integer (0: no cache)")
         if isinstance(issuers, Issuer):
             raise ConfigurationError("issuers must be a list of Issuer objects")
-        # A provider profile (bearerguard.providers) may be several issuers in a tuple.
-        flat: tuple[Issuer, ...] = tuple(
-            member for item in issuers for member in (item if isinstance(item, tuple) else (item,))
-        )
-        if not flat:
+        # A provider profile (bearerguard.providers) may be an IssuerGroup (or a tuple).
+        items = list(issuers)
+        flat: tuple[Issuer, ...] = tuple(member for item in items for member in members_of(item))
+        # Groups that admit issuers beyond their members (Entra ID: any tenant).
+        resolvers = tuple(i for i in items if isinstance(i, IssuerGroup) and i._resolve)
+        if not flat and not resolvers:
             raise ConfigurationError("a Verifier needs at least one Issuer")
         routes: dict[str, tuple[Issuer, Validator]] = {}
         for issuer in flat:
@@ -202,10 +212,10 @@ class Verifier(Generic[C]):
                 raise ConfigurationError(f"issuer {issuer.url!r} is configured twice")
             # cnf is the verifier's to check, per request (see _confirm).
             routes[issuer.url] = (issuer, _binding_checked_here(issuer.validator))
-        chosen: type[StandardClaims] = AccessClaims if claims_type is None else claims_type
-        if not (isinstance(chosen, type) and issubclass(chosen, StandardClaims)):
-            raise ConfigurationError("claims_type must be a subclass of StandardClaims")
+        chosen = _claims_type_of(claims_type, [*flat, *resolvers])
         self._issuers = flat
+        self._resolvers = resolvers
+        self._explainers = tuple(e for e in map(explainer_of, items) if e is not None)
         self._routes = routes
         if type(mtls) is not bool:
             raise ConfigurationError("mtls must be True or False")
@@ -218,7 +228,7 @@ class Verifier(Generic[C]):
         )
         self._claims_type: type[C] = chosen  # type: ignore[assignment]
         # Parse with the largest cap; each issuer's own cap is applied after routing.
-        self._max_token_size = max(i.max_token_size for i in flat)
+        self._max_token_size = max((i.max_token_size for i in flat), default=DEFAULT_MAX_TOKEN_SIZE)
         # An OrderedDict as LRU: get, move_to_end, pop and popitem are each one
         # C call on str keys, atomic under the GIL, so a hit takes no lock; the
         # lock only keeps inserts and evictions of concurrent misses in order.
@@ -471,7 +481,7 @@ class Verifier(Generic[C]):
         iss = parts[1].get("iss")
         route = self._routes.get(iss) if type(iss) is str else None
         if route is None:
-            raise IssuerMismatch("token iss is not a trusted issuer")
+            route = self._untrusted(iss)
         issuer, validator = route
         if len(token) > issuer.max_token_size:
             raise TokenTooLarge(f"token is larger than {issuer.max_token_size} bytes")
@@ -480,6 +490,25 @@ class Verifier(Generic[C]):
         if allowed is not None and alg not in allowed:
             raise AlgorithmNotAllowed(f"algorithm {alg!r} is not allowed for this issuer")
         return parts, issuer, validator
+
+    def _untrusted(self, iss: object) -> tuple[Issuer, Validator]:
+        """An ``iss`` no configured issuer has: a group's issuer for it, or the refusal.
+
+        Only a group that admits issuers beyond its members (an Entra ID
+        profile accepting any tenant) can take it; otherwise the refusal says
+        why when a provider profile knows (a tenant not allowed, another
+        authorization server), with no network call.
+        """
+        if type(iss) is str:
+            for group in self._resolvers:
+                issuer = group.issuer_for(iss)
+                if issuer is not None and issuer.validator is not None:
+                    return issuer, issuer.validator
+            for explain in self._explainers:
+                reason = explain(iss)
+                if reason is not None:
+                    raise IssuerMismatch(reason)
+        raise IssuerMismatch(UNTRUSTED)
 
     def _finish(
         self,
@@ -512,6 +541,40 @@ def _binding_checked_here(validator: Validator) -> Validator:
     if validator.allow_sender_constrained:
         return validator
     return dataclasses.replace(validator, allow_sender_constrained=True)
+
+
+def _claims_type_of(
+    given: type[StandardClaims] | None, issuers: Sequence[Issuer | IssuerGroup]
+) -> type[StandardClaims]:
+    """The claims class a verifier returns: *given*, else the one the issuers name.
+
+    Two different ones are a start-up error rather than one silently winning.
+    """
+    if given is not None and not (isinstance(given, type) and issubclass(given, StandardClaims)):
+        raise ConfigurationError(
+            "claims_type must be a subclass of bearerguard.AccessClaims (or StandardClaims), "
+            f"e.g. claims_type=AccessClaims; got {given!r}"
+        )
+    named: dict[type[StandardClaims], str] = {}
+    for issuer in issuers:
+        if issuer.claims_type is not None:
+            url = issuer.url if isinstance(issuer, Issuer) else issuer.urls[0]
+            named.setdefault(issuer.claims_type, url)
+    chosen = given or (next(iter(named)) if len(named) == 1 else AccessClaims)
+    if given is None and len(named) > 1:
+        listed = ", ".join(f"{url!r} claims_type={t.__qualname__}" for t, url in named.items())
+        raise ConfigurationError(
+            f"the issuers were built with different claims types ({listed}); a verifier "
+            "returns one claims class: give every issuer the same claims_type="
+        )
+    for claims_type, url in named.items():
+        if claims_type is not chosen:
+            raise ConfigurationError(
+                f"claims_type conflict: {chosen.__qualname__} was given to the verifier (or the "
+                f"adapter's claims_type setting) but issuer {url!r} was built with "
+                f"claims_type={claims_type.__qualname__}; set it in one place"
+            )
+    return chosen
 
 
 def _time_window(claims: StandardClaims, validator: Validator) -> tuple[float, float]:

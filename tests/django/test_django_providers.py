@@ -51,7 +51,7 @@ def test_issuers_setting_drives_django_views_and_drf(
     drf = Client().get("/drf/admin", headers=headers)
     assert (view.status_code, drf.status_code) == (status, status)
     if status == 401:
-        assert "token_use: not an accepted value" in view.headers["WWW-Authenticate"]
+        assert "token_use: an ID token, not an access token" in view.headers["WWW-Authenticate"]
 
 
 def test_issuers_setting_beside_oidc_is_refused(
@@ -64,3 +64,18 @@ def test_issuers_setting_beside_oidc_is_refused(
     configure(BEARERGUARD={"ISSUERS": [cognito], "OIDC": local_issuer.url})
     with pytest.raises(ImproperlyConfigured, match="remove oidc="):
         get_config()
+
+
+def test_issuers_setting_takes_an_issuer_group(
+    local_issuer: LocalIssuer, configure: Callable[..., None]
+) -> None:
+    """ISSUERS=[providers.google(...)] (an IssuerGroup): both iss forms pass the views."""
+    serving = ProviderFetcher(local_issuer, {"https://www.googleapis.com/oauth2/v3/certs"})
+    google = providers.google("https://orders.example", fetcher=serving)
+    configure(ROOT_URLCONF=ROLES_URLCONF, BEARERGUARD={"ISSUERS": [google]})
+    statuses = []
+    for iss in ("https://accounts.google.com", "accounts.google.com"):
+        claims = {"iss": iss, "sub": "svc", "aud": "https://orders.example", "roles": ["admin"]}
+        headers = {"Authorization": f"Bearer {mint(local_issuer, claims)}"}
+        statuses.append(Client().get("/admin", headers=headers).status_code)
+    assert statuses == [403, 403]  # verified; Google ID tokens carry no roles

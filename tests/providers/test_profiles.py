@@ -68,12 +68,13 @@ def fetcher(local: LocalIssuer) -> ProviderFetcher:
         {
             f"https://login.microsoftonline.com/{TID}/discovery/v2.0/keys",
             "https://login.microsoftonline.com/organizations/discovery/v2.0/keys",
+            "https://login.microsoftonline.com/common/discovery/v2.0/keys",
             "https://www.googleapis.com/oauth2/v3/certs",
         },
     )
 
 
-Build = Callable[[ProviderFetcher], "Issuer | tuple[Issuer, ...]"]
+Build = Callable[[ProviderFetcher], "Issuer | providers.IssuerGroup"]
 
 # (build, claims of a good token, expected (scopes, roles, client_id))
 GOOD: list[Any] = [
@@ -280,11 +281,13 @@ def test_a_provider_token_verifies_through_wsgi(
     assert (status, seen) == ("200 OK", [claims["sub"]])
 
 
-def call_wsgi(app: Any, token: str) -> str:
+def call_wsgi(app: Any, token: str, headers_out: dict[str, str] | None = None) -> str:
     statuses: list[str] = []
 
     def start_response(status: str, headers: Any, exc_info: Any = None) -> None:
         statuses.append(status)
+        if headers_out is not None:
+            headers_out.update((name.lower(), value) for name, value in headers)
 
     environ = {
         "REQUEST_METHOD": "GET",
@@ -309,7 +312,7 @@ TRAPS: list[Any] = [
             "tid": OTHER_TID,
             "ver": "2.0",
         },
-        "iss is not a trusted issuer",
+        f"token iss is of tenant {OTHER_TID}, not an allowed tenant",
         set(),
         id="entra-tenant-not-allowed",
     ),
@@ -321,7 +324,7 @@ TRAPS: list[Any] = [
             "tid": OTHER_TID,
             "ver": "2.0",
         },
-        "iss is not a trusted issuer",
+        f"token iss is of tenant {OTHER_TID}, not an allowed tenant",
         set(),
         id="entra-multi-tenant-not-allowed",
     ),
@@ -333,21 +336,48 @@ TRAPS: list[Any] = [
             "tid": OTHER_TID,
             "ver": "2.0",
         },
-        "tid: not an accepted value",
+        "tid: the token's tenant is not the tenant in its iss",
         {"https://login.microsoftonline.com/organizations/discovery/v2.0/keys"},
         id="entra-tid-disagrees-with-iss",
     ),
     pytest.param(
+        lambda f: providers.entra("common", API, allowed_tenants=providers.ANY_TENANT, fetcher=f),
+        {
+            "iss": f"https://login.microsoftonline.com/{TID}/v2.0",
+            "aud": API,
+            "tid": OTHER_TID,
+            "ver": "2.0",
+        },
+        "tid: the token's tenant is not the tenant in its iss",
+        {"https://login.microsoftonline.com/common/discovery/v2.0/keys"},
+        id="entra-any-tenant-tid-disagrees-with-iss",
+    ),
+    pytest.param(
+        lambda f: providers.entra("common", API, allowed_tenants=providers.ANY_TENANT, fetcher=f),
+        {"iss": f"https://sts.windows.net/{TID}/", "aud": API, "tid": TID, "ver": "1.0"},
+        "token is a v1.0 token",
+        set(),
+        id="entra-any-tenant-v1-where-only-v2",
+    ),
+    pytest.param(
+        lambda f: providers.entra("common", API, allowed_tenants=providers.ANY_TENANT, fetcher=f),
+        {"iss": "https://login.microsoftonline.com/contoso.com/v2.0", "aud": API},
+        "token iss is not a trusted issuer",
+        set(),
+        id="entra-any-tenant-iss-without-a-tenant-id",
+    ),
+    pytest.param(
         lambda f: providers.entra(TID, API, fetcher=f),
         {"iss": f"https://sts.windows.net/{TID}/", "aud": API, "tid": TID, "ver": "1.0"},
-        "iss is not a trusted issuer",
+        "token is a v1.0 token (iss https://sts.windows.net/"
+        f"{TID}/); this API accepts v2.0 tokens only",
         set(),
         id="entra-v1-where-only-v2",
     ),
     pytest.param(
         lambda f: providers.entra(TID, API, versions=(1, 2), fetcher=f),
         {"iss": f"https://sts.windows.net/{TID}/", "aud": API, "tid": TID, "ver": "2.0"},
-        "ver: not an accepted value",
+        "ver: a token with a v1.0 iss must have ver '1.0'",
         {f"https://login.microsoftonline.com/{TID}/discovery/v2.0/keys"},
         id="entra-ver-disagrees-with-iss",
     ),
@@ -361,7 +391,7 @@ TRAPS: list[Any] = [
             "cognito:username": "alice",
             "email": "alice@example.com",
         },
-        "token_use: not an accepted value",
+        "token_use: an ID token, not an access token",
         {f"{COGNITO_ISS}/.well-known/openid-configuration", f"{COGNITO_ISS}/jwks.json"},
         id="cognito-id-token",
     ),
@@ -382,7 +412,7 @@ TRAPS: list[Any] = [
             "typ": "Bearer",
             "azp": "billing-frontend",
         },
-        "azp: not an accepted value",
+        "azp: the token was issued to another client, not 'orders-api'",
         {
             "https://sso.example.com/realms/shop/.well-known/openid-configuration",
             "https://sso.example.com/realms/shop/jwks.json",
@@ -413,9 +443,17 @@ TRAPS: list[Any] = [
             "aud": "api://default",
             "cid": "0oa1b2c3d4e5f6g7h8i9",
         },
-        "iss is not a trusted issuer",
+        "token of Okta authorization server 'aus1a2b3c4d5e6f7g8h9'; "
+        "this API trusts authorization server 'default'",
         set(),
         id="okta-other-authorization-server",
+    ),
+    pytest.param(
+        lambda f: providers.okta("example.okta.com", "api://default", fetcher=f),
+        {"iss": "https://example.okta.com", "aud": "api://default", "cid": "0oa1b2c3d4e5f6g7h8i9"},
+        "token of Okta's org authorization server (https://example.okta.com)",
+        set(),
+        id="okta-org-authorization-server",
     ),
     pytest.param(
         lambda f: providers.auth0("example.eu.auth0.com", "https://api.example.com", fetcher=f),
@@ -425,7 +463,8 @@ TRAPS: list[Any] = [
             "azp": "my-client-id",
             "scope": "openid profile",
         },
-        "aud: token is not meant for this audience",
+        "aud: the token is for Auth0's userinfo endpoint "
+        "(https://example.eu.auth0.com/userinfo) only, not this API",
         {
             "https://example.eu.auth0.com/.well-known/openid-configuration",
             "https://example.eu.auth0.com/jwks.json",
@@ -496,14 +535,19 @@ def test_a_provider_trap_is_refused_through_wsgi_with_401(
     reason: str,
     fetched: set[str],
 ) -> None:
-    """The WSGI middleware answers each trap 401."""
+    """The WSGI middleware answers each trap 401 invalid_token with the reason."""
 
     def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
         start_response("200 OK", [])
         return [b"ok"]
 
     wsgi = BearerAuthMiddleware(app, verifier=Verifier([build(fetcher)]))
-    assert call_wsgi(wsgi, mint(local, {"sub": "someone", **claims})).startswith("401")
+    headers: dict[str, str] = {}
+    status = call_wsgi(wsgi, mint(local, {"sub": "someone", **claims}), headers)
+    assert status.startswith("401")
+    assert 'error="invalid_token"' in headers["www-authenticate"]
+    assert reason in headers["www-authenticate"]
+    assert set(fetcher.counts) == fetched
 
 
 @pytest.mark.parametrize(
@@ -550,7 +594,7 @@ def test_a_provider_issuer_has_its_issuer_urls_and_fetches_nothing_when_built(
 ) -> None:
     """The issuer URLs are the provider's; building makes no network call."""
     built = build(fetcher)
-    issuers = built if isinstance(built, tuple) else (built,)
+    issuers = list(built) if isinstance(built, providers.IssuerGroup) else [built]
     assert [i.url for i in issuers] == urls
     assert fetcher.counts == Counter()
 

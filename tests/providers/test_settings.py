@@ -88,7 +88,7 @@ def test_flask_reads_issuers_from_its_config(local: LocalIssuer, fetcher: Provid
     refused = client.get("/admin", headers={"Authorization": f"Bearer {mint(local, ID_TOKEN)}"})
     assert (ok.status_code, ok.get_data()) == (200, b"1example23456789")
     assert refused.status_code == 401
-    assert "token_use: not an accepted value" in refused.headers["WWW-Authenticate"]
+    assert "token_use: an ID token, not an access token" in refused.headers["WWW-Authenticate"]
 
 
 def test_starlette_takes_issuers(local: LocalIssuer, fetcher: ProviderFetcher) -> None:
@@ -104,7 +104,7 @@ def test_starlette_takes_issuers(local: LocalIssuer, fetcher: ProviderFetcher) -
         refused = client.get("/me", headers={"Authorization": f"Bearer {mint(local, ID_TOKEN)}"})
     assert (ok.status_code, ok.text) == (200, "1example23456789")
     assert refused.status_code == 401
-    assert "token_use: not an accepted value" in refused.headers["WWW-Authenticate"]
+    assert "token_use: an ID token, not an access token" in refused.headers["WWW-Authenticate"]
 
 
 @pytest.mark.parametrize(

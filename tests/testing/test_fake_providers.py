@@ -171,25 +171,25 @@ TRAPS: list[Any] = [
     pytest.param(
         FakeProvider.cognito,
         {"token_use": "id", "aud": "3n4b5urk1ft4fl3mg5e62d9ado", "client_id": None},
-        "token_use",
+        "token_use: an ID token, not an access token",
         id="cognito-id-token",
     ),
     pytest.param(
         FakeProvider.entra,
         {"ver": "1.0"},
-        "iss is not a trusted issuer",
+        "token is a v1.0 token",
         id="entra-v1-token-where-only-v2-is-configured",
     ),
     pytest.param(
         lambda: FakeProvider.entra("organizations", allowed_tenants=[OTHER_TENANT]),
         {"tid": "72f988bf-86f1-41af-91ab-2d7cd011db47"},
-        "iss is not a trusted issuer",
+        "token iss is of tenant 72f988bf-86f1-41af-91ab-2d7cd011db47, not an allowed tenant",
         id="entra-tenant-not-allowed",
     ),
     pytest.param(
         FakeProvider.okta,
         {"iss": "https://example.okta.com/oauth2/aus9other"},
-        "iss is not a trusted issuer",
+        "token of Okta authorization server 'aus9other'",
         id="okta-another-authorization-server",
     ),
     pytest.param(

@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from http.server import ThreadingHTTPServer
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 import jwt
@@ -18,11 +18,15 @@ import jwt
 from .._errors import ConfigurationError, FetchError
 from .._fetch import FetchResponse, RequestsFetcher
 from .._issuer import Issuer
+from .._issuer_group import IssuerGroup
 from ..issuing._keys import KeyPair
 from ..issuing._wellknown import Response, build_json_response
 from ._faults import RecordedRequest
 from ._keypool import default_pool
 from ._server import make_server
+
+if TYPE_CHECKING:
+    from ..providers import _AnyTenant
 
 __all__ = ["FakeProvider"]
 
@@ -52,7 +56,7 @@ class FakeProvider:
         issuer: str,
         jwks_uri: str,
         claims: Callable[[Mapping[str, Any]], dict[str, Any]],
-        profile: Callable[..., Issuer | tuple[Issuer, ...]],
+        profile: Callable[..., Issuer | IssuerGroup],
         *,
         header: Mapping[str, Any] | None = None,
         encryption_key: bool = False,
@@ -200,7 +204,7 @@ class FakeProvider:
         audience: str = "api://orders",
         *,
         versions: tuple[int, ...] = (2,),
-        allowed_tenants: Iterable[str] | None = None,
+        allowed_tenants: Iterable[str] | Literal[_AnyTenant.ANY_TENANT] | None = None,
         client_id: str = "6e74172b-be56-4843-9ff4-e66a39bb12e3",
     ) -> FakeProvider:
         """Microsoft Entra ID: v2.0 tokens by default, v1.0 with ``mint(ver="1.0")``.
@@ -213,17 +217,28 @@ class FakeProvider:
         the issuer ``https://login.microsoftonline.com/{tenantid}/v2.0`` (the
         template), tokens come from the first of *allowed_tenants* unless
         ``mint(tid=...)`` names another, and :meth:`profile` allows
-        *allowed_tenants*. *versions* are the versions :meth:`profile` accepts.
+        *allowed_tenants*; with ``allowed_tenants=providers.ANY_TENANT`` the
+        profile accepts every tenant and tokens come from
+        ``9188040d-6c67-4c5b-b112-36a304b66dad`` unless ``mint(tid=...)``
+        names another. *versions* are the versions :meth:`profile` accepts.
         """
         from .. import providers
 
         multi = tenant in ("common", "organizations")
-        tenants = sorted(allowed_tenants or ()) if multi else [tenant]
+        any_tenant = allowed_tenants is providers.ANY_TENANT
+        if allowed_tenants is providers.ANY_TENANT:
+            tenants = ["9188040d-6c67-4c5b-b112-36a304b66dad"]
+        elif multi:
+            tenants = sorted(allowed_tenants or ())
+        else:
+            tenants = [tenant]
         if not tenants:
             raise ConfigurationError(
-                f"FakeProvider.entra({tenant!r}) needs allowed_tenants= (the tenant IDs it serves)"
+                f"FakeProvider.entra({tenant!r}) needs allowed_tenants= (the tenant IDs it "
+                "serves, or providers.ANY_TENANT)"
             )
         home = tenants[0]
+        allowed = allowed_tenants if any_tenant else tenants if multi else None
         login = "https://login.microsoftonline.com"
 
         def claims(given: Mapping[str, Any]) -> dict[str, Any]:
@@ -262,7 +277,7 @@ class FakeProvider:
                 tenant,
                 audience,
                 versions=versions,
-                allowed_tenants=tenants if multi else None,
+                allowed_tenants=allowed,
                 **o,
             ),
             x5t=True,
@@ -451,7 +466,7 @@ class FakeProvider:
         local = self.url + parts.path + (f"?{parts.query}" if parts.query else "")
         return self._http(local, headers=headers, timeout=timeout, max_bytes=max_bytes)
 
-    def profile(self, **options: Any) -> Issuer | tuple[Issuer, ...]:
+    def profile(self, **options: Any) -> Issuer | IssuerGroup:
         """The matching :mod:`bearerguard.providers` issuer, fetching from this fake.
 
         *options* go to the provider function (``leeway=``, ``algorithms=``, ...).
