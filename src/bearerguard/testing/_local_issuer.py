@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from http.server import ThreadingHTTPServer
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
 
@@ -34,6 +34,7 @@ from .._caching import etag_matches
 from .._clock import WallClock
 from .._errors import ConfigurationError
 from .._jwk import PublicJWK
+from .._mtls import certificate_thumbprint
 from .._rules import scope_tokens
 from .._urls import jwks_uri_for, oauth2_metadata_url, oidc_metadata_url, path_of
 from ..issuing._clients import Client
@@ -46,6 +47,9 @@ from ..issuing._wellknown import Response, WellKnownEndpoints, build_json_respon
 from ._faults import ActiveFault, Fault, RecordedRequest, apply_fault
 from ._keypool import KeyPool, default_pool
 from ._server import make_server
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 __all__ = ["LocalIssuer"]
 
@@ -349,6 +353,7 @@ class LocalIssuer:
         *,
         kid: str | None = None,
         headers: Mapping[str, Any] | None = None,
+        certificate: str | bytes | x509.Certificate | None = None,
         **claims: Any,
     ) -> str:
         """Sign an RFC 9068 access token with the active key (or the key *kid*).
@@ -359,6 +364,11 @@ class LocalIssuer:
         arguments add claims or replace these; ``None`` removes one
         (``mint(exp=None)``). *headers* edits the JWS header the same way
         (``headers={"typ": "JWT"}``, ``headers={"kid": None}``).
+
+        *certificate* (PEM, DER or a ``cryptography`` certificate) binds the
+        token to that TLS client certificate (RFC 8705 §3): ``cnf`` gets its
+        ``x5t#S256``, beside any member a ``cnf=`` claim gives, so an API with
+        ``mtls=True`` accepts the token only from a client presenting it.
         """
         now = int(self._clock())
         ttl = self._token_ttl if expires_in is None else expires_in
@@ -376,6 +386,11 @@ class LocalIssuer:
         if scope_list:
             payload["scope"] = " ".join(scope_list)
         payload.update(claims)
+        if certificate is not None:
+            cnf = payload.get("cnf")
+            bound = dict(cnf) if isinstance(cnf, Mapping) else {}
+            bound["x5t#S256"] = certificate_thumbprint(certificate)
+            payload["cnf"] = bound
         payload = {k: v for k, v in payload.items() if v is not None}
         with self._lock:
             pair = self._require_active()
