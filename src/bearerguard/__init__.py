@@ -26,6 +26,7 @@ from ._errors import (
     FetchError,
     InsufficientRole,
     InsufficientScope,
+    InsufficientUserAuthentication,
     InvalidClaims,
     InvalidKey,
     InvalidRequest,
@@ -51,7 +52,7 @@ from ._sources import ClaimSources
 from ._validation import Validator, validate_standard_claims
 from .claims import AccessClaims, StandardClaims, claim
 from .keyset import KeySetEvent, KeySetPolicy, KeySetStatus, RemoteKeySet
-from .verifier import Verifier, require_roles, require_scopes
+from .verifier import Verifier, require_auth, require_roles, require_scopes
 
 __version__ = "0.1.0"
 
@@ -72,6 +73,7 @@ __all__ = [
     "GuardSettings",
     "InsufficientRole",
     "InsufficientScope",
+    "InsufficientUserAuthentication",
     "InvalidClaims",
     "InvalidKey",
     "InvalidRequest",
@@ -103,6 +105,7 @@ __all__ = [
     "fetch_jwks_from_oauth2",
     "fetch_jwks_from_oidc",
     "parse_jwks",
+    "require_auth",
     "require_roles",
     "require_scopes",
     "validate_standard_claims",

@@ -16,7 +16,7 @@ framework's objects. The answer is a :class:`Decision`:
   :attr:`Decision.error`.
 
 A view's own requirement (``require_token``, ``require_scopes``,
-``require_roles``) is decided, once the request went on, by
+``require_roles``, ``require_auth``) is decided, once the request went on, by
 :func:`access_refusal`.
 """
 
@@ -26,9 +26,16 @@ import enum
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from ._errors import BearerGuardError, InsufficientRole, InsufficientScope, MissingToken
+from ._errors import (
+    BearerGuardError,
+    InsufficientRole,
+    InsufficientScope,
+    InsufficientUserAuthentication,
+    MissingToken,
+)
 from ._http import REFUSALS, PlainResponse, access_token_in_query, bearer_token
 from ._settings import GuardSettings
+from ._step_up import AuthRequirement
 from .claims import StandardClaims
 from .verifier import require_roles, require_scopes
 
@@ -177,15 +184,21 @@ class RequestGate:
 
 
 def access_refusal(
-    claims: StandardClaims | None, scopes: Sequence[str], roles: Sequence[str] = ()
-) -> MissingToken | InsufficientScope | InsufficientRole | None:
+    claims: StandardClaims | None,
+    scopes: Sequence[str],
+    roles: Sequence[str] = (),
+    auth: AuthRequirement | None = None,
+) -> MissingToken | InsufficientScope | InsufficientRole | InsufficientUserAuthentication | None:
     """Why a view that needs a token granting *scopes* and *roles* must not run, or ``None``.
 
     *claims* are the request's verified claims (``None``: no token was
     verified, so 401). With no *scopes* and no *roles* any verified token
     will do; a missing scope is 403 ``insufficient_scope`` naming the
     required scopes, a missing role 403 ``insufficient_scope`` describing the
-    missing roles (see :class:`~bearerguard.InsufficientRole`).
+    missing roles (see :class:`~bearerguard.InsufficientRole`). *auth*, a
+    step-up requirement (RFC 9470), is checked last: a user who authenticates
+    again gets no scope or role the client was not granted, so a token that
+    fails both is told about the scope first.
     """
     if claims is None:
         return MissingToken("bearer token required")
@@ -198,5 +211,10 @@ def access_refusal(
         try:
             require_roles(claims, *roles)
         except InsufficientRole as error:
+            return error
+    if auth is not None:
+        try:
+            auth.check(claims)
+        except InsufficientUserAuthentication as error:
             return error
     return None

@@ -21,6 +21,7 @@ __all__ = [
     "FetchError",
     "InsufficientRole",
     "InsufficientScope",
+    "InsufficientUserAuthentication",
     "InvalidClaims",
     "InvalidKey",
     "InvalidRequest",
@@ -157,6 +158,30 @@ class InsufficientRole(BearerGuardError):
         self.required: tuple[str, ...] = tuple(required)
         self.missing: tuple[str, ...] = tuple(sorted(set(missing)))
         super().__init__("missing role: " + ", ".join(self.missing))
+
+
+class InsufficientUserAuthentication(BearerGuardError):
+    """The token is valid, but the user's authentication does not meet the endpoint's needs.
+
+    RFC 9470 §3: the authentication context (``acr``) is not one of
+    ``acr_values``, or the authentication (``auth_time``) is older than
+    ``max_age`` seconds, or the token lacks the claim to tell. Adapters answer
+    401 ``insufficient_user_authentication`` with the ``acr_values`` and
+    ``max_age`` the endpoint requires, so the client can ask the authorization
+    server for a token from a new authentication with those values.
+    """
+
+    code = "insufficient_user_authentication"
+    status = 401
+
+    def __init__(
+        self, description: str, *, acr_values: Iterable[str] = (), max_age: int | None = None
+    ) -> None:
+        super().__init__(description)
+        #: The acceptable ``acr`` values, in order of preference (empty: any).
+        self.acr_values: tuple[str, ...] = tuple(acr_values)
+        #: The endpoint's maximum authentication age in seconds (``None``: any).
+        self.max_age = max_age
 
 
 class KeySetUnavailable(BearerGuardError):

@@ -24,6 +24,7 @@ from ._errors import (
     BearerGuardError,
     InsufficientRole,
     InsufficientScope,
+    InsufficientUserAuthentication,
     InvalidRequest,
     InvalidToken,
     KeySetUnavailable,
@@ -56,6 +57,7 @@ REFUSALS: tuple[type[BearerGuardError], ...] = (
     InvalidToken,
     InsufficientScope,
     InsufficientRole,
+    InsufficientUserAuthentication,
     KeySetUnavailable,
 )
 
@@ -175,8 +177,10 @@ def error_response(
     No credentials → 401 with a bare ``Bearer realm=…`` challenge; malformed
     request → 400 ``invalid_request``; bad token → 401 ``invalid_token``;
     missing scope → 403 ``insufficient_scope`` with ``scope``; missing role →
-    403 ``insufficient_scope`` without ``scope``, the roles described; keys
-    unavailable → 503 with ``Retry-After``. *resource_metadata* adds the RFC
+    403 ``insufficient_scope`` without ``scope``, the roles described; weak or
+    old user authentication → 401 ``insufficient_user_authentication`` with
+    ``acr_values`` and/or ``max_age`` (RFC 9470 §3); keys unavailable → 503
+    with ``Retry-After``. *resource_metadata* adds the RFC
     9728 ``resource_metadata`` parameter to the challenge.
     """
     status = error.status
@@ -202,6 +206,14 @@ def error_response(
         params.append(f"error_description={quote(description)}")
         if isinstance(error, InsufficientScope):
             params.append(f"scope={quote(' '.join(error.required))}")
+        elif isinstance(error, InsufficientUserAuthentication):
+            # RFC 9470 §3: the parameters the endpoint's requirement has, no others.
+            if error.acr_values:
+                # Not cut at MAX_DESCRIPTION like the texts: a cut value would name another acr.
+                acr_values = NOT_NQSCHAR.sub("?", " ".join(error.acr_values))
+                params.append(f'acr_values="{acr_values}"')
+            if error.max_age is not None:
+                params.append(f'max_age="{int(error.max_age)}"')
         body = {"error": code, "error_description": description}
     else:
         # Configuration and other server-side errors: no challenge, no details.

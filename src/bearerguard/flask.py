@@ -1,4 +1,4 @@
-"""Flask: ``BearerGuard``, ``@require_scopes``, ``@require_roles`` and ``@require_token``.
+"""Flask: ``BearerGuard`` and ``@require_scopes``, ``_roles``, ``_auth``, ``_token``.
 
 ::
 
@@ -36,7 +36,7 @@ issuer's keys are unavailable, each with a small JSON body naming the error.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar, overload
 
 try:
@@ -54,6 +54,7 @@ from ._errors import BearerGuardError, ConfigurationError
 from ._http import REFUSALS, PlainResponse, is_cors_preflight
 from ._rules import role_names, scope_tokens
 from ._settings import GuardSettings
+from ._step_up import DEFAULT_LEEWAY, AuthRequirement
 from ._typed_claims import check_claims_type, wrong_claims_type
 from .claims import AccessClaims, StandardClaims
 from .verifier import Verifier
@@ -61,6 +62,7 @@ from .verifier import Verifier
 __all__ = [
     "BearerGuard",
     "current_claims",
+    "require_auth",
     "require_roles",
     "require_scopes",
     "require_token",
@@ -228,12 +230,32 @@ def require_roles(*roles: str) -> Callable[[F], F]:
     return _requirement((), role_names(roles, "require_roles"))
 
 
-def _requirement(scopes: tuple[str, ...], roles: tuple[str, ...]) -> Callable[[F], F]:
+def require_auth(
+    *,
+    acr_values: str | Iterable[str] | None = None,
+    max_age: int | None = None,
+    leeway: float = DEFAULT_LEEWAY,
+) -> Callable[[F], F]:
+    """Let the view run only for a token from a strong and recent enough authentication.
+
+    RFC 9470: the token's ``acr`` must be one of *acr_values* and/or its
+    ``auth_time`` at most *max_age* seconds old (give or take *leeway*, see
+    :func:`bearerguard.require_auth`). Put it under the route decorator; it
+    stacks with :func:`require_scopes` and :func:`require_roles`. Without a
+    token: 401; otherwise 401 ``insufficient_user_authentication`` with the
+    required ``acr_values`` and ``max_age`` in the challenge.
+    """
+    return _requirement((), (), AuthRequirement.of(acr_values, max_age, leeway, "require_auth"))
+
+
+def _requirement(
+    scopes: tuple[str, ...], roles: tuple[str, ...], auth: AuthRequirement | None = None
+) -> Callable[[F], F]:
     def decorator(view: F) -> F:
         @functools.wraps(view)
         def guarded(*args: Any, **kwargs: Any) -> Any:
             state = BearerGuard.state()
-            refusal = access_refusal(g.get("claims"), scopes, roles)
+            refusal = access_refusal(g.get("claims"), scopes, roles, auth)
             if refusal is not None:
                 return state.refuse(refusal)
             return current_app.ensure_sync(view)(*args, **kwargs)

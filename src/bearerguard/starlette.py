@@ -1,4 +1,4 @@
-"""Starlette and FastAPI: the ``JWTAuth`` middleware, ``require_scopes`` and ``require_roles``.
+"""Starlette and FastAPI: the ``JWTAuth`` middleware, ``require_scopes``, ``_roles``, ``_auth``.
 
 ``JWTAuth`` is a pure ASGI middleware: it reads the ``Authorization`` header,
 verifies the token on the async path (key fetches never block the event loop)
@@ -47,7 +47,7 @@ import functools
 import inspect
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Generic, NoReturn, TypeVar, cast, overload
 
 try:
@@ -68,6 +68,7 @@ from ._http import REFUSALS
 from ._openapi import OpenAPIScheme, security_dependency
 from ._rules import role_names, scope_tokens
 from ._settings import GuardSettings
+from ._step_up import DEFAULT_LEEWAY, AuthRequirement
 from ._typed_claims import check_claims_type, wrong_claims_type
 from ._users import TokenUser
 from .claims import AccessClaims, StandardClaims
@@ -76,6 +77,7 @@ __all__ = [
     "JWTAuth",
     "OpenAPIScheme",
     "TokenUser",
+    "require_auth",
     "require_roles",
     "require_scopes",
     "require_token",
@@ -351,10 +353,10 @@ class ScopeRequirement(Generic[C]):
     its security scheme and scopes. A refusal (401 without a token, 403 for
     a missing scope) is rendered by :class:`JWTAuth`. :func:`require_roles`
     returns one too, with ``roles`` (the document lists no scopes for it:
-    roles are not OAuth scopes).
+    roles are not OAuth scopes), and :func:`require_auth` one with ``auth``.
     """
 
-    __slots__ = ("_security", "_signature", "claims_type", "roles", "scheme", "scopes")
+    __slots__ = ("_security", "_signature", "auth", "claims_type", "roles", "scheme", "scopes")
     __signature__ = _RequirementSignature()
 
     def __init__(
@@ -364,9 +366,11 @@ class ScopeRequirement(Generic[C]):
         claims_type: type[C] | None = None,
         scheme: OpenAPIScheme | None = None,
         roles: tuple[str, ...] = (),
+        auth: AuthRequirement | None = None,
     ) -> None:
         self.scopes = scope_tokens(scopes, "require_scopes")
         self.roles = role_names(roles, "require_roles") if roles else ()
+        self.auth = auth
         if scheme is not None and not isinstance(scheme, OpenAPIScheme):
             raise ConfigurationError(
                 "require_scopes: scheme= must be a bearerguard.starlette.OpenAPIScheme"
@@ -383,10 +387,21 @@ class ScopeRequirement(Generic[C]):
 
     def __repr__(self) -> str:
         arguments = [repr(name) for name in self.roles or self.scopes]
+        auth = self.auth
+        if auth is not None:
+            if auth.acr_values:
+                arguments.append(f"acr_values={auth.acr_values!r}")
+            if auth.max_age is not None:
+                arguments.append(f"max_age={auth.max_age}")
         if self.claims_type is not AccessClaims:
             arguments.append(f"claims_type={self.claims_type.__qualname__}")
-        kind = "require_roles" if self.roles else "require_scopes"
-        return f"{kind}({', '.join(arguments)})"
+        return f"{self._kind}({', '.join(arguments)})"
+
+    @property
+    def _kind(self) -> str:
+        if self.auth is not None:
+            return "require_auth"
+        return "require_roles" if self.roles else "require_scopes"
 
     @overload
     def __call__(self, target: HTTPConnection, /) -> C: ...
@@ -431,11 +446,10 @@ class ScopeRequirement(Generic[C]):
     def _claims(self, connection: HTTPConnection, scopes: tuple[str, ...]) -> C:
         scope = connection.scope
         if "user" not in scope:
-            kind = "require_roles" if self.roles else "require_scopes"
-            raise ConfigurationError(f"{kind} needs the JWTAuth middleware on this app")
+            raise ConfigurationError(f"{self._kind} needs the JWTAuth middleware on this app")
         user = scope["user"]
         claims = user.claims if isinstance(user, TokenUser) else None
-        refusal = access_refusal(claims, scopes, self.roles)
+        refusal = access_refusal(claims, scopes, self.roles, self.auth)
         if refusal is not None:
             raise _Refused(refusal)
         assert claims is not None  # access_refusal refuses a request without claims
@@ -554,6 +568,49 @@ def require_roles(
     return ScopeRequirement(
         (), claims_type=claims_type, scheme=scheme, roles=role_names(roles, "require_roles")
     )
+
+
+@overload
+def require_auth(
+    *,
+    acr_values: str | Iterable[str] | None = None,
+    max_age: int | None = None,
+    leeway: float = DEFAULT_LEEWAY,
+    scheme: OpenAPIScheme | None = None,
+) -> ScopeRequirement[AccessClaims]: ...
+
+
+@overload
+def require_auth(
+    *,
+    acr_values: str | Iterable[str] | None = None,
+    max_age: int | None = None,
+    leeway: float = DEFAULT_LEEWAY,
+    claims_type: type[C],
+    scheme: OpenAPIScheme | None = None,
+) -> ScopeRequirement[C]: ...
+
+
+def require_auth(
+    *,
+    acr_values: str | Iterable[str] | None = None,
+    max_age: int | None = None,
+    leeway: float = DEFAULT_LEEWAY,
+    claims_type: type[StandardClaims] | None = None,
+    scheme: OpenAPIScheme | None = None,
+) -> ScopeRequirement[Any]:
+    """Require a token from a strong and recent enough authentication (RFC 9470).
+
+    The token's ``acr`` must be one of *acr_values* and/or its ``auth_time``
+    at most *max_age* seconds old (give or take *leeway*, see
+    :func:`bearerguard.require_auth`). Used as :func:`require_scopes` is: a
+    decorator that stacks with the others, or a FastAPI dependency
+    (``require_auth(acr_values="mfa").depends()``) that returns the claims.
+    A shortfall is 401 ``insufficient_user_authentication`` with the
+    required ``acr_values`` and ``max_age`` in the challenge.
+    """
+    auth = AuthRequirement.of(acr_values, max_age, leeway, "require_auth")
+    return ScopeRequirement((), claims_type=claims_type, scheme=scheme, auth=auth)
 
 
 #: Require a verified token, any scopes: ``@require_token``, ``Depends(require_token)``,

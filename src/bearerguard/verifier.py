@@ -15,6 +15,7 @@ it never causes a network call::
     claims = await verifier.averify(token)     # asyncio code: never blocks the loop
     require_scopes(claims, "orders:read")      # InsufficientScope (403) when missing
     require_roles(claims, "admin")             # InsufficientRole (403) when missing
+    require_auth(claims, acr_values="mfa")     # InsufficientUserAuthentication (401)
 
 A verified-token cache (``cache_size=``, default 10,000 entries; ``0`` turns it
 off) remembers the claims of recently verified tokens, keyed by the exact token
@@ -57,6 +58,7 @@ from ._jws import DEFAULT_MAX_TOKEN_SIZE, Parts, parse
 from ._keysource import KeySource
 from ._redis_link import RedisLink
 from ._rules import role_names, scope_tokens
+from ._step_up import DEFAULT_LEEWAY, AuthRequirement
 from ._validation import Now, Validator, to_timestamp
 from .claims import AccessClaims, StandardClaims
 from .keyset import RemoteKeySet
@@ -69,6 +71,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CacheInfo",
     "Verifier",
+    "require_auth",
     "require_roles",
     "require_scopes",
 ]
@@ -652,3 +655,29 @@ def require_roles(claims: StandardClaims, *roles: str) -> None:
     missing = [role for role in required if role not in granted]
     if missing:
         raise InsufficientRole(required, missing)
+
+def require_auth(
+    claims: StandardClaims,
+    *,
+    acr_values: str | Iterable[str] | None = None,
+    max_age: int | None = None,
+    leeway: float = DEFAULT_LEEWAY,
+    now: Now = None,
+) -> None:
+    """Raise :class:`~bearerguard.InsufficientUserAuthentication` unless the user's
+    authentication is strong and recent enough (RFC 9470).
+
+    *acr_values*: the token's ``acr`` must be one of them (one value, or
+    several in order of preference). *max_age*: the token's ``auth_time``
+    must be at most that many whole seconds before *now*, give or take
+    *leeway* seconds of clock skew (default 60, the
+    :class:`~bearerguard.Validator`'s default; ``0`` for none): it fails when
+    ``auth_time + max_age + leeway < now``. A token without the claim a
+    requirement needs fails it too. At least one of *acr_values* and
+    *max_age*; a wrong one is a :class:`~bearerguard.ConfigurationError`.
+    Adapters answer 401 ``insufficient_user_authentication`` with the
+    required ``acr_values`` and ``max_age`` in the challenge::
+
+        require_auth(claims, acr_values=["phr", "phrh"], max_age=300)
+    """
+    AuthRequirement.of(acr_values, max_age, leeway, "require_auth").check(claims, now)

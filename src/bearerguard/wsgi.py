@@ -1,4 +1,4 @@
-"""Any WSGI application: ``BearerAuthMiddleware``, ``require_scopes``/``_roles``/``_token``.
+"""Any WSGI app: ``BearerAuthMiddleware``, ``require_scopes``/``_roles``/``_auth``/``_token``.
 
 The middleware verifies the bearer token of every request that is not public
 and puts the typed claims in ``environ["bearerguard.claims"]`` (``None`` for an
@@ -37,6 +37,7 @@ from ._errors import BearerGuardError, ConfigurationError
 from ._http import PlainResponse
 from ._rules import role_names, scope_tokens
 from ._settings import GuardSettings
+from ._step_up import DEFAULT_LEEWAY, AuthRequirement
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CLAIMS_KEY",
     "BearerAuthMiddleware",
+    "require_auth",
     "require_roles",
     "require_scopes",
     "require_token",
@@ -123,8 +125,30 @@ def require_roles(*roles: str) -> Callable[[WSGIApplication], WSGIApplication]:
     return _requirement((), role_names(roles, "require_roles"), "require_roles")
 
 
+def require_auth(
+    *,
+    acr_values: str | Iterable[str] | None = None,
+    max_age: int | None = None,
+    leeway: float = DEFAULT_LEEWAY,
+) -> Callable[[WSGIApplication], WSGIApplication]:
+    """Decorate a WSGI application so it runs only after a strong and recent authentication.
+
+    RFC 9470: the token's ``acr`` must be one of *acr_values* and/or its
+    ``auth_time`` at most *max_age* seconds old (give or take *leeway*, see
+    :func:`bearerguard.require_auth`). Must sit behind
+    :class:`BearerAuthMiddleware`: 401 without a token, 401
+    ``insufficient_user_authentication`` with the required ``acr_values``
+    and ``max_age`` when the authentication falls short.
+    """
+    auth = AuthRequirement.of(acr_values, max_age, leeway, "require_auth")
+    return _requirement((), (), "require_auth", auth)
+
+
 def _requirement(
-    scopes: tuple[str, ...], roles: tuple[str, ...], name: str
+    scopes: tuple[str, ...],
+    roles: tuple[str, ...],
+    name: str,
+    auth: AuthRequirement | None = None,
 ) -> Callable[[WSGIApplication], WSGIApplication]:
     def decorator(app: WSGIApplication) -> WSGIApplication:
         @functools.wraps(app)
@@ -132,7 +156,7 @@ def _requirement(
             middleware = environ.get(MIDDLEWARE_KEY)
             if not isinstance(middleware, BearerAuthMiddleware):
                 raise ConfigurationError(f"{name} needs BearerAuthMiddleware around the app")
-            refusal = access_refusal(environ.get(CLAIMS_KEY), scopes, roles)
+            refusal = access_refusal(environ.get(CLAIMS_KEY), scopes, roles, auth)
             if refusal is not None:
                 return middleware.refuse(start_response, refusal)
             return app(environ, start_response)

@@ -8,7 +8,7 @@
 
 ``views.py``::
 
-    from bearerguard.django import require_roles, require_scopes, require_token
+    from bearerguard.django import require_auth, require_roles, require_scopes, require_token
 
     @require_scopes("orders:read")
     def orders(request):
@@ -16,6 +16,9 @@
 
     @require_roles("admin")             # the token's roles (CLAIM_SOURCES)
     def admin(request): ...
+
+    @require_auth(acr_values="mfa")     # step-up (RFC 9470): how the user signed in
+    def transfer(request): ...
 
     @require_token                      # any verified token
     async def me(request): ...
@@ -36,7 +39,7 @@ except ModuleNotFoundError as exc:
 from .._users import TokenUser
 from ._backend import BearerTokenBackend
 from ._core import claims_of
-from ._decorators import require_roles, require_scopes, require_token
+from ._decorators import require_auth, require_roles, require_scopes, require_token
 from ._middleware import BearerTokenMiddleware
 
 __all__ = [
@@ -44,6 +47,7 @@ __all__ = [
     "BearerTokenMiddleware",
     "TokenUser",
     "claims_of",
+    "require_auth",
     "require_roles",
     "require_scopes",
     "require_token",

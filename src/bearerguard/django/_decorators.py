@@ -1,4 +1,4 @@
-"""``@require_scopes``, ``@require_roles``, ``@require_token``: views for verified tokens.
+"""``@require_scopes``, ``@require_roles``, ``@require_auth``, ``@require_token``: views.
 
 ::
 
@@ -14,12 +14,17 @@
     @require_roles("admin")
     def admin(request): ...
 
+    @require_auth(acr_values="mfa", max_age=300)   # RFC 9470 step-up
+    def transfer(request): ...
+
     @require_token
     def me(request): ...
 
 No token → 401 with a bare ``Bearer`` challenge; a token without the scopes →
 403 ``insufficient_scope`` naming them; a token without the roles → 403
-``insufficient_scope`` without a ``scope`` attribute, the roles described.
+``insufficient_scope`` without a ``scope`` attribute, the roles described; a
+token from too weak or too old an authentication → 401
+``insufficient_user_authentication`` with ``acr_values`` and/or ``max_age``.
 With ``BearerTokenMiddleware`` installed the decorator uses what it found;
 without it (or on a ``PUBLIC_PATHS`` path) the decorator authenticates the
 request itself, asynchronously for async views.
@@ -28,7 +33,7 @@ request itself, asynchronously for async views.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar, cast
 
 from asgiref.sync import iscoroutinefunction
@@ -37,6 +42,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from .._decision import Action, access_refusal
 from .._rules import role_names, scope_tokens
+from .._step_up import DEFAULT_LEEWAY, AuthRequirement
 from ..claims import StandardClaims
 from ._conf import get_config
 from ._core import (
@@ -49,7 +55,7 @@ from ._core import (
     http_response,
 )
 
-__all__ = ["require_roles", "require_scopes", "require_token"]
+__all__ = ["require_auth", "require_roles", "require_scopes", "require_token"]
 
 V = TypeVar("V", bound=Callable[..., Any])
 
@@ -75,7 +81,28 @@ def require_roles(*roles: str) -> Callable[[V], V]:
     return _requirement((), role_names(roles, "require_roles"))
 
 
-def _requirement(scopes: tuple[str, ...], roles: tuple[str, ...]) -> Callable[[V], V]:
+def require_auth(
+    *,
+    acr_values: str | Iterable[str] | None = None,
+    max_age: int | None = None,
+    leeway: float = DEFAULT_LEEWAY,
+) -> Callable[[V], V]:
+    """Decorate a view (sync or async) to require a strong and recent enough authentication.
+
+    RFC 9470: the token's ``acr`` must be one of *acr_values* and/or its
+    ``auth_time`` at most *max_age* seconds old (give or take *leeway*, see
+    :func:`bearerguard.require_auth`). It stacks with :func:`require_scopes`
+    and :func:`require_roles` and, like them, authenticates the request
+    itself when the middleware has not. Otherwise 401
+    ``insufficient_user_authentication`` with the required ``acr_values``
+    and ``max_age`` in the challenge.
+    """
+    return _requirement((), (), AuthRequirement.of(acr_values, max_age, leeway, "require_auth"))
+
+
+def _requirement(
+    scopes: tuple[str, ...], roles: tuple[str, ...], auth: AuthRequirement | None = None
+) -> Callable[[V], V]:
     def decorator(view: V) -> V:
         if iscoroutinefunction(view):
 
@@ -85,7 +112,7 @@ def _requirement(scopes: tuple[str, ...], roles: tuple[str, ...]) -> Callable[[V
                     refusal = await _aauthenticate(request)
                     if refusal is not None:
                         return refusal
-                refusal = _check(request, scopes, roles)
+                refusal = _check(request, scopes, roles, auth)
                 if refusal is not None:
                     return refusal
                 return await view(request, *args, **kwargs)
@@ -98,7 +125,7 @@ def _requirement(scopes: tuple[str, ...], roles: tuple[str, ...]) -> Callable[[V
                 refusal = _authenticate(request)
                 if refusal is not None:
                     return refusal
-            refusal = _check(request, scopes, roles)
+            refusal = _check(request, scopes, roles, auth)
             if refusal is not None:
                 return refusal
             return view(request, *args, **kwargs)
@@ -143,8 +170,11 @@ async def _aauthenticate(request: HttpRequest) -> HttpResponseBase | None:
 
 
 def _check(
-    request: HttpRequest, scopes: tuple[str, ...], roles: tuple[str, ...]
+    request: HttpRequest,
+    scopes: tuple[str, ...],
+    roles: tuple[str, ...],
+    auth: AuthRequirement | None,
 ) -> HttpResponseBase | None:
     # No claims: the middleware let a request without a token through (REQUIRED false).
-    refusal = access_refusal(claims_of(request, StandardClaims), scopes, roles)
+    refusal = access_refusal(claims_of(request, StandardClaims), scopes, roles, auth)
     return None if refusal is None else error_http_response(refusal, get_config())

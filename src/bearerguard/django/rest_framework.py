@@ -1,4 +1,4 @@
-"""Django REST framework: bearer-token authentication, scope and role permissions.
+"""Django REST framework: bearer-token authentication; scope, role and step-up permissions.
 
 ::
 
@@ -19,6 +19,9 @@
     class Refunds(APIView):
         permission_classes = [RequireRoles("support")]     # the token's roles
 
+    class Transfers(APIView):                              # step-up (RFC 9470)
+        permission_classes = [RequireScopes("pay"), RequireAuth(acr_values="mfa", max_age=300)]
+
 Tokens are mapped to users by the same backends (``AUTHENTICATION_BACKENDS``)
 and ``settings.BEARERGUARD`` as the middleware; a request the middleware has
 already authenticated is not verified twice.
@@ -27,6 +30,7 @@ already authenticated is not verified twice.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.core.exceptions import ImproperlyConfigured
@@ -50,6 +54,7 @@ from .._decision import Action, access_refusal
 from .._errors import BearerGuardError, MissingToken
 from .._http import REFUSALS
 from .._rules import role_names, scope_tokens
+from .._step_up import DEFAULT_LEEWAY, AuthRequirement
 from ..claims import StandardClaims
 from ._conf import get_config
 from ._core import (
@@ -71,6 +76,7 @@ __all__ = [
     "BearerTokenError",
     "HasRoles",
     "HasScopes",
+    "RequireAuth",
     "RequireRoles",
     "RequireScopes",
     "exception_handler",
@@ -258,6 +264,47 @@ def RequireRoles(*roles: str) -> type[HasRoles]:
     name = f"RequireRoles({', '.join(map(repr, required))})"
     _RequireRoles.__name__ = _RequireRoles.__qualname__ = name
     return _RequireRoles
+
+
+def RequireAuth(
+    *,
+    acr_values: str | Iterable[str] | None = None,
+    max_age: int | None = None,
+    leeway: float = DEFAULT_LEEWAY,
+) -> type[BasePermission]:
+    """A permission class requiring a strong and recent enough authentication (RFC 9470).
+
+    ``permission_classes = [RequireAuth(acr_values="mfa", max_age=300)]``:
+    the token's ``acr`` must be one of *acr_values* and/or its ``auth_time``
+    at most *max_age* seconds old (give or take *leeway*, see
+    :func:`bearerguard.require_auth`). Without verified claims the request
+    is refused the DRF way (401 with the ``Bearer`` challenge); otherwise a
+    shortfall is 401 ``insufficient_user_authentication`` with the required
+    ``acr_values`` and ``max_age``, as every adapter answers. List it after
+    :func:`RequireScopes` to have a missing scope answered first.
+    """
+    requirement = AuthRequirement.of(acr_values, max_age, leeway, "RequireAuth")
+
+    class _RequireAuth(BasePermission):
+        message = "a bearer token is required"
+
+        def has_permission(self, request: Request, view: APIView) -> bool:
+            claims = request.auth
+            if not isinstance(claims, StandardClaims):
+                return False  # DRF answers: 401 with the Bearer challenge
+            refusal = access_refusal(claims, (), (), requirement)
+            if refusal is not None:
+                raise BearerTokenError(refusal)
+            return True
+
+    arguments = []
+    if requirement.acr_values:
+        arguments.append(f"acr_values={requirement.acr_values!r}")
+    if requirement.max_age is not None:
+        arguments.append(f"max_age={requirement.max_age}")
+    name = f"RequireAuth({', '.join(arguments)})"
+    _RequireAuth.__name__ = _RequireAuth.__qualname__ = name
+    return _RequireAuth
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponseBase | None:
