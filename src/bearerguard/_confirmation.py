@@ -9,9 +9,7 @@ satisfies *every* member it carries:
 * ``jkt``: a DPoP proof by the key of that thumbprint (RFC 9449 §6.1);
 
 any other member, or one whose mechanism is off, refuses the token (401
-``invalid_token``), its description naming why. With no mechanism on, the
-refusal is the one a sender-constrained token presented as a plain bearer
-token always got.
+``invalid_token``), its description naming why.
 """
 
 from __future__ import annotations
@@ -20,10 +18,7 @@ from collections.abc import Mapping
 
 from ._mtls import certificate_binding_failure
 
-__all__ = ["AS_BEARER", "confirmation_failures"]
-
-#: The failure of a bound token when the API checks no binding at all.
-AS_BEARER = "cnf: sender-constrained token presented as a bearer token"
+__all__ = ["confirmation_failures"]
 
 
 def confirmation_failures(
@@ -34,8 +29,6 @@ def confirmation_failures(
     *mtls* says whether certificate binding is checked, *client_certificate*
     is the request's certificate (``None``: none presented).
     """
-    if not mtls:
-        return [AS_BEARER]
     if not isinstance(cnf, Mapping) or not cnf:
         return ["cnf: must be an object naming the key the token is bound to"]
     failures: list[str] = []
