@@ -56,17 +56,7 @@ __all__ = [
 #: The values of ``dpop=``: refuse bound tokens, accept both kinds, or DPoP only.
 DPOP_MODES = ("off", "allowed", "required")
 #: The proof algorithms accepted by default (asymmetric only, RFC 9449 §4.2).
-DEFAULT_DPOP_ALGORITHMS = (
-    "ES256",
-    "ES384",
-    "ES512",
-    "PS256",
-    "PS384",
-    "PS512",
-    "RS256",
-    "EdDSA",
-    "Ed25519",
-)
+DEFAULT_DPOP_ALGORITHMS = ("ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "RS256", "EdDSA")
 #: A proof larger than this is refused before it is parsed.
 DEFAULT_MAX_PROOF_SIZE = 8192
 _MAX_JTI = 256

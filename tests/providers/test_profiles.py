@@ -43,6 +43,7 @@ from flask import Flask, g
 
 from bearerguard import ConfigurationError, InvalidToken, Issuer, Verifier, providers
 from bearerguard.flask import BearerGuard, require_scopes
+from bearerguard.keyset import KeySetPolicy
 from bearerguard.testing import LocalIssuer
 from bearerguard.wsgi import BearerAuthMiddleware
 
@@ -523,6 +524,7 @@ def test_a_provider_trap_is_refused_through_flask_with_401(
     assert response.status_code == 401
     assert 'error="invalid_token"' in challenge
     assert reason in challenge
+    assert "someone" not in challenge  # the token's sub: never quoted
     assert set(fetcher.counts) == fetched
 
 
@@ -721,3 +723,53 @@ def test_provider_options_reach_the_issuer_and_its_validator(fetcher: ProviderFe
     assert issuer.algorithms == frozenset({"RS256"})
     assert issuer.validator is not None
     assert issuer.validator.leeway == 5
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        pytest.param(
+            lambda **o: providers.entra("organizations", API, allowed_tenants={TID}, **o),
+            id="entra",
+        ),
+        pytest.param(lambda **o: providers.google("https://svc.example.com", **o), id="google"),
+    ],
+)
+def test_group_options_reach_every_member(build: Callable[..., Any]) -> None:
+    """A group's options reach each member: algorithms=, leeway=, policy= on the shared keys."""
+    policy = KeySetPolicy(timeout=2.0)
+    group = build(algorithms=["RS256"], leeway=5, policy=policy)
+    assert group.keys.policy is policy
+    for member in group:
+        assert member.algorithms == frozenset({"RS256"})
+        assert member.validator.leeway == 5
+
+
+def test_a_refusal_description_quotes_nothing_of_the_token_but_its_issuer(
+    local: LocalIssuer, fetcher: ProviderFetcher
+) -> None:
+    """An Okta token of another server: the 401 names the server, never sub, cid or aud."""
+    verifier = Verifier([providers.okta("example.okta.com", "api://default", fetcher=fetcher)])
+    claims = {
+        "iss": "https://example.okta.com/oauth2/aus1a2b3c4d5e6f7g8h9",
+        "sub": "alice@example.com",
+        "aud": "api://secret-audience",
+        "cid": "0oaSECRETCLIENT",
+    }
+    with pytest.raises(InvalidToken) as raised:
+        verifier.verify(mint(local, claims))
+    description = raised.value.description
+    assert "aus1a2b3c4d5e6f7g8h9" in description
+    assert not any(claims[k] in description for k in ("sub", "aud", "cid"))
+
+
+def test_an_okta_server_name_that_is_not_an_id_is_not_quoted(
+    local: LocalIssuer, fetcher: ProviderFetcher
+) -> None:
+    """An iss path that is not a server ID (too long, odd characters): the plain refusal."""
+    verifier = Verifier([providers.okta("example.okta.com", "api://default", fetcher=fetcher)])
+    for server in ("a" * 65, "aus1/../x", "aus<script>"):
+        iss = f"https://example.okta.com/oauth2/{server}"
+        with pytest.raises(InvalidToken) as raised:
+            verifier.verify(mint(local, {"iss": iss, "aud": "api://default"}))
+        assert raised.value.description == "token iss is not a trusted issuer"
