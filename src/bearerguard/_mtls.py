@@ -34,7 +34,7 @@ from ._encoding import b64url_encode
 from ._errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from cryptography import x509
+    import cryptography.x509
 
 __all__ = [
     "MAX_CERTIFICATE_SIZE",
@@ -52,7 +52,7 @@ _FIELD_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-def certificate_thumbprint(certificate: str | bytes | x509.Certificate) -> str:
+def certificate_thumbprint(certificate: str | bytes | cryptography.x509.Certificate) -> str:
     """The RFC 8705 §3.1 ``x5t#S256`` of *certificate*: base64url SHA-256 of its DER form.
 
     *certificate* is a PEM string or bytes (the first certificate of a

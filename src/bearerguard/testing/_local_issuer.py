@@ -49,7 +49,7 @@ from ._keypool import KeyPool, default_pool
 from ._server import make_server
 
 if TYPE_CHECKING:
-    from cryptography import x509
+    import cryptography.x509
 
 __all__ = ["LocalIssuer"]
 
@@ -353,7 +353,7 @@ class LocalIssuer:
         *,
         kid: str | None = None,
         headers: Mapping[str, Any] | None = None,
-        certificate: str | bytes | x509.Certificate | None = None,
+        certificate: str | bytes | cryptography.x509.Certificate | None = None,
         **claims: Any,
     ) -> str:
         """Sign an RFC 9068 access token with the active key (or the key *kid*).
