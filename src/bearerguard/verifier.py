@@ -384,7 +384,7 @@ class Verifier(Generic[C]):
                     return claims  # type: ignore[no-any-return]
                 self._forget(token)
             parts, issuer, validator = self._route(token)
-            route = (issuer.url, parts[4])
+            route = (self._label(issuer), parts[4])
             result = self._finish(
                 token, t, parts, issuer, validator, issuer.keys.get_keys(parts[5])
             )
@@ -414,7 +414,7 @@ class Verifier(Generic[C]):
                     return claims  # type: ignore[no-any-return]
                 self._forget(token)
             parts, issuer, validator = self._route(token)
-            route = (issuer.url, parts[4])
+            route = (self._label(issuer), parts[4])
             keys = await issuer.keys.aget_keys(parts[5])
             result = self._finish(token, t, parts, issuer, validator, keys)
             if "cnf" in result.raw:
@@ -493,6 +493,17 @@ class Verifier(Generic[C]):
         if allowed is not None and alg not in allowed:
             raise AlgorithmNotAllowed(f"algorithm {alg!r} is not allowed for this issuer")
         return parts, issuer, validator
+
+    def _label(self, issuer: Issuer) -> str:
+        """*issuer*'s URL as a metrics attribute; for an issuer a group admitted beyond
+        its members (Entra ID, any tenant), the group's ``{tenantid}`` template, so
+        tokens naming made-up tenants cannot multiply the metric series."""
+        if issuer.url in self._routes:
+            return issuer.url
+        for group in self._resolvers:
+            if issuer.keys is group.keys:
+                return " ".join(group.urls)
+        return issuer.url
 
     def _untrusted(self, iss: object) -> tuple[Issuer, Validator]:
         """An ``iss`` no configured issuer has: a group's issuer for it, or the refusal.

@@ -316,3 +316,31 @@ def test_any_tenant_is_only_for_a_multi_tenant_application() -> None:
     """ANY_TENANT with a single tenant ID is a ConfigurationError."""
     with pytest.raises(ConfigurationError, match="allowed_tenants is only for"):
         providers.entra(TID, API, allowed_tenants=providers.ANY_TENANT)
+
+
+def test_any_tenant_metrics_name_the_template_not_each_tenant(
+    local: LocalIssuer, fetcher: ProviderFetcher
+) -> None:
+    """With meter_provider=, tokens of any tenant count under the {tenantid} template."""
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    reader = InMemoryMetricReader()
+    group = providers.entra("common", API, allowed_tenants=providers.ANY_TENANT, fetcher=fetcher)
+    verifier = Verifier([group], meter_provider=MeterProvider(metric_readers=[reader]))
+    for tid in (TID, OTHER_TID):
+        verifier.verify(mint(local, v2(tid)))
+    with pytest.raises(InvalidClaims):
+        verifier.verify(mint(local, v2(TID, aud="api://other")))
+    data = reader.get_metrics_data()
+    assert data is not None
+    issuers = {
+        point.attributes["bearerguard.issuer"]
+        for resource in data.resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+        if metric.name == "bearerguard.verifications"
+        for point in metric.data.data_points
+        if point.attributes and "bearerguard.issuer" in point.attributes
+    }
+    assert issuers == {"https://login.microsoftonline.com/{tenantid}/v2.0"}
