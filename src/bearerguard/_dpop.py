@@ -56,7 +56,17 @@ __all__ = [
 #: The values of ``dpop=``: refuse bound tokens, accept both kinds, or DPoP only.
 DPOP_MODES = ("off", "allowed", "required")
 #: The proof algorithms accepted by default (asymmetric only, RFC 9449 §4.2).
-DEFAULT_DPOP_ALGORITHMS = ("ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "RS256", "EdDSA")
+DEFAULT_DPOP_ALGORITHMS = (
+    "ES256",
+    "ES384",
+    "ES512",
+    "PS256",
+    "PS384",
+    "PS512",
+    "RS256",
+    "EdDSA",
+    "Ed25519",
+)
 #: A proof larger than this is refused before it is parsed.
 DEFAULT_MAX_PROOF_SIZE = 8192
 _MAX_JTI = 256
@@ -82,7 +92,7 @@ class MemoryReplayCache:
 
     Holds at most *max_entries* ids; past that the oldest entries are dropped
     first, so size it to at least the proofs one instance accepts within
-    :attr:`DPoPPolicy.max_age` plus twice the leeway (100,000 by default, a
+    the policy's ``max_age`` plus twice its ``leeway`` (100,000 by default, a
     few tens of MB). It protects one process only: with several instances,
     use :class:`RedisReplayCache`. *clock* returns POSIX seconds (tests pass
     a fake one).

@@ -109,7 +109,7 @@ def _django(variant: str, mapping: Mapping[str, Any]) -> Iterator[Send]:
     }
 
     def send(method: str, path: str, headers: Headers) -> Answer:
-        # Django's clients take one value per header: repeated lines arrive joined, as WSGI joins them.
+        # Django's clients take one value per header: repeated lines are joined, as WSGI does.
         joined: dict[str, str] = {}
         for name, value in headers:
             key = name.lower()
@@ -129,7 +129,7 @@ def _django(variant: str, mapping: Mapping[str, Any]) -> Iterator[Send]:
 
 @contextmanager
 def open_dpop_client(adapter: str, mapping: Mapping[str, Any]) -> Iterator[Send]:
-    """A ``send(method, path, headers)`` for *adapter*'s copy of the API, with *mapping*'s settings."""
+    """A ``send(method, path, headers)`` for *adapter*'s copy of the API, set up by *mapping*."""
     if adapter.startswith("django") or adapter == "drf":
         with _django(adapter, mapping) as send:
             yield send

@@ -1,4 +1,4 @@
-"""The DPoP tests' API as a Django REST framework view (``ROOT_URLCONF = "tests.dpop.drf_urls"``)."""
+"""The DPoP tests' API as a DRF view (``ROOT_URLCONF = "tests.dpop.drf_urls"``)."""
 
 from __future__ import annotations
 

@@ -28,7 +28,7 @@ from .clients import ADAPTERS, Answer, Headers, Send, open_dpop_client
 
 EXTERNAL = "https://api.example.com"
 URL = EXTERNAL + "/token"
-ALGS = 'algs="ES256 ES384 ES512 PS256 PS384 PS512 RS256 EdDSA"'
+ALGS = 'algs="ES256 ES384 ES512 PS256 PS384 PS512 RS256 EdDSA Ed25519"'
 
 
 def mapping(issuer_url: str, **extra: Any) -> dict[str, Any]:

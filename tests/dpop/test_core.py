@@ -235,3 +235,16 @@ def test_verifier_mode_is_checked() -> None:
     issuer = Issuer.from_oidc("https://login.example.com", validator=Validator(aud="a"), lazy=True)
     with pytest.raises(ConfigurationError, match=r"^dpop must be 'off', 'allowed' or 'required'$"):
         Verifier([issuer], dpop="yes")
+
+
+def test_local_issuer_mints_a_token_bound_to_a_kit_key(
+    local_issuer: LocalIssuer, client_key: DPoPKey
+) -> None:
+    """LocalIssuer.mint(dpop_key=key): cnf.jkt is the key's thumbprint, and its proofs pass."""
+    token = local_issuer.mint(dpop_key=client_key, cnf={"x-other": "kept"})
+    verifier = _verifier(local_issuer, dpop="allowed")
+    with pytest.raises(InvalidToken):  # the other cnf member is not one bearerguard checks
+        verifier.verify(token, dpop=_request(client_key, token))
+    token = local_issuer.mint(dpop_key=client_key)
+    claims = verifier.verify(token, dpop=_request(client_key, token))
+    assert claims.raw["cnf"] == {"jkt": client_key.thumbprint}

@@ -74,14 +74,11 @@ def modes(local_issuer: LocalIssuer) -> Iterator[dict[tuple[str, str], Send]]:
 def test_off_mode_refuses_a_bound_token_as_before(
     adapter: str, modes: dict[tuple[str, str], Send], tokens: dict[str, str]
 ) -> None:
-    """dpop="off": a DPoP-bound token sent as Bearer is refused as a sender-constrained token."""
+    """dpop="off": a DPoP-bound token sent as Bearer is refused, naming the unchecked binding."""
     send = modes["off", adapter]
     headers = [("Authorization", f"Bearer {tokens['bound']}")]
-    expected = refused(
-        "invalid_token",
-        "cnf: sender-constrained token presented as a bearer token",
-        scheme="Bearer",
-    )
+    description = "cnf: DPoP-bound token (jkt), and this API does not check DPoP proofs"
+    expected = refused("invalid_token", description, scheme="Bearer")
     assert send("GET", "/token", headers) == expected
 
 
@@ -92,7 +89,7 @@ def test_off_mode_takes_the_dpop_scheme_for_no_credentials(
     tokens: dict[str, str],
     client_key: DPoPKey,
 ) -> None:
-    """dpop="off": "Authorization: DPoP" is another scheme, so no bearer credentials (RFC 6750 §3.1)."""
+    """dpop="off": the DPoP scheme is another scheme, so no bearer credentials (RFC 6750 §3.1)."""
     proof = client_key.proof("GET", URL, access_token=tokens["bound"])
     headers = [("Authorization", f"DPoP {tokens['bound']}"), ("DPoP", proof)]
     assert modes["off", adapter]("GET", "/token", headers) == _missing(f'Bearer realm="{REALM}"')
@@ -137,7 +134,7 @@ def test_proof_without_nonce_gets_use_dpop_nonce(
     tokens: dict[str, str],
     client_key: DPoPKey,
 ) -> None:
-    """RFC 9449 §8: 401 use_dpop_nonce with the current nonce in DPoP-Nonce; a retry with it passes."""
+    """RFC 9449 §8: 401 use_dpop_nonce, the current nonce in DPoP-Nonce; a retry with it passes."""
     send = modes["nonces", adapter]
     proof = client_key.proof("GET", URL, access_token=tokens["bound"])
     answer = send("GET", "/token", [("Authorization", f"DPoP {tokens['bound']}"), ("DPoP", proof)])

@@ -19,14 +19,16 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ._dpop_key import DPoPKey
     from ._faults import Fault, RecordedRequest
     from ._keypool import KeyPool
     from ._local_issuer import LocalIssuer
     from ._providers import FakeProvider
 
-__all__ = ["FakeProvider", "Fault", "KeyPool", "LocalIssuer", "RecordedRequest"]
+__all__ = ["DPoPKey", "FakeProvider", "Fault", "KeyPool", "LocalIssuer", "RecordedRequest"]
 
 _WHERE = {
+    "DPoPKey": "._dpop_key",
     "Fault": "._faults",
     "RecordedRequest": "._faults",
     "KeyPool": "._keypool",

@@ -51,6 +51,8 @@ from ._server import make_server
 if TYPE_CHECKING:
     import cryptography.x509
 
+    from ._dpop_key import DPoPKey
+
 __all__ = ["LocalIssuer"]
 
 _LOG_LIMIT = 10_000
@@ -354,6 +356,7 @@ class LocalIssuer:
         kid: str | None = None,
         headers: Mapping[str, Any] | None = None,
         certificate: str | bytes | cryptography.x509.Certificate | None = None,
+        dpop_key: DPoPKey | None = None,
         **claims: Any,
     ) -> str:
         """Sign an RFC 9068 access token with the active key (or the key *kid*).
@@ -369,6 +372,9 @@ class LocalIssuer:
         token to that TLS client certificate (RFC 8705 §3): ``cnf`` gets its
         ``x5t#S256``, beside any member a ``cnf=`` claim gives, so an API with
         ``mtls=True`` accepts the token only from a client presenting it.
+        *dpop_key* (a :class:`~bearerguard.testing.DPoPKey`) binds it to that
+        key (RFC 9449 §6): ``cnf`` gets its ``jkt``, so an API with DPoP
+        accepts it only with the key's proofs.
         """
         now = int(self._clock())
         ttl = self._token_ttl if expires_in is None else expires_in
@@ -391,6 +397,9 @@ class LocalIssuer:
             bound = dict(cnf) if isinstance(cnf, Mapping) else {}
             bound["x5t#S256"] = certificate_thumbprint(certificate)
             payload["cnf"] = bound
+        if dpop_key is not None:
+            cnf = payload.get("cnf")
+            payload["cnf"] = {**(cnf if isinstance(cnf, Mapping) else {}), **dpop_key.cnf}
         payload = {k: v for k, v in payload.items() if v is not None}
         with self._lock:
             pair = self._require_active()
