@@ -360,7 +360,7 @@ class GuardSettings:
                 "(e.g. providers.auth0(domain, audience, fetcher=...))"
             )
         items = self.issuers
-        if isinstance(items, (str, Issuer)) or not isinstance(items, Iterable):
+        if isinstance(items, (str, Issuer, IssuerGroup)) or not isinstance(items, Iterable):
             raise ConfigurationError(
                 "issuers= must be a list of issuers, e.g. [providers.auth0(domain, audience)]"
             )

@@ -194,8 +194,12 @@ class Verifier(Generic[C]):
     ) -> None:
         if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 0:
             raise ConfigurationError("cache_size must be a non-negative integer (0: no cache)")
-        if isinstance(issuers, Issuer):
-            raise ConfigurationError("issuers must be a list of Issuer objects")
+        if isinstance(issuers, Issuer | IssuerGroup):
+            # A bare group would be read as its members, losing what it adds.
+            raise ConfigurationError(
+                "issuers must be a list of Issuer objects (a provider profile too: "
+                "Verifier([providers.google(...)]))"
+            )
         # A provider profile (bearerguard.providers) may be an IssuerGroup (or a tuple).
         items = list(issuers)
         flat: tuple[Issuer, ...] = tuple(member for item in items for member in members_of(item))

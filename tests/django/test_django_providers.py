@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 
-from bearerguard import providers
+from bearerguard import AccessClaims, providers
 from bearerguard.testing import LocalIssuer
 from tests.providers.support import ProviderFetcher, mint
 
@@ -79,3 +80,25 @@ def test_issuers_setting_takes_an_issuer_group(
         headers = {"Authorization": f"Bearer {mint(local_issuer, claims)}"}
         statuses.append(Client().get("/admin", headers=headers).status_code)
     assert statuses == [403, 403]  # verified; Google ID tokens carry no roles
+
+
+def test_a_claims_type_beside_a_profile_built_for_another_is_refused(
+    configure: Callable[..., None],
+) -> None:
+    """CLAIMS_TYPE differing from the profile's claims_type: ImproperlyConfigured naming both."""
+    from bearerguard.django._conf import get_config
+
+    okta = providers.okta("example.okta.com", "api://default", claims_type=OrderClaims)
+    configure(BEARERGUARD={"ISSUERS": [okta], "CLAIMS_TYPE": BillingClaims})
+    with pytest.raises(ImproperlyConfigured, match=r"BillingClaims .* claims_type=OrderClaims"):
+        get_config()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderClaims(AccessClaims):
+    """An application's claims class."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BillingClaims(AccessClaims):
+    """Another application's claims class."""

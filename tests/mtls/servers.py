@@ -76,8 +76,7 @@ def serve_uvicorn(app: Any, pki: Pki | None = None) -> Iterator[str]:
             "ssl_ca_certs": str(pki.ca_file),
             "ssl_cert_reqs": ssl.CERT_OPTIONAL,
         }
-    # "auto": Django's ASGI handler has no lifespan support.
-    config = uvicorn.Config(app, log_level="warning", lifespan="auto", **options)
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", **options)
     server = uvicorn.Server(config)
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="uvicorn-mtls", daemon=True

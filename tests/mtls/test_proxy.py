@@ -21,7 +21,7 @@ from starlette.testclient import TestClient
 from bearerguard import ConfigurationError, GuardSettings, certificate_thumbprint
 from bearerguard.testing import LocalIssuer
 
-from .apps import ASGI_ADAPTERS, WSGI_ADAPTERS, asgi_app, served_asgi_app, wsgi_app
+from .apps import ASGI_ADAPTERS, WSGI_ADAPTERS, asgi_app, wsgi_app
 from .certs import Pki, Subject
 from .servers import PROXY_HEADER, client, serve_uvicorn, serve_wsgi_tls
 
@@ -50,8 +50,7 @@ def server(request: pytest.FixtureRequest, idp: LocalIssuer, pki: Pki) -> Iterat
             app = stack.enter_context(wsgi_app(request.param, _settings(idp)))
             yield stack.enter_context(serve_wsgi_tls(app, pki))
         else:
-            app = stack.enter_context(served_asgi_app(request.param, _settings(idp)))
-            yield stack.enter_context(serve_uvicorn(app))
+            yield stack.enter_context(serve_uvicorn(asgi_app(request.param, _settings(idp))))
 
 
 def _get(
@@ -183,9 +182,9 @@ def test_asgi_tls_extension_gives_the_certificate(
     """The ASGI TLS extension's client_cert_chain: its first certificate is the client's."""
     pems = {"alice": pki.alice.pem, "bob": pki.bob.pem, "ca": pki.ca_file.read_text()}
     settings = {"oidc": idp.url, "audience": idp.audience, "mtls": True}
-    with served_asgi_app(adapter, settings) as inner:
-        app = _TLSExtension(inner, [pems[name] for name in chain])
-        response = TestClient(app).get(
+    app = _TLSExtension(asgi_app(adapter, settings), [pems[name] for name in chain])
+    with TestClient(app) as test_client:
+        response = test_client.get(
             "/token", headers={"Authorization": f"Bearer {_bound(idp, pki.alice)}"}
         )
     status, text = expected

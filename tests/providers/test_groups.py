@@ -344,3 +344,12 @@ def test_any_tenant_metrics_name_the_template_not_each_tenant(
         if point.attributes and "bearerguard.issuer" in point.attributes
     }
     assert issuers == {"https://login.microsoftonline.com/{tenantid}/v2.0"}
+
+
+def test_a_bare_group_where_a_list_belongs_is_refused(fetcher: ProviderFetcher) -> None:
+    """Verifier(group) / issuers=group: a ConfigurationError asking for a list, not its members."""
+    group = providers.entra("common", API, allowed_tenants=providers.ANY_TENANT, fetcher=fetcher)
+    with pytest.raises(ConfigurationError, match=re.escape("Verifier([providers.google(...)])")):
+        Verifier(group)
+    with pytest.raises(ConfigurationError, match="issuers= must be a list of issuers"):
+        GuardSettings(issuers=group)  # type: ignore[arg-type]
