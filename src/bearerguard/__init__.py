@@ -36,6 +36,8 @@ from ._errors import (
     KeySetUnavailable,
     MalformedToken,
     MissingToken,
+    RevocationUnavailable,
+    TokenRevoked,
     TokenTooLarge,
     UnknownKey,
     UnsupportedToken,
@@ -47,6 +49,7 @@ from ._jws import JWS
 from ._keysource import KeySource, StaticKeySet
 from ._mtls import certificate_thumbprint
 from ._refusals import Refusal
+from ._revocation import Revocations
 from ._settings import GuardSettings
 from ._sources import ClaimSources
 from ._validation import Validator, validate_standard_claims
@@ -92,8 +95,11 @@ __all__ = [
     "Refusal",
     "RemoteKeySet",
     "RequestsFetcher",
+    "RevocationUnavailable",
+    "Revocations",
     "StandardClaims",
     "StaticKeySet",
+    "TokenRevoked",
     "TokenTooLarge",
     "UnknownKey",
     "UnsupportedToken",

@@ -9,6 +9,8 @@
     bearerguard keys jwks /etc/bearerguard/keys > jwks.json
     bearerguard serve-issuer --audience api://orders --mint dev-user --scope orders:read
     bearerguard serve-issuer --client orders-batch:s3cret:orders:read --refresh
+    bearerguard revoke --redis-url redis://redis.internal:6379/0 --sub user-42
+    bearerguard revoke --redis-url URL --jti 5J1X9c --until 2026-05-01T12:00:00+00:00
 
 Passphrases come from an environment variable or a file, never from the
 command line (where ``ps`` and shell history would show them). A ring whose
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import re
 import signal
@@ -225,12 +228,62 @@ def _parser() -> argparse.ArgumentParser:
         "--expires-in", type=_duration, default=3600.0, help="token lifetime (default 1h)"
     )
     serve.set_defaults(run=_cmd_serve)
+    _add_revoke(commands)
     return parser
+
+
+def _add_revoke(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    revoke = commands.add_parser(
+        "revoke",
+        allow_abbrev=False,
+        help="refuse tokens before they expire: one token, a user's or a client's",
+        description="Write a revocation to the deny list in Redis that every verifier "
+        "configured with redis_url= (or revocations=) checks; it takes effect on every "
+        "instance within their staleness (5 s by default). TIME and EXP are POSIX seconds "
+        "or ISO 8601 with an offset (2026-05-01T12:00:00+00:00, or Z).",
+    )
+    revoke.add_argument(
+        "--redis-url",
+        metavar="URL",
+        help="the deny list's Redis (redis://, rediss:// or unix://; default: the "
+        "BEARERGUARD_REDIS_URL environment variable, which keeps a password out of ps)",
+    )
+    which = revoke.add_mutually_exclusive_group(required=True)
+    which.add_argument(
+        "--jti", metavar="JTI", help="revoke the token with this jti (needs --until)"
+    )
+    which.add_argument("--sub", metavar="SUB", help="revoke every token of this subject")
+    which.add_argument(
+        "--client", metavar="ID", help="revoke every token of this client (client_id, azp, cid)"
+    )
+    revoke.add_argument("--until", metavar="EXP", type=_instant, help="with --jti: the token's exp")
+    revoke.add_argument(
+        "--before",
+        metavar="TIME",
+        type=_instant,
+        help="with --sub or --client: tokens issued before TIME (iat < TIME; default: now)",
+    )
+    revoke.add_argument(
+        "--max-token-lifetime",
+        type=_duration,
+        default=None,
+        metavar="DURATION",
+        help="the longest token lifetime the verifiers accept: how long a --sub or --client "
+        "revocation is kept (default 24h)",
+    )
+    revoke.add_argument(
+        "--prefix", default=None, help="key prefix of the deny list (default bearerguard:revoked:)"
+    )
+    revoke.set_defaults(run=_cmd_revoke, check=lambda args: _check_revoke(revoke, args))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    check = getattr(args, "check", None)
+    if check is not None:
+        check(args)  # a usage error exits with status 2, as argparse's own do
     try:
         return int(args.run(args, sys.stdout))
     except BearerGuardError as exc:
@@ -404,4 +457,81 @@ def _cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
         finally:
             signal.signal(signal.SIGTERM, previous)
     print("stopped", file=out, flush=True)
+    return 0
+
+
+# -- revoke -------------------------------------------------------------------------------
+
+
+def _instant(text: str) -> float:
+    """POSIX seconds from ``1767225600`` or ``2026-01-01T00:00:00+00:00`` (``Z`` too)."""
+    value = text.strip()
+    try:
+        return float(value) if value.replace(".", "", 1).isdigit() else _iso(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a time: {text!r} (POSIX seconds, or ISO 8601 with an offset such as "
+            "2026-05-01T12:00:00+00:00)"
+        ) from None
+
+
+def _iso(value: str) -> float:
+    if value.endswith(("Z", "z")):
+        value = value[:-1] + "+00:00"  # Python before 3.11 does not read Z
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} has no UTC offset: add one, e.g. {value}+00:00 or {value}Z"
+        )
+    return moment.timestamp()
+
+
+def _check_revoke(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Exit with a usage error (status 2) if the options do not go together."""
+    if args.jti is not None and args.until is None:
+        parser.error("--jti needs --until EXP (the token's exp: when the entry may go)")
+    if args.jti is not None and args.before is not None:
+        parser.error("--before goes with --sub or --client; for --jti give --until")
+    if args.jti is None and args.until is not None:
+        parser.error("--until goes with --jti; for --sub or --client give --before")
+    if args.redis_url is None and not os.environ.get("BEARERGUARD_REDIS_URL"):
+        parser.error("give --redis-url URL (or set BEARERGUARD_REDIS_URL)")
+
+
+def _cmd_revoke(args: argparse.Namespace, out: TextIO) -> int:
+    from ._redis_link import RedisLink, check_redis_url
+    from ._revocation import DEFAULT_MAX_TOKEN_LIFETIME, DEFAULT_PREFIX, Revocations
+
+    url = args.redis_url or os.environ["BEARERGUARD_REDIS_URL"]
+    # Checked under the option's name; neither message ever repeats the URL (a password).
+    link = RedisLink(check_redis_url(url, "--redis-url"), timeout=5.0)
+    # The link's "working without Redis" warning is for verifiers: here the error says it.
+    logging.getLogger("bearerguard.redis").addHandler(logging.NullHandler())
+    revocations = Revocations(
+        link,
+        prefix=DEFAULT_PREFIX if args.prefix is None else args.prefix,
+        max_token_lifetime=args.max_token_lifetime or DEFAULT_MAX_TOKEN_LIFETIME,
+    )
+    where = f"{link.where} (prefix {revocations.prefix})"
+    try:
+        if args.jti is not None:
+            revocations.revoke_token(args.jti, until=args.until)
+            print(
+                f"revoked the token with jti {args.jti!r} (exp {_when(args.until)}) in {where}",
+                file=out,
+            )
+        else:
+            before = args.before if args.before is not None else datetime.now(timezone.utc)
+            if args.sub is not None:
+                revocations.revoke_subject(args.sub, before=before)
+                who = f"subject {args.sub!r}"
+            else:
+                revocations.revoke_client(args.client, before=before)
+                who = f"client {args.client!r}"
+            moment = before if isinstance(before, float) else before.timestamp()
+            print(
+                f"revoked every token of {who} issued before {_when(moment)} in {where}", file=out
+            )
+    finally:
+        link.close()
     return 0

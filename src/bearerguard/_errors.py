@@ -31,6 +31,8 @@ __all__ = [
     "KeySetUnavailable",
     "MalformedToken",
     "MissingToken",
+    "RevocationUnavailable",
+    "TokenRevoked",
     "TokenTooLarge",
     "UnknownKey",
     "UnsupportedToken",
@@ -131,6 +133,15 @@ class ExpiredToken(InvalidClaims):
     """The token's ``exp`` has passed (other failed checks are listed too)."""
 
 
+class TokenRevoked(InvalidToken):
+    """The token is on the deny list (see :class:`~bearerguard.Revocations`).
+
+    Revoked by its ``jti``, or as a token of a subject or client issued
+    before a revocation; adapters answer 401 ``invalid_token``, "token has
+    been revoked".
+    """
+
+
 class InsufficientScope(BearerGuardError):
     """The token is valid but lacks scopes the endpoint requires (RFC 6750 §3.1)."""
 
@@ -197,6 +208,16 @@ class KeySetUnavailable(BearerGuardError):
     def __init__(self, description: str, *, retry_after: int = 30) -> None:
         super().__init__(description)
         self.retry_after = retry_after
+
+
+class RevocationUnavailable(KeySetUnavailable):
+    """The revocation deny list cannot be read, and revocation checks are required.
+
+    Raised only by a :class:`~bearerguard.Revocations` with
+    ``required=True`` (or when writing to the deny list fails). A
+    :class:`KeySetUnavailable`, so every adapter answers it the same way:
+    503 with ``Retry-After``; the token may be fine.
+    """
 
 
 class FetchError(KeySetUnavailable):

@@ -41,6 +41,7 @@ from ._mtls import CertificateSource
 from ._redis_link import check_redis_url
 from ._refusals import Refusal, RefusalReporter
 from ._resource_metadata import ResourceMetadata
+from ._revocation import Revocations, revocations_setting
 from ._sources import DEFAULT_CLAIM_SOURCES, ClaimSources
 from ._urls import check_url
 from ._validation import Validator
@@ -71,6 +72,7 @@ _VERIFIER_HOLDS = (
     "cache_size",
     "meter_provider",
     "redis_url",
+    "revocations",
 )
 # What ready issuers already decide (their keys and claim policy): not with issuers=.
 _ISSUERS_HOLD = (
@@ -181,6 +183,11 @@ class GuardSettings:
     ``redis_url`` (``redis://``, ``rediss://`` or ``unix://``; the ``redis``
     extra) shares key sets between the processes of a fleet, as
     ``Verifier(redis_url=...)`` does; checked here, connected on first use.
+    With ``redis_url``, every verification is also checked against the
+    revocation deny list there; ``revocations`` (a
+    :class:`~bearerguard.Revocations`; in settings files also a mapping of its
+    options on ``redis_url``'s server, ``{"REQUIRED": True, "STALENESS": 2}``)
+    tunes that or uses another server, as ``Verifier(revocations=...)`` does.
 
     Refusals: each is logged on ``"bearerguard.refusals"`` (at
     ``refusal_log_level``, default ``"INFO"``; 503 at WARNING at least),
@@ -224,6 +231,7 @@ class GuardSettings:
     cache_size: int | None = None
     meter_provider: Any = None
     redis_url: str | None = None
+    revocations: Revocations | None = None
     required: bool = True
     on_refusal: Callable[[Refusal], object] | None = None
     refusal_log_level: int | str = "INFO"
@@ -277,6 +285,9 @@ class GuardSettings:
             raise ConfigurationError("cache_size= must be a non-negative integer (0: no cache)")
         if self.redis_url is not None:
             check_redis_url(self.redis_url)
+        if self.revocations is not None:
+            revocations = revocations_setting(self.revocations, self.redis_url, "revocations=")
+            object.__setattr__(self, "revocations", revocations)
         if not isinstance(self.required, bool):
             raise ConfigurationError("required= must be True or False")
         if self.realm is not None and (not isinstance(self.realm, str) or not self.realm):
@@ -536,6 +547,7 @@ class GuardSettings:
                 cache_size=DEFAULT_CACHE_SIZE if self.cache_size is None else self.cache_size,
                 meter_provider=self.meter_provider,
                 redis_url=self.redis_url,
+                revocations=self.revocations,
                 mtls=self.mtls,
             )
         validator = self.validator or Validator(
@@ -559,6 +571,7 @@ class GuardSettings:
             cache_size=DEFAULT_CACHE_SIZE if self.cache_size is None else self.cache_size,
             meter_provider=self.meter_provider,
             redis_url=self.redis_url,
+            revocations=self.revocations,
             mtls=self.mtls,
         )
 
@@ -628,7 +641,14 @@ class GuardSettings:
         if bad:
             raise _unknown_settings(bad, current, _keyword)
         values.update(overrides)
-        for name in ("claims_type", "verifier", "fetcher", "on_refusal", "meter_provider"):
+        for name in (
+            "claims_type",
+            "verifier",
+            "fetcher",
+            "on_refusal",
+            "meter_provider",
+            "revocations",
+        ):
             if name in values:
                 values[name] = _import(values[name], prefix + name.upper())
         sources = values.get("claim_sources")

@@ -57,6 +57,7 @@ from ._jwk import PublicJWK
 from ._jws import DEFAULT_MAX_TOKEN_SIZE, Parts, parse
 from ._keysource import KeySource
 from ._redis_link import RedisLink
+from ._revocation import Revocations
 from ._rules import role_names, scope_tokens
 from ._step_up import DEFAULT_LEEWAY, AuthRequirement
 from ._validation import Now, Validator, to_timestamp
@@ -131,6 +132,14 @@ class Verifier(Generic[C]):
     :class:`~bearerguard.keyset.RemoteKeySet` (see the metrics guide).
     Without it, nothing imports ``opentelemetry``.
 
+    *revocations* (a :class:`~bearerguard.Revocations`) checks every
+    verified token against the deny list in Redis, cache hits included, and
+    refuses a revoked one with :class:`~bearerguard.TokenRevoked` (401); the
+    check is an in-memory lookup in a copy of the list at most
+    ``staleness`` seconds old (see the revocation guide). With *redis_url*
+    and no *revocations*, the deny list is checked with the defaults of
+    :class:`~bearerguard.Revocations` over the verifier's own connection.
+
     *redis_url* (``redis://``, ``rediss://`` or ``unix://``; the ``redis``
     extra) shares state between the processes that verify tokens for the
     same issuers: each issuer's :class:`~bearerguard.keyset.RemoteKeySet`
@@ -154,6 +163,7 @@ class Verifier(Generic[C]):
         "_mtls",
         "_redis",
         "_resolvers",
+        "_revocations",
         "_routes",
         "_unchecked_binding",
     )
@@ -166,6 +176,7 @@ class Verifier(Generic[C]):
         *,
         cache_size: int = DEFAULT_CACHE_SIZE,
         meter_provider: opentelemetry.metrics.MeterProvider | None = None,
+        revocations: Revocations | None = None,
         redis_url: str | None = None,
         mtls: bool = False,
     ) -> None: ...
@@ -178,6 +189,7 @@ class Verifier(Generic[C]):
         *,
         cache_size: int = DEFAULT_CACHE_SIZE,
         meter_provider: opentelemetry.metrics.MeterProvider | None = None,
+        revocations: Revocations | None = None,
         redis_url: str | None = None,
         mtls: bool = False,
     ) -> None: ...
@@ -189,6 +201,7 @@ class Verifier(Generic[C]):
         *,
         cache_size: int = DEFAULT_CACHE_SIZE,
         meter_provider: opentelemetry.metrics.MeterProvider | None = None,
+        revocations: Revocations | None = None,
         redis_url: str | None = None,
         mtls: bool = False,
     ) -> None:
@@ -256,6 +269,11 @@ class Verifier(Generic[C]):
             self._metrics = Metrics(meter_provider, flat)
         # One connection for everything shared through Redis (checked now, opened lazily).
         self._redis = RedisLink(redis_url) if redis_url is not None else None
+        if revocations is None and self._redis is not None:
+            revocations = Revocations(self._redis)  # redis_url= alone: the defaults
+        elif revocations is not None and not isinstance(revocations, Revocations):
+            raise ConfigurationError("revocations must be a bearerguard.Revocations")
+        self._revocations = revocations
         if self._redis is not None:
             for issuer in flat:
                 if isinstance(issuer.keys, RemoteKeySet):
@@ -275,6 +293,11 @@ class Verifier(Generic[C]):
     def redis_url(self) -> str | None:
         """The Redis this verifier shares state through (``None``: nothing is shared)."""
         return self._redis.url if self._redis is not None else None
+
+    @property
+    def revocations(self) -> Revocations | None:
+        """The deny list every verification is checked against (``None``: none)."""
+        return self._revocations
 
     @property
     def max_token_size(self) -> int:
@@ -331,12 +354,16 @@ class Verifier(Generic[C]):
             claims, source, key, kid, _ = hit
             if key in source.get_keys(kid):
                 self._hits += 1
+                if self._revocations is not None:
+                    self._revocations.check(claims)
                 if "cnf" in claims.raw:  # the binding is per request, so checked on hits too
                     self._confirm(claims, client_certificate)
                 return claims  # type: ignore[no-any-return]
             self._forget(token)
         parts, issuer, validator = self._route(token)
         result = self._finish(token, t, parts, issuer, validator, issuer.keys.get_keys(parts[5]))
+        if self._revocations is not None:
+            self._revocations.check(result)
         if "cnf" in result.raw:
             self._confirm(result, client_certificate)
         return result
@@ -357,6 +384,8 @@ class Verifier(Generic[C]):
             claims, source, key, kid, _ = hit
             if key in await source.aget_keys(kid):
                 self._hits += 1
+                if self._revocations is not None:
+                    await self._revocations.acheck(claims)
                 if "cnf" in claims.raw:
                     self._confirm(claims, client_certificate)
                 return claims  # type: ignore[no-any-return]
@@ -364,6 +393,8 @@ class Verifier(Generic[C]):
         parts, issuer, validator = self._route(token)
         keys = await issuer.keys.aget_keys(parts[5])
         result = self._finish(token, t, parts, issuer, validator, keys)
+        if self._revocations is not None:
+            await self._revocations.acheck(result)
         if "cnf" in result.raw:
             self._confirm(result, client_certificate)
         return result
@@ -382,6 +413,8 @@ class Verifier(Generic[C]):
                 claims, source, key, kid, alg = hit
                 if key in source.get_keys(kid):
                     self._hits += 1
+                    if self._revocations is not None:
+                        self._revocations.check(claims)
                     if "cnf" in claims.raw:
                         self._confirm(claims, certificate)
                     metrics.verified(start, claims.iss, alg, cached=True)
@@ -392,6 +425,8 @@ class Verifier(Generic[C]):
             result = self._finish(
                 token, t, parts, issuer, validator, issuer.keys.get_keys(parts[5])
             )
+            if self._revocations is not None:
+                self._revocations.check(result)
             if "cnf" in result.raw:
                 self._confirm(result, certificate)
         except BearerGuardError as exc:
@@ -412,6 +447,8 @@ class Verifier(Generic[C]):
                 claims, source, key, kid, alg = hit
                 if key in await source.aget_keys(kid):
                     self._hits += 1
+                    if self._revocations is not None:
+                        await self._revocations.acheck(claims)
                     if "cnf" in claims.raw:
                         self._confirm(claims, certificate)
                     metrics.verified(start, claims.iss, alg, cached=True)
@@ -421,6 +458,8 @@ class Verifier(Generic[C]):
             route = (self._label(issuer), parts[4])
             keys = await issuer.keys.aget_keys(parts[5])
             result = self._finish(token, t, parts, issuer, validator, keys)
+            if self._revocations is not None:
+                await self._revocations.acheck(result)
             if "cnf" in result.raw:
                 self._confirm(result, certificate)
         except BearerGuardError as exc:
