@@ -18,9 +18,9 @@ from typing import Any, TypeVar, overload
 
 from ._errors import ConfigurationError, IssuerMismatch
 from ._issuer import Issuer
-from ._jws import JWS, parse
+from ._jws import DEFAULT_MAX_TOKEN_SIZE, JWS, parse
 from ._keysource import KeySource
-from ._validation import Now
+from ._validation import Now, Validator
 from .claims import AccessClaims, StandardClaims
 
 __all__ = ["UNTRUSTED", "ExplainedIssuer", "IssuerGroup", "explainer_of", "members_of"]
@@ -47,7 +47,7 @@ class ExplainedIssuer(Issuer):
         self,
         url: str,
         keys: KeySource,
-        validator: Any,
+        validator: Validator,
         *,
         algorithms: Iterable[str] | None,
         claims_type: type[StandardClaims] | None,
@@ -210,8 +210,6 @@ class IssuerGroup:
         return member
 
     def _max_token_size(self) -> int:
-        from ._jws import DEFAULT_MAX_TOKEN_SIZE
-
         return max((m.max_token_size for m in self._members), default=DEFAULT_MAX_TOKEN_SIZE)
 
     def unsafe_verify(self, token: str) -> JWS:
@@ -273,9 +271,6 @@ def members_of(item: object) -> tuple[Any, ...]:
 
 def explainer_of(item: object) -> Callable[[str], str | None] | None:
     """What says why an ``iss`` is refused for this ``issuers=`` entry, if anything."""
-    if isinstance(item, IssuerGroup):
-        explain = item._explain
-        return explain
-    if isinstance(item, ExplainedIssuer):
+    if isinstance(item, IssuerGroup | ExplainedIssuer):
         return item._explain
     return None

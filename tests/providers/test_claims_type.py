@@ -16,7 +16,15 @@ from typing import Any
 import pytest
 from flask import Flask, g
 
-from bearerguard import AccessClaims, ConfigurationError, Issuer, Verifier, claim, providers
+from bearerguard import (
+    AccessClaims,
+    ConfigurationError,
+    Issuer,
+    Validator,
+    Verifier,
+    claim,
+    providers,
+)
 from bearerguard import flask as bg_flask
 from bearerguard._settings import GuardSettings
 from bearerguard.testing import LocalIssuer
@@ -271,3 +279,27 @@ def test_the_settings_claims_type_conflict_is_refused_when_the_verifier_is_built
     settings = GuardSettings(issuers=[okta], claims_type=BillingClaims)
     with pytest.raises(ConfigurationError, match="claims_type conflict"):
         settings.build_verifier()
+
+
+def test_an_issuer_built_with_a_claims_type_returns_it_by_default(
+    local: LocalIssuer, fetcher: ProviderFetcher
+) -> None:
+    """Issuer(..., claims_type=OrderClaims): verify_and_validate returns OrderClaims unasked."""
+    keys = providers.google("https://svc.example.com", fetcher=fetcher).keys
+    issuer = Issuer(
+        "accounts.google.com",
+        keys,
+        Validator(aud="https://svc.example.com"),
+        claims_type=OrderClaims,
+    )
+    token = mint(local, {"iss": "accounts.google.com", "aud": "https://svc.example.com"})
+    assert type(issuer.verify_and_validate(token)[1]) is OrderClaims
+
+
+@pytest.mark.parametrize(
+    "wrong", [pytest.param(dict, id="a-class"), pytest.param("OrderClaims", id="a-name")]
+)
+def test_an_issuer_claims_type_that_is_not_a_claims_class_is_refused(wrong: Any) -> None:
+    """Issuer(claims_type=...) must be a StandardClaims subclass; the error says what to pass."""
+    with pytest.raises(ConfigurationError, match=re.escape("e.g. claims_type=AccessClaims")):
+        Issuer("https://a.example", [], claims_type=wrong)
