@@ -339,7 +339,8 @@ class DPoPPolicy:
         if payload.get("htm") != method:
             raise InvalidDPoPProof("DPoP proof htm does not match the request method")
         htu = payload.get("htu")
-        if type(htu) is not str or normalized_htu(htu) != normalized_htu(url):
+        expected = normalized_htu(url)
+        if expected is None or type(htu) is not str or normalized_htu(htu) != expected:
             raise InvalidDPoPProof("DPoP proof htu does not match the request URL")
         iat = payload.get("iat")
         if type(iat) is not int and type(iat) is not float:

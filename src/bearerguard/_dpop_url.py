@@ -15,6 +15,8 @@ from urllib.parse import quote, urlsplit
 __all__ = ["normalized_htu", "request_url"]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_REG_NAME = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=%]+")
+_IPV6 = re.compile(r"[0-9A-Fa-f:.]+")
 _PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 # RFC 3986 §3.3: what a path segment may hold unencoded (pchar, and "/").
@@ -51,6 +53,8 @@ def normalized_htu(url: str) -> str | None:
     host = parts.hostname
     if scheme not in _DEFAULT_PORTS or not host or parts.username or parts.password:
         return None
+    if not (_REG_NAME.fullmatch(host) or (":" in host and _IPV6.fullmatch(host))):
+        return None  # RFC 3986 §3.2.2: a reg-name, an IPv4 address or an IPv6 literal
     if ":" in host:
         host = f"[{host}]"  # an IPv6 literal
     if port is not None and port != _DEFAULT_PORTS[scheme]:

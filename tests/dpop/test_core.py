@@ -248,3 +248,12 @@ def test_local_issuer_mints_a_token_bound_to_a_kit_key(
     token = local_issuer.mint(dpop_key=client_key)
     claims = verifier.verify(token, dpop=_request(client_key, token))
     assert claims.raw["cnf"] == {"jkt": client_key.thumbprint}
+
+
+def test_unusable_request_url_never_matches(local_issuer: LocalIssuer, client_key: DPoPKey) -> None:
+    """A request URL that does not parse (a garbage Host) matches no htu, not even a garbage one."""
+    verifier = _verifier(local_issuer, dpop="allowed")
+    token = local_issuer.mint(cnf=client_key.cnf)
+    proof = client_key.proof("GET", "http://bad host/orders", access_token=token)
+    with pytest.raises(InvalidDPoPProof, match=r"^DPoP proof htu does not match the request URL$"):
+        verifier.verify(token, dpop=DPoPRequest("GET", "http://bad host/orders", (proof,)))
