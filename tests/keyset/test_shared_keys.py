@@ -297,3 +297,43 @@ def test_a_lock_holder_that_fails_leaves_the_others_to_fetch(
         _verifier(idp, redis_url).verify(token)
     assert _verifier(idp, redis_url).verify(token).sub == "test-user"
     assert _jwks_fetches(idp) == 2
+
+
+def _loaded_pair(idp: LocalIssuer, redis_url: str) -> tuple[Verifier[AccessClaims], ...]:
+    """Two verifiers holding the keys, the second having refreshed them since (same keys)."""
+    first, second = _verifier(idp, redis_url), _verifier(idp, redis_url)
+    first.verify(idp.mint())
+    second.verify(idp.mint())
+    time.sleep(POLICY.cooldown)
+    keys = second.issuers[0].keys
+    assert isinstance(keys, RemoteKeySet)
+    keys.refresh()
+    assert _jwks_fetches(idp) == 2
+    return first, second
+
+
+def test_a_newer_document_without_the_kid_does_not_stop_a_fetch(
+    idp: LocalIssuer, redis_url: str
+) -> None:
+    """Past the fleet's cooldown, a kid missing from the latest shared JWKS is fetched for."""
+    first, _ = _loaded_pair(idp, redis_url)
+    time.sleep(POLICY.cooldown)
+    idp.rotate()
+    assert first.verify(idp.mint()).sub == "test-user"
+    assert _jwks_fetches(idp) == 3
+
+
+def test_a_kid_refused_in_the_fleet_cooldown_is_not_remembered_as_absent(
+    idp: LocalIssuer, redis_url: str
+) -> None:
+    """Within the cooldown of another process's fetch, a new kid is refused (401) but not
+    remembered as absent: once the cooldown is over it is fetched and accepted."""
+    first, _ = _loaded_pair(idp, redis_url)
+    idp.rotate()
+    token = idp.mint()
+    with pytest.raises(UnknownKey):
+        first.verify(token)
+    assert _jwks_fetches(idp) == 2
+    time.sleep(POLICY.cooldown)
+    assert first.verify(token).sub == "test-user"
+    assert _jwks_fetches(idp) == 3

@@ -90,12 +90,15 @@ class FetchResult:
     """What a successful fetch brought: the response headers and the new content.
 
     ``keys is None``: the content is unchanged (a 304, or the very same body).
+    ``proof`` false: the content was fetched (by another process) before this
+    fetch was asked for, so a kid it lacks is not proven absent.
     """
 
     headers: Mapping[str, str] = field(default_factory=dict)
     keys: Sequence[PublicJWK] | None = None
     body_hash: bytes = b""
     not_modified: bool = False
+    proof: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,10 +242,14 @@ class KeySetMachine:
             return Absent("cooldown")
         return Fetch(self._start(now))
 
-    def waited(self, kid: str | None, succeeded: bool, now: float) -> Serve | Refuse:
+    def waited(
+        self, kid: str | None, succeeded: bool, now: float, *, proof: bool = True
+    ) -> Serve | Refuse:
         """A caller's wait for a fetch ended at *now*; *succeeded*: that fetch completed.
 
-        A fetch that failed or is still running proves nothing about *kid*.
+        A fetch that failed or is still running proves nothing about *kid*,
+        nor does one whose result predates the wait (*proof* false: keys
+        another process fetched earlier, see :attr:`FetchResult.proof`).
         """
         keys = self.keys
         if keys is None:
@@ -252,7 +259,7 @@ class KeySetMachine:
             # identity provider may well have published it, so this is
             # "keys unavailable" (503, retry), not "unknown key" (401).
             return self._refuse(now)
-        return self._serve(kid, keys, now, proven=succeeded)
+        return self._serve(kid, keys, now, proven=succeeded and proof)
 
     def refresh_wanted(self, now: float) -> Wait | Fetch:
         """An operator (or start-up) wants a fetch now: join the one in flight or start one."""

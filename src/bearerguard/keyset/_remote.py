@@ -85,10 +85,12 @@ class _Flight:
     The future always resolves to True (the fetch was applied) or False.
     """
 
-    __slots__ = ("future", "request")
+    __slots__ = ("future", "kid", "proof", "request")
 
-    def __init__(self, request: FetchRequest) -> None:
+    def __init__(self, request: FetchRequest, kid: str | None = None) -> None:
         self.request = request
+        self.kid = kid  # the kid that started it (None: a refresh)
+        self.proof = True  # its result proves a kid it lacks absent
         self.future: futures.Future[bool] = futures.Future()
         # A running Future cannot be cancelled, so an asyncio caller that gives
         # up (and cancels its wrapper) never cancels the shared fetch.
@@ -307,7 +309,7 @@ class RemoteKeySet:
             with self._lock:
                 decision = self._machine.keys_wanted(kid, self._clock())
                 events = self._machine.drain()
-                return self._follow(decision)
+                return self._follow(decision, kid)
         finally:
             self._emit(events)
 
@@ -317,9 +319,10 @@ class RemoteKeySet:
         try:
             with self._lock:
                 succeeded = flight.future.done() and flight.future.result()
-                decision = self._machine.waited(kid, succeeded, self._clock())
+                now = self._clock()
+                decision = self._machine.waited(kid, succeeded, now, proof=flight.proof)
                 events = self._machine.drain()
-                answer = self._follow(decision)
+                answer = self._follow(decision, kid)
         finally:
             self._emit(events)
         assert not isinstance(answer, _Flight)  # waited() never asks for another wait
@@ -327,15 +330,15 @@ class RemoteKeySet:
 
     def _refresh_flight(self) -> _Flight:
         with self._lock:
-            answer = self._follow(self._machine.refresh_wanted(self._clock()))
+            answer = self._follow(self._machine.refresh_wanted(self._clock()), None)
         assert isinstance(answer, _Flight)
         return answer
 
-    def _follow(self, decision: Decision) -> Sequence[PublicJWK] | _Flight:
-        """Carry out *decision* (caller holds the lock): keys to return, or a fetch to wait for."""
+    def _follow(self, decision: Decision, kid: str | None) -> Sequence[PublicJWK] | _Flight:
+        """Carry out *decision* for *kid* (caller holds the lock): keys, or a fetch to wait for."""
         if isinstance(decision, Serve | Absent):
             if decision.refresh is not None:
-                self._launch(decision.refresh)
+                self._launch(decision.refresh, None)
             return decision.keys if isinstance(decision, Serve) else EMPTY
         if isinstance(decision, Wait):
             flight = self._flight
@@ -343,7 +346,7 @@ class RemoteKeySet:
             assert flight.request is decision.flight
             return flight
         if isinstance(decision, Fetch):
-            return self._launch(decision.flight)
+            return self._launch(decision.flight, kid)
         raise KeySetUnavailable(decision.description, retry_after=decision.retry_after)
 
     def _raise_unless(self, flight: _Flight) -> None:
@@ -359,9 +362,9 @@ class RemoteKeySet:
 
     # -- fetching, in a worker thread ---------------------------------------------
 
-    def _launch(self, request: FetchRequest) -> _Flight:
-        """Run the fetch the machine started, in a thread (caller holds the lock)."""
-        flight = self._flight = _Flight(request)
+    def _launch(self, request: FetchRequest, kid: str | None) -> _Flight:
+        """Run the fetch the machine started for *kid*, in a thread (caller holds the lock)."""
+        flight = self._flight = _Flight(request, kid)
         thread = threading.Thread(
             target=self._run, args=(flight,), name="bearerguard-jwks-fetch", daemon=True
         )
@@ -376,7 +379,8 @@ class RemoteKeySet:
         request = flight.request
         error: FetchError | None = None
         try:
-            result = self._fetch(request)
+            result = self._fetch(request, flight.kid)
+            flight.proof = result.proof
         except FetchError as exc:
             error = exc
         except BearerGuardError as exc:
@@ -403,10 +407,10 @@ class RemoteKeySet:
             finally:
                 flight.future.set_result(ok)
 
-    def _fetch(self, request: FetchRequest) -> FetchResult:
+    def _fetch(self, request: FetchRequest, kid: str | None = None) -> FetchResult:
         if self._shared is not None:
             # redis_url=: the fleet fetches once and shares (falls back to _fetch_alone).
-            return self._shared.fetch(request)
+            return self._shared.fetch(request, kid)
         return self._fetch_alone(request)
 
     def _fetch_alone(self, request: FetchRequest) -> FetchResult:

@@ -35,6 +35,7 @@ exactly as for a response that passed through a cache (RFC 9111 §4.2.3).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import logging
 import math
@@ -44,6 +45,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from .._discovery import keys_from_document
 from .._encoding import json_object
 from .._errors import BearerGuardError, FetchError
 from .._fetch import FetchResponse
@@ -70,15 +72,15 @@ _META_BYTES = 4096
 # Reads the published document in one round trip, without ever transferring
 # more than the cap: {kind, meta, jwks}; kind is none | foreign | large | ok.
 _READ = """
+local lock = redis.call('GET', KEYS[2]) or ''
 local t = redis.call('TYPE', KEYS[1]).ok
-if t == 'none' then return {'none'} end
-if t ~= 'hash' then return {'foreign'} end
+if t == 'none' then return {'none', lock} end
+if t ~= 'hash' then return {'foreign', lock} end
 local meta_len = redis.call('HSTRLEN', KEYS[1], 'meta')
 local jwks_len = redis.call('HSTRLEN', KEYS[1], 'jwks')
-if meta_len > tonumber(ARGV[2]) or jwks_len > tonumber(ARGV[1]) then return {'large'} end
-local lock = redis.call('GET', KEYS[2])
-return {'ok', redis.call('HGET', KEYS[1], 'meta') or '', redis.call('HGET', KEYS[1], 'jwks') or '',
-        lock or ''}
+if meta_len > tonumber(ARGV[2]) or jwks_len > tonumber(ARGV[1]) then return {'large', lock} end
+return {'ok', lock, redis.call('HGET', KEYS[1], 'meta') or '',
+        redis.call('HGET', KEYS[1], 'jwks') or ''}
 """
 # Publishes a document; if this process still holds the lock, it becomes the
 # "fetched" marker for the rest of the cooldown (ARGV[5] ms; 0: drop it).
@@ -127,6 +129,7 @@ class Published:
     etag: str | None
     cache_control: str | None
     body: bytes
+    kids: frozenset[str] = frozenset()
 
 
 class SharedKeySet:
@@ -164,27 +167,28 @@ class SharedKeySet:
 
     # -- the seam ---------------------------------------------------------------
 
-    def fetch(self, request: FetchRequest) -> FetchResult:
-        """What the machine's fetch *request* brings: from Redis, the network, or alone."""
+    def fetch(self, request: FetchRequest, kid: str | None) -> FetchResult:
+        """What the machine's fetch *request* (for *kid*; ``None``: a refresh) brings.
+
+        From Redis when the fleet's document serves it, else from the network
+        (one process for the fleet), else, without Redis, fetched alone.
+        """
+        asked = self._wall()
         try:
-            found, _ = self._read()
-            if self._wanted(found):
+            found, lock = self._read()
+            if self._serves(found, kid) or self._cooling(found, lock):
                 assert found is not None
-                return self._apply(request, found)
+                return self._apply(request, found, asked)
             token = secrets.token_hex(8)
-            lock = self._acquire(token)
-            if lock is None:
+            holder = self._acquire(token)
+            if holder is None:
                 return self._fetch_for_fleet(request, found, token)
             # Another process holds the lock: wait for its result, or read the
             # result it has already published.
-            found, lock = self._read() if lock == "fetched" else self._wait()
-            if self._wanted(found):
+            found, lock = self._read() if holder == "fetched" else self._wait(asked)
+            if (found is not None and found.fetched_at >= asked) or self._cooling(found, lock):
                 assert found is not None
-                return self._apply(request, found)
-            if lock == "fetched" and found is not None and found.fetched_at >= self._held_at:
-                # The fleet fetched within the cooldown and this is its result:
-                # one fetch per cooldown for all the processes together.
-                return self._apply(request, found)
+                return self._apply(request, found, asked)
         except RedisUnavailable:
             # Logged by the link; this process fetches exactly as without Redis.
             return self._fetch_alone(request)
@@ -206,23 +210,19 @@ class SharedKeySet:
             lambda r: r.eval(_READ, 2, self._key, self._lock_key, policy.max_bytes, _META_BYTES)
         )
         self.reads += 1
-        kind = _text(answer[0]) if isinstance(answer, list) and answer else ""
+        if not (isinstance(answer, list) and len(answer) >= 2):
+            return None, ""
+        kind, lock = _text(answer[0]), _text(answer[1])
         if kind == "none":
-            return None, ""
-        if kind == "ok" and len(answer) == 4:
-            lock = _text(answer[3])
-            try:
-                return self._check(answer[1], answer[2]), lock
-            except _Ignored:
-                return None, lock
-        reason = {
-            "foreign": "it is not a bearerguard document",
-            "large": f"it is larger than {policy.max_bytes} bytes",
-        }.get(kind, "Redis answered something unexpected")
+            return None, lock
         try:
-            self._ignore(reason)
+            if kind == "ok" and len(answer) == 4:
+                return self._check(answer[2], answer[3]), lock
+            if kind == "large":
+                self._ignore(f"it is larger than {policy.max_bytes} bytes")
+            self._ignore("it is not a bearerguard document")
         except _Ignored:
-            return None, ""
+            return None, lock
 
     def _check(self, meta_raw: Any, body: Any) -> Published:
         """The document if it is bearerguard's, for this source, and well-formed."""
@@ -261,13 +261,37 @@ class SharedKeySet:
             self._ignore("its jwks_uri is not an allowed URL")
         if self._keys.issuer is None and jwks_uri != self._source:
             self._ignore("it was published for another URL")
-        return Published(jwks_uri, float(fetched_at), etag, cache_control, body)
+        try:
+            kids = frozenset(k.kid for k in keys_from_document(json_object(body, "JWKS"), jwks_uri))
+        except BearerGuardError as exc:
+            self._ignore(exc.description)
+        return Published(jwks_uri, float(fetched_at), etag, cache_control, body, kids)
 
-    def _wanted(self, found: Published | None) -> bool:
-        """Whether *found* is newer than what this process holds and within its lifetime."""
+    def _serves(self, found: Published | None, kid: str | None) -> bool:
+        """Whether *found* answers a fetch for *kid* without a new fetch.
+
+        It must be newer than what this process holds, within its lifetime,
+        and hold *kid* (a refresh, ``kid is None``, takes any newer document).
+        """
         if found is None or found.fetched_at <= self._held_at:
             return False
+        if kid is not None and kid not in found.kids:
+            return False
         return self._age(found) < self._lifetime(found)
+
+    def _cooling(self, found: Published | None, lock: str) -> bool:
+        """Whether the fleet fetched within the cooldown and *found* is that result.
+
+        Then no process fetches again before the cooldown ends (an unknown kid
+        anywhere in the fleet: one fetch per cooldown); *found* is answered
+        with, proving nothing about a kid it lacks.
+        """
+        return (
+            lock == "fetched"
+            and found is not None
+            and found.fetched_at >= self._held_at
+            and self._age(found) < self._lifetime(found)
+        )
 
     def _age(self, found: Published) -> float:
         return max(0.0, self._wall() - found.fetched_at)
@@ -276,8 +300,12 @@ class SharedKeySet:
         headers = {"cache-control": found.cache_control} if found.cache_control else {}
         return self._keys.policy.lifetime(headers)
 
-    def _apply(self, request: FetchRequest, found: Published) -> FetchResult:
-        """The machine's result from *found*: parsed exactly like a fetched response."""
+    def _apply(self, request: FetchRequest, found: Published, asked: float) -> FetchResult:
+        """The machine's result from *found*: parsed exactly like a fetched response.
+
+        It proves a kid absent only if it was fetched after this fetch was
+        asked for (*asked*), as a fetch of this process's own would.
+        """
         keys = self._keys
         headers = {"age": str(int(self._age(found)))}
         if found.cache_control:
@@ -295,6 +323,8 @@ class SharedKeySet:
             with keys._lock:  # only a document that passed every check may locate the keys
                 keys._machine.located(found.jwks_uri)
         self._held_at = found.fetched_at
+        if found.fetched_at < asked:
+            return dataclasses.replace(result, proof=False)
         return result
 
     def _acquire(self, token: str) -> str | None:
@@ -304,7 +334,7 @@ class SharedKeySet:
         )
         return None if held is None else _text(held)
 
-    def _wait(self) -> tuple[Published | None, str]:
+    def _wait(self, asked: float) -> tuple[Published | None, str]:
         """Poll (at most the policy's timeout) until the lock holder is done."""
         deadline = time.monotonic() + self._keys.policy.timeout
         found: Published | None = None
@@ -312,9 +342,9 @@ class SharedKeySet:
         while time.monotonic() < deadline:
             time.sleep(POLL)
             found, lock = self._read()
-            # A result, the fleet's marker, or a lock released without a
-            # result (the holder's fetch failed): nothing more to wait for.
-            if self._wanted(found) or lock in ("fetched", ""):
+            # A result fetched since this process asked, the fleet's marker, or
+            # a lock released without a result (the holder's fetch failed).
+            if (found is not None and found.fetched_at >= asked) or lock in ("fetched", ""):
                 break
         return found, lock
 
