@@ -61,3 +61,26 @@ def test_django_test_client_presents_a_certificate_in_meta(
             SSL_CLIENT_CERT=getattr(pki, presented).pem,
         )
     assert response.status_code == status
+
+
+@pytest.mark.parametrize(("presented", "status"), [("alice", 200), ("bob", 401)])
+def test_drf_authentication_checks_the_binding_without_the_middleware(
+    idp: LocalIssuer, pki: Pki, presented: str, status: int
+) -> None:
+    """Django REST framework's BearerTokenAuthentication alone reads the certificate too."""
+    keys = {"OIDC": idp.url, "AUDIENCE": idp.audience, "MTLS": True}
+    with override_settings(
+        BEARERGUARD=keys,
+        ROOT_URLCONF="tests.django.testapp",
+        MIDDLEWARE=["django.middleware.common.CommonMiddleware"],
+    ):
+        response = DjangoClient().get(
+            "/drf/claims",
+            headers={"Authorization": f"Bearer {idp.mint(sub='dr', certificate=pki.alice.pem)}"},
+            SSL_CLIENT_CERT=getattr(pki, presented).pem,
+        )
+    assert response.status_code == status
+    if status == 200:
+        assert response.json()["sub"] == "dr"
+    else:
+        assert "x5t#S256" in response.headers["WWW-Authenticate"]
