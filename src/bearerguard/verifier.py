@@ -147,6 +147,13 @@ class Verifier(Generic[C]):
     Redis (see the guide to running several instances). Redis that is down
     or slow is worked around, never a reason to refuse a valid token.
     Without it, nothing is shared and nothing imports ``redis``.
+
+    *mtls* turns on certificate-bound tokens (RFC 8705 §3): a token whose
+    ``cnf`` has ``x5t#S256`` is accepted only when :meth:`verify` is given
+    the TLS client certificate of that thumbprint (``client_certificate=``);
+    without *mtls* such a token is refused. Every member of ``cnf`` must be
+    satisfied by the request, or the token is refused (401 ``invalid_token``),
+    unless its issuer's validator has ``allow_sender_constrained=True``.
     """
 
     __slots__ = (
