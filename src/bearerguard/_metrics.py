@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from opentelemetry.metrics import CallbackOptions, MeterProvider, Observation
 
     from ._issuer import Issuer
+    from ._issuer_group import IssuerGroup
 
 __all__ = ["Metrics"]
 
@@ -48,7 +49,9 @@ class Metrics:
         "_verifications",
     )
 
-    def __init__(self, meter_provider: MeterProvider, issuers: Iterable[Issuer]) -> None:
+    def __init__(
+        self, meter_provider: MeterProvider, issuers: Iterable[Issuer | IssuerGroup]
+    ) -> None:
         from importlib.metadata import PackageNotFoundError, version
 
         try:

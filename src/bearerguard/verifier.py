@@ -273,7 +273,8 @@ class Verifier(Generic[C]):
                 )
             from ._metrics import Metrics
 
-            self._metrics = Metrics(meter_provider, flat)
+            # A group admitting issuers beyond its members reports its key set too.
+            self._metrics = Metrics(meter_provider, [*flat, *resolvers])
         # One connection for everything shared through Redis (checked now, opened lazily).
         self._redis = RedisLink(redis_url) if redis_url is not None else None
         if revocations is None and self._redis is not None:

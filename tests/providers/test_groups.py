@@ -321,7 +321,8 @@ def test_any_tenant_is_only_for_a_multi_tenant_application() -> None:
 def test_any_tenant_metrics_name_the_template_not_each_tenant(
     local: LocalIssuer, fetcher: ProviderFetcher
 ) -> None:
-    """With meter_provider=, tokens of any tenant count under the {tenantid} template."""
+    """With meter_provider=, tokens of any tenant count under the {tenantid} template,
+    and the group's one key-set fetch is reported."""
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
@@ -344,6 +345,15 @@ def test_any_tenant_metrics_name_the_template_not_each_tenant(
         if point.attributes and "bearerguard.issuer" in point.attributes
     }
     assert issuers == {"https://login.microsoftonline.com/{tenantid}/v2.0"}
+    fetches = [
+        (dict(point.attributes or {}), getattr(point, "value", None))
+        for resource in data.resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+        if metric.name == "bearerguard.keyset.fetches"
+        for point in metric.data.data_points
+    ]
+    assert fetches == [({"bearerguard.jwks_uri": KEYS["common"]}, 1)]
 
 
 def test_a_bare_group_where_a_list_belongs_is_refused(fetcher: ProviderFetcher) -> None:
