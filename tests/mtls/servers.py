@@ -62,8 +62,11 @@ def serve_wsgi_tls(app: WSGIApplication, pki: Pki, host: str = "127.0.0.1") -> I
 
 
 @contextmanager
-def serve_uvicorn(app: Any, pki: Pki | None = None) -> Iterator[str]:
-    """Serve *app* with uvicorn on 127.0.0.1: over TLS with client certificates if *pki*."""
+def serve_uvicorn(app: Any, pki: Pki | None = None, **config: Any) -> Iterator[str]:
+    """Serve *app* with uvicorn on 127.0.0.1: over TLS with client certificates if *pki*.
+
+    *config* adds ``uvicorn.Config`` options (``proxy_headers=False``).
+    """
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
@@ -76,8 +79,10 @@ def serve_uvicorn(app: Any, pki: Pki | None = None) -> Iterator[str]:
             "ssl_ca_certs": str(pki.ca_file),
             "ssl_cert_reqs": ssl.CERT_OPTIONAL,
         }
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", **options)
-    server = uvicorn.Server(config)
+    # "auto": Django's ASGI handler has no lifespan support.
+    server = uvicorn.Server(
+        uvicorn.Config(app, log_level="warning", lifespan="auto", **options, **config)
+    )
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="uvicorn-mtls", daemon=True
     )

@@ -21,9 +21,9 @@ from starlette.testclient import TestClient
 from bearerguard import ConfigurationError, GuardSettings, certificate_thumbprint
 from bearerguard.testing import LocalIssuer
 
-from .apps import ASGI_ADAPTERS, WSGI_ADAPTERS, asgi_app, wsgi_app
+from .apps import ASGI_ADAPTERS, WSGI_ADAPTERS, asgi_app, served_asgi_app, wsgi_app
 from .certs import Pki, Subject
-from .servers import PROXY_HEADER, client, serve_uvicorn, serve_wsgi_tls
+from .servers import PROXY_HEADER, client, serve_proxy, serve_uvicorn, serve_wsgi_tls
 
 NO_CERTIFICATE = "cnf: certificate-bound token (x5t#S256) presented without a client certificate"
 OTHER_CERTIFICATE = "cnf: the client certificate does not match the token's x5t#S256 binding"
@@ -50,7 +50,8 @@ def server(request: pytest.FixtureRequest, idp: LocalIssuer, pki: Pki) -> Iterat
             app = stack.enter_context(wsgi_app(request.param, _settings(idp)))
             yield stack.enter_context(serve_wsgi_tls(app, pki))
         else:
-            yield stack.enter_context(serve_uvicorn(asgi_app(request.param, _settings(idp))))
+            app = stack.enter_context(served_asgi_app(request.param, _settings(idp)))
+            yield stack.enter_context(serve_uvicorn(app))
 
 
 def _get(
@@ -148,6 +149,30 @@ def test_uvicorn_over_tls_gives_the_app_no_certificate(idp: LocalIssuer, pki: Pk
     _refused(response, NO_CERTIFICATE)
 
 
+@pytest.mark.parametrize(
+    ("proxy_headers", "status"),
+    [
+        pytest.param(True, 401, id="uvicorn-default"),
+        pytest.param(False, 200, id="no-proxy-headers"),
+    ],
+)
+def test_uvicorn_proxy_headers_hide_the_proxy_behind_x_forwarded_for(
+    idp: LocalIssuer, pki: Pki, proxy_headers: bool, status: int
+) -> None:
+    """uvicorn takes the peer address from X-Forwarded-For (from 127.0.0.1 by default), so
+    the proxy is no longer recognised unless uvicorn runs with --no-proxy-headers."""
+    app = asgi_app("starlette", _settings(idp))
+    headers = {
+        "Authorization": f"Bearer {_bound(idp, pki.alice)}",
+        "X-Forwarded-For": "203.0.113.9",
+    }
+    with ExitStack() as stack:
+        upstream = stack.enter_context(serve_uvicorn(app, proxy_headers=proxy_headers))
+        url = stack.enter_context(serve_proxy(upstream, pki))
+        response = stack.enter_context(client(pki, pki.alice)).get(url + "/token", headers=headers)
+    assert response.status_code == status
+
+
 class _TLSExtension:
     """What an ASGI server implementing the TLS extension adds to each scope."""
 
@@ -182,9 +207,9 @@ def test_asgi_tls_extension_gives_the_certificate(
     """The ASGI TLS extension's client_cert_chain: its first certificate is the client's."""
     pems = {"alice": pki.alice.pem, "bob": pki.bob.pem, "ca": pki.ca_file.read_text()}
     settings = {"oidc": idp.url, "audience": idp.audience, "mtls": True}
-    app = _TLSExtension(asgi_app(adapter, settings), [pems[name] for name in chain])
-    with TestClient(app) as test_client:
-        response = test_client.get(
+    with served_asgi_app(adapter, settings) as inner:
+        app = _TLSExtension(inner, [pems[name] for name in chain])
+        response = TestClient(app).get(
             "/token", headers={"Authorization": f"Bearer {_bound(idp, pki.alice)}"}
         )
     status, text = expected
