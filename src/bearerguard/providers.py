@@ -227,6 +227,8 @@ def auth0(domain: str, audience: str | Iterable[str], **options: Any) -> Issuer:
 
 
 _ENTRA_LOGIN = "https://login.microsoftonline.com"
+# The tenant of personal Microsoft accounts: "common" serves it, "organizations" does not.
+_CONSUMERS = "9188040d-6c67-4c5b-b112-36a304b66dad"
 # The iss of each Entra ID token version, and the ver claim it comes with.
 _ENTRA_ISS = {1: "https://sts.windows.net/{}/", 2: _ENTRA_LOGIN + "/{}/v2.0"}
 _ENTRA_VER = {1: "1.0", 2: "2.0"}
@@ -274,7 +276,9 @@ def entra(
     accounts) or ``"common"`` (and personal accounts) as *tenant*, and either
     the tenant IDs it serves as *allowed_tenants* or
     ``allowed_tenants=providers.ANY_TENANT`` to accept every tenant (then
-    deciding per tenant what a caller may do is the application's job). A
+    deciding per tenant what a caller may do is the application's job; with
+    ``"organizations"``, every tenant but that of personal Microsoft accounts,
+    ``9188040d-6c67-4c5b-b112-36a304b66dad``). A
     token of a tenant not allowed is refused, naming its tenant, before any
     key is fetched; the one key set of *tenant* serves every tenant.
     """
@@ -359,6 +363,11 @@ def entra(
             )
         if not any_tenant and tenant_id not in allowed:
             return f"token iss is of tenant {tenant_id}, not an allowed tenant"
+        if any_tenant and tid == "organizations" and tenant_id == _CONSUMERS:
+            return (
+                f"token iss is of tenant {tenant_id}, personal Microsoft accounts; "
+                "'organizations' accepts work and school accounts only"
+            )
         return None
 
     resolved: dict[str, Issuer] = {}
@@ -370,6 +379,8 @@ def entra(
         if issuer is None:
             shape = _entra_shape(iss)
             if shape is None or shape[0] not in accepted:
+                return None
+            if tid == "organizations" and shape[1] == _CONSUMERS:
                 return None
             issuer = _member(iss, keys, validator, opts)
             if len(resolved) < 4096:  # bounded: an iss is chosen by whoever sends a token

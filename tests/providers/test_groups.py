@@ -39,7 +39,8 @@ from bearerguard.testing import FakeProvider, LocalIssuer
 
 from .support import ProviderFetcher, mint
 
-TID = "9188040d-6c67-4c5b-b112-36a304b66dad"
+TID = "5f2b7c1e-8d4a-4e6b-9a3c-1d7e0f9b2c48"
+CONSUMERS = "9188040d-6c67-4c5b-b112-36a304b66dad"  # the personal Microsoft accounts tenant
 OTHER_TID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 API = "6e74172b-be56-4843-9ff4-e66a39bb12e3"
 SERVICE = "https://orders-abc123-uc.a.run.app"
@@ -363,3 +364,31 @@ def test_a_bare_group_where_a_list_belongs_is_refused(fetcher: ProviderFetcher) 
         Verifier(group)
     with pytest.raises(ConfigurationError, match="issuers= must be a list of issuers"):
         GuardSettings(issuers=group)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("tenant", "accepted"),
+    [
+        pytest.param("organizations", False, id="organizations"),
+        pytest.param("common", True, id="common"),
+    ],
+)
+def test_any_tenant_of_organizations_refuses_personal_accounts(
+    local: LocalIssuer, fetcher: ProviderFetcher, tenant: str, accepted: bool
+) -> None:
+    """ "organizations" with ANY_TENANT refuses the personal-accounts tenant, with no fetch;
+    "common" accepts it."""
+    verifier = Verifier(
+        [providers.entra(tenant, API, allowed_tenants=providers.ANY_TENANT, fetcher=fetcher)]
+    )
+    token = mint(local, v2(CONSUMERS))
+    if accepted:
+        assert verifier.verify(token).raw["tid"] == CONSUMERS
+        return
+    with pytest.raises(IssuerMismatch) as raised:
+        verifier.verify(token)
+    assert raised.value.description == (
+        f"token iss is of tenant {CONSUMERS}, personal Microsoft accounts; "
+        "'organizations' accepts work and school accounts only"
+    )
+    assert fetcher.counts == Counter()

@@ -219,7 +219,7 @@ class FakeProvider:
         ``mint(tid=...)`` names another, and :meth:`profile` allows
         *allowed_tenants*; with ``allowed_tenants=providers.ANY_TENANT`` the
         profile accepts every tenant and tokens come from
-        ``9188040d-6c67-4c5b-b112-36a304b66dad`` unless ``mint(tid=...)``
+        ``5f2b7c1e-8d4a-4e6b-9a3c-1d7e0f9b2c48`` unless ``mint(tid=...)``
         names another. *versions* are the versions :meth:`profile` accepts.
         """
         from .. import providers
@@ -227,7 +227,7 @@ class FakeProvider:
         multi = tenant in ("common", "organizations")
         any_tenant = allowed_tenants is providers.ANY_TENANT
         if allowed_tenants is providers.ANY_TENANT:
-            tenants = ["9188040d-6c67-4c5b-b112-36a304b66dad"]
+            tenants = ["5f2b7c1e-8d4a-4e6b-9a3c-1d7e0f9b2c48"]
         elif multi:
             tenants = sorted(allowed_tenants or ())
         else:
