@@ -77,6 +77,7 @@ def v2(tid: str, **claims: Any) -> dict[str, Any]:
     }
 
 
+KEYS_ONE = Issuer("https://keys.example", []).keys  # one key source for several issuers
 GOOGLE = {"iss": "accounts.google.com", "sub": "110169484474386276334", "aud": SERVICE}
 
 
@@ -168,6 +169,19 @@ def test_an_issuer_group_can_be_built_from_issuers_sharing_one_key_set() -> None
             [Issuer("https://a.example", []), Issuer("https://b.example", [])],
             "must share one key source",
             id="different-keys",
+        ),
+        pytest.param(
+            [
+                Issuer("https://a.example", KEYS_ONE, claims_type=AccessClaims),
+                Issuer("a.example", KEYS_ONE),
+            ],
+            "must have the same claims_type",
+            id="different-claims-types",
+        ),
+        pytest.param(
+            [Issuer("https://a.example", KEYS_ONE), Issuer("https://a.example", KEYS_ONE)],
+            "issuer 'https://a.example' is given twice",
+            id="the-same-url-twice",
         ),
     ],
 )
