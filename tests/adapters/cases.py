@@ -112,6 +112,10 @@ def mint_tokens(issuer: LocalIssuer, down: LocalIssuer) -> dict[str, str]:
         "foreign": issuer.mint(sub=SUB, iss="https://evil.example"),
         "tampered": tamper(valid),
         "down": down.mint(sub=SUB, scopes=["read"]),
+        # RFC 8705 §3: bound to a TLS client certificate's SHA-256 thumbprint.
+        "certificate_bound": issuer.mint(
+            sub=SUB, cnf={"x5t#S256": "n4bQgYhMfWWaL-qgxVrQFaO_TxsrC4Is0V1sFbDwCgg"}
+        ),
     }
 
 
@@ -321,6 +325,12 @@ CASES: list[Case] = [
         "wrong-audience",
         "aud: token is not meant for this audience",
         authorization=(b"Bearer {wrong_audience}",),
+    ),
+    _invalid_token(
+        "certificate-bound-token-without-mtls",
+        "cnf: certificate-bound token (x5t#S256), and this API does not check client "
+        "certificates (mtls is off)",
+        authorization=(b"Bearer {certificate_bound}",),
     ),
     _invalid_token(
         "untrusted-issuer",

@@ -10,8 +10,11 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
+import secrets
 import selectors
 import shutil
 import socket
@@ -22,6 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 import pytest
 import requests
@@ -55,7 +59,10 @@ class OIDCProvider:
       oidc-provider introspects opaque tokens only (``opaque_resource``); a JWT
       access token gets 400 ``unsupported_token_type``;
     * :meth:`dpop_request`: a DPoP-bound token and a proof for one request, both
-      made by panva's code.
+      made by panva's code;
+    * :meth:`user_token`: an access token from the authorization-code flow for the
+      user ``account``, carrying the ``acr`` and ``auth_time`` of their sign-in
+      (``acr_values`` lists the contexts the server knows).
     """
 
     issuer: str
@@ -67,6 +74,11 @@ class OIDCProvider:
     client_secret: str
     introspection_client_id: str
     introspection_client_secret: str
+    web_client_id: str
+    web_client_secret: str
+    redirect_uri: str
+    acr_values: tuple[str, ...]
+    account: str
     token_endpoint: str
     introspection_endpoint: str
     jwks_uri: str
@@ -88,6 +100,68 @@ class OIDCProvider:
         body = response.json()
         assert body["token_type"] == "Bearer", body
         return str(body["access_token"])
+
+    def user_token(
+        self,
+        *,
+        acr_values: str | None = None,
+        max_age: int | None = None,
+        login_age: int = 0,
+        resource: str | None = None,
+        scope: str = "openid api:read",
+    ) -> str:
+        """An access token from the authorization-code flow (with PKCE) for ``account``.
+
+        The request carries *acr_values* and *max_age* as a client stepping up
+        sends them (RFC 9470 §4); the server signs the user in with the first of
+        *acr_values* (default: the first it knows), *login_age* seconds ago, so
+        the token's ``acr`` and ``auth_time`` say so.
+        """
+        verifier = secrets.token_urlsafe(48)
+        digest = hashlib.sha256(verifier.encode("ascii")).digest()
+        params = {
+            "client_id": self.web_client_id,
+            "response_type": "code",
+            "redirect_uri": self.redirect_uri,
+            "scope": scope,
+            "resource": resource or self.resource,
+            "state": secrets.token_urlsafe(16),
+            "code_challenge": base64.urlsafe_b64encode(digest).rstrip(b"=").decode(),
+            "code_challenge_method": "S256",
+            "login_age": str(login_age),
+        }
+        if acr_values is not None:
+            params["acr_values"] = acr_values
+        if max_age is not None:
+            params["max_age"] = str(max_age)
+        url = f"{self.discovery['authorization_endpoint']}?{urlencode(params)}"
+        with requests.Session() as browser:  # keeps the interaction cookies
+            for _step in range(10):
+                response = browser.get(url, allow_redirects=False, timeout=REQUEST_TIMEOUT)
+                location = response.headers.get("location")
+                if location is None:
+                    raise AssertionError(f"authorization: {response.status_code} {response.text}")
+                url = urljoin(url, location)
+                if url.startswith(self.redirect_uri):
+                    break
+        answer = parse_qs(urlsplit(url).query)
+        if "code" not in answer:
+            raise AssertionError(f"authorization refused: {answer}")
+        response = requests.post(
+            self.token_endpoint,
+            data={
+                "grant_type": "authorization_code",
+                "code": answer["code"][0],
+                "redirect_uri": self.redirect_uri,
+                "code_verifier": verifier,
+                "resource": resource or self.resource,
+            },
+            auth=(self.web_client_id, self.web_client_secret),
+            timeout=REQUEST_TIMEOUT,
+        )
+        if not response.ok:
+            raise AssertionError(f"token endpoint: {response.status_code} {response.text}")
+        return str(response.json()["access_token"])
 
     def dpop_request(
         self, method: str, url: str, *, resource: str | None = None, scope: str = "api:read"
@@ -180,6 +254,11 @@ def oidc_provider_server() -> Iterator[OIDCProvider]:
                 client_secret=settings["client_secret"],
                 introspection_client_id=settings["introspection_client_id"],
                 introspection_client_secret=settings["introspection_client_secret"],
+                web_client_id=settings["web_client_id"],
+                web_client_secret=settings["web_client_secret"],
+                redirect_uri=settings["redirect_uri"],
+                acr_values=tuple(settings["acr_values"]),
+                account=settings["account"],
                 token_endpoint=discovery["token_endpoint"],
                 introspection_endpoint=discovery["introspection_endpoint"],
                 jwks_uri=discovery["jwks_uri"],

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from django.core.handlers.asgi import ASGIHandler
 from django.core.handlers.wsgi import WSGIHandler
 from django.test.utils import override_settings
 from fastapi import Depends, FastAPI
@@ -27,10 +28,10 @@ from bearerguard import wsgi as bg_wsgi
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-__all__ = ["ASGI_ADAPTERS", "WSGI_ADAPTERS", "asgi_app", "wsgi_app"]
+__all__ = ["ASGI_ADAPTERS", "WSGI_ADAPTERS", "asgi_app", "served_asgi_app", "wsgi_app"]
 
 WSGI_ADAPTERS = ("flask", "wsgi", "django")
-ASGI_ADAPTERS = ("starlette", "fastapi")
+ASGI_ADAPTERS = ("starlette", "fastapi", "django-asgi")
 
 
 async def _sub(request: Request) -> PlainTextResponse:
@@ -51,6 +52,23 @@ def asgi_app(adapter: str, settings: dict[str, Any]) -> Any:
         return PlainTextResponse(claims.sub)
 
     return api
+
+
+@contextmanager
+def served_asgi_app(adapter: str, settings: dict[str, Any]) -> Iterator[Any]:
+    """:func:`asgi_app`, or Django's ASGI handler with *settings* for ``django-asgi``."""
+    if adapter == "django-asgi":
+        with _django_settings(settings):
+            yield ASGIHandler()
+    else:
+        yield asgi_app(adapter, settings)
+
+
+@contextmanager
+def _django_settings(settings: dict[str, Any]) -> Iterator[None]:
+    keys = {name.upper(): value for name, value in settings.items()}
+    with override_settings(BEARERGUARD=keys, ROOT_URLCONF="tests.django.testapp"):
+        yield
 
 
 def _flask(settings: dict[str, Any]) -> WSGIApplication:
@@ -77,8 +95,7 @@ def wsgi_app(adapter: str, settings: dict[str, Any]) -> Iterator[WSGIApplication
     elif adapter == "wsgi":
         yield bg_wsgi.BearerAuthMiddleware(_plain, **settings)
     else:
-        keys = {name.upper(): value for name, value in settings.items()}
-        with override_settings(BEARERGUARD=keys, ROOT_URLCONF="tests.django.testapp"):
+        with _django_settings(settings):
             yield WSGIHandler()
 
 

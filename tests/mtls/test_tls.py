@@ -20,7 +20,7 @@ import pytest
 from bearerguard import certificate_thumbprint
 from bearerguard.testing import LocalIssuer
 
-from .apps import ASGI_ADAPTERS, WSGI_ADAPTERS, asgi_app, wsgi_app
+from .apps import ASGI_ADAPTERS, WSGI_ADAPTERS, served_asgi_app, wsgi_app
 from .certs import Pki, Subject
 from .servers import PROXY_HEADER, client, serve_proxy, serve_uvicorn, serve_wsgi_tls
 
@@ -57,7 +57,8 @@ def _served(adapter: str, idp: LocalIssuer, pki: Pki) -> Iterator[str]:
             settings = _settings(
                 idp, mtls_proxy_header=PROXY_HEADER, mtls_trusted_proxies=["127.0.0.1"]
             )
-            upstream = stack.enter_context(serve_uvicorn(asgi_app(adapter, settings)))
+            app = stack.enter_context(served_asgi_app(adapter, settings))
+            upstream = stack.enter_context(serve_uvicorn(app))
             yield stack.enter_context(serve_proxy(upstream, pki))
 
 

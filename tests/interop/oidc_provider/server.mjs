@@ -6,8 +6,16 @@
 // two resources (resource indicators, RFC 8707), DPoP-bound ones (RFC 9449) when the token
 // request carries a DPoP proof, opaque tokens for a third resource, and answers token
 // introspection (RFC 7662) of those opaque tokens for a confidential resource-server client
-// (oidc-provider introspects no JWT access token: "unsupported_token_type"). Signing keys are made at start-up. When it listens it
-// prints one JSON line describing itself (see SETTINGS) and serves until stopped.
+// (oidc-provider introspects no JWT access token: "unsupported_token_type").
+//
+// A second client uses the authorization-code flow. Its user "signs in" at once, with the
+// first authentication context the request asks for (acr_values; default
+// urn:bearerguard:password) and, for tests of max_age, as long ago as the request's
+// login_age parameter says (seconds). Access tokens from codes carry that acr and auth_time
+// (RFC 9068 §2.2.1), as an authorization server configured for step-up does (RFC 9470).
+//
+// Signing keys are made at start-up. When it listens it prints one JSON line describing
+// itself (see SETTINGS) and serves until stopped.
 import { generateKeyPairSync } from 'node:crypto';
 
 import Provider from 'oidc-provider';
@@ -31,6 +39,11 @@ const SETTINGS = {
   client_secret: 'bearerguard-client-secret-for-tests-only',
   introspection_client_id: 'bearerguard-resource-server',
   introspection_client_secret: 'bearerguard-resource-server-secret-for-tests-only',
+  web_client_id: 'bearerguard-web',
+  web_client_secret: 'bearerguard-web-secret-for-tests-only',
+  redirect_uri: 'http://127.0.0.1/callback',
+  acr_values: ['urn:bearerguard:password', 'urn:bearerguard:mfa'],
+  account: 'alice',
 };
 
 function signingKey(type, options, alg, kid) {
@@ -50,6 +63,15 @@ const configuration = {
       scope: SETTINGS.scopes.join(' '),
     },
     {
+      client_id: SETTINGS.web_client_id,
+      client_secret: SETTINGS.web_client_secret,
+      grant_types: ['authorization_code'],
+      redirect_uris: [SETTINGS.redirect_uri],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+      scope: ['openid', ...SETTINGS.scopes].join(' '),
+    },
+    {
       // The API itself: a confidential client that may only introspect.
       client_id: SETTINGS.introspection_client_id,
       client_secret: SETTINGS.introspection_client_secret,
@@ -67,6 +89,16 @@ const configuration = {
     ],
   },
   scopes: ['openid', ...SETTINGS.scopes],
+  acrValues: SETTINGS.acr_values,
+  extraParams: ['login_age'],
+  interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
+  // RFC 9068 §2.2.1: an access token from a user's authorization says how and when they
+  // authenticated; oidc-provider's JWT format leaves that to this hook.
+  extraTokenClaims: (ctx, token) => {
+    const code = ctx.oidc.entities.AuthorizationCode;
+    if (token.kind !== 'AccessToken' || !code) return undefined;
+    return { acr: code.acr, auth_time: code.authTime };
+  },
   features: {
     devInteractions: { enabled: false },
     clientCredentials: { enabled: true },
@@ -91,6 +123,35 @@ const configuration = {
 };
 
 const provider = new Provider(issuer, configuration);
+
+// The interactions: sign the user in as the request asks, then consent to what it asks.
+provider.use(async (ctx, next) => {
+  const match = /^\/interaction\/[^/]+$/.exec(ctx.path);
+  if (!match || ctx.method !== 'GET') {
+    await next();
+    return;
+  }
+  const details = await provider.interactionDetails(ctx.req, ctx.res);
+  const { prompt, params } = details;
+  let result;
+  if (prompt.name === 'login') {
+    const acr = String(params.acr_values || SETTINGS.acr_values[0]).split(' ')[0];
+    const age = Number.parseInt(params.login_age ?? '0', 10) || 0;
+    const ts = Math.floor(Date.now() / 1000) - age;
+    result = { login: { accountId: SETTINGS.account, acr, ts } };
+  } else {
+    const grant = details.grantId
+      ? await provider.Grant.find(details.grantId)
+      : new provider.Grant({ accountId: details.session.accountId, clientId: params.client_id });
+    const { missingOIDCScope, missingResourceScopes } = prompt.details;
+    if (missingOIDCScope) grant.addOIDCScope(missingOIDCScope.join(' '));
+    for (const [indicator, scopes] of Object.entries(missingResourceScopes ?? {})) {
+      grant.addResourceScope(indicator, scopes.join(' '));
+    }
+    result = { consent: { grantId: await grant.save() } };
+  }
+  ctx.redirect(await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: true }));
+});
 provider.listen(port, '127.0.0.1', () => {
   process.stdout.write(`${JSON.stringify(SETTINGS)}\n`);
 });
