@@ -16,9 +16,13 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.routing import WebSocketRoute
 from starlette.testclient import TestClient
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from bearerguard import ConfigurationError, GuardSettings, certificate_thumbprint
+from bearerguard.starlette import JWTAuth
 from bearerguard.testing import LocalIssuer
 
 from .apps import ASGI_ADAPTERS, WSGI_ADAPTERS, asgi_app, served_asgi_app, wsgi_app
@@ -293,3 +297,28 @@ def test_misconfiguration_is_a_configuration_error_saying_what_to_fix(
     with pytest.raises(ConfigurationError) as caught:
         GuardSettings(oidc=idp.url, audience=idp.audience, **settings)
     assert caught.value.description.startswith(message)
+
+
+async def _hello(websocket: WebSocket) -> None:
+    await websocket.accept()
+    await websocket.send_text(websocket.user.claims.sub)
+    await websocket.close()
+
+
+def test_websocket_handshake_checks_the_binding(idp: LocalIssuer, pki: Pki) -> None:
+    """JWTAuth reads the certificate of a WebSocket handshake as of an HTTP request."""
+    app = Starlette(routes=[WebSocketRoute("/ws", _hello)])
+    app.add_middleware(JWTAuth, **_settings(idp))
+    headers = {"Authorization": f"Bearer {_bound(idp, pki.alice)}"}
+    with TestClient(app, client=(TRUSTED, 50000)) as test_client:
+        mine = {**headers, PROXY_HEADER: quote(pki.alice.pem, safe="")}
+        with test_client.websocket_connect("/ws", headers=mine) as websocket:
+            assert websocket.receive_text() == "bound-user"
+        other = {**headers, PROXY_HEADER: quote(pki.bob.pem, safe="")}
+        with (
+            pytest.raises(WebSocketDisconnect) as closed,
+            test_client.websocket_connect("/ws", headers=other),
+        ):
+            pass
+    assert closed.value.code == 1008
+    assert closed.value.reason == f"invalid_token: {OTHER_CERTIFICATE}"[:123]
