@@ -16,6 +16,7 @@ Framework adapters live in ``bearerguard.starlette``, ``bearerguard.flask``,
 from __future__ import annotations
 
 from ._discovery import DiscoveryResult, fetch_jwks, fetch_jwks_from_oauth2, fetch_jwks_from_oidc
+from ._dpop import DPoPPolicy, DPoPRequest, MemoryReplayCache, RedisReplayCache, ReplayCache
 from ._errors import (
     AlgorithmNotAllowed,
     BearerGuardDeprecationWarning,
@@ -27,7 +28,9 @@ from ._errors import (
     InsufficientRole,
     InsufficientScope,
     InsufficientUserAuthentication,
+    IntrospectionUnavailable,
     InvalidClaims,
+    InvalidDPoPProof,
     InvalidKey,
     InvalidRequest,
     InvalidSignature,
@@ -41,8 +44,10 @@ from ._errors import (
     TokenTooLarge,
     UnknownKey,
     UnsupportedToken,
+    UseDPoPNonce,
 )
 from ._fetch import Fetcher, FetchResponse, RequestsFetcher
+from ._introspection import Introspection
 from ._issuer import Issuer
 from ._jwk import PublicJWK, parse_jwks
 from ._jws import JWS
@@ -67,6 +72,8 @@ __all__ = [
     "BearerGuardError",
     "ClaimSources",
     "ConfigurationError",
+    "DPoPPolicy",
+    "DPoPRequest",
     "DiscoveryError",
     "DiscoveryResult",
     "ExpiredToken",
@@ -77,7 +84,10 @@ __all__ = [
     "InsufficientRole",
     "InsufficientScope",
     "InsufficientUserAuthentication",
+    "Introspection",
+    "IntrospectionUnavailable",
     "InvalidClaims",
+    "InvalidDPoPProof",
     "InvalidKey",
     "InvalidRequest",
     "InvalidSignature",
@@ -90,10 +100,13 @@ __all__ = [
     "KeySetUnavailable",
     "KeySource",
     "MalformedToken",
+    "MemoryReplayCache",
     "MissingToken",
     "PublicJWK",
+    "RedisReplayCache",
     "Refusal",
     "RemoteKeySet",
+    "ReplayCache",
     "RequestsFetcher",
     "RevocationUnavailable",
     "Revocations",
@@ -103,6 +116,7 @@ __all__ = [
     "TokenTooLarge",
     "UnknownKey",
     "UnsupportedToken",
+    "UseDPoPNonce",
     "Validator",
     "Verifier",
     "certificate_thumbprint",

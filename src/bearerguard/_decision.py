@@ -23,17 +23,20 @@ A view's own requirement (``require_token``, ``require_scopes``,
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
+from ._dpop import DPoPRequest
+from ._dpop_url import request_url
 from ._errors import (
     BearerGuardError,
     InsufficientRole,
     InsufficientScope,
     InsufficientUserAuthentication,
+    InvalidToken,
     MissingToken,
 )
-from ._http import REFUSALS, PlainResponse, access_token_in_query, bearer_token
+from ._http import REFUSALS, PlainResponse, access_token_in_query, authorization_credentials
 from ._settings import GuardSettings
 from ._step_up import AuthRequirement
 from .claims import StandardClaims
@@ -71,6 +74,8 @@ class Decision(NamedTuple):
     response: PlainResponse | None = None
     #: ``REFUSE``: why (a WebSocket handshake is closed, not answered, so it needs the error).
     error: BearerGuardError | None = None
+    #: ``VERIFY``: the scheme the token came with, ``"Bearer"`` or ``"DPoP"`` (RFC 9449 §7.1).
+    scheme: str = "Bearer"
 
 
 _PUBLIC = Decision(Action.PUBLIC)
@@ -90,6 +95,8 @@ class RequestGate:
     """
 
     __slots__ = (
+        "_dpop",
+        "_external_url",
         "_is_public",
         "_max_token_size",
         "_metadata_get",
@@ -104,6 +111,9 @@ class RequestGate:
     def __init__(self, settings: GuardSettings, *, max_token_size: int) -> None:
         self.settings = settings
         self._required = settings.required
+        # RFC 9449 §7.1: "Authorization: DPoP" is read only when DPoP is on.
+        self._dpop = settings.dpop_mode != "off"
+        self._external_url = settings.external_url
         self._is_public = settings.is_public
         self._max_token_size = max_token_size
         metadata = settings.metadata
@@ -157,10 +167,11 @@ class RequestGate:
         ``False`` (its permissions decide).
         """
         try:
-            token = bearer_token(
+            scheme, token = authorization_credentials(
                 authorization,
                 other_credentials=access_token_in_query(query),
                 max_size=self._max_token_size,
+                dpop=self._dpop,
             )
         except MissingToken:
             if not required:
@@ -169,14 +180,41 @@ class RequestGate:
             return self._missing
         except REFUSALS as error:
             return self.refusal(error)
+        if scheme == "DPoP":
+            return Decision(Action.VERIFY, token, scheme="DPoP")
         return Decision(Action.VERIFY, token)
 
-    def refusal(self, error: BearerGuardError, token: str | None = None) -> Decision:
+    def dpop_request(
+        self,
+        decision: Decision,
+        method: str,
+        origin: Callable[[], str],
+        path: str | bytes,
+        proofs: Sequence[str],
+    ) -> DPoPRequest | None:
+        """What the verifier needs of a request whose token came with the DPoP scheme.
+
+        ``None`` for a bearer token. The URL is ``external_url`` (or, without
+        it, *origin*: the request's own ``scheme://host``) followed by *path*,
+        the full path the server received; *proofs* are its ``DPoP`` header
+        values.
+        """
+        if decision.scheme != "DPoP":
+            return None
+        base = self._external_url or origin()
+        return DPoPRequest(method, request_url(base, path), tuple(proofs))
+
+    def refusal(
+        self, error: BearerGuardError, token: str | None = None, scheme: str = "Bearer"
+    ) -> Decision:
         """``REFUSE`` with *error* rendered the way every adapter sends it.
 
         The refusal is reported (logged, ``on_refusal``) with *token*, the
-        refused token when there was one.
+        refused token when there was one. A token error of a token that came
+        with the DPoP *scheme* is answered with a DPoP challenge (RFC 9449 §7.1).
         """
+        if scheme == "DPoP" and isinstance(error, InvalidToken):
+            error.scheme = "DPoP"
         if isinstance(error, MissingToken):
             self.settings.report(error)
             return self._missing  # the same bytes whatever the message

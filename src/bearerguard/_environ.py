@@ -11,7 +11,8 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
-from ._decision import Decision, RequestGate
+from ._decision import Action, Decision, RequestGate
+from ._dpop import DPoPRequest
 from ._http import REFUSALS
 from .claims import StandardClaims
 from .verifier import Verifier
@@ -47,18 +48,47 @@ def verify_token(
     verifier: Verifier[Any],
     token: str,
     environ: WSGIEnvironment | None = None,
+    *,
+    scheme: str = "Bearer",
 ) -> StandardClaims | Decision:
     """The verified claims of *token*, or the gate's refusal of it.
 
     With ``mtls=True`` the client certificate comes from *environ* (the
-    request's), see :class:`~bearerguard._mtls.CertificateSource`.
+    request's), see :class:`~bearerguard._mtls.CertificateSource`. A token
+    that came with the DPoP *scheme* is verified with the request's proof.
     """
     certificates = gate.settings.certificates
     certificate = None
     if certificates is not None and environ is not None:
         certificate = certificates.from_environ(environ)
+    dpop = None
+    if scheme == "DPoP" and environ is not None:
+        dpop = dpop_request(gate, environ)
     try:
-        claims: StandardClaims = verifier.verify(token, client_certificate=certificate)
+        claims: StandardClaims = verifier.verify(token, client_certificate=certificate, dpop=dpop)
     except REFUSALS as error:
-        return gate.refusal(error, token)
+        return gate.refusal(error, token, scheme)
     return claims
+
+
+def dpop_request(gate: RequestGate, environ: WSGIEnvironment) -> DPoPRequest | None:
+    """The DPoP side of a WSGI request whose token came with the DPoP scheme (RFC 9449)."""
+    proof = environ.get("HTTP_DPOP")
+    # PEP 3333: the path is bytes decoded as latin-1; the htu has them percent-encoded.
+    path = (environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")).encode("latin-1")
+    return gate.dpop_request(
+        Decision(Action.VERIFY, scheme="DPoP"),
+        environ.get("REQUEST_METHOD", "GET"),
+        lambda: _origin(environ),
+        path,
+        () if proof is None else (proof,),
+    )
+
+
+def _origin(environ: WSGIEnvironment) -> str:
+    """``scheme://host[:port]`` of the request as the server received it (no proxy headers)."""
+    scheme = environ.get("wsgi.url_scheme", "http")
+    host = environ.get("HTTP_HOST")
+    if not host:
+        host = f"{environ.get('SERVER_NAME', 'localhost')}:{environ.get('SERVER_PORT', '80')}"
+    return f"{scheme}://{host}"

@@ -22,7 +22,9 @@ __all__ = [
     "InsufficientRole",
     "InsufficientScope",
     "InsufficientUserAuthentication",
+    "IntrospectionUnavailable",
     "InvalidClaims",
+    "InvalidDPoPProof",
     "InvalidKey",
     "InvalidRequest",
     "InvalidSignature",
@@ -36,6 +38,7 @@ __all__ = [
     "TokenTooLarge",
     "UnknownKey",
     "UnsupportedToken",
+    "UseDPoPNonce",
 ]
 
 
@@ -49,6 +52,9 @@ class BearerGuardError(Exception):
 
     code: str | None = None
     status: int = 500
+    #: The authentication scheme of the challenge an adapter answers with:
+    #: ``"DPoP"`` for a token presented with the DPoP scheme (RFC 9449 §7.1).
+    scheme: str = "Bearer"
 
     def __init__(self, description: str) -> None:
         super().__init__(description)
@@ -142,6 +148,31 @@ class TokenRevoked(InvalidToken):
     """
 
 
+class InvalidDPoPProof(InvalidToken):
+    """The request's DPoP proof is missing, malformed, or fails a check of RFC 9449 §4.3.
+
+    Adapters answer 401 with ``WWW-Authenticate: DPoP
+    error="invalid_dpop_proof"`` and the accepted ``algs``.
+    """
+
+    code = "invalid_dpop_proof"
+    scheme = "DPoP"
+
+
+class UseDPoPNonce(InvalidDPoPProof):
+    """The DPoP proof lacks the server's current nonce (RFC 9449 §8).
+
+    Adapters answer 401 ``error="use_dpop_nonce"`` with a ``DPoP-Nonce``
+    header holding ``nonce``; the client retries with a proof carrying it.
+    """
+
+    code = "use_dpop_nonce"
+
+    def __init__(self, description: str, nonce: str) -> None:
+        super().__init__(description)
+        self.nonce = nonce
+
+
 class InsufficientScope(BearerGuardError):
     """The token is valid but lacks scopes the endpoint requires (RFC 6750 §3.1)."""
 
@@ -226,6 +257,21 @@ class FetchError(KeySetUnavailable):
 
 class DiscoveryError(FetchError):
     """A discovery document is unusable (no ``jwks_uri``, ``issuer`` differs, ...)."""
+
+
+class IntrospectionUnavailable(KeySetUnavailable):
+    """The token introspection endpoint (RFC 7662) gave no usable answer.
+
+    It timed out, failed, answered with an error status, or sent an answer
+    that is not a well-formed introspection response (not JSON, too large,
+    members of the wrong type, an RFC 9701 signature that does not verify).
+    Adapters answer 503 with ``Retry-After``, as for unreachable keys: the
+    token may be fine, and it is never accepted nor refused with 401 on such
+    an answer.
+    """
+
+    def __init__(self, description: str, *, retry_after: int = 10) -> None:
+        super().__init__(description, retry_after=retry_after)
 
 
 class BearerGuardDeprecationWarning(DeprecationWarning):

@@ -25,11 +25,13 @@ from ._errors import (
     InsufficientRole,
     InsufficientScope,
     InsufficientUserAuthentication,
+    IntrospectionUnavailable,
     InvalidRequest,
     InvalidToken,
     KeySetUnavailable,
     MissingToken,
     TokenTooLarge,
+    UseDPoPNonce,
 )
 from ._jws import DEFAULT_MAX_TOKEN_SIZE
 from ._rules import NOT_NQSCHAR
@@ -38,6 +40,7 @@ __all__ = [
     "REFUSALS",
     "PlainResponse",
     "access_token_in_query",
+    "authorization_credentials",
     "bearer_token",
     "error_response",
     "is_cors_preflight",
@@ -75,6 +78,23 @@ def bearer_token(
     another way (e.g. an ``access_token`` query or form parameter), which
     RFC 6750 §2 forbids. The scheme is matched case-insensitively.
     """
+    return authorization_credentials(
+        authorization, other_credentials=other_credentials, max_size=max_size
+    )[1]
+
+
+def authorization_credentials(
+    authorization: str | bytes | Sequence[str | bytes] | None,
+    *,
+    other_credentials: bool = False,
+    max_size: int = DEFAULT_MAX_TOKEN_SIZE,
+    dpop: bool = False,
+) -> tuple[str, str]:
+    """``(scheme, token)`` from the ``Authorization`` header value(s), as :func:`bearer_token`.
+
+    With *dpop*, the ``DPoP`` scheme (RFC 9449 §7.1) is taken as well; the
+    scheme comes back as ``"Bearer"`` or ``"DPoP"`` whatever its case.
+    """
     if authorization is None or isinstance(authorization, str | bytes):
         values: Sequence[str | bytes] = () if authorization is None else (authorization,)
     else:
@@ -97,11 +117,12 @@ def bearer_token(
         # WSGI servers hand header bytes over as latin-1 text: same answer as for bytes.
         raise InvalidRequest("Authorization header is not ASCII")
     value = raw.strip(" \t")
-    if "," in value and "bearer" in _schemes(value):
+    if "," in value and _has_scheme(_schemes(value), dpop):
         # RFC 9110 §5.3: repeated header lines reach WSGI apps joined by commas.
         raise InvalidRequest("more than one Authorization header")
     scheme, _, rest = value.partition(" ")
-    if scheme.lower() != "bearer":
+    lowered = scheme.lower()
+    if lowered != "bearer" and (not dpop or lowered != "dpop"):
         if other_credentials:
             raise InvalidRequest("token must be sent in the Authorization header")
         # RFC 6750 §3.1: another authentication scheme is "no bearer credentials".
@@ -109,15 +130,20 @@ def bearer_token(
     match = _CREDENTIALS.fullmatch(value)
     if match is None:
         if not rest.strip(" "):
-            raise InvalidRequest("Authorization header has no token after Bearer")
+            named = "DPoP" if lowered == "dpop" else "Bearer"
+            raise InvalidRequest(f"Authorization header has no token after {named}")
         raise InvalidRequest("Authorization header is malformed")
     if other_credentials:
         raise InvalidRequest("credentials sent in more than one way")
-    return match.group(2)
+    return ("DPoP" if lowered == "dpop" else "Bearer"), match.group(2)
 
 
 def _schemes(value: str) -> list[str]:
     return [part.strip(" \t").partition(" ")[0].lower() for part in value.split(",")]
+
+
+def _has_scheme(schemes: list[str], dpop: bool) -> bool:
+    return "bearer" in schemes or (dpop and "dpop" in schemes)
 
 
 def is_cors_preflight(method: str, origin: object, request_method: object) -> bool:
@@ -171,6 +197,8 @@ def error_response(
     *,
     realm: str | None = None,
     resource_metadata: str | None = None,
+    dpop_algs: str | None = None,
+    dpop_required: bool = False,
 ) -> PlainResponse:
     """Render *error* as the RFC 6750 response every adapter sends.
 
@@ -182,6 +210,12 @@ def error_response(
     ``acr_values`` and/or ``max_age`` (RFC 9470 §3); keys unavailable → 503
     with ``Retry-After``. *resource_metadata* adds the RFC
     9728 ``resource_metadata`` parameter to the challenge.
+
+    *dpop_algs* (DPoP accepted, RFC 9449 §7.1) gives a ``DPoP`` challenge
+    with ``algs`` to a token presented with the DPoP scheme
+    (:attr:`~bearerguard.BearerGuardError.scheme`), and to every refusal when
+    *dpop_required*; a request without credentials is offered both schemes
+    when DPoP is only allowed; ``use_dpop_nonce`` adds a ``DPoP-Nonce`` header.
     """
     status = error.status
     params: list[str] = []
@@ -195,7 +229,12 @@ def error_response(
     if isinstance(error, KeySetUnavailable):
         retry = max(1, int(error.retry_after))
         headers.append(("retry-after", str(retry)))
-        body = {"error": "temporarily_unavailable", "error_description": "signing keys unavailable"}
+        what = (
+            "token introspection unavailable"
+            if isinstance(error, IntrospectionUnavailable)
+            else "signing keys unavailable"
+        )
+        body = {"error": "temporarily_unavailable", "error_description": what}
         return _finish(status, headers, body)
     if isinstance(error, MissingToken) or error.code is None:
         body = {"error": "unauthorized", "error_description": "bearer token required"}
@@ -220,9 +259,24 @@ def error_response(
         return _finish(500, headers, {"error": "server_error"})
     if resource_metadata is not None:
         params.append(f"resource_metadata={quote(resource_metadata)}")
-    challenge = "Bearer " + ", ".join(params) if params else "Bearer"
+    if dpop_algs is not None:
+        challenge = _dpop_challenge(error, params, dpop_algs, dpop_required)
+        if isinstance(error, UseDPoPNonce):
+            headers.append(("dpop-nonce", error.nonce))
+    else:
+        challenge = "Bearer " + ", ".join(params) if params else "Bearer"
     headers.append(("www-authenticate", challenge))
     return _finish(status, headers, body)
+
+
+def _dpop_challenge(error: BearerGuardError, params: list[str], algs: str, required: bool) -> str:
+    """The challenge(s) when DPoP is accepted (RFC 9449 §7.1, RFC 9110 §11.6.1)."""
+    if required or error.scheme == "DPoP":
+        return "DPoP " + ", ".join([*params, f'algs="{algs}"'])
+    bearer = "Bearer " + ", ".join(params) if params else "Bearer"
+    if isinstance(error, MissingToken) or error.code is None:
+        return f'{bearer}, DPoP algs="{algs}"'  # no credentials: either scheme will do
+    return bearer
 
 
 def _finish(status: int, headers: list[tuple[str, str]], body: dict[str, str]) -> PlainResponse:

@@ -29,6 +29,8 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import InitVar, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
+from ._dpop import DEFAULT_DPOP_ALGORITHMS, DPOP_MODES, DPoPPolicy
+from ._dpop_url import normalized_htu
 from ._errors import (
     BearerGuardDeprecationWarning,
     BearerGuardError,
@@ -37,6 +39,7 @@ from ._errors import (
 )
 from ._fetch import Fetcher
 from ._http import PlainResponse, error_response
+from ._introspection import Introspection
 from ._mtls import CertificateSource
 from ._redis_link import check_redis_url
 from ._refusals import Refusal, RefusalReporter
@@ -58,6 +61,8 @@ __all__ = ["GuardSettings"]
 # What a ready Verifier already decides (so these settings cannot go with verifier=).
 _VERIFIER_HOLDS = (
     "issuers",
+    "dpop",
+    "dpop_policy",
     "oidc",
     "oauth2",
     "jwks_uri",
@@ -72,6 +77,7 @@ _VERIFIER_HOLDS = (
     "cache_size",
     "meter_provider",
     "redis_url",
+    "introspection",
     "revocations",
 )
 # What ready issuers already decide (their keys and claim policy): not with issuers=.
@@ -134,6 +140,22 @@ def _unknown_settings(
     return ConfigurationError(message)
 
 
+def _introspection(mapping: Mapping[Any, Any], prefix: str) -> Introspection:
+    """``INTROSPECTION`` as a mapping of :class:`~bearerguard.Introspection` fields."""
+    known = {f.name.upper() for f in fields(Introspection) if f.init}
+    bad = sorted(str(k) for k in mapping if str(k).upper() not in known)
+    if bad:
+        error = _unknown_settings(bad, known, str, "Introspection field")
+        raise ConfigurationError(f"{prefix}INTROSPECTION: {error.description}")
+    values = {str(k).lower(): v for k, v in mapping.items()}
+    if "validator" in values:
+        values["validator"] = _import(values["validator"], prefix + "INTROSPECTION VALIDATOR")
+    try:
+        return Introspection(**values)
+    except TypeError as exc:
+        raise ConfigurationError(f"{prefix}INTROSPECTION: {exc}") from None
+
+
 def _keyword(name: str) -> str:
     return f"{name}="
 
@@ -183,6 +205,10 @@ class GuardSettings:
     ``redis_url`` (``redis://``, ``rediss://`` or ``unix://``; the ``redis``
     extra) shares key sets between the processes of a fleet, as
     ``Verifier(redis_url=...)`` does; checked here, connected on first use.
+    ``introspection`` (a :class:`~bearerguard.Introspection`; in settings
+    files also a mapping of its fields, ``{"ISSUER": ..., "CLIENT_ID": ...}``)
+    asks the authorization server about opaque tokens (RFC 7662), as
+    ``Verifier(introspection=...)`` does.
     With ``redis_url``, every verification is also checked against the
     revocation deny list there; ``revocations`` (a
     :class:`~bearerguard.Revocations`; in settings files also a mapping of its
@@ -213,6 +239,17 @@ class GuardSettings:
     (URL-encoded PEM, as nginx's ``$ssl_client_escaped_cert``), believed only
     from the addresses and networks in ``mtls_trusted_proxies`` and ignored
     from any other.
+
+    DPoP (RFC 9449; see the DPoP guide): ``dpop`` is ``"off"`` (default:
+    DPoP-bound tokens refused), ``"allowed"`` (bearer and DPoP-bound tokens)
+    or ``"required"`` (DPoP-bound tokens with a proof only), as
+    ``Verifier(dpop=...)``; ``dpop_policy`` (a :class:`~bearerguard.DPoPPolicy`;
+    in settings files also a mapping of its fields) tunes the proof checks;
+    with ``redis_url`` proofs are remembered in that Redis. ``external_url``
+    (``https://api.example.com``, optionally with the path prefix a proxy
+    strips) is the URL clients address, against which a proof's ``htu`` is
+    checked; without it the request's own scheme and ``Host`` header are used.
+    ``Forwarded`` and ``X-Forwarded-*`` headers are never read for it.
     """
 
     oidc: str | Sequence[str] | None = None
@@ -231,6 +268,7 @@ class GuardSettings:
     cache_size: int | None = None
     meter_provider: Any = None
     redis_url: str | None = None
+    introspection: Introspection | None = None
     revocations: Revocations | None = None
     required: bool = True
     on_refusal: Callable[[Refusal], object] | None = None
@@ -240,6 +278,9 @@ class GuardSettings:
     resource: str | None = None
     resource_metadata: Mapping[str, Any] | None = None
     websocket_subprotocol: str | None = None
+    dpop: str | None = None
+    dpop_policy: DPoPPolicy | None = None
+    external_url: str | None = None
     mtls: bool = False
     mtls_proxy_header: str | None = None
     mtls_trusted_proxies: Sequence[str] | None = None
@@ -248,6 +289,8 @@ class GuardSettings:
     _prefixes: tuple[str, ...] = field(init=False, repr=False, compare=False)
     _metadata: ResourceMetadata | None = field(init=False, repr=False, compare=False)
     _reporter: RefusalReporter = field(init=False, repr=False, compare=False)
+    # (algs, required) for the DPoP challenges; (None, False) with DPoP off.
+    _dpop_challenge: tuple[str | None, bool] = field(init=False, repr=False, compare=False)
     _certificates: CertificateSource | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self, jwks_url: str | None) -> None:
@@ -285,11 +328,17 @@ class GuardSettings:
             raise ConfigurationError("cache_size= must be a non-negative integer (0: no cache)")
         if self.redis_url is not None:
             check_redis_url(self.redis_url)
+        if self.introspection is not None and not isinstance(self.introspection, Introspection):
+            raise ConfigurationError(
+                "introspection= must be a bearerguard.Introspection "
+                "(in a settings file also a mapping of its fields)"
+            )
         if self.revocations is not None:
             revocations = revocations_setting(self.revocations, self.redis_url, "revocations=")
             object.__setattr__(self, "revocations", revocations)
         if not isinstance(self.required, bool):
             raise ConfigurationError("required= must be True or False")
+        self._check_dpop()
         if self.realm is not None and (not isinstance(self.realm, str) or not self.realm):
             raise ConfigurationError("realm= must be a non-empty string")
         name = self.websocket_subprotocol
@@ -350,6 +399,44 @@ class GuardSettings:
             )
         return RefusalReporter(level=number, hook=self.on_refusal)
 
+    def _check_dpop(self) -> None:
+        if self.dpop is not None and self.dpop not in DPOP_MODES:
+            raise ConfigurationError("dpop= must be 'off', 'allowed' or 'required'")
+        policy: Any = self.dpop_policy
+        if isinstance(policy, Mapping):
+            known = {f.name.upper() for f in fields(DPoPPolicy) if f.init}
+            bad = sorted(str(k) for k in policy if str(k).upper() not in known)
+            if bad:
+                raise _unknown_settings(bad, known, str, "DPoPPolicy field")
+            values = {str(k).lower(): v for k, v in policy.items()}
+            if "replay_cache" in values:  # a dotted path in a settings file
+                values["replay_cache"] = _import(values["replay_cache"], "DPOP_POLICY.REPLAY_CACHE")
+            object.__setattr__(self, "dpop_policy", DPoPPolicy(**values))
+        elif policy is not None and not isinstance(policy, DPoPPolicy):
+            raise ConfigurationError("dpop_policy= must be a bearerguard.DPoPPolicy")
+        url = self.external_url
+        if url is not None:
+            if not isinstance(url, str) or normalized_htu(url) is None or "?" in url or "#" in url:
+                raise ConfigurationError(
+                    "external_url= must be the http(s) URL clients address, without query, "
+                    "e.g. external_url='https://api.example.com'"
+                )
+            object.__setattr__(self, "external_url", url.rstrip("/"))
+        mode = self.dpop_mode
+        challenge: tuple[str | None, bool] = (None, False)
+        if mode != "off":
+            held = self.verifier.dpop_policy if self.verifier is not None else self.dpop_policy
+            algs = held.algs if held is not None else " ".join(DEFAULT_DPOP_ALGORITHMS)
+            challenge = (algs, mode == "required")
+        object.__setattr__(self, "_dpop_challenge", challenge)
+
+    @property
+    def dpop_mode(self) -> str:
+        """The DPoP mode in force: ``dpop``, or the ready verifier's."""
+        if self.verifier is not None:
+            return self.verifier.dpop
+        return self.dpop or "off"
+
     def _check_verifier_alone(self) -> None:
         given = [name for name in _VERIFIER_HOLDS if getattr(self, name) is not None]
         if given:
@@ -390,7 +477,7 @@ class GuardSettings:
                     f"issuers=: {member!r} has no validator: pass validator=Validator(aud=...)"
                 )
         # Groups stay groups: the verifier asks them about an iss none of its issuers has.
-        object.__setattr__(self, "issuers", tuple(items))
+        object.__setattr__(self, "issuers", tuple(item for item in items if item != ()))
         claims_type = self.claims_type
         if claims_type is not None and not (
             isinstance(claims_type, type) and issubclass(claims_type, StandardClaims)
@@ -517,8 +604,13 @@ class GuardSettings:
         if report:
             self.report(error, token)
         metadata = self._metadata
+        algs, required = self._dpop_challenge
         return error_response(
-            error, realm=self.realm, resource_metadata=metadata.url if metadata else None
+            error,
+            realm=self.realm,
+            resource_metadata=metadata.url if metadata else None,
+            dpop_algs=algs,
+            dpop_required=required,
         )
 
     def report(self, error: BearerGuardError, token: str | None = None) -> None:
@@ -546,8 +638,11 @@ class GuardSettings:
                 claims_type=self.claims_type,
                 cache_size=DEFAULT_CACHE_SIZE if self.cache_size is None else self.cache_size,
                 meter_provider=self.meter_provider,
+                introspection=self.introspection,
                 redis_url=self.redis_url,
                 revocations=self.revocations,
+                dpop=self.dpop or "off",
+                dpop_policy=self.dpop_policy,
                 mtls=self.mtls,
             )
         validator = self.validator or Validator(
@@ -570,8 +665,11 @@ class GuardSettings:
             claims_type=self.claims_type or AccessClaims,
             cache_size=DEFAULT_CACHE_SIZE if self.cache_size is None else self.cache_size,
             meter_provider=self.meter_provider,
+            introspection=self.introspection,
             redis_url=self.redis_url,
             revocations=self.revocations,
+            dpop=self.dpop or "off",
+            dpop_policy=self.dpop_policy,
             mtls=self.mtls,
         )
 
@@ -654,6 +752,9 @@ class GuardSettings:
         sources = values.get("claim_sources")
         if isinstance(sources, Mapping):
             values["claim_sources"] = ClaimSources.from_mapping(sources, prefix + "CLAIM_SOURCES")
+        introspection = values.get("introspection")
+        if isinstance(introspection, Mapping):
+            values["introspection"] = _introspection(introspection, prefix)
         policy = values.get("policy")
         if isinstance(policy, Mapping):
             from .keyset import KeySetPolicy

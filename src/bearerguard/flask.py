@@ -105,7 +105,9 @@ class BearerGuardState:
         if action is not Action.RESPOND and _flask_answers_options():
             return current_app.make_default_options_response()
         if action is Action.VERIFY:
-            claims = verify_token(self.gate, self.verifier, decision.token, request.environ)
+            claims = verify_token(
+                self.gate, self.verifier, decision.token, request.environ, scheme=decision.scheme
+            )
             if not isinstance(claims, Decision):
                 g.claims = claims
                 return None

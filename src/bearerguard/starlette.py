@@ -63,6 +63,7 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._decision import Action, Decision, RequestGate, access_refusal
+from ._dpop import DPoPRequest
 from ._errors import BearerGuardError, ConfigurationError, InvalidRequest, KeySetUnavailable
 from ._http import REFUSALS
 from ._openapi import OpenAPIScheme, security_dependency
@@ -98,6 +99,27 @@ def _route_path(scope: Scope) -> str:
     if root and path.startswith(root) and (len(path) == len(root) or path[len(root)] == "/"):
         return path[len(root) :] or "/"
     return path
+
+
+def _dpop_request(
+    gate: RequestGate, decision: Decision, scope: Scope, method: str
+) -> DPoPRequest | None:
+    """The DPoP side of a request whose token came with the DPoP scheme (RFC 9449)."""
+    if decision.scheme != "DPoP":
+        return None
+    proofs = [value.decode("latin-1") for name, value in scope["headers"] if name == b"dpop"]
+    path = scope.get("root_path", "") + _route_path(scope)
+    return gate.dpop_request(decision, method, lambda: _origin(scope), path, proofs)
+
+
+def _origin(scope: Scope) -> str:
+    """``scheme://host[:port]`` as the server received the request (no proxy headers)."""
+    scheme = {"ws": "http", "wss": "https"}.get(scope["scheme"], scope["scheme"])
+    for name, value in scope["headers"]:
+        if name == b"host":
+            return f"{scheme}://{value.decode('latin-1')}"
+    host, port = scope.get("server") or ("localhost", 80)
+    return f"{scheme}://{host}:{port}"
 
 
 _ANONYMOUS = UnauthenticatedUser()
@@ -245,10 +267,13 @@ class JWTAuth:
             certificate = None if certificates is None else certificates.from_scope(scope)
             try:
                 claims: StandardClaims = await self.verifier.averify(
-                    decision.token, client_certificate=certificate
+                    decision.token,
+                    client_certificate=certificate,
+                    dpop=_dpop_request(self.gate, decision, scope, method),
                 )
             except REFUSALS as error:
-                await self._answer(scope, send, self.gate.refusal(error, decision.token))
+                refusal = self.gate.refusal(error, decision.token, decision.scheme)
+                await self._answer(scope, send, refusal)
                 return
             user: TokenUser[Any] = TokenUser(claims)
             scope["user"] = user

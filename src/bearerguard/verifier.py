@@ -30,7 +30,10 @@ full path would refuse, and the error a refused token gets is the full path's.
 
 from __future__ import annotations
 
+import asyncio
+import copy
 import dataclasses
+import hmac
 import math
 import threading
 from collections import OrderedDict
@@ -41,6 +44,7 @@ from time import time as _time
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from ._confirmation import confirmation_failures
+from ._dpop import DPOP_MODES, DPoPPolicy, DPoPRequest, MemoryReplayCache, RedisReplayCache
 from ._errors import (
     AlgorithmNotAllowed,
     BearerGuardError,
@@ -48,9 +52,13 @@ from ._errors import (
     InsufficientRole,
     InsufficientScope,
     InvalidClaims,
+    InvalidDPoPProof,
+    InvalidToken,
     IssuerMismatch,
+    MalformedToken,
     TokenTooLarge,
 )
+from ._introspection import Introspection
 from ._issuer import Issuer, validated_claims
 from ._issuer_group import UNTRUSTED, IssuerGroup, explainer_of, members_of
 from ._jwk import PublicJWK
@@ -67,6 +75,7 @@ from .keyset import RemoteKeySet
 if TYPE_CHECKING:
     import opentelemetry.metrics
 
+    from ._introspector import Introspector
     from ._metrics import Metrics
 
 __all__ = [
@@ -154,6 +163,15 @@ class Verifier(Generic[C]):
     without *mtls* such a token is refused. Every member of ``cnf`` must be
     satisfied by the request, or the token is refused (401 ``invalid_token``),
     unless its issuer's validator has ``allow_sender_constrained=True``.
+
+    *introspection* (an :class:`~bearerguard.Introspection`) asks an
+    authorization server about tokens this verifier cannot verify itself
+    (RFC 7662): opaque tokens, or every token in its ``"always"`` mode. An
+    active token's answer becomes :attr:`claims_type` claims checked by the
+    same validator; ``active: false`` is :class:`~bearerguard.InvalidToken`
+    (401), an endpoint that fails is
+    :class:`~bearerguard.IntrospectionUnavailable` (503). With it, *issuers*
+    may be empty (every token is then introspected).
     """
 
     __slots__ = (
@@ -161,9 +179,12 @@ class Verifier(Generic[C]):
         "_cache_lock",
         "_cache_size",
         "_claims_type",
+        "_dpop",
         "_explainers",
         "_hits",
+        "_introspector",
         "_issuers",
+        "_local",
         "_max_token_size",
         "_metrics",
         "_misses",
@@ -183,9 +204,12 @@ class Verifier(Generic[C]):
         *,
         cache_size: int = DEFAULT_CACHE_SIZE,
         meter_provider: opentelemetry.metrics.MeterProvider | None = None,
+        introspection: Introspection | None = None,
         revocations: Revocations | None = None,
         redis_url: str | None = None,
         mtls: bool = False,
+        dpop: str = "off",
+        dpop_policy: DPoPPolicy | None = None,
     ) -> None: ...
 
     @overload
@@ -196,9 +220,12 @@ class Verifier(Generic[C]):
         *,
         cache_size: int = DEFAULT_CACHE_SIZE,
         meter_provider: opentelemetry.metrics.MeterProvider | None = None,
+        introspection: Introspection | None = None,
         revocations: Revocations | None = None,
         redis_url: str | None = None,
         mtls: bool = False,
+        dpop: str = "off",
+        dpop_policy: DPoPPolicy | None = None,
     ) -> None: ...
 
     def __init__(
@@ -208,9 +235,12 @@ class Verifier(Generic[C]):
         *,
         cache_size: int = DEFAULT_CACHE_SIZE,
         meter_provider: opentelemetry.metrics.MeterProvider | None = None,
+        introspection: Introspection | None = None,
         revocations: Revocations | None = None,
         redis_url: str | None = None,
         mtls: bool = False,
+        dpop: str = "off",
+        dpop_policy: DPoPPolicy | None = None,
     ) -> None:
         if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 0:
             raise ConfigurationError("cache_size must be a non-negative integer (0: no cache)")
@@ -225,8 +255,8 @@ class Verifier(Generic[C]):
         flat: tuple[Issuer, ...] = tuple(member for item in items for member in members_of(item))
         # Groups that admit issuers beyond their members (Entra ID: any tenant).
         resolvers = tuple(i for i in items if isinstance(i, IssuerGroup) and i._resolve)
-        if not flat and not resolvers:
-            raise ConfigurationError("a Verifier needs at least one Issuer")
+        if not flat and not resolvers and introspection is None:
+            raise ConfigurationError("a Verifier needs at least one Issuer (or introspection=)")
         routes: dict[str, tuple[Issuer, Validator]] = {}
         for issuer in flat:
             if not isinstance(issuer, Issuer):
@@ -247,10 +277,17 @@ class Verifier(Generic[C]):
         if type(mtls) is not bool:
             raise ConfigurationError("mtls must be True or False")
         self._mtls = mtls
+        if dpop not in DPOP_MODES:
+            raise ConfigurationError("dpop must be 'off', 'allowed' or 'required'")
+        if dpop_policy is not None and not isinstance(dpop_policy, DPoPPolicy):
+            raise ConfigurationError("dpop_policy must be a bearerguard.DPoPPolicy")
+        # None: DPoP off; else (required?, policy). RFC 9449 checks live in _dpop.
+        self._dpop: tuple[bool, DPoPPolicy] | None = (
+            None if dpop == "off" else (dpop == "required", dpop_policy or DPoPPolicy())
+        )
         # allow_sender_constrained=True: the application checks the binding itself.
         self._unchecked_binding = frozenset(
-            issuer.url
-            for issuer in flat
+            issuer.url for issuer, validator in routes.values()
             if issuer.validator is not None and issuer.validator.allow_sender_constrained
         )
         self._claims_type: type[C] = chosen  # type: ignore[assignment]
@@ -277,20 +314,45 @@ class Verifier(Generic[C]):
             self._metrics = Metrics(meter_provider, [*flat, *resolvers])
         # One connection for everything shared through Redis (checked now, opened lazily).
         self._redis = RedisLink(redis_url) if redis_url is not None else None
+        if self._redis is not None:
+            for issuer in flat:
+                if isinstance(issuer.keys, RemoteKeySet):
+                    issuer.keys._share(self._redis)  # one JWKS fetch for the fleet
+        if self._dpop is not None and self._redis is not None:
+            required, policy = self._dpop
+            if policy.replay_cache is None:  # redis_url=: proofs are remembered fleet-wide
+                policy = dataclasses.replace(policy, replay_cache=RedisReplayCache(self._redis))
+                self._dpop = (required, policy)
         if revocations is None and self._redis is not None:
             revocations = Revocations(self._redis)  # redis_url= alone: the defaults
         elif revocations is not None and not isinstance(revocations, Revocations):
             raise ConfigurationError("revocations must be a bearerguard.Revocations")
         self._revocations = revocations
-        if self._redis is not None:
-            for issuer in flat:
-                if isinstance(issuer.keys, RemoteKeySet):
-                    issuer.keys._share(self._redis)  # one JWKS fetch for the fleet
+        self._introspector: Introspector[C] | None = None
+        self._local: Verifier[C] | None = None
+        if introspection is not None:
+            self._introspector = self._introspector_for(introspection)
+            # The same verifier without introspection (sharing its cache, keys
+            # and counters): what verifies a JWT of a configured issuer.
+            self._local = copy.copy(self)
+            self._local._introspector = None
 
     @property
     def issuers(self) -> tuple[Issuer, ...]:
         """The trusted issuers, in the order given."""
         return self._issuers
+
+    @property
+    def dpop(self) -> str:
+        """The DPoP mode: ``"off"``, ``"allowed"`` or ``"required"`` (RFC 9449)."""
+        if self._dpop is None:
+            return "off"
+        return "required" if self._dpop[0] else "allowed"
+
+    @property
+    def dpop_policy(self) -> DPoPPolicy | None:
+        """How DPoP proofs are checked (``None`` when DPoP is off)."""
+        return None if self._dpop is None else self._dpop[1]
 
     @property
     def mtls(self) -> bool:
@@ -327,11 +389,19 @@ class Verifier(Generic[C]):
 
     def cache_info(self) -> CacheInfo:
         """Hits, misses and size of the verified-token cache."""
+        if self._local is not None:  # with introspection=, JWTs are verified there
+            return self._local.cache_info()
         size = len(self._cache) if self._cache is not None else 0
         return CacheInfo(hits=self._hits, misses=self._misses, size=size, maxsize=self._cache_size)
 
     def cache_clear(self) -> None:
-        """Forget every cached token (the next use of each is verified in full)."""
+        """Forget every cached token (the next use of each is verified in full).
+
+        With ``introspection=``, the answers held in memory are forgotten too
+        (not those in Redis).
+        """
+        if self._introspector is not None:
+            self._introspector.cache_clear()
         if self._cache is not None:
             with self._cache_lock:
                 self._cache.clear()
@@ -341,7 +411,12 @@ class Verifier(Generic[C]):
     # _route (before the full path's key lookup) and _finish (after it).
 
     def verify(
-        self, token: str, *, now: Now = None, client_certificate: str | bytes | None = None
+        self,
+        token: str,
+        *,
+        now: Now = None,
+        client_certificate: str | bytes | None = None,
+        dpop: DPoPRequest | None = None,
     ) -> C:
         """Verify *token* and validate its claims; return them as :attr:`claims_type`.
 
@@ -353,39 +428,55 @@ class Verifier(Generic[C]):
         (PEM or DER; ``None``: none), for tokens bound to one (RFC 8705 §3,
         ``cnf["x5t#S256"]``; the verifier needs ``mtls=True``). The binding is
         checked on every call, cached tokens included.
+
+        *dpop* says the token came with ``Authorization: DPoP`` and carries
+        the request's method, URL and ``DPoP`` header values (RFC 9449; the
+        verifier needs ``dpop="allowed"`` or ``"required"``). The proof is
+        checked on every call; a DPoP-bound token (``cnf.jkt``) without it is
+        refused, and with ``dpop="required"`` so is every token without it.
         """
+        if self._introspector is not None:
+            return self._introspected(token, now, client_certificate, dpop)
         if self._metrics is not None:
-            return self._measured_verify(token, now, self._metrics, client_certificate)
+            return self._measured_verify(token, now, self._metrics, client_certificate, dpop)
         t = _time() if now is None else to_timestamp(now)
         hit = self._cached(token, t)
         if hit is not None:
             claims, source, key, kid, _ = hit
             if key in source.get_keys(kid):
                 self._hits += 1
-                if self._revocations is not None:
+                if self._revocations is not None:  # a hit is checked like a full verification
                     self._revocations.check(claims)
-                if "cnf" in claims.raw:  # the binding is per request, so checked on hits too
-                    self._confirm(claims, client_certificate)
+                # The binding is per request, so checked on hits too.
+                if dpop is not None or self._dpop is not None or "cnf" in claims.raw:
+                    self._record(self._confirm(claims, client_certificate, token, t, dpop))
                 return claims  # type: ignore[no-any-return]
             self._forget(token)
         parts, issuer, validator = self._route(token)
         result = self._finish(token, t, parts, issuer, validator, issuer.keys.get_keys(parts[5]))
         if self._revocations is not None:
             self._revocations.check(result)
-        if "cnf" in result.raw:
-            self._confirm(result, client_certificate)
+        if dpop is not None or self._dpop is not None or "cnf" in result.raw:
+            self._record(self._confirm(result, client_certificate, token, t, dpop))
         return result
 
     async def averify(
-        self, token: str, *, now: Now = None, client_certificate: str | bytes | None = None
+        self,
+        token: str,
+        *,
+        now: Now = None,
+        client_certificate: str | bytes | None = None,
+        dpop: DPoPRequest | None = None,
     ) -> C:
         """Async twin of :meth:`verify`: key fetches run off the event loop.
 
         If the awaiting task is cancelled, a key fetch it started carries on
         for the other callers.
         """
+        if self._introspector is not None:
+            return await self._aintrospected(token, now, client_certificate, dpop)
         if self._metrics is not None:
-            return await self._measured_averify(token, now, self._metrics, client_certificate)
+            return await self._measured_averify(token, now, self._metrics, client_certificate, dpop)
         t = _time() if now is None else to_timestamp(now)
         hit = self._cached(token, t)
         if hit is not None:
@@ -394,8 +485,8 @@ class Verifier(Generic[C]):
                 self._hits += 1
                 if self._revocations is not None:
                     await self._revocations.acheck(claims)
-                if "cnf" in claims.raw:
-                    self._confirm(claims, client_certificate)
+                if dpop is not None or self._dpop is not None or "cnf" in claims.raw:
+                    await self._arecord(self._confirm(claims, client_certificate, token, t, dpop))
                 return claims  # type: ignore[no-any-return]
             self._forget(token)
         parts, issuer, validator = self._route(token)
@@ -403,14 +494,103 @@ class Verifier(Generic[C]):
         result = self._finish(token, t, parts, issuer, validator, keys)
         if self._revocations is not None:
             await self._revocations.acheck(result)
-        if "cnf" in result.raw:
-            self._confirm(result, client_certificate)
+        if dpop is not None or self._dpop is not None or "cnf" in result.raw:
+            await self._arecord(self._confirm(result, client_certificate, token, t, dpop))
         return result
+
+    # With introspection=: tokens this verifier cannot verify go to the endpoint.
+
+    def _introspector_for(self, config: Introspection) -> Introspector[C]:
+        from ._introspector import Introspector
+
+        if not isinstance(config, Introspection):
+            raise ConfigurationError("introspection must be a bearerguard.Introspection")
+        route = self._routes.get(config.issuer)
+        validator = config.validator or (route[0].validator if route is not None else None)
+        if validator is None:
+            raise ConfigurationError(
+                f"Introspection(validator=...) is needed: no configured issuer is "
+                f"{config.issuer!r}, whose validator would check introspected tokens"
+            )
+        return Introspector(
+            config,
+            validator=validator,
+            claims_type=self._claims_type,
+            keys=route[0].keys if route is not None else None,
+            redis=self._redis,
+        )
+
+    @property
+    def introspection(self) -> Introspection | None:
+        """The token introspection configuration (``None``: tokens are only verified locally)."""
+        return self._introspector.config if self._introspector is not None else None
+
+    def _is_local(self, token: str) -> bool:
+        """Whether *token* is a JWT of a configured issuer (else it is introspected)."""
+        if type(token) is not str or token.count(".") != 2:
+            return False
+        cache = self._cache
+        if cache is not None and token in cache:  # verified here before: no second parse
+            return True
+        try:
+            iss = parse(token, self._max_token_size)[1].get("iss")
+        except InvalidToken:
+            return False
+        if type(iss) is not str:
+            return False
+        if iss in self._routes:
+            return True
+        try:  # a provider group may admit it (an Entra ID tenant)
+            return bool(self._resolvers) and self._untrusted(iss) is not None
+        except InvalidToken:
+            return False
+
+    def _introspected(
+        self, token: str, now: Now, certificate: str | bytes | None, dpop: DPoPRequest | None
+    ) -> C:
+        intro, local = self._introspector, self._local
+        assert intro is not None
+        assert local is not None
+        if self._is_local(token):
+            claims = local.verify(token, now=now, client_certificate=certificate, dpop=dpop)
+            if intro.mode == "always":  # the authorization server may have revoked it
+                intro.introspect(token, _time() if now is None else to_timestamp(now))
+            return claims
+        self._check_opaque(token)
+        return intro.introspect(token, _time() if now is None else to_timestamp(now))
+
+    async def _aintrospected(
+        self, token: str, now: Now, certificate: str | bytes | None, dpop: DPoPRequest | None
+    ) -> C:
+        intro, local = self._introspector, self._local
+        assert intro is not None
+        assert local is not None
+        if self._is_local(token):
+            claims = await local.averify(
+                token, now=now, client_certificate=certificate, dpop=dpop
+            )
+            if intro.mode == "always":
+                await intro.aintrospect(token, _time() if now is None else to_timestamp(now))
+            return claims
+        self._check_opaque(token)
+        return await intro.aintrospect(token, _time() if now is None else to_timestamp(now))
+
+    def _check_opaque(self, token: str) -> None:
+        """What the verifier checks of a token before introspecting it: its type and size."""
+        if type(token) is not str:
+            raise MalformedToken("token must be a string")
+        if len(token) > self._max_token_size:
+            raise TokenTooLarge(f"token is larger than {self._max_token_size} bytes")
 
     # With meter_provider=: the same steps as verify/averify, timed and counted.
 
     def _measured_verify(
-        self, token: str, now: Now, metrics: Metrics, certificate: str | bytes | None
+        self,
+        token: str,
+        now: Now,
+        metrics: Metrics,
+        certificate: str | bytes | None,
+        dpop: DPoPRequest | None,
     ) -> C:
         start = perf_counter()
         route: tuple[str, str] | None = None
@@ -423,8 +603,8 @@ class Verifier(Generic[C]):
                     self._hits += 1
                     if self._revocations is not None:
                         self._revocations.check(claims)
-                    if "cnf" in claims.raw:
-                        self._confirm(claims, certificate)
+                    if dpop is not None or self._dpop is not None or "cnf" in claims.raw:
+                        self._record(self._confirm(claims, certificate, token, t, dpop))
                     metrics.verified(start, claims.iss, alg, cached=True)
                     return claims  # type: ignore[no-any-return]
                 self._forget(token)
@@ -435,8 +615,8 @@ class Verifier(Generic[C]):
             )
             if self._revocations is not None:
                 self._revocations.check(result)
-            if "cnf" in result.raw:
-                self._confirm(result, certificate)
+            if dpop is not None or self._dpop is not None or "cnf" in result.raw:
+                self._record(self._confirm(result, certificate, token, t, dpop))
         except BearerGuardError as exc:
             metrics.refused(start, exc, route)
             raise
@@ -444,7 +624,12 @@ class Verifier(Generic[C]):
         return result
 
     async def _measured_averify(
-        self, token: str, now: Now, metrics: Metrics, certificate: str | bytes | None
+        self,
+        token: str,
+        now: Now,
+        metrics: Metrics,
+        certificate: str | bytes | None,
+        dpop: DPoPRequest | None,
     ) -> C:
         start = perf_counter()
         route: tuple[str, str] | None = None
@@ -457,8 +642,8 @@ class Verifier(Generic[C]):
                     self._hits += 1
                     if self._revocations is not None:
                         await self._revocations.acheck(claims)
-                    if "cnf" in claims.raw:
-                        self._confirm(claims, certificate)
+                    if dpop is not None or self._dpop is not None or "cnf" in claims.raw:
+                        await self._arecord(self._confirm(claims, certificate, token, t, dpop))
                     metrics.verified(start, claims.iss, alg, cached=True)
                     return claims  # type: ignore[no-any-return]
                 self._forget(token)
@@ -468,15 +653,22 @@ class Verifier(Generic[C]):
             result = self._finish(token, t, parts, issuer, validator, keys)
             if self._revocations is not None:
                 await self._revocations.acheck(result)
-            if "cnf" in result.raw:
-                self._confirm(result, certificate)
+            if dpop is not None or self._dpop is not None or "cnf" in result.raw:
+                await self._arecord(self._confirm(result, certificate, token, t, dpop))
         except BearerGuardError as exc:
             metrics.refused(start, exc, route)
             raise
         metrics.verified(start, route[0], route[1], cached=False)
         return result
 
-    def _confirm(self, claims: StandardClaims, certificate: str | bytes | None) -> None:
+    def _confirm(
+        self,
+        claims: StandardClaims,
+        certificate: str | bytes | None,
+        token: str = "",
+        t: float = 0.0,
+        dpop: DPoPRequest | None = None,
+    ) -> str | None:
         """Refuse *claims* unless the request satisfies every member of their ``cnf``.
 
         RFC 7800 §3.1: ``cnf`` binds the token to a key; a thief without the
@@ -484,14 +676,68 @@ class Verifier(Generic[C]):
         (``x5t#S256``: the TLS client certificate, RFC 8705 §3) and a member
         bearerguard cannot check refuses the token. Runs on every request,
         cache hits included: the token is cached, the proof is not.
+
+        ``jkt`` (RFC 9449 §6.1) is proved by the request's DPoP proof
+        (*dpop*), checked here; the proof's replay key is returned for the
+        caller to record once everything else passed (``None``: no proof).
         """
-        if claims.iss in self._unchecked_binding:
-            return
-        failures = confirmation_failures(
-            claims.raw["cnf"], mtls=self._mtls, client_certificate=certificate
-        )
+        jkt, replay = self._dpop_proof(claims, token, t, dpop)
+        cnf = claims.raw.get("cnf")
+        if cnf is None or claims.iss in self._unchecked_binding:
+            return replay
+        if self._dpop is not None and type(cnf) is dict and "jkt" in cnf:
+            if jkt is None:
+                # RFC 9449 §7.2: a DPoP-bound token presented as a bearer token.
+                raise InvalidToken("DPoP-bound token presented without a DPoP proof")
+            if type(cnf["jkt"]) is not str or not hmac.compare_digest(cnf["jkt"], jkt):
+                raise InvalidToken("DPoP proof key does not match the token's cnf.jkt")
+            cnf = {name: value for name, value in cnf.items() if name != "jkt"}
+            if not cnf:
+                return replay
+        failures = confirmation_failures(cnf, mtls=self._mtls, client_certificate=certificate)
         if failures:
             raise InvalidClaims(failures)
+        return replay
+
+    def _dpop_proof(
+        self, claims: StandardClaims, token: str, t: float, dpop: DPoPRequest | None
+    ) -> tuple[str | None, str | None]:
+        """``(jkt, replay key)`` of the request's DPoP proof, ``(None, None)`` without one."""
+        if self._dpop is None:
+            if dpop is not None:
+                raise InvalidToken("DPoP is not accepted here (the verifier has dpop='off')")
+            return None, None
+        required, policy = self._dpop
+        if dpop is None:
+            if required:
+                raise InvalidToken("token must be presented with the DPoP scheme and a proof")
+            return None, None
+        jkt, replay = policy.check_proof(
+            dpop.proofs, method=dpop.method, url=dpop.url, access_token=token, now=t
+        )
+        cnf = claims.raw.get("cnf")
+        if type(cnf) is not dict or "jkt" not in cnf:
+            raise InvalidToken("token is not DPoP-bound (no cnf.jkt) but was sent as DPoP")
+        return jkt, replay
+
+    def _record(self, replay: str | None) -> None:
+        """Record a DPoP proof as used; refuse it if it was used before (RFC 9449 §11.1)."""
+        if replay is not None:
+            policy = self._dpop[1]  # type: ignore[index]
+            if not policy.cache.first_use(replay, policy.replay_ttl):
+                raise InvalidDPoPProof("DPoP proof has been used before (jti replay)")
+
+    async def _arecord(self, replay: str | None) -> None:
+        """:meth:`_record` off the event loop unless the cache is in memory."""
+        if replay is not None:
+            policy = self._dpop[1]  # type: ignore[index]
+            cache = policy.cache
+            if isinstance(cache, MemoryReplayCache):
+                used = cache.first_use(replay, policy.replay_ttl)
+            else:
+                used = await asyncio.to_thread(cache.first_use, replay, policy.replay_ttl)
+            if not used:
+                raise InvalidDPoPProof("DPoP proof has been used before (jti replay)")
 
     def _cached(self, token: str, t: float) -> _Hit | None:
         """The cached result for *token* if its time window holds at *t*, else ``None``.
@@ -717,6 +963,7 @@ def require_roles(claims: StandardClaims, *roles: str) -> None:
     missing = [role for role in required if role not in granted]
     if missing:
         raise InsufficientRole(required, missing)
+
 
 def require_auth(
     claims: StandardClaims,

@@ -81,7 +81,9 @@ class BearerAuthMiddleware:
         decision = decide_environ(self.gate, environ)
         action = decision.action
         if action is Action.VERIFY:
-            claims = verify_token(self.gate, self.verifier, decision.token, environ)
+            claims = verify_token(
+                self.gate, self.verifier, decision.token, environ, scheme=decision.scheme
+            )
             if not isinstance(claims, Decision):
                 environ[CLAIMS_KEY] = claims
                 return self.app(environ, start_response)

@@ -102,7 +102,12 @@ def _django(variant: str, mapping: Mapping[str, Any]) -> Iterator[Send]:
         "MIDDLEWARE": [] if variant == "drf" else ["bearerguard.django.BearerTokenMiddleware"],
         "AUTHENTICATION_BACKENDS": ["bearerguard.django.BearerTokenBackend"],
         "BEARERGUARD": dict(mapping),
+        # The same as tests/django's: DRF freezes APIView's defaults when first imported.
         "REST_FRAMEWORK": {
+            "DEFAULT_AUTHENTICATION_CLASSES": [
+                "bearerguard.django.rest_framework.BearerTokenAuthentication"
+            ],
+            "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
             "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
             "EXCEPTION_HANDLER": "bearerguard.django.rest_framework.exception_handler",
         },

@@ -28,7 +28,7 @@ from .._http import REFUSALS
 from .._users import TokenUser
 from ..claims import StandardClaims
 from ._conf import DjangoConfig, get_config
-from ._core import remember_claims, remember_error
+from ._core import dpop_of, remember_claims, remember_error
 from ._usernames import check_characters, check_for_model
 
 if TYPE_CHECKING:
@@ -92,7 +92,9 @@ class BearerTokenBackend:
         config = get_config()
         try:
             claims = config.verifier.verify(
-                bearer_token, client_certificate=_certificate(request, config)
+                bearer_token,
+                client_certificate=_certificate(request, config),
+                dpop=dpop_of(request, config),
             )
             return _accepted(request, claims, self._user_for(request, claims, config))
         except REFUSALS as exc:
@@ -108,7 +110,9 @@ class BearerTokenBackend:
         config = get_config()
         try:
             claims = await config.verifier.averify(
-                bearer_token, client_certificate=_certificate(request, config)
+                bearer_token,
+                client_certificate=_certificate(request, config),
+                dpop=dpop_of(request, config),
             )
             return _accepted(request, claims, await self._auser_for(request, claims, config))
         except REFUSALS as exc:

@@ -3,7 +3,9 @@
 The shared keys are those of :class:`~bearerguard.GuardSettings`
 (``OIDC``, ``OAUTH2``, ``JWKS_URI`` + ``ISSUER``, ``ISSUERS``, ``VERIFIER``, ``AUDIENCE``,
 ``VALIDATOR``, ``CLAIM_SOURCES``, ``CLAIMS_TYPE``, ``ALGORITHMS``, ``POLICY``, ``FETCHER``,
-``REDIS_URL``, ``REQUIRED``, ``REALM``, ``PUBLIC_PATHS``, ``RESOURCE``, ``RESOURCE_METADATA``);
+``REDIS_URL``, ``INTROSPECTION``, ``REQUIRED``, ``REALM``, ``PUBLIC_PATHS``, ``RESOURCE``,
+``RESOURCE_METADATA``, ``DPOP``, ``DPOP_POLICY``, ``EXTERNAL_URL``, ``MTLS``,
+``MTLS_PROXY_HEADER``, ``MTLS_TRUSTED_PROXIES``);
 Django adds ``USER_MODE``, ``USERNAME_CLAIM``, ``USERNAME_PREFIXES``,
 ``USERNAME_MAPPER`` and ``ALLOW_PRIVILEGED_USERS``. The result is cached for the
 process — one verifier, so one key set per issuer — and dropped when a test

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 from django.contrib.auth import aauthenticate, authenticate
 from django.http import HttpRequest, HttpResponse
 
-from .._decision import Decision
+from .._decision import Action, Decision
+from .._dpop import DPoPRequest
 from .._errors import BearerGuardError, InvalidToken
 from .._http import PlainResponse
 from .._typed_claims import check_claims_type, wrong_claims_type
@@ -34,6 +35,7 @@ __all__ = [
     "claims_of",
     "credentials_of",
     "decide",
+    "dpop_of",
     "error_http_response",
     "http_response",
     "remember_claims",
@@ -47,17 +49,22 @@ CLAIMS_ATTRIBUTE = "auth_claims"
 CHECKED_ATTRIBUTE = "_bearerguard_checked"
 # The backend's reason for refusing a token; the caller turns it into a response.
 _ERROR_ATTRIBUTE = "_bearerguard_error"
+# Set when the request's token came with "Authorization: DPoP".
+_SCHEME_ATTRIBUTE = "_bearerguard_scheme"
 
 
 def decide(request: HttpRequest, config: DjangoConfig) -> Decision:
     """The gate's decision for *request* (public paths match ``request.path_info``)."""
     meta = request.META
-    return config.gate.decide(
+    decision = config.gate.decide(
         request.method or "GET",
         request.path_info,
         meta.get("HTTP_AUTHORIZATION"),
         meta.get("QUERY_STRING", ""),
     )
+    if decision.scheme == "DPoP":
+        setattr(request, _SCHEME_ATTRIBUTE, "DPoP")  # for the backend (dpop_of)
+    return decision
 
 
 def credentials_of(request: HttpRequest, config: DjangoConfig, *, required: bool) -> Decision:
@@ -69,8 +76,26 @@ def credentials_of(request: HttpRequest, config: DjangoConfig, *, required: bool
     when *required*, else ``ANONYMOUS``.
     """
     meta = request.META
-    return config.gate.credentials(
+    decision = config.gate.credentials(
         meta.get("HTTP_AUTHORIZATION"), meta.get("QUERY_STRING", ""), required=required
+    )
+    if decision.scheme == "DPoP":
+        setattr(request, _SCHEME_ATTRIBUTE, "DPoP")  # for the backend (dpop_of)
+    return decision
+
+
+def dpop_of(request: HttpRequest | None, config: DjangoConfig) -> DPoPRequest | None:
+    """The DPoP side of *request* when its token came with the DPoP scheme (RFC 9449)."""
+    if request is None or getattr(request, _SCHEME_ATTRIBUTE, None) != "DPoP":
+        return None
+    proof = request.META.get("HTTP_DPOP")
+    return config.gate.dpop_request(
+        Decision(Action.VERIFY, scheme="DPoP"),
+        request.method or "GET",
+        # get_host() checks ALLOWED_HOSTS; proxy headers only as Django's settings allow.
+        lambda: f"{request.scheme}://{request.get_host()}",
+        request.path,
+        () if proof is None else (proof,),
     )
 
 
@@ -117,6 +142,8 @@ def remember_claims(request: HttpRequest | None, claims: StandardClaims | None) 
 def remember_error(request: HttpRequest | None, error: BearerGuardError) -> None:
     """Keep why the backend refused the token, for the response (the backend returns ``None``)."""
     if request is not None:
+        if isinstance(error, InvalidToken) and getattr(request, _SCHEME_ATTRIBUTE, None) == "DPoP":
+            error.scheme = "DPoP"  # RFC 9449 §7.1: answered with a DPoP challenge
         setattr(request, _ERROR_ATTRIBUTE, error)
 
 
