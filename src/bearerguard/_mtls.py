@@ -258,10 +258,16 @@ class CertificateSource:
 
 
 def asgi_tls_certificate(scope: Mapping[str, Any]) -> str | None:
-    """The client certificate the ASGI TLS extension gives (the chain's first PEM), or ``None``."""
+    """The client certificate the ASGI TLS extension gives (the chain's first PEM), or ``None``.
+
+    A certificate the server reports it could not verify (``client_cert_error``)
+    counts as none: its validity is the TLS layer's check.
+    """
     extensions = scope.get("extensions")
     tls = extensions.get("tls") if isinstance(extensions, Mapping) else None
-    chain = tls.get("client_cert_chain") if isinstance(tls, Mapping) else None
+    if not isinstance(tls, Mapping) or tls.get("client_cert_error"):
+        return None
+    chain = tls.get("client_cert_chain")
     if not chain or isinstance(chain, str | bytes):
         return None
     first = next(iter(chain), None)

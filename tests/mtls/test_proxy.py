@@ -180,8 +180,8 @@ def test_uvicorn_proxy_headers_hide_the_proxy_behind_x_forwarded_for(
 class _TLSExtension:
     """What an ASGI server implementing the TLS extension adds to each scope."""
 
-    def __init__(self, app: Any, chain: list[str]) -> None:
-        self.app, self.chain = app, chain
+    def __init__(self, app: Any, chain: list[str], error: str | None = None) -> None:
+        self.app, self.chain, self.error = app, chain, error
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
@@ -189,7 +189,7 @@ class _TLSExtension:
                 "server_cert": None,
                 "client_cert_chain": self.chain,
                 "client_cert_name": None,
-                "client_cert_error": None,
+                "client_cert_error": self.error,
                 "tls_version": 0x0304,
                 "cipher_suite": 0x1301,
             }
@@ -203,16 +203,21 @@ class _TLSExtension:
         pytest.param(["alice", "ca"], (200, "bound-user"), id="its-certificate"),
         pytest.param(["bob", "ca"], (401, OTHER_CERTIFICATE), id="another-certificate"),
         pytest.param([], (401, NO_CERTIFICATE), id="no-certificate"),
+        pytest.param(
+            ["alice", "ca", "unverified"], (401, NO_CERTIFICATE), id="certificate-not-verified"
+        ),
     ],
 )
 def test_asgi_tls_extension_gives_the_certificate(
     idp: LocalIssuer, pki: Pki, adapter: str, chain: list[str], expected: tuple[int, str]
 ) -> None:
-    """The ASGI TLS extension's client_cert_chain: its first certificate is the client's."""
+    """ASGI TLS extension: the chain's first certificate; none after a client_cert_error."""
     pems = {"alice": pki.alice.pem, "bob": pki.bob.pem, "ca": pki.ca_file.read_text()}
     settings = {"oidc": idp.url, "audience": idp.audience, "mtls": True}
     with served_asgi_app(adapter, settings) as inner:
-        app = _TLSExtension(inner, [pems[name] for name in chain])
+        error = "certificate has expired" if "unverified" in chain else None
+        pems_chain = [pems[name] for name in chain if name != "unverified"]
+        app = _TLSExtension(inner, pems_chain, error)
         response = TestClient(app).get(
             "/token", headers={"Authorization": f"Bearer {_bound(idp, pki.alice)}"}
         )
