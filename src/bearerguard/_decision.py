@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from ._dpop import DPoPRequest
 from ._dpop_url import request_url
@@ -236,7 +236,8 @@ def access_refusal(
     missing roles (see :class:`~bearerguard.InsufficientRole`). *auth*, a
     step-up requirement (RFC 9470), is checked last: a user who authenticates
     again gets no scope or role the client was not granted, so a token that
-    fails both is told about the scope first.
+    fails both is told about the scope first. A DPoP-bound token (accepted
+    only with the DPoP scheme) is refused in a DPoP challenge (RFC 9449 §7.1).
     """
     if claims is None:
         return MissingToken("bearer token required")
@@ -244,15 +245,26 @@ def access_refusal(
         try:
             require_scopes(claims, *scopes)
         except InsufficientScope as error:
-            return error
+            return _in_scheme_of(claims, error)
     if roles:
         try:
             require_roles(claims, *roles)
         except InsufficientRole as error:
-            return error
+            return _in_scheme_of(claims, error)
     if auth is not None:
         try:
             auth.check(claims)
         except InsufficientUserAuthentication as error:
-            return error
+            return _in_scheme_of(claims, error)
     return None
+
+
+E = TypeVar("E", bound=BearerGuardError)
+
+
+def _in_scheme_of(claims: StandardClaims, error: E) -> E:
+    """*error*, answered in the DPoP scheme when *claims* are DPoP-bound (``cnf.jkt``)."""
+    cnf = claims.raw.get("cnf")
+    if type(cnf) is dict and "jkt" in cnf:
+        error.scheme = "DPoP"
+    return error

@@ -5,7 +5,9 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
-from ..adapters.cases import TEXT
+from bearerguard.django import require_scopes
+
+from ..adapters.cases import SCOPE, TEXT
 
 
 def token(request: HttpRequest) -> HttpResponse:
@@ -13,4 +15,4 @@ def token(request: HttpRequest) -> HttpResponse:
     return HttpResponse(body, content_type=TEXT, headers={"Content-Length": str(len(body))})
 
 
-urlpatterns = [path("token", token)]
+urlpatterns = [path("token", token), path("scoped", require_scopes(SCOPE)(token))]

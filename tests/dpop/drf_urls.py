@@ -10,9 +10,9 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from bearerguard.django.rest_framework import BearerTokenAuthentication
+from bearerguard.django.rest_framework import BearerTokenAuthentication, RequireScopes
 
-from ..adapters.cases import TEXT
+from ..adapters.cases import SCOPE, TEXT
 
 
 class Token(APIView):
@@ -27,4 +27,8 @@ class Token(APIView):
     post = get
 
 
-urlpatterns = [path("token", Token.as_view())]
+class Scoped(Token):
+    permission_classes = [RequireScopes(SCOPE)]
+
+
+urlpatterns = [path("token", Token.as_view()), path("scoped", Scoped.as_view())]

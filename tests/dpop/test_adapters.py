@@ -275,6 +275,18 @@ def test_replayed_proof_is_refused(adapter: str, client: Client, clients: dict[s
 
 
 @pytest.mark.parametrize("adapter", ADAPTERS)
+def test_missing_scope_of_a_dpop_token_is_a_dpop_challenge(
+    adapter: str, client: Client, clients: dict[str, Send]
+) -> None:
+    """RFC 9449 §7.1: 403 insufficient_scope for a DPoP-bound token, in the DPoP scheme."""
+    proof = client.key.proof("GET", EXTERNAL + "/scoped", access_token=client.bound)
+    answer = clients[adapter]("GET", "/scoped", client.dpop(proof))
+    expected = refused("insufficient_scope", "missing scope: write", status=403)
+    challenge = expected.headers["www-authenticate"].replace(", algs=", ', scope="write", algs=')
+    assert answer == Answer(403, {**expected.headers, "www-authenticate": challenge}, expected.body)
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS)
 def test_no_credentials_offers_both_schemes(adapter: str, clients: dict[str, Send]) -> None:
     """RFC 9449 §7.1: with DPoP allowed, a request without a token is offered Bearer and DPoP."""
     body = b'{"error":"unauthorized","error_description":"bearer token required"}'
