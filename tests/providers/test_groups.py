@@ -199,9 +199,11 @@ def test_an_issuer_group_refuses_what_is_not_one_providers_issuers(
 def test_a_verifier_takes_a_group_and_the_old_tuple(
     local: LocalIssuer, fetcher: ProviderFetcher
 ) -> None:
-    """Verifier(issuers=[group]) and Verifier(issuers=[tuple(group)]) trust the same URLs."""
+    """Verifier(issuers=[group]), Verifier(issuers=[tuple(group)]) and issuers=[tuple(group)]
+    trust the same issuers."""
     group = providers.google(SERVICE, fetcher=fetcher)
     assert Verifier([group]).issuers == Verifier([tuple(group)]).issuers == tuple(group)
+    assert GuardSettings(issuers=[tuple(group)]).build_verifier().issuers == tuple(group)
     assert Verifier([group]).verify(mint(local, GOOGLE)).aud == (SERVICE,)
 
 
