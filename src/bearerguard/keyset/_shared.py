@@ -122,7 +122,7 @@ def redis_key(source: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Published:
-    """A document read back from Redis and checked (its JWKS not parsed yet)."""
+    """A document read back from Redis and checked, with the kids of its JWKS."""
 
     jwks_uri: str
     fetched_at: float
@@ -154,11 +154,6 @@ class SharedKeySet:
         self._key = redis_key(self._source)
         self._lock_key = self._key + ":lock"
         self._held_at = -math.inf  # fetch time of the document this process holds
-        # Counters, for tests and the fleet benchmark.
-        self.reads = 0
-        self.fetches = 0
-        self.alone = 0
-        self.ignored = 0
 
     @property
     def key(self) -> str:
@@ -209,7 +204,6 @@ class SharedKeySet:
         answer: Any = self._link.run(
             lambda r: r.eval(_READ, 2, self._key, self._lock_key, policy.max_bytes, _META_BYTES)
         )
-        self.reads += 1
         if not (isinstance(answer, list) and len(answer) >= 2):
             return None, ""
         kind, lock = _text(answer[0]), _text(answer[1])
@@ -363,7 +357,6 @@ class SharedKeySet:
                     keys._machine.located(url)
             etag = found.etag if found is not None and found.jwks_uri == url else None
             response = keys._get(url, {"If-None-Match": etag} if etag else {})
-            self.fetches += 1
             if response.status == 304 and etag and found is not None:
                 # The fleet's copy is still good: renew it with this answer's validators.
                 headers = {
@@ -383,18 +376,15 @@ class SharedKeySet:
 
     def _fetch_alone(self, request: FetchRequest) -> FetchResult:
         """Redis does not answer: today's fetch, with this process's own validators."""
-        self.alone += 1
         result = self._keys._fetch_alone(request)
         self._held_at = self._wall()
         return result
 
     def _fetch_and_publish(self, request: FetchRequest) -> FetchResult:
         """No usable result from the fleet: fetch here, and publish it for the others."""
-        self.alone += 1
         keys = self._keys
         url = keys._locate()
         response = keys._get(url, {})  # no validators: the body is published
-        self.fetches += 1
         result = keys._result(request, response, url)
         self._publish(url, response, "", 0.0)  # "": no lock of this process to pass on
         return result
@@ -444,7 +434,6 @@ class SharedKeySet:
 
     def _ignore(self, reason: str) -> NoReturn:
         """Log that the published document is ignored, and stop using it."""
-        self.ignored += 1
         log.warning(
             "shared JWKS for %s in Redis ignored (%s): fetching it here",
             safe_url(self._source),
