@@ -515,23 +515,22 @@ def _cmd_revoke(args: argparse.Namespace, out: TextIO) -> int:
     where = f"{link.where} (prefix {revocations.prefix})"
     try:
         if args.jti is not None:
-            revocations.revoke_token(args.jti, until=args.until)
-            print(
-                f"revoked the token with jti {args.jti!r} (exp {_when(args.until)}) in {where}",
-                file=out,
-            )
+            what = f"the token with jti {args.jti!r} (exp {_when(args.until)})"
+            stored = revocations.revoke_token(args.jti, until=args.until)
         else:
             before = args.before if args.before is not None else datetime.now(timezone.utc)
             if args.sub is not None:
-                revocations.revoke_subject(args.sub, before=before)
+                stored = revocations.revoke_subject(args.sub, before=before)
                 who = f"subject {args.sub!r}"
             else:
-                revocations.revoke_client(args.client, before=before)
+                stored = revocations.revoke_client(args.client, before=before)
                 who = f"client {args.client!r}"
             moment = before if isinstance(before, float) else before.timestamp()
-            print(
-                f"revoked every token of {who} issued before {_when(moment)} in {where}", file=out
-            )
+            what = f"every token of {who} issued before {_when(moment)}"
+        if stored:
+            print(f"revoked {what} in {where}", file=out)
+        else:
+            print(f"nothing written: {what} has expired already", file=out)
     finally:
         link.close()
     return 0

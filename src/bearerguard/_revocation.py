@@ -93,9 +93,11 @@ if current then
     expires = math.max(expires, tonumber(x))
   end
 end
+local stored = 0
 if expires > now then
   redis.call('HSET', KEYS[1], ARGV[2], string.format('%d %d', before, expires))
   redis.call('ZADD', KEYS[2], expires, ARGV[2])
+  stored = 1
 end
 local last = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
 if #last > 0 then
@@ -103,7 +105,8 @@ if #last > 0 then
   redis.call('PEXPIRE', KEYS[1], ttl)
   redis.call('PEXPIRE', KEYS[2], ttl)
 end
-return redis.call('INCR', KEYS[3])
+redis.call('INCR', KEYS[3])
+return stored
 """
 
 
@@ -282,54 +285,61 @@ class Revocations:
 
     # -- writing ------------------------------------------------------------------------
 
-    def revoke_token(self, jti: str, until: float | datetime) -> None:
+    def revoke_token(self, jti: str, until: float | datetime) -> bool:
         """Refuse the token whose ``jti`` is *jti*; *until* is its ``exp``.
 
         *until* (POSIX seconds or a timezone-aware datetime) is when the entry
         may go: the token's own ``exp`` (the entry is kept 5 minutes
-        longer, beyond any leeway).
+        longer, beyond any leeway). Returns ``False`` when nothing was
+        written because the token has expired already.
         """
         jti = _identifier(jti, "jti")
         end = _seconds(until, "until")
-        self._write("j", jti, end, end + EXPIRY_MARGIN)
+        return self._write("j", jti, end, end + EXPIRY_MARGIN)
 
-    def revoke_subject(self, sub: str, before: float | datetime | None = None) -> None:
+    def revoke_subject(self, sub: str, before: float | datetime | None = None) -> bool:
         """Refuse every token of subject *sub* issued before *before* (default: now).
 
         A token is refused when its ``iat`` is earlier than *before*, or when
         it has no ``iat`` (its age cannot be told). Tokens issued later are
         accepted: after a password change, the user's new tokens work.
+        Returns ``False`` when nothing was written because every token it
+        would cover has expired already (*before* is more than
+        ``max_token_lifetime`` ago).
         """
         sub = _identifier(sub, "sub")
-        self._revoke_before("s", sub, before)
+        return self._revoke_before("s", sub, before)
 
-    def revoke_client(self, client_id: str, before: float | datetime | None = None) -> None:
+    def revoke_client(self, client_id: str, before: float | datetime | None = None) -> bool:
         """Refuse every token of client *client_id* issued before *before* (default: now).
 
         The client is the token's ``client_id`` claim as
         :class:`~bearerguard.claims.AccessClaims` reads it (``client_id``,
         ``azp``, ``cid`` or ``appid`` by default); ``iat`` as for
-        :meth:`revoke_subject`.
+        :meth:`revoke_subject`, and so is the result.
         """
         client_id = _identifier(client_id, "client_id")
-        self._revoke_before("c", client_id, before)
+        return self._revoke_before("c", client_id, before)
 
-    def _revoke_before(self, kind: str, value: str, before: float | datetime | None) -> None:
+    def _revoke_before(self, kind: str, value: str, before: float | datetime | None) -> bool:
         start = self._clock() if before is None else _seconds(before, "before")
-        self._write(kind, value, start, start + self._max_token_lifetime + EXPIRY_MARGIN)
+        return self._write(kind, value, start, start + self._max_token_lifetime + EXPIRY_MARGIN)
 
-    def _write(self, kind: str, value: str, before: float, expires: float) -> None:
+    def _write(self, kind: str, value: str, before: float, expires: float) -> bool:
         now_ms = math.floor(self._clock() * 1000)
         args = [now_ms, f"{kind}:{value}", math.ceil(before * 1000), math.ceil(expires * 1000)]
         keys = list(self._keys)
         try:
-            self._run(lambda client: client.register_script(_WRITE)(keys=keys, args=args))
+            stored = self._run(lambda client: client.register_script(_WRITE)(keys=keys, args=args))
         except Exception as exc:  # redis.RedisError, OSError, RedisUnavailable: never the URL
             raise RevocationUnavailable(
                 f"cannot write the deny list to Redis ({_reason(exc)})", retry_after=5
             ) from None
-        # This process sees its own revocation at once.
-        self._snapshot.loaded = -math.inf
+        # This process sees its own revocation at once: a reload that read the
+        # list before this write holds the lock until its copy is in place.
+        with self._lock:
+            self._snapshot.loaded = -math.inf
+        return bool(stored)
 
     # -- checking -----------------------------------------------------------------------
 

@@ -199,3 +199,16 @@ def test_redis_unreachable_is_an_error_with_status_1_that_never_shows_the_passwo
         "bearerguard: error: cannot write the deny list to Redis "
         f"(Redis at redis://127.0.0.1:{port}/0: ConnectionError)\n"
     )
+
+
+def test_revoking_an_expired_token_writes_nothing_and_says_so(
+    redis_url: str, prefix: str, redis_client: Any
+) -> None:
+    run = _revoke(
+        "--redis-url", redis_url, "--prefix", prefix, "--jti", "t", "--until", "1000000000"
+    )
+    assert (run.returncode, run.stderr) == (0, "")
+    assert run.stdout == (
+        "nothing written: the token with jti 't' (exp 2001-09-09T01:46:40Z) has expired already\n"
+    )
+    assert redis_client.exists(f"{prefix}{{deny}}:e") == 0

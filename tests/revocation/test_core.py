@@ -403,3 +403,34 @@ def test_verifier_refuses_a_revocations_that_is_not_one(make_verifier: MakeVerif
     with pytest.raises(ConfigurationError) as caught:
         make_verifier("redis://localhost")
     assert caught.value.description == "revocations must be a bearerguard.Revocations"
+
+
+@pytest.mark.parametrize(
+    ("call", "stored"),
+    [
+        pytest.param(lambda r, now: r.revoke_token("t-1", until=now + 60), True, id="jti-live"),
+        pytest.param(
+            lambda r, now: r.revoke_token("t-1", until=now - EXPIRY_MARGIN - 1),
+            False,
+            id="jti-expired",
+        ),
+        pytest.param(lambda r, now: r.revoke_subject("alice"), True, id="subject-now"),
+        pytest.param(
+            lambda r, now: r.revoke_client(
+                "batch", before=now - r.max_token_lifetime - EXPIRY_MARGIN - 1
+            ),
+            False,
+            id="client-before-every-live-token",
+        ),
+    ],
+)
+def test_a_revocation_that_covers_no_live_token_writes_nothing_and_says_so(
+    call: Callable[[Revocations, float], bool],
+    stored: bool,
+    revocations: Revocations,
+    redis_client: Any,
+    prefix: str,
+) -> None:
+    """revoke_* return whether an entry was written; an already expired one is not."""
+    assert call(revocations, time.time()) is stored
+    assert redis_client.hlen(f"{prefix}{{deny}}:e") == int(stored)
