@@ -171,7 +171,8 @@ class OIDCProvider:
         Runs ``dpop_request.mjs``: a new ES256 key, the client-credentials grant
         with a DPoP proof (so the token carries ``cnf.jkt``), then a proof for
         *method* and *url* bound to the token (``ath``). Returns
-        ``{"access_token", "token_type": "DPoP", "proof", "jwk"}``.
+        ``{"access_token", "token_type": "DPoP", "proof", "jwk", "foreign_proof"}``,
+        ``foreign_proof`` being a proof for the same request and token by another key.
         """
         command = [
             "node",

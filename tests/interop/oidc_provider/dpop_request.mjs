@@ -7,7 +7,8 @@
 // Makes a key pair, asks the token endpoint for a token (client credentials) with a DPoP
 // proof (answering a use_dpop_nonce challenge once, RFC 9449 §8), then makes a proof for
 // METHOD URL bound to that token (ath). Prints one JSON line: access_token, token_type,
-// proof, and jwk (the proof key's public JWK).
+// proof, jwk (the proof key's public JWK), and foreign_proof: a proof for the same request
+// and token by another, fresh key (not the one the token is bound to).
 import { parseArgs } from 'node:util';
 
 import * as DPoP from 'dpop';
@@ -63,6 +64,15 @@ if (!response.ok || token.token_type !== 'DPoP') {
 
 const proof = await DPoP.generateProof(keypair, args.url, args.method, undefined, token.access_token);
 const jwk = await crypto.subtle.exportKey('jwk', keypair.publicKey);
-process.stdout.write(
-  `${JSON.stringify({ access_token: token.access_token, token_type: token.token_type, proof, jwk })}\n`,
+const foreign = await DPoP.generateKeyPair(args.alg);
+const foreignProof = await DPoP.generateProof(
+  foreign, args.url, args.method, undefined, token.access_token,
 );
+const result = {
+  access_token: token.access_token,
+  token_type: token.token_type,
+  proof,
+  jwk,
+  foreign_proof: foreignProof,
+};
+process.stdout.write(`${JSON.stringify(result)}\n`);
