@@ -170,8 +170,9 @@ class Verifier(Generic[C]):
     active token's answer becomes :attr:`claims_type` claims checked by the
     same validator; ``active: false`` is :class:`~bearerguard.InvalidToken`
     (401), an endpoint that fails is
-    :class:`~bearerguard.IntrospectionUnavailable` (503). With it, *issuers*
-    may be empty (every token is then introspected).
+    :class:`~bearerguard.IntrospectionUnavailable` (503); the deny list of
+    *revocations* applies to introspected tokens too. With it, *issuers* may
+    be empty (every token is then introspected).
     """
 
     __slots__ = (
@@ -557,7 +558,10 @@ class Verifier(Generic[C]):
                 intro.introspect(token, _time() if now is None else to_timestamp(now))
             return claims
         self._check_opaque(token)
-        return intro.introspect(token, _time() if now is None else to_timestamp(now))
+        claims = intro.introspect(token, _time() if now is None else to_timestamp(now))
+        if self._revocations is not None:  # the deny list covers introspected tokens too
+            self._revocations.check(claims)
+        return claims
 
     async def _aintrospected(
         self, token: str, now: Now, certificate: str | bytes | None, dpop: DPoPRequest | None
@@ -573,7 +577,10 @@ class Verifier(Generic[C]):
                 await intro.aintrospect(token, _time() if now is None else to_timestamp(now))
             return claims
         self._check_opaque(token)
-        return await intro.aintrospect(token, _time() if now is None else to_timestamp(now))
+        claims = await intro.aintrospect(token, _time() if now is None else to_timestamp(now))
+        if self._revocations is not None:
+            await self._revocations.acheck(claims)
+        return claims
 
     def _check_opaque(self, token: str) -> None:
         """What the verifier checks of a token before introspecting it: its type and size."""

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bearerguard import AccessClaims, Introspection, Issuer, Validator, Verifier
+from bearerguard import AccessClaims, Introspection, Issuer, Revocations, Validator, Verifier
 
 from .authserver import API_SECRET, AUDIENCE, AuthServer
 
@@ -36,10 +36,15 @@ def introspection_for(server: AuthServer, **options: Any) -> Introspection:
 def make_verifier(auth_server: AuthServer) -> MakeVerifier:
     """``make_verifier(**introspection_options)``: a Verifier whose issuer is the server."""
 
-    def make(*, redis_url: str | None = None, **options: Any) -> Verifier[AccessClaims]:
+    def make(
+        *, redis_url: str | None = None, revocations: Revocations | None = None, **options: Any
+    ) -> Verifier[AccessClaims]:
         issuer = Issuer.from_oauth2(auth_server.url, validator=Validator(aud=AUDIENCE), lazy=True)
         return Verifier(
-            [issuer], introspection=introspection_for(auth_server, **options), redis_url=redis_url
+            [issuer],
+            introspection=introspection_for(auth_server, **options),
+            redis_url=redis_url,
+            revocations=revocations,
         )
 
     return make

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 import redis
 
+from bearerguard import Revocations, TokenRevoked
 from tests.issuing.redis_server import redis_server
+from tests.support.clock import FakeClock
 
 from .authserver import AuthServer
 from .conftest import MakeVerifier
@@ -103,3 +105,27 @@ def test_redis_down_falls_back_to_the_endpoint(
     claims = make_verifier(redis_url=url).verify(token)
     assert claims.client_id == "app"
     assert auth_server.counts["introspect"] == 2
+
+
+@pytest.mark.parametrize("kind", ["client", "subject"])
+def test_deny_list_covers_introspected_tokens(
+    auth_server: AuthServer, make_verifier: MakeVerifier, redis_url: str, kind: str
+) -> None:
+    """A client or subject revoked on the deny list: its opaque token is refused (401),
+    even while the introspection answer is still cached as active."""
+    token = auth_server.issue()
+    monotonic = FakeClock()
+    revocations = Revocations.from_url(
+        redis_url, prefix=f"introspection-{kind}:", staleness=5, monotonic=monotonic
+    )
+    verifier = make_verifier(redis_url=redis_url, revocations=revocations)
+    assert verifier.verify(token).client_id == "app"
+    later = auth_server.tokens[token].issued_at + 1
+    if kind == "client":
+        revocations.revoke_client("app", before=later)
+    else:
+        revocations.revoke_subject("app", before=later)
+    monotonic.advance(6)  # past the staleness: the next check reloads the deny list
+    with pytest.raises(TokenRevoked):
+        verifier.verify(token)
+    assert auth_server.counts["introspect"] == 1
