@@ -18,6 +18,8 @@ from tests.support.clock import FakeClock
 
 from .conftest import AUDIENCE
 
+pytestmark = pytest.mark.redis
+
 REVOKED = Observed(
     401,
     {

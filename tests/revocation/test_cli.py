@@ -18,6 +18,8 @@ from tests.support.clock import FakeClock
 
 from .conftest import MakeVerifier
 
+pytestmark = [pytest.mark.redis, pytest.mark.slow]  # a subprocess per test
+
 USAGE_TAIL = "[--before TIME] [--max-token-lifetime DURATION]"
 
 

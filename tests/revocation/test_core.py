@@ -26,6 +26,8 @@ from tests.support.clock import FakeClock
 
 from .conftest import MakeVerifier
 
+pytestmark = pytest.mark.redis
+
 
 def _revoke(revocations: Revocations, kind: str, claims: Any, before: float) -> None:
     if kind == "jti":

@@ -6,10 +6,14 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from bearerguard import Revocations
 from bearerguard.testing import LocalIssuer
 
 from .conftest import AUDIENCE
+
+pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
 STALENESS = 1.0
 #: Scheduling slack on a busy test machine, beyond the staleness itself.
