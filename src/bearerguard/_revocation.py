@@ -11,16 +11,9 @@ have expired:
 * by client (:meth:`Revocations.revoke_client`): the same for the token's
   ``client_id`` (read from ``client_id``, ``azp``, ``cid`` or ``appid``).
 
-Redis layout, three keys under one hash tag (one Cluster slot), written only
-by one Lua script so every write is atomic:
-
-* ``{prefix}{deny}:e``, a hash: field ``j:<jti>``, ``s:<sub>`` or
-  ``c:<client_id>``, value ``"<before_ms> <expires_ms>"``;
-* ``{prefix}{deny}:x``, a sorted set of the same fields scored by
-  ``expires_ms``: each write first drops the entries whose time has passed,
-  and both keys expire with their last entry (``PEXPIRE``);
-* ``{prefix}{deny}:v``, a counter every write increments: a process reloads
-  the hash only when it changed, so an idle deny list costs one ``GET``.
+The Redis layout and the copy each process keeps are in
+:mod:`bearerguard._deny_list`; this module is the shell around them: the
+connection, the clocks, the lock and the failure policy.
 
 Each process keeps the list as a snapshot in memory; a check is three
 dictionary lookups. The snapshot is reloaded when it is older than
@@ -42,7 +35,8 @@ from datetime import datetime
 from typing import Any
 
 from ._clock import MonotonicClock, WallClock
-from ._errors import ConfigurationError, RevocationUnavailable, TokenRevoked
+from ._deny_list import EXPIRY_MARGIN, WRITE_SCRIPT, DenyList, deny_list_keys, text
+from ._errors import ConfigurationError, RevocationUnavailable
 from ._redis_link import RedisLink, RedisUnavailable
 from .claims import StandardClaims
 
@@ -61,9 +55,6 @@ DEFAULT_STALENESS = 5.0
 DEFAULT_MAX_TOKEN_LIFETIME = 24 * 3600.0
 #: Key prefix of the deny list in Redis.
 DEFAULT_PREFIX = "bearerguard:revoked:"
-#: Seconds every entry is kept beyond the last ``exp`` it covers, so a
-#: verifier's leeway (60 s by default) cannot outlive the entry.
-EXPIRY_MARGIN = 300.0
 #: Seconds between attempts to reach Redis after one failed (on the request path).
 RETRY_INTERVAL = 1.0
 
@@ -71,43 +62,6 @@ LOGGER_NAME = "bearerguard.revocation"
 logger = logging.getLogger(LOGGER_NAME)
 _WARN_EVERY = 60.0  # seconds between two "deny list unavailable" warnings
 _MAX_VALUE = 1024  # characters of a jti, sub or client_id
-_KINDS = {"j": "jti", "s": "sub", "c": "client_id"}
-
-# KEYS: hash, sorted set, counter. ARGV: now_ms, field, before_ms, expires_ms.
-# An existing entry is widened, never narrowed: a later revocation with an
-# earlier `before` does not un-revoke tokens.
-_WRITE = """
-local now = tonumber(ARGV[1])
-local old = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)
-if #old > 0 then
-  redis.call('HDEL', KEYS[1], unpack(old))
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
-end
-local before = tonumber(ARGV[3])
-local expires = tonumber(ARGV[4])
-local current = redis.call('HGET', KEYS[1], ARGV[2])
-if current then
-  local b, x = string.match(current, '^(%d+) (%d+)$')
-  if b then
-    before = math.max(before, tonumber(b))
-    expires = math.max(expires, tonumber(x))
-  end
-end
-local stored = 0
-if expires > now then
-  redis.call('HSET', KEYS[1], ARGV[2], string.format('%d %d', before, expires))
-  redis.call('ZADD', KEYS[2], expires, ARGV[2])
-  stored = 1
-end
-local last = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
-if #last > 0 then
-  local ttl = tonumber(last[2]) - now
-  redis.call('PEXPIRE', KEYS[1], ttl)
-  redis.call('PEXPIRE', KEYS[2], ttl)
-end
-redis.call('INCR', KEYS[3])
-return stored
-"""
 
 
 def _seconds(value: float | datetime, name: str) -> float:
@@ -125,36 +79,6 @@ def _identifier(value: object, name: str) -> str:
     if not isinstance(value, str) or not value or len(value) > _MAX_VALUE:
         raise ConfigurationError(f"{name} must be a non-empty string of at most {_MAX_VALUE} chars")
     return value
-
-
-def _text(value: Any) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
-
-
-class _Snapshot:
-    """One process's copy of the deny list: ``{value: before}`` per kind."""
-
-    __slots__ = ("client_id", "jti", "loaded", "sub", "version")
-
-    def __init__(self, version: str | None, loaded: float) -> None:
-        self.version = version
-        self.loaded = loaded
-        self.jti: dict[str, float] = {}
-        self.sub: dict[str, float] = {}
-        self.client_id: dict[str, float] = {}
-
-    @classmethod
-    def parse(cls, version: str | None, entries: Mapping[Any, Any], loaded: float) -> _Snapshot:
-        snapshot = cls(version, loaded)
-        for raw_field, raw_value in entries.items():
-            field, value = _text(raw_field), _text(raw_value)
-            kind, _, name = field.partition(":")
-            before, _, _expires = value.partition(" ")
-            if kind not in _KINDS or not name or not before.isdigit():
-                logger.warning("ignoring a malformed deny-list entry in Redis")
-                continue
-            getattr(snapshot, _KINDS[kind])[name] = int(before) / 1000
-        return snapshot
 
 
 class Revocations:
@@ -230,7 +154,7 @@ class Revocations:
         if not isinstance(required, bool):
             raise ConfigurationError("required must be True or False")
         self._prefix = prefix
-        self._keys = tuple(f"{prefix}{{deny}}:{suffix}" for suffix in ("e", "x", "v"))
+        self._keys = deny_list_keys(prefix)
         self._staleness = float(staleness)
         self._max_token_lifetime = float(max_token_lifetime)
         self._required = required
@@ -238,7 +162,7 @@ class Revocations:
         self._monotonic: MonotonicClock = monotonic or time.monotonic
         self._lock = threading.Lock()
         # Never loaded: the first check loads it.
-        self._snapshot = _Snapshot(None, -math.inf)
+        self._snapshot = DenyList(None, -math.inf)
         self._next_attempt = -math.inf
         self._warned = -math.inf
 
@@ -330,7 +254,9 @@ class Revocations:
         args = [now_ms, f"{kind}:{value}", math.ceil(before * 1000), math.ceil(expires * 1000)]
         keys = list(self._keys)
         try:
-            stored = self._run(lambda client: client.register_script(_WRITE)(keys=keys, args=args))
+            stored = self._run(
+                lambda client: client.register_script(WRITE_SCRIPT)(keys=keys, args=args)
+            )
         except Exception as exc:  # redis.RedisError, OSError, RedisUnavailable: never the URL
             raise RevocationUnavailable(
                 f"cannot write the deny list to Redis ({_reason(exc)})", retry_after=5
@@ -353,14 +279,14 @@ class Revocations:
         snapshot = self._snapshot
         if self._monotonic() - snapshot.loaded > self._staleness:
             snapshot = self._reload()
-        _judge(snapshot, claims)
+        snapshot.check(claims)
 
     async def acheck(self, claims: StandardClaims) -> None:
         """Async twin of :meth:`check`: a reload runs off the event loop."""
         snapshot = self._snapshot
         if self._monotonic() - snapshot.loaded > self._staleness:
             snapshot = await asyncio.to_thread(self._reload)
-        _judge(snapshot, claims)
+        snapshot.check(claims)
 
     def refresh(self) -> None:
         """Reload this process's copy of the deny list now (e.g. at start-up).
@@ -371,7 +297,7 @@ class Revocations:
         with self._lock:
             self._snapshot = self._load()
 
-    def _reload(self) -> _Snapshot:
+    def _reload(self) -> DenyList:
         """The current snapshot, reloaded if stale; one thread loads, the others wait."""
         with self._lock:
             snapshot = self._snapshot
@@ -397,24 +323,22 @@ class Revocations:
                 )
             return snapshot
 
-    def _load(self) -> _Snapshot:
+    def _load(self) -> DenyList:
         entries_key, _, version_key = self._keys
         started = self._monotonic()
         current = self._snapshot
         try:
             version = self._run(lambda client: client.get(version_key))
             if version is None:  # nothing was ever revoked
-                return _Snapshot(None, started)
-            if _text(version) == current.version:
-                fresh = _Snapshot(current.version, started)
-                fresh.jti, fresh.sub, fresh.client_id = current.jti, current.sub, current.client_id
-                return fresh
+                return DenyList(None, started)
+            if text(version) == current.version:
+                return current.reloaded(started)
             version, entries = self._run(lambda client: _read_all(client, version_key, entries_key))
         except Exception as exc:  # redis.RedisError, OSError, RedisUnavailable
             raise RevocationUnavailable(
                 f"cannot read the deny list from Redis ({_reason(exc)})", retry_after=5
             ) from None
-        return _Snapshot.parse(None if version is None else _text(version), entries, started)
+        return DenyList.parse(None if version is None else text(version), entries, started)
 
 
 def _read_all(client: Any, version_key: str, entries_key: str) -> list[Any]:
@@ -430,20 +354,6 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, RedisUnavailable):
         return str(exc)  # the server's host, port and database, and what failed
     return type(exc).__name__
-
-
-def _judge(snapshot: _Snapshot, claims: StandardClaims) -> None:
-    """Raise :class:`TokenRevoked` if *snapshot* covers *claims*."""
-    if snapshot.jti and claims.jti is not None and claims.jti in snapshot.jti:
-        raise TokenRevoked("token has been revoked")
-    for table, value in (
-        (snapshot.sub, claims.sub),
-        (snapshot.client_id, getattr(claims, "client_id", None)),
-    ):
-        if table and value is not None:
-            before = table.get(value)
-            if before is not None and (claims.iat is None or claims.iat < before):
-                raise TokenRevoked("token has been revoked")
 
 
 _OPTIONS = ("prefix", "staleness", "max_token_lifetime", "required")

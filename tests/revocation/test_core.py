@@ -268,7 +268,10 @@ def test_a_malformed_entry_in_redis_is_ignored_and_logged(
 ) -> None:
     """A field or value bearerguard did not write is skipped; the others still apply."""
     revocations.revoke_subject("bob")
-    redis_client.hset(f"{prefix}{{deny}}:e", mapping={"x:odd": "1 2", "s:alice": "soon"})
+    redis_client.hset(
+        f"{prefix}{{deny}}:e",
+        mapping={"x:odd": "1 2", "s:alice": "soon", "s:carol": "\u00b2 1", b"s:\xff": b"\xfe 1"},
+    )
     redis_client.incr(f"{prefix}{{deny}}:v")
     verifier = make_verifier(revocations, cache_size=0)
     with caplog.at_level(logging.WARNING, logger="bearerguard.revocation"):
@@ -277,7 +280,7 @@ def test_a_malformed_entry_in_redis_is_ignored_and_logged(
             verifier.verify(local_issuer.mint(sub="bob", iat=int(time.time()) - 10))
     assert [r.getMessage() for r in caplog.records] == [
         "ignoring a malformed deny-list entry in Redis"
-    ] * 2
+    ] * 4
 
 
 # -- Redis unreachable ------------------------------------------------------------------
