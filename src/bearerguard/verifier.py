@@ -330,13 +330,9 @@ class Verifier(Generic[C]):
             raise ConfigurationError("revocations must be a bearerguard.Revocations")
         self._revocations = revocations
         self._introspector: Introspector[C] | None = None
-        self._local: Verifier[C] | None = None
+        self._local: Verifier[C] | None = None  # made on first use, see _local_verifier
         if introspection is not None:
             self._introspector = self._introspector_for(introspection)
-            # The same verifier without introspection (sharing its cache, keys
-            # and counters): what verifies a JWT of a configured issuer.
-            self._local = copy.copy(self)
-            self._local._introspector = None
 
     @property
     def issuers(self) -> tuple[Issuer, ...]:
@@ -390,8 +386,8 @@ class Verifier(Generic[C]):
 
     def cache_info(self) -> CacheInfo:
         """Hits, misses and size of the verified-token cache."""
-        if self._local is not None:  # with introspection=, JWTs are verified there
-            return self._local.cache_info()
+        if self._introspector is not None:  # with introspection=, JWTs are verified there
+            return self._local_verifier().cache_info()
         size = len(self._cache) if self._cache is not None else 0
         return CacheInfo(hits=self._hits, misses=self._misses, size=size, maxsize=self._cache_size)
 
@@ -515,7 +511,8 @@ class Verifier(Generic[C]):
             )
         return Introspector(
             config,
-            validator=validator,
+            # cnf in an answer is the verifier's to check, per request (see _confirm).
+            validator=_binding_checked_here(validator),
             claims_type=self._claims_type,
             keys=route[0].keys if route is not None else None,
             redis=self._redis,
@@ -525,6 +522,20 @@ class Verifier(Generic[C]):
     def introspection(self) -> Introspection | None:
         """The token introspection configuration (``None``: tokens are only verified locally)."""
         return self._introspector.config if self._introspector is not None else None
+
+    def _local_verifier(self) -> Verifier[C]:
+        """This verifier without introspection, sharing its cache, keys and settings.
+
+        It verifies the JWTs of the configured issuers. Made on first use, from
+        the finished verifier (two threads may each make one: they share all
+        state but the hit counters).
+        """
+        local = self._local
+        if local is None:
+            local = copy.copy(self)
+            local._introspector = None
+            self._local = local
+        return local
 
     def _is_local(self, token: str) -> bool:
         """Whether *token* is a JWT of a configured issuer (else it is introspected)."""
@@ -549,37 +560,44 @@ class Verifier(Generic[C]):
     def _introspected(
         self, token: str, now: Now, certificate: str | bytes | None, dpop: DPoPRequest | None
     ) -> C:
-        intro, local = self._introspector, self._local
+        intro = self._introspector
         assert intro is not None
-        assert local is not None
         if self._is_local(token):
-            claims = local.verify(token, now=now, client_certificate=certificate, dpop=dpop)
+            claims = self._local_verifier().verify(
+                token, now=now, client_certificate=certificate, dpop=dpop
+            )
             if intro.mode == "always":  # the authorization server may have revoked it
                 intro.introspect(token, _time() if now is None else to_timestamp(now))
             return claims
         self._check_opaque(token)
-        claims = intro.introspect(token, _time() if now is None else to_timestamp(now))
+        t = _time() if now is None else to_timestamp(now)
+        claims = intro.introspect(token, t)
         if self._revocations is not None:  # the deny list covers introspected tokens too
             self._revocations.check(claims)
+        # RFC 9449 §6.2, RFC 8705 §3.2: an answer's cnf binds the token as a JWT's does.
+        if dpop is not None or self._dpop is not None or "cnf" in claims.raw:
+            self._record(self._confirm(claims, certificate, token, t, dpop))
         return claims
 
     async def _aintrospected(
         self, token: str, now: Now, certificate: str | bytes | None, dpop: DPoPRequest | None
     ) -> C:
-        intro, local = self._introspector, self._local
+        intro = self._introspector
         assert intro is not None
-        assert local is not None
         if self._is_local(token):
-            claims = await local.averify(
+            claims = await self._local_verifier().averify(
                 token, now=now, client_certificate=certificate, dpop=dpop
             )
             if intro.mode == "always":
                 await intro.aintrospect(token, _time() if now is None else to_timestamp(now))
             return claims
         self._check_opaque(token)
-        claims = await intro.aintrospect(token, _time() if now is None else to_timestamp(now))
+        t = _time() if now is None else to_timestamp(now)
+        claims = await intro.aintrospect(token, t)
         if self._revocations is not None:
             await self._revocations.acheck(claims)
+        if dpop is not None or self._dpop is not None or "cnf" in claims.raw:
+            await self._arecord(self._confirm(claims, certificate, token, t, dpop))
         return claims
 
     def _check_opaque(self, token: str) -> None:

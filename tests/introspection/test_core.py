@@ -569,3 +569,28 @@ def test_private_key_jwt_assertion_audience_is_configurable(
     verifier = make_verifier(**_jwt_client(auth_server, assertion_audience="https://elsewhere"))
     with pytest.raises(IntrospectionUnavailable, match="refused this API's credentials"):
         verifier.verify(auth_server.issue())
+
+
+def test_cache_clear_forgets_the_answers_in_memory(
+    auth_server: AuthServer, make_verifier: MakeVerifier
+) -> None:
+    token = auth_server.issue()
+    verifier = make_verifier()
+    verifier.verify(token)
+    verifier.cache_clear()
+    verifier.verify(token)
+    assert auth_server.counts["introspect"] == 2
+
+
+def test_cache_info_counts_the_jwts_verified_beside_introspection(auth_server: AuthServer) -> None:
+    """With introspection=, the verified-token cache still serves JWTs (and says so)."""
+    with LocalIssuer(audience=AUDIENCE) as local:
+        jwt = local.mint()
+        verifier = Verifier(
+            [Issuer.from_oidc(local.url, validator=Validator(aud=AUDIENCE), lazy=True)],
+            introspection=introspection_for(auth_server, validator=Validator(aud=AUDIENCE)),
+        )
+        verifier.verify(jwt)
+        verifier.verify(jwt)
+    info = verifier.cache_info()
+    assert (info.hits, info.misses, info.size) == (1, 1, 1)
