@@ -156,3 +156,33 @@ def test_a_wrong_revocations_setting_says_what_to_write(
     with pytest.raises(ConfigurationError) as caught:
         GuardSettings(oidc=local_issuer.url, audience=AUDIENCE, **options)
     assert caught.value.description == message
+
+
+def test_revocations_cannot_go_with_a_ready_verifier(
+    local_issuer: LocalIssuer, redis_url: str
+) -> None:
+    """A ready Verifier already decides its revocations: both at once is refused."""
+    verifier = GuardSettings(oidc=local_issuer.url, audience=AUDIENCE).build_verifier()
+    with pytest.raises(ConfigurationError) as caught:
+        GuardSettings(verifier=verifier, revocations=Revocations.from_url(redis_url))
+    assert caught.value.description == (
+        "verifier= already holds the issuers and the claim policy; "
+        "remove revocations= or configure them on the Verifier"
+    )
+
+
+#: A deny list a settings file names by its dotted path (see the test below).
+NAMED = Revocations.from_url("redis://127.0.0.1:9/0", prefix="named:")
+
+
+def test_a_settings_file_may_name_a_revocations_object_by_dotted_path(
+    local_issuer: LocalIssuer,
+) -> None:
+    settings = GuardSettings.from_mapping(
+        {
+            "OIDC": local_issuer.url,
+            "AUDIENCE": AUDIENCE,
+            "REVOCATIONS": "tests.revocation.test_adapters.NAMED",
+        }
+    )
+    assert settings.build_verifier().revocations is NAMED

@@ -439,3 +439,28 @@ def test_a_revocation_that_covers_no_live_token_writes_nothing_and_says_so(
     """revoke_* return whether an entry was written; an already expired one is not."""
     assert call(revocations, time.time()) is stored
     assert redis_client.hlen(f"{prefix}{{deny}}:e") == int(stored)
+
+
+def test_refresh_loads_the_deny_list_now(
+    redis_url: str,
+    prefix: str,
+    revocations: Revocations,
+    make_verifier: MakeVerifier,
+    local_issuer: LocalIssuer,
+) -> None:
+    """refresh() reloads at once, without waiting for the staleness."""
+    verifier = make_verifier(revocations)
+    token = local_issuer.mint(sub="alice", iat=int(time.time()) - 10)
+    verifier.verify(token)
+    Revocations.from_url(redis_url, prefix=prefix).revoke_subject("alice")
+    revocations.refresh()
+    with pytest.raises(TokenRevoked):
+        verifier.verify(token)
+
+
+def test_refresh_raises_when_redis_is_down_whatever_required_says(tmp_path: Path) -> None:
+    with redis_server(tmp_path, dedicated=True) as url:
+        revocations = Revocations.from_url(url)
+        revocations.refresh()
+    with pytest.raises(RevocationUnavailable):
+        revocations.refresh()
