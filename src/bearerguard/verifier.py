@@ -708,18 +708,21 @@ class Verifier(Generic[C]):
         """
         jkt, replay = self._dpop_proof(claims, token, t, dpop)
         cnf = claims.raw.get("cnf")
+        if jkt is not None and not hmac.compare_digest(claims.raw["cnf"]["jkt"], jkt):
+            # Checked whatever the validator says: with DPoP on, bearerguard checks proofs.
+            raise InvalidToken("DPoP proof key does not match the token's cnf.jkt")
         if cnf is None or claims.iss in self._unchecked_binding:
             return replay
         if self._dpop is not None and type(cnf) is dict and "jkt" in cnf:
             if jkt is None:
                 # RFC 9449 §7.2: a DPoP-bound token presented as a bearer token.
                 raise InvalidToken("DPoP-bound token presented without a DPoP proof")
-            if type(cnf["jkt"]) is not str or not hmac.compare_digest(cnf["jkt"], jkt):
-                raise InvalidToken("DPoP proof key does not match the token's cnf.jkt")
             cnf = {name: value for name, value in cnf.items() if name != "jkt"}
             if not cnf:
                 return replay
-        failures = confirmation_failures(cnf, mtls=self._mtls, client_certificate=certificate)
+        failures = confirmation_failures(
+            cnf, mtls=self._mtls, client_certificate=certificate, dpop=self._dpop is not None
+        )
         if failures:
             raise InvalidClaims(failures)
         return replay
@@ -741,7 +744,7 @@ class Verifier(Generic[C]):
             dpop.proofs, method=dpop.method, url=dpop.url, access_token=token, now=t
         )
         cnf = claims.raw.get("cnf")
-        if type(cnf) is not dict or "jkt" not in cnf:
+        if type(cnf) is not dict or type(cnf.get("jkt")) is not str:
             raise InvalidToken("token is not DPoP-bound (no cnf.jkt) but was sent as DPoP")
         return jkt, replay
 

@@ -257,3 +257,20 @@ def test_unusable_request_url_never_matches(local_issuer: LocalIssuer, client_ke
     proof = client_key.proof("GET", "http://bad host/orders", access_token=token)
     with pytest.raises(InvalidDPoPProof, match=r"^DPoP proof htu does not match the request URL$"):
         verifier.verify(token, dpop=DPoPRequest("GET", "http://bad host/orders", (proof,)))
+
+
+def test_proof_key_is_checked_even_when_the_validator_allows_bound_tokens(
+    local_issuer: LocalIssuer, client_key: DPoPKey, other_key: DPoPKey
+) -> None:
+    """Validator(allow_sender_constrained=True) with DPoP on: another key's proof is refused."""
+    source = Issuer.from_oidc(
+        local_issuer.url,
+        validator=Validator(aud=AUDIENCE, allow_sender_constrained=True),
+        policy=KeySetPolicy(require_https=False),
+        lazy=True,
+    )
+    verifier = Verifier([source], dpop="allowed")
+    token = local_issuer.mint(cnf=client_key.cnf)
+    with pytest.raises(InvalidToken, match=r"^DPoP proof key does not match the token's cnf\.jkt$"):
+        verifier.verify(token, dpop=_request(other_key, token))
+    assert verifier.verify(token, dpop=_request(client_key, token)).sub == "test-user"
