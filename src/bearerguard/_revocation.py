@@ -140,7 +140,10 @@ class Revocations:
         elif callable(getattr(client, "register_script", None)):
             self._run = lambda operation: operation(client)
         else:
-            raise ConfigurationError("client must be a redis.Redis (sync) client")
+            raise ConfigurationError(
+                "client must be a redis.Redis (sync) client; for a URL write "
+                "Revocations.from_url(url)"
+            )
         if not isinstance(prefix, str) or "{" in prefix or "}" in prefix:
             raise ConfigurationError("prefix must be a string without '{' or '}'")
         for name, value in (("staleness", staleness), ("max_token_lifetime", max_token_lifetime)):

@@ -464,3 +464,24 @@ def test_refresh_raises_when_redis_is_down_whatever_required_says(tmp_path: Path
         revocations.refresh()
     with pytest.raises(RevocationUnavailable):
         revocations.refresh()
+
+
+def test_a_redis_client_of_your_own_works_as_well(
+    redis_client: Any, prefix: str, make_verifier: MakeVerifier, local_issuer: LocalIssuer
+) -> None:
+    """Revocations(redis.Redis(...)) shares your connection pool: same writes, same checks."""
+    revocations = Revocations(redis_client, prefix=prefix)
+    verifier = make_verifier(revocations, cache_size=0)
+    token = local_issuer.mint(sub="alice", iat=int(time.time()) - 10)
+    assert verifier.verify(token).sub == "alice"
+    assert revocations.revoke_subject("alice") is True
+    with pytest.raises(TokenRevoked):
+        verifier.verify(token)
+
+
+def test_something_else_than_a_redis_client_is_refused() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        Revocations("redis://localhost:6379/0")
+    assert caught.value.description == (
+        "client must be a redis.Redis (sync) client; for a URL write Revocations.from_url(url)"
+    )
