@@ -74,10 +74,10 @@ def modes(local_issuer: LocalIssuer) -> Iterator[dict[tuple[str, str], Send]]:
 def test_off_mode_refuses_a_bound_token_as_before(
     adapter: str, modes: dict[tuple[str, str], Send], tokens: dict[str, str]
 ) -> None:
-    """dpop="off": a DPoP-bound token sent as Bearer is refused, naming the unchecked binding."""
+    """dpop="off": a DPoP-bound token sent as Bearer is refused as a sender-constrained token."""
     send = modes["off", adapter]
     headers = [("Authorization", f"Bearer {tokens['bound']}")]
-    description = "cnf: DPoP-bound token (jkt), and this API does not check DPoP proofs"
+    description = "cnf: sender-constrained token presented as a bearer token"
     expected = refused("invalid_token", description, scheme="Bearer")
     assert send("GET", "/token", headers) == expected
 
