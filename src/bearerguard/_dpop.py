@@ -94,7 +94,8 @@ class DPoPNonces:
 
     def accepts(self, nonce: object, now: float) -> bool:
         """Whether *nonce* is this or the previous window's nonce."""
-        if type(nonce) is not str or len(nonce) != 32:
+        # compare_digest raises on non-ASCII text: such a nonce is simply not ours.
+        if type(nonce) is not str or len(nonce) != 32 or not nonce.isascii():
             return False
         window = int(now // self._lifetime)
         return any(hmac.compare_digest(nonce, self._for(w)) for w in (window, window - 1))
@@ -249,7 +250,12 @@ class DPoPPolicy:
         if type(jti) is not str or not jti or len(jti) > _MAX_JTI:
             raise InvalidDPoPProof("DPoP proof jti is missing or not a short string")
         ath = payload.get("ath")
-        if type(ath) is not str or not hmac.compare_digest(ath, access_token_hash(access_token)):
+        # A JSON escape puts non-ASCII text in an ASCII proof; compare_digest would raise on it.
+        if (
+            type(ath) is not str
+            or not ath.isascii()
+            or not hmac.compare_digest(ath, access_token_hash(access_token))
+        ):
             raise InvalidDPoPProof("DPoP proof ath does not match the access token")
         nonces = self._nonces
         if nonces is not None and not nonces.accepts(payload.get("nonce"), now):
