@@ -744,7 +744,8 @@ class Verifier(Generic[C]):
             dpop.proofs, method=dpop.method, url=dpop.url, access_token=token, now=t
         )
         cnf = claims.raw.get("cnf")
-        if type(cnf) is not dict or type(cnf.get("jkt")) is not str:
+        bound = cnf.get("jkt") if type(cnf) is dict else None
+        if type(bound) is not str or not bound.isascii():  # compare_digest needs ASCII
             raise InvalidToken("token is not DPoP-bound (no cnf.jkt) but was sent as DPoP")
         return jkt, replay
 

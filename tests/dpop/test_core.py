@@ -274,3 +274,44 @@ def test_proof_key_is_checked_even_when_the_validator_allows_bound_tokens(
     with pytest.raises(InvalidToken, match=r"^DPoP proof key does not match the token's cnf\.jkt$"):
         verifier.verify(token, dpop=_request(other_key, token))
     assert verifier.verify(token, dpop=_request(client_key, token)).sub == "test-user"
+
+
+@pytest.mark.parametrize(
+    ("claims", "error", "message"),
+    [
+        pytest.param(
+            {"ath": "\u00e9" * 43},
+            InvalidDPoPProof,
+            "^DPoP proof ath does not match the access token$",
+            id="non-ascii-ath",
+        ),
+        pytest.param(
+            {"nonce": "\u00e9" * 32},
+            UseDPoPNonce,
+            "^DPoP proof needs the server's current nonce$",
+            id="non-ascii-nonce",
+        ),
+    ],
+)
+def test_non_ascii_members_are_refused_not_crashed(
+    local_issuer: LocalIssuer,
+    client_key: DPoPKey,
+    claims: dict[str, Any],
+    error: type[Exception],
+    message: str,
+) -> None:
+    """A JSON escape can put non-ASCII text in a proof: refused, never a TypeError (500)."""
+    verifier = _verifier(
+        local_issuer, dpop="allowed", dpop_policy=DPoPPolicy(nonce_secret="k" * 32)
+    )
+    token = local_issuer.mint(cnf=client_key.cnf)
+    with pytest.raises(error, match=message):
+        verifier.verify(token, dpop=_request(client_key, token, claims=claims))
+
+
+def test_non_ascii_cnf_jkt_is_no_binding(local_issuer: LocalIssuer, client_key: DPoPKey) -> None:
+    """A token whose cnf.jkt is not ASCII text is refused as not DPoP-bound, not a TypeError."""
+    verifier = _verifier(local_issuer, dpop="allowed")
+    token = local_issuer.mint(cnf={"jkt": "\u00e9" * 43})
+    with pytest.raises(InvalidToken, match=r"^token is not DPoP-bound"):
+        verifier.verify(token, dpop=_request(client_key, token))
