@@ -4,8 +4,8 @@
 other caller for that key, from a thread (:meth:`Flights.run`) or an asyncio
 task (:meth:`Flights.arun`), waits for the same outcome (result or
 exception). An asyncio caller never blocks its event loop: the call runs in
-the loop's default executor. A waiting task that is cancelled leaves the call
-running for the others.
+the given executor (default: the loop's). A waiting task that is cancelled
+leaves the call running for the others.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import asyncio
 import threading
 from collections.abc import Callable, Hashable
 from concurrent import futures
+from concurrent.futures import Executor
 from typing import Generic, TypeVar
 
 __all__ = ["Flights"]
@@ -62,12 +63,14 @@ class Flights(Generic[T]):
             self._lead(key, future, call)
         return future.result()
 
-    async def arun(self, key: Hashable, call: Callable[[], T]) -> T:
-        """:meth:`run` for asyncio: *call* runs in the default executor."""
+    async def arun(
+        self, key: Hashable, call: Callable[[], T], executor: Executor | None = None
+    ) -> T:
+        """:meth:`run` for asyncio: *call* runs in *executor* (default: the loop's)."""
         future, leader = self._join(key)
         if leader:
             loop = asyncio.get_running_loop()
-            loop.run_in_executor(None, self._lead, key, future, call)
+            loop.run_in_executor(executor, self._lead, key, future, call)
         return await asyncio.wrap_future(future)
 
     def __len__(self) -> int:

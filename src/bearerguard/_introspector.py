@@ -20,11 +20,13 @@ the wrong type is the authorization server's fault, so 503.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import math
 import threading
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Generic, TypeVar
 
 from ._errors import (
@@ -52,6 +54,8 @@ _Answer = StandardClaims | InvalidToken
 _INACTIVE = "token is not active"
 # Seconds the clocks of the processes sharing Redis may disagree by.
 _SKEW = 60.0
+# Introspection requests of asyncio callers in flight at once (each its own thread).
+_WORKERS = 32
 
 
 class Introspector(Generic[C]):
@@ -65,6 +69,7 @@ class Introspector(Generic[C]):
         "_call",
         "_claims_type",
         "_config",
+        "_executor",
         "_flights",
         "_lock",
         "_memory",
@@ -89,6 +94,7 @@ class Introspector(Generic[C]):
         self._redis = redis
         self._flights: Flights[tuple[float, _Answer]] = Flights()
         self._lock = threading.Lock()
+        self._executor: ThreadPoolExecutor | None = None
         self._memory: OrderedDict[bytes, tuple[float, _Answer]] = OrderedDict()
         # Redis keys name the authorization server and client: another API's
         # answers (it may be allowed to see other tokens) are never read.
@@ -118,8 +124,25 @@ class Introspector(Generic[C]):
         key = hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
         answer = self._remembered(key, t)
         if answer is None:
-            answer = (await self._flights.arun(key, lambda: self._fetch(token, key, t)))[1]
+            call = functools.partial(self._fetch, token, key, t)
+            answer = (await self._flights.arun(key, call, self._pool()))[1]
         return self._checked(answer, t)
+
+    def _pool(self) -> ThreadPoolExecutor:
+        """The threads asyncio callers' requests run in, made on first use.
+
+        Its own pool, not the event loop's default executor: a slow endpoint
+        then never holds up ``asyncio.to_thread`` work elsewhere in the app,
+        and up to ``_WORKERS`` new tokens are introspected at once.
+        """
+        pool = self._executor
+        if pool is None:
+            with self._lock:
+                pool = self._executor
+                if pool is None:
+                    pool = ThreadPoolExecutor(_WORKERS, thread_name_prefix="bearerguard-introspect")
+                    self._executor = pool
+        return pool
 
     def cache_clear(self) -> None:
         """Forget the answers held in memory (not those in Redis)."""

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -594,3 +595,27 @@ def test_cache_info_counts_the_jwts_verified_beside_introspection(auth_server: A
         verifier.verify(jwt)
     info = verifier.cache_info()
     assert (info.hits, info.misses, info.size) == (1, 1, 1)
+
+
+def test_async_requests_leave_the_default_executor_free(
+    auth_server: AuthServer, make_verifier: MakeVerifier
+) -> None:
+    """While an endpoint hangs, asyncio.to_thread work of the app still runs: asyncio
+    callers' requests have threads of their own, not the event loop's default executor."""
+    token = auth_server.issue()
+    verifier = make_verifier()
+    auth_server.gate = threading.Event()
+
+    async def main() -> Any:
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(1))
+        pending = asyncio.create_task(verifier.averify(token))
+        for _ in range(500):
+            if auth_server.counts["introspect"]:
+                break
+            await asyncio.sleep(0.01)
+        assert await asyncio.wait_for(asyncio.to_thread(lambda: 42), 5) == 42
+        assert auth_server.gate is not None
+        auth_server.gate.set()
+        return await pending
+
+    assert asyncio.run(main()).client_id == "app"
