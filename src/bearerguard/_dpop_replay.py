@@ -18,7 +18,11 @@ from typing import Any, Protocol, runtime_checkable
 from ._errors import ConfigurationError, KeySetUnavailable
 from ._redis_link import RedisLink, RedisUnavailable
 
-__all__ = ["MemoryReplayCache", "RedisReplayCache", "ReplayCache"]
+__all__ = ["MemoryReplayCache", "RedisReplayCache", "ReplayCache", "ReplayCacheUnavailable"]
+
+
+class ReplayCacheUnavailable(KeySetUnavailable):
+    """The replay cache did not answer: the proof cannot be checked, so 503, never accepted."""
 
 
 @runtime_checkable
@@ -117,4 +121,4 @@ class RedisReplayCache:
         try:
             return bool(self._link.run(lambda client: client.set(name, b"1", nx=True, px=px)))
         except RedisUnavailable:
-            raise KeySetUnavailable("DPoP replay cache unavailable", retry_after=5) from None
+            raise ReplayCacheUnavailable("DPoP replay cache unavailable", retry_after=5) from None

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
+from ._dpop_replay import ReplayCacheUnavailable
 from ._errors import (
     BearerGuardError,
     InsufficientRole,
@@ -232,6 +233,8 @@ def error_response(
         what = (
             "token introspection unavailable"
             if isinstance(error, IntrospectionUnavailable)
+            else "DPoP replay cache unavailable"
+            if isinstance(error, ReplayCacheUnavailable)
             else "signing keys unavailable"
         )
         body = {"error": "temporarily_unavailable", "error_description": what}

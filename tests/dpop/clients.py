@@ -37,6 +37,7 @@ COMPARED = (
     "cache-control",
     "www-authenticate",
     "dpop-nonce",
+    "retry-after",
 )
 
 Headers = Sequence[tuple[str, str]]

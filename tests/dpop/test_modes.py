@@ -27,6 +27,7 @@ from .clients import ADAPTERS, Answer, Send, open_dpop_client
 from .test_adapters import ACCEPTED, ALGS, URL, mapping, proof_refused, refused
 
 SECRET = "n" * 32
+DEAD_REDIS = "redis://127.0.0.1:9/0"
 
 
 def _missing(challenge: str) -> Answer:
@@ -59,6 +60,8 @@ def modes(local_issuer: LocalIssuer) -> Iterator[dict[tuple[str, str], Send]]:
             DPOP_POLICY={"REPLAY_CACHE": MemoryReplayCache(), "NONCE_SECRET": SECRET},
         ),
         "host": mapping(local_issuer.url, EXTERNAL_URL=None),
+        # redis_url= remembers proofs in Redis; nothing listens on port 9.
+        "redis-down": mapping(local_issuer.url, DPOP_POLICY=None, REDIS_URL=DEAD_REDIS),
     }
     with ExitStack() as stack:
         yield {
@@ -192,3 +195,26 @@ def test_forwarded_headers_never_choose_the_htu(
     ]
     expected = proof_refused("DPoP proof htu does not match the request URL")
     assert modes["host", adapter]("GET", "/token", headers) == expected
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS)
+def test_replay_cache_down_is_503_never_accepted(
+    adapter: str,
+    modes: dict[tuple[str, str], Send],
+    tokens: dict[str, str],
+    client_key: DPoPKey,
+) -> None:
+    """redis_url= and Redis down: the proof cannot be checked for replay, so 503 + Retry-After."""
+    proof = client_key.proof("GET", URL, access_token=tokens["bound"])
+    headers = [("Authorization", f"DPoP {tokens['bound']}"), ("DPoP", proof)]
+    body = (
+        b'{"error":"temporarily_unavailable","error_description":"DPoP replay cache unavailable"}'
+    )
+    expected = {
+        "content-type": "application/json",
+        "content-length": str(len(body)),
+        "cache-control": "no-store",
+        "retry-after": "5",
+    }
+    answer = modes["redis-down", adapter]("GET", "/token", headers)
+    assert answer == Answer(503, expected, body)
