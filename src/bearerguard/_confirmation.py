@@ -9,7 +9,9 @@ satisfies *every* member it carries:
 * ``jkt``: a DPoP proof by the key of that thumbprint (RFC 9449 §6.1);
 
 any other member, or one whose mechanism is off, refuses the token (401
-``invalid_token``), its description naming why.
+``invalid_token``), its description naming why. An API that checks no
+binding at all (``mtls`` and DPoP off) refuses every ``cnf`` token as a
+sender-constrained token presented as a bearer token.
 """
 
 from __future__ import annotations
@@ -18,17 +20,23 @@ from collections.abc import Mapping
 
 from ._mtls import certificate_binding_failure
 
-__all__ = ["confirmation_failures"]
+__all__ = ["AS_BEARER", "confirmation_failures"]
+
+#: The failure of every ``cnf`` token where no binding is checked (RFC 9449 §7.2, RFC 8705 §3).
+AS_BEARER = "cnf: sender-constrained token presented as a bearer token"
 
 
 def confirmation_failures(
-    cnf: object, *, mtls: bool, client_certificate: str | bytes | None
+    cnf: object, *, mtls: bool, client_certificate: str | bytes | None, dpop: bool = False
 ) -> list[str]:
     """Why the request does not satisfy the ``cnf`` claim *cnf*; empty when it does.
 
     *mtls* says whether certificate binding is checked, *client_certificate*
-    is the request's certificate (``None``: none presented).
+    is the request's certificate (``None``: none presented); *dpop* whether
+    DPoP proofs are (the caller checks ``jkt`` itself then).
     """
+    if not mtls and not dpop:
+        return [AS_BEARER]
     if not isinstance(cnf, Mapping) or not cnf:
         return ["cnf: must be an object naming the key the token is bound to"]
     failures: list[str] = []

@@ -288,7 +288,8 @@ class Verifier(Generic[C]):
         )
         # allow_sender_constrained=True: the application checks the binding itself.
         self._unchecked_binding = frozenset(
-            issuer.url for issuer, validator in routes.values()
+            issuer.url
+            for issuer, _ in routes.values()
             if issuer.validator is not None and issuer.validator.allow_sender_constrained
         )
         self._claims_type: type[C] = chosen  # type: ignore[assignment]

@@ -326,10 +326,10 @@ CASES: list[Case] = [
         "aud: token is not meant for this audience",
         authorization=(b"Bearer {wrong_audience}",),
     ),
+    # No binding checked (mtls and dpop off): every cnf token is refused as a bearer token.
     _invalid_token(
         "certificate-bound-token-without-mtls",
-        "cnf: certificate-bound token (x5t#S256), and this API does not check client "
-        "certificates (mtls is off)",
+        "cnf: sender-constrained token presented as a bearer token",
         authorization=(b"Bearer {certificate_bound}",),
     ),
     _invalid_token(
