@@ -297,3 +297,23 @@ def test_no_credentials_offers_both_schemes(adapter: str, clients: dict[str, Sen
         "www-authenticate": f'Bearer realm="{REALM}", DPoP {ALGS}',
     }
     assert clients[adapter]("GET", "/token", []) == Answer(401, headers, body)
+
+
+HOSTILE = [
+    pytest.param("\u00ff\u00fe.\u00e9.x", id="latin-1-bytes"),
+    pytest.param(" ", id="blank"),
+    pytest.param("a.b.c", id="three-dots-no-json"),
+    pytest.param("e30.e30.e30", id="empty-objects"),
+    pytest.param("x" * 20_000, id="huge"),
+]
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS)
+@pytest.mark.parametrize("value", HOSTILE)
+def test_hostile_dpop_header_is_a_401(
+    adapter: str, value: str, client: Client, clients: dict[str, Send]
+) -> None:
+    """Garbage in the DPoP header is 401 invalid_dpop_proof, never a 500."""
+    answer = clients[adapter]("GET", "/token", client.dpop(value))
+    assert answer.status == 401
+    assert json.loads(answer.body)["error"] == "invalid_dpop_proof"
