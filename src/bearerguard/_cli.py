@@ -116,7 +116,7 @@ def _add_key_type_options(parser: argparse.ArgumentParser) -> None:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bearerguard",
-        description="bearerguard: keys for JWT issuers, and a local issuer",
+        description="bearerguard: keys for JWT issuers, a local issuer, and token revocation",
         allow_abbrev=False,  # options are spelled out: no surprises from prefixes
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -254,7 +254,9 @@ def _add_revoke(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     )
     which.add_argument("--sub", metavar="SUB", help="revoke every token of this subject")
     which.add_argument(
-        "--client", metavar="ID", help="revoke every token of this client (client_id, azp, cid)"
+        "--client",
+        metavar="ID",
+        help="revoke every token of this client (its client_id, azp, cid or appid claim)",
     )
     revoke.add_argument("--until", metavar="EXP", type=_instant, help="with --jti: the token's exp")
     revoke.add_argument(

@@ -214,3 +214,11 @@ def test_revoking_an_expired_token_writes_nothing_and_says_so(
         "nothing written: the token with jti 't' (exp 2001-09-09T01:46:40Z) has expired already\n"
     )
     assert redis_client.exists(f"{prefix}{{deny}}:e") == 0
+
+
+def test_the_reference_page_shows_the_help_as_it_is() -> None:
+    """docs/reference/cli.md quotes `bearerguard revoke --help` at 100 columns, verbatim."""
+    page = (Path(__file__).resolve().parents[2] / "docs" / "reference" / "cli.md").read_text()
+    run = _revoke("--help", env={"COLUMNS": "100"})
+    assert run.returncode == 0
+    assert f"```text\n{run.stdout}```" in page
