@@ -4,7 +4,9 @@
 refetches when a token names an unknown ``kid`` (within limits) and keeps
 serving the last good keys through an outage. :class:`KeySetPolicy` holds its
 numbers; :class:`KeySetEvent` and :class:`KeySetStatus` are what it reports.
-The main names are also importable from :mod:`bearerguard`.
+A :class:`~bearerguard.verifier.Verifier` given ``redis_url=`` makes the
+processes of a fleet share each key set's fetches through Redis. The main
+names are also importable from :mod:`bearerguard`.
 """
 
 from __future__ import annotations
