@@ -26,7 +26,7 @@ import logging
 import re
 import warnings
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import InitVar, dataclass, field, fields
+from dataclasses import InitVar, dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any
 
 from ._dpop import DEFAULT_DPOP_ALGORITHMS, DPOP_MODES, DPoPPolicy
@@ -208,7 +208,9 @@ class GuardSettings:
     ``introspection`` (a :class:`~bearerguard.Introspection`; in settings
     files also a mapping of its fields, ``{"ISSUER": ..., "CLIENT_ID": ...}``)
     asks the authorization server about opaque tokens (RFC 7662), as
-    ``Verifier(introspection=...)`` does.
+    ``Verifier(introspection=...)`` does; it may be the only source of tokens
+    (no ``oidc``, ``oauth2`` or ``jwks_uri``: every token is introspected, its
+    answer checked against ``audience``).
     With ``redis_url``, every verification is also checked against the
     revocation deny list there; ``revocations`` (a
     :class:`~bearerguard.Revocations`; in settings files also a mapping of its
@@ -501,11 +503,12 @@ class GuardSettings:
                     "or oauth2='<issuer>' instead"
                 )
             check_url(self.issuer, "issuer", require_https=https)
-        if not (self.oidc or self.oauth2 or self.jwks_uri):
+        if not (self.oidc or self.oauth2 or self.jwks_uri or self.introspection is not None):
             raise ConfigurationError(
                 "no token issuer configured: set oidc='https://login.example.com' "
                 "(OpenID Connect discovery), oauth2=... (RFC 8414 metadata), "
-                "jwks_uri=... with issuer=..., or verifier=Verifier(...)"
+                "jwks_uri=... with issuer=..., introspection=Introspection(...) "
+                "(opaque tokens), or verifier=Verifier(...)"
             )
         if self.claim_sources is not None and not isinstance(self.claim_sources, ClaimSources):
             raise ConfigurationError("claim_sources= must be a bearerguard.ClaimSources")
@@ -574,6 +577,8 @@ class GuardSettings:
         urls = [*(self.oidc or ()), *(self.oauth2 or ())]
         if self.issuer is not None:
             urls.append(self.issuer)
+        if isinstance(self.introspection, Introspection):
+            urls.append(self.introspection.issuer)
         return tuple(dict.fromkeys(urls))
 
     @property
@@ -660,12 +665,21 @@ class GuardSettings:
         if self.jwks_uri is not None:
             assert self.issuer is not None  # checked in __post_init__
             issuers.append(Issuer.from_jwks_url(self.jwks_uri, issuer=self.issuer, **options))
+        introspection = self.introspection
+        if (
+            introspection is not None
+            and introspection.validator is None
+            and introspection.issuer not in {issuer.url for issuer in issuers}
+        ):
+            # An authorization server of opaque tokens only: its answers must meet
+            # this API's audience and claim policy, as the JWTs do.
+            introspection = replace(introspection, validator=validator)
         return Verifier(
             issuers=issuers,
             claims_type=self.claims_type or AccessClaims,
             cache_size=DEFAULT_CACHE_SIZE if self.cache_size is None else self.cache_size,
             meter_provider=self.meter_provider,
-            introspection=self.introspection,
+            introspection=introspection,
             redis_url=self.redis_url,
             revocations=self.revocations,
             dpop=self.dpop or "off",

@@ -134,3 +134,24 @@ def test_introspection_goes_on_the_verifier_when_one_is_given(auth_server: AuthS
     verifier = _settings(auth_server).build_verifier()
     with pytest.raises(ConfigurationError, match="remove introspection="):
         GuardSettings(verifier=verifier, introspection=introspection_for(auth_server))
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS)
+def test_introspection_alone_is_a_source_of_tokens(adapter: str, auth_server: AuthServer) -> None:
+    """No oidc/oauth2/jwks_uri: every token is introspected, checked against audience=."""
+    settings = GuardSettings(audience=AUDIENCE, introspection=introspection_for(auth_server))
+    assert settings.issuer_urls == (auth_server.url,)
+    token = auth_server.issue(scope=SCOPE)
+    other = auth_server.issue(scope=SCOPE)
+    auth_server.tokens[other].aud = ["api://billing"]
+    with open_client(adapter, settings) as send:
+        assert send(SCOPED_PATH, "", _bearer(token)).body == b"app"
+        refused = send(TOKEN_PATH, "", _bearer(other))
+        assert refused.status == 401
+        assert "aud: token is not meant for this audience" in refused.headers["www-authenticate"]
+    assert auth_server.counts["metadata"] == 1  # the introspection endpoint, found once
+
+
+def test_no_source_of_tokens_names_introspection() -> None:
+    with pytest.raises(ConfigurationError, match=r"introspection=Introspection\(\.\.\.\)"):
+        GuardSettings(audience=AUDIENCE)
