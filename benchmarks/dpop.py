@@ -11,7 +11,9 @@ and the median microseconds per request.
 * ``dpop``: ``Verifier.verify(token, dpop=DPoPRequest(...))`` of a DPoP-bound
   token with a fresh proof each request (cache hit for the token; the proof's
   parse, signature, claim checks and in-memory replay record every time);
-* ``bearer, no cache`` / ``dpop, no cache``: the same with ``cache_size=0``.
+* ``bearer, no cache`` / ``dpop, no cache``: the same with ``cache_size=0``;
+* ``Starlette + JWTAuth, bearer`` / ``..., dpop``: a request end to end through
+  an in-process Starlette app behind ``JWTAuth`` (verified-token cache on).
 
 Proofs are signed before each round (outside the timing), one per request,
 ES256 for the token and the proof. Run: ``python benchmarks/dpop.py``
@@ -21,6 +23,7 @@ ES256 for the token and the proof. Run: ``python benchmarks/dpop.py``
 from __future__ import annotations
 
 import argparse
+import asyncio
 import gc
 import statistics
 import time
@@ -38,6 +41,8 @@ from bearerguard.verifier import Verifier
 ISS = "https://login.example.com/"
 AUD = "api://orders"
 URL = "https://api.example.com/orders"
+# One event loop for every in-process ASGI request.
+LOOP = asyncio.new_event_loop()
 
 
 @dataclass
@@ -92,12 +97,83 @@ def contenders(requests: int) -> list[Contender]:
         return run
 
     cached, uncached = verifier(10_000), verifier(0)
+    app = _starlette(verifier(10_000))
+    plain_header = [(b"authorization", b"Bearer " + plain.encode())]
+
+    def asgi_bearer(n: int) -> float:
+        return _asgi(app, [plain_header] * n)
+
+    def asgi_dpop(n: int) -> float:
+        headers = [
+            [
+                (b"authorization", b"DPoP " + bound.encode()),
+                (b"dpop", key.proof("GET", URL, access_token=bound).encode()),
+            ]
+            for _ in range(n)
+        ]
+        return _asgi(app, headers)
+
+    asgi = "Starlette + JWTAuth, bearer"
     return [
         Contender("bearer", bearer(cached), "bearer"),
         Contender("dpop", dpop(cached), "bearer"),
         Contender("bearer, no cache", bearer(uncached), "bearer, no cache"),
         Contender("dpop, no cache", dpop(uncached), "bearer, no cache"),
+        Contender(asgi, asgi_bearer, asgi),
+        Contender("Starlette + JWTAuth, dpop", asgi_dpop, asgi),
     ]
+
+
+def _starlette(verifier: Verifier[Any]) -> Any:
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from bearerguard.starlette import JWTAuth
+
+    async def orders(request: Any) -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    app = Starlette(routes=[Route("/orders", orders)])
+    app.add_middleware(JWTAuth, verifier=verifier, external_url="https://api.example.com")
+    return app
+
+
+def _asgi(app: Any, requests: list[list[tuple[bytes, bytes]]]) -> float:
+    """Seconds to send *requests* (their headers) through *app* in-process, all answered 200."""
+    status: list[int] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            status.append(message["status"])
+
+    async def run() -> float:
+        start = time.perf_counter()
+        for headers in requests:
+            scope = {
+                "type": "http",
+                "asgi": {"version": "3.0"},
+                "http_version": "1.1",
+                "method": "GET",
+                "scheme": "http",
+                "path": "/orders",
+                "raw_path": b"/orders",
+                "query_string": b"",
+                "root_path": "",
+                "headers": headers,
+                "client": ("127.0.0.1", 50000),
+                "server": ("127.0.0.1", 8000),
+            }
+            await app(scope, receive, send)
+        return time.perf_counter() - start
+
+    seconds = LOOP.run_until_complete(run())
+    if set(status) != {200}:
+        raise RuntimeError(f"the app answered {sorted(set(status))}")
+    return seconds
 
 
 def _timed(case: Contender, requests: int) -> float:
