@@ -315,3 +315,43 @@ def test_non_ascii_cnf_jkt_is_no_binding(local_issuer: LocalIssuer, client_key: 
     token = local_issuer.mint(cnf={"jkt": "\u00e9" * 43})
     with pytest.raises(InvalidToken, match=r"^token is not DPoP-bound"):
         verifier.verify(token, dpop=_request(client_key, token))
+
+
+def _certificate() -> str:
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import Encoding
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "client")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    return certificate.public_bytes(Encoding.PEM).decode()
+
+
+def test_token_bound_by_dpop_and_certificate_needs_both(
+    local_issuer: LocalIssuer, client_key: DPoPKey
+) -> None:
+    """cnf with jkt and x5t#S256: the DPoP proof and the client certificate are both required."""
+    pem = _certificate()
+    verifier = _verifier(local_issuer, dpop="allowed", mtls=True)
+    token = local_issuer.mint(dpop_key=client_key, certificate=pem)
+    claims = verifier.verify(token, client_certificate=pem, dpop=_request(client_key, token))
+    assert set(claims.raw["cnf"]) == {"jkt", "x5t#S256"}
+    with pytest.raises(InvalidToken):
+        verifier.verify(token, dpop=_request(client_key, token))  # no certificate
+    with pytest.raises(InvalidToken, match=r"^DPoP-bound token presented without a DPoP proof$"):
+        verifier.verify(token, client_certificate=pem)
