@@ -38,7 +38,9 @@ class AuthRequirement:
     more. At least one of them. *leeway*: the seconds of clock skew allowed
     between the authorization server, which set ``auth_time``, and this
     server: ``auth_time + max_age + leeway < now`` fails, the rule the
-    :class:`~bearerguard.Validator` applies to its own ``max_age``.
+    :class:`~bearerguard.Validator` applies to its own ``max_age``; so does an
+    ``auth_time`` more than ``max_age + leeway`` ahead of ``now``, which would
+    keep passing while it is ahead.
     """
 
     acr_values: tuple[str, ...]
@@ -98,8 +100,14 @@ class AuthRequirement:
             auth_time = claims.auth_time
             if auth_time is None:
                 failures.append("auth_time: required claim is missing (max_age is set)")
-            elif to_timestamp(now) > auth_time + self.max_age + self.leeway:
-                failures.append("auth_time: authentication is older than max_age")
+            else:
+                t = to_timestamp(now)
+                if auth_time > t + self.max_age + self.leeway:
+                    # Clocks differ, so an auth_time a little ahead passes; one further
+                    # ahead than max_age would keep passing max_age while it is ahead.
+                    failures.append("auth_time: authentication is in the future")
+                elif t > auth_time + self.max_age + self.leeway:
+                    failures.append("auth_time: authentication is older than max_age")
         if failures:
             raise InsufficientUserAuthentication(
                 "; ".join(failures), acr_values=self.acr_values, max_age=self.max_age
