@@ -116,6 +116,10 @@ def mint_tokens(issuer: LocalIssuer, down: LocalIssuer) -> dict[str, str]:
         "certificate_bound": issuer.mint(
             sub=SUB, cnf={"x5t#S256": "n4bQgYhMfWWaL-qgxVrQFaO_TxsrC4Is0V1sFbDwCgg"}
         ),
+        # RFC 9449 §6: bound to a DPoP key's RFC 7638 thumbprint.
+        "dpop_bound": issuer.mint(
+            sub=SUB, cnf={"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}
+        ),
     }
 
 
@@ -262,6 +266,14 @@ CASES: list[Case] = [
         challenge=_challenge(),
         body=NO_TOKEN_BODY,
     ),
+    # dpop="off" (the table's setting): the DPoP scheme is another scheme (RFC 9449 §7.1).
+    Case(
+        id="dpop-scheme-with-dpop-off",
+        authorization=(b"DPoP {dpop_bound}",),
+        status=401,
+        challenge=_challenge(),
+        body=NO_TOKEN_BODY,
+    ),
     # Malformed requests → 400 invalid_request.
     _invalid_request(
         "bearer-without-token",
@@ -331,6 +343,11 @@ CASES: list[Case] = [
         "certificate-bound-token-without-mtls",
         "cnf: sender-constrained token presented as a bearer token",
         authorization=(b"Bearer {certificate_bound}",),
+    ),
+    _invalid_token(
+        "dpop-bound-token-with-dpop-off",
+        "cnf: sender-constrained token presented as a bearer token",
+        authorization=(b"Bearer {dpop_bound}",),
     ),
     _invalid_token(
         "untrusted-issuer",
