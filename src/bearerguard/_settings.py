@@ -383,9 +383,12 @@ class GuardSettings:
                     "mtls=True (certificate-bound tokens)"
                 )
             return None
-        return CertificateSource(
+        source = CertificateSource(
             proxy_header=self.mtls_proxy_header, trusted_proxies=self.mtls_trusted_proxies
         )
+        if self.mtls_trusted_proxies is not None:  # checked: a list of addresses
+            object.__setattr__(self, "mtls_trusted_proxies", tuple(self.mtls_trusted_proxies))
+        return source
 
     def _build_reporter(self) -> RefusalReporter:
         level = self.refusal_log_level

@@ -67,3 +67,17 @@ def test_mtls_must_agree_with_a_ready_verifier(
     verifier = Verifier([issuer], mtls=verifier_mtls)
     with pytest.raises(ConfigurationError, match="give both the same value"):
         GuardSettings(verifier=verifier, mtls=settings_mtls)
+
+
+def test_trusted_proxies_are_kept_as_a_tuple(idp: LocalIssuer) -> None:
+    """The settings are immutable: the list given is copied into a tuple."""
+    proxies = ["10.0.0.5", "10.1.0.0/16"]
+    settings = GuardSettings(
+        oidc=idp.url,
+        audience=idp.audience,
+        mtls=True,
+        mtls_proxy_header="X-Client-Cert",
+        mtls_trusted_proxies=proxies,
+    )
+    proxies.append("0.0.0.0/0")
+    assert settings.mtls_trusted_proxies == ("10.0.0.5", "10.1.0.0/16")
