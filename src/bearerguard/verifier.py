@@ -317,9 +317,11 @@ class Verifier(Generic[C]):
         # One connection for everything shared through Redis (checked now, opened lazily).
         self._redis = RedisLink(redis_url) if redis_url is not None else None
         if self._redis is not None:
-            for issuer in flat:
-                if isinstance(issuer.keys, RemoteKeySet):
-                    issuer.keys._share(self._redis)  # one JWKS fetch for the fleet
+            # A group admitting issuers beyond its members has its own key set too.
+            sources = [issuer.keys for issuer in flat] + [group.keys for group in resolvers]
+            for keys in {id(source): source for source in sources}.values():
+                if isinstance(keys, RemoteKeySet):
+                    keys._share(self._redis)  # one JWKS fetch for the fleet
         if self._dpop is not None and self._redis is not None:
             required, policy = self._dpop
             if policy.replay_cache is None:  # redis_url=: proofs are remembered fleet-wide

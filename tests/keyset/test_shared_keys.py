@@ -337,3 +337,16 @@ def test_a_kid_refused_in_the_fleet_cooldown_is_not_remembered_as_absent(
     time.sleep(POLICY.cooldown)
     assert first.verify(token).sub == "test-user"
     assert _jwks_fetches(idp) == 3
+
+
+def test_an_entra_group_accepting_any_tenant_shares_its_key_set(redis_url: str) -> None:
+    """A multi-tenant Entra ID profile (ANY_TENANT): two verifiers, one JWKS fetch."""
+    from bearerguard import providers
+    from bearerguard.testing import FakeProvider
+
+    with FakeProvider.entra("organizations", allowed_tenants=providers.ANY_TENANT) as fake:
+        token = fake.mint()
+        for _ in range(2):
+            assert Verifier([fake.profile()], redis_url=redis_url).verify(token).aud
+        fetches = {path: n for path, n in fake.counts.items() if path.endswith("/keys")}
+    assert list(fetches.values()) == [1]
