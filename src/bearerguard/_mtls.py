@@ -46,7 +46,6 @@ __all__ = [
 #: The largest certificate (PEM, DER or URL-encoded PEM) read from a request.
 MAX_CERTIFICATE_SIZE = 16 * 1024
 
-_PEM_BEGIN = "-----BEGIN CERTIFICATE-----"
 # RFC 9110 §5.1: a field name is a token.
 _FIELD_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _Network = ipaddress.IPv4Network | ipaddress.IPv6Network
