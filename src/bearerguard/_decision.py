@@ -213,8 +213,8 @@ class RequestGate:
         refused token when there was one. A token error of a token that came
         with the DPoP *scheme* is answered with a DPoP challenge (RFC 9449 §7.1).
         """
-        if scheme == "DPoP" and isinstance(error, InvalidToken):
-            error.scheme = "DPoP"
+        if scheme == "DPoP" and isinstance(error, InvalidToken) and error.scheme != "DPoP":
+            error = _in_scheme(error, "DPoP")
         if isinstance(error, MissingToken):
             self.settings.report(error)
             return self._missing  # the same bytes whatever the message
@@ -260,6 +260,19 @@ def access_refusal(
 
 
 E = TypeVar("E", bound=BearerGuardError)
+
+
+def _in_scheme(error: E, scheme: str) -> E:
+    """A copy of *error* answered in *scheme*; the raised error is left as it is.
+
+    One raised error may answer several requests (a single-flight
+    introspection call, for one), each in the scheme its token came with.
+    """
+    kind = type(error)
+    clone = kind.__new__(kind, *error.args)  # no __init__: the attributes are copied
+    clone.__dict__.update(error.__dict__)
+    clone.scheme = scheme
+    return clone
 
 
 def _in_scheme_of(claims: StandardClaims, error: E) -> E:

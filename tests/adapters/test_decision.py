@@ -241,3 +241,25 @@ def test_every_adapter_answers_the_metadata_path_alike(
     body = metadata_body(local_issuer.url) if document else b""
     answer = SENDERS[adapter](table_settings(local_issuer.url), method)
     assert answer == (status, body, allow)
+
+
+def test_a_dpop_refusal_leaves_the_raised_error_as_it_was() -> None:
+    """One raised error can answer several requests (a shared introspection call): the DPoP
+    challenge of one must not turn the others' Bearer challenges into DPoP ones."""
+    from bearerguard._errors import InvalidClaims
+
+    shared = InvalidClaims(["aud: not this API"])
+    settings = GuardSettings(oidc=OIDC, audience="api://test", dpop="allowed")
+    dpop = RequestGate(settings, max_token_size=256).refusal(shared, "t", "DPoP")
+    bearer = RequestGate(settings, max_token_size=256).refusal(shared, "t")
+    assert shared.scheme == "Bearer"
+    assert dpop.error is not None
+    assert dpop.error.scheme == "DPoP"
+    assert isinstance(dpop.error, InvalidClaims)
+    assert dpop.error.failures == shared.failures
+    assert dpop.response is not None
+    assert bearer.response is not None
+    dpop_challenge = dict(dpop.response.headers)["www-authenticate"]
+    bearer_challenge = dict(bearer.response.headers)["www-authenticate"]
+    assert dpop_challenge.startswith("DPoP ")
+    assert bearer_challenge.startswith("Bearer ")
