@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from typing import NamedTuple, TypeVar
 
 from ._dpop import DPoPRequest
-from ._dpop_url import request_url
+from ._dpop_url import request_origin, request_url
 from ._errors import (
     BearerGuardError,
     InsufficientRole,
@@ -201,7 +201,7 @@ class RequestGate:
         """
         if decision.scheme != "DPoP":
             return None
-        base = self._external_url or origin()
+        base = self._external_url or request_origin(origin())
         return DPoPRequest(method, request_url(base, path), tuple(proofs))
 
     def refusal(

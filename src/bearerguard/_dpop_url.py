@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from urllib.parse import quote, urlsplit
 
-__all__ = ["normalized_htu", "request_url"]
+__all__ = ["normalized_htu", "request_origin", "request_url"]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _REG_NAME = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=%]+")
@@ -61,6 +61,23 @@ def normalized_htu(url: str) -> str | None:
         host = f"{host}:{port}"
     path = _PERCENT.sub(_percent, parts.path) or "/"
     return f"{scheme}://{host}{_remove_dot_segments(path) if path.startswith('/') else path}"
+
+
+def request_origin(origin: str) -> str:
+    """*origin* (``scheme://`` and the request's ``Host``) if that is all it holds, else ``""``.
+
+    The ``Host`` header is the client's to write: one holding ``/``, ``?`` or
+    ``#`` would add to, or hide, the path of the URL a proof's ``htu`` is
+    compared with, so a proof made for another path would pass. ``""``
+    matches no ``htu``.
+    """
+    try:
+        parts = urlsplit(origin)
+    except ValueError:
+        return ""
+    if origin != f"{parts.scheme}://{parts.netloc}" or "@" in parts.netloc:
+        return ""
+    return origin
 
 
 def request_url(base: str, path: str | bytes) -> str:

@@ -394,3 +394,64 @@ def test_two_authorization_headers_are_a_400_in_every_adapter(
         answer = send("GET", "/token", [*headers, ("DPoP", proof)])
     assert answer.status == 400
     assert 'error="invalid_request"' in answer.headers["www-authenticate"]
+
+
+# -- the request URL, without external_url ----------------------------------------
+
+HOST_ADAPTERS = ("starlette", "fastapi", "flask", "wsgi")  # Django refuses such hosts itself
+
+
+@pytest.mark.parametrize("adapter", HOST_ADAPTERS)
+@pytest.mark.parametrize(
+    ("host", "htu"),
+    [
+        pytest.param("api.example.com#", "http://api.example.com/", id="fragment-hides-the-path"),
+        pytest.param("api.example.com?", "http://api.example.com/", id="query-hides-the-path"),
+        pytest.param(
+            "api.example.com/v2", "http://api.example.com/v2/token", id="path-prefix-in-host"
+        ),
+        pytest.param(
+            "victim@api.example.com", "http://api.example.com/token", id="userinfo-in-host"
+        ),
+    ],
+)
+def test_host_header_cannot_move_the_url_a_proof_is_checked_against(
+    issuer: LocalIssuer, key: DPoPKey, adapter: str, host: str, htu: str
+) -> None:
+    """Without external_url, a Host that is not host[:port] matches no htu (RFC 9449 §4.3)."""
+    token = issuer.mint(cnf=key.cnf)
+    proof = key.proof("GET", htu, access_token=token)  # e.g. one captured for another path
+    mapping = {**_mapping(issuer.url), "EXTERNAL_URL": None}
+    with open_dpop_client(adapter, mapping) as send:
+        answer = send(
+            "GET", "/token", [("Host", host), ("Authorization", f"DPoP {token}"), ("DPoP", proof)]
+        )
+    description = "DPoP proof htu does not match the request URL"
+    assert answer.status == 401
+    assert answer.headers["www-authenticate"] == (
+        f'DPoP realm="{REALM}", error="invalid_dpop_proof", '
+        f'error_description="{description}", {ALGS}'
+    )
+
+
+@pytest.mark.parametrize("adapter", HOST_ADAPTERS)
+@pytest.mark.parametrize(
+    "host",
+    [
+        pytest.param("api.example.com", id="name"),
+        pytest.param("API.Example.com:8080", id="name-and-port"),
+        pytest.param("[::1]:8080", id="ipv6-and-port"),
+    ],
+)
+def test_host_header_of_host_and_port_is_the_request_url(
+    issuer: LocalIssuer, key: DPoPKey, adapter: str, host: str
+) -> None:
+    """Without external_url, the request's own Host names the URL the proof must be for."""
+    token = issuer.mint(cnf=key.cnf)
+    proof = key.proof("GET", f"http://{host}/token", access_token=token)
+    mapping = {**_mapping(issuer.url), "EXTERNAL_URL": None}
+    with open_dpop_client(adapter, mapping) as send:
+        answer = send(
+            "GET", "/token", [("Host", host), ("Authorization", f"DPoP {token}"), ("DPoP", proof)]
+        )
+    assert answer.status == 200
