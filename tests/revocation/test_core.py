@@ -485,3 +485,22 @@ def test_something_else_than_a_redis_client_is_refused() -> None:
     assert caught.value.description == (
         "client must be a redis.Redis (sync) client; for a URL write Revocations.from_url(url)"
     )
+
+
+def test_a_deny_list_gone_from_redis_is_gone_from_every_copy_at_its_next_reload(
+    revocations: Revocations,
+    monotonic: FakeClock,
+    redis_client: Any,
+    prefix: str,
+    make_verifier: MakeVerifier,
+    local_issuer: LocalIssuer,
+) -> None:
+    """A Redis that restarts empty forgets revocations (the guide says: run it persistent)."""
+    verifier = make_verifier(revocations, cache_size=0)
+    token = local_issuer.mint(sub="alice", iat=int(time.time()) - 10)
+    revocations.revoke_subject("alice")
+    with pytest.raises(TokenRevoked):
+        verifier.verify(token)
+    redis_client.delete(*redis_client.keys(f"{prefix}*"))  # as a restart without persistence
+    monotonic.advance(DEFAULT_STALENESS + 0.001)
+    assert verifier.verify(token).sub == "alice"
