@@ -350,3 +350,27 @@ def test_an_entra_group_accepting_any_tenant_shares_its_key_set(redis_url: str) 
             assert Verifier([fake.profile()], redis_url=redis_url).verify(token).aud
         fetches = {path: n for path, n in fake.counts.items() if path.endswith("/keys")}
     assert list(fetches.values()) == [1]
+
+
+def test_a_lock_holder_that_never_delivers_costs_no_refusal(
+    idp: LocalIssuer, redis_url: str, client: Any
+) -> None:
+    """A process that took the lock and died: the next one waits half its timeout, then
+    fetches for itself in time to answer the token."""
+    client.set(redis_key(idp.oidc_url) + ":lock", "a-process-that-died", px=60_000)
+    started = time.monotonic()
+    assert _verifier(idp, redis_url).verify(idp.mint()).sub == "test-user"
+    assert time.monotonic() - started < POLICY.timeout
+    assert _jwks_fetches(idp) == 1
+
+
+def test_a_paused_redis_costs_one_short_timeout(
+    idp: LocalIssuer, redis_url: str, client: Any
+) -> None:
+    """Redis not answering (CLIENT PAUSE): the token verifies after one 0.25 s timeout."""
+    client.execute_command("CLIENT", "PAUSE", 1500, "ALL")
+    started = time.monotonic()
+    assert _verifier(idp, redis_url).verify(idp.mint()).sub == "test-user"
+    assert time.monotonic() - started < 1.0
+    assert _jwks_fetches(idp) == 1
+    time.sleep(1.5)  # the pause ends before the next test

@@ -13,8 +13,8 @@ machine decides to fetch asks its :class:`SharedKeySet` instead of the network:
    ``Cache-Control``). The lock then stays for the rest of the ``cooldown``
    as a marker that the fleet has just fetched: an unknown ``kid`` anywhere in
    the fleet causes at most one fetch per ``cooldown``.
-3. **Wait.** A process that finds the lock taken waits (polling, at most
-   ``timeout``) for the holder's result and takes it, or, when the fleet has
+3. **Wait.** A process that finds the lock taken waits (polling, at most half
+   the ``timeout``) for the holder's result and takes it, or, when the fleet has
    just fetched and this process already holds that result, answers with it.
 
 Redis is trusted no more than the network: a published document is parsed
@@ -329,8 +329,13 @@ class SharedKeySet:
         return None if held is None else _text(held)
 
     def _wait(self, asked: float) -> tuple[Published | None, str]:
-        """Poll (at most the policy's timeout) until the lock holder is done."""
-        deadline = time.monotonic() + self._keys.policy.timeout
+        """Poll until the lock holder is done, for at most half the policy's timeout.
+
+        A caller waits for keys at most ``timeout``: if the holder does not
+        deliver (it hangs, or died holding the lock), this process's own fetch
+        must still fit in the other half.
+        """
+        deadline = time.monotonic() + self._keys.policy.timeout / 2
         found: Published | None = None
         lock = ""
         while time.monotonic() < deadline:
