@@ -13,6 +13,7 @@ import json
 import logging
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -364,13 +365,14 @@ def test_a_lock_holder_that_never_delivers_costs_no_refusal(
     assert _jwks_fetches(idp) == 1
 
 
-def test_a_paused_redis_costs_one_short_timeout(
-    idp: LocalIssuer, redis_url: str, client: Any
-) -> None:
+def test_a_paused_redis_costs_one_short_timeout(idp: LocalIssuer, tmp_path: Path) -> None:
     """Redis not answering (CLIENT PAUSE): the token verifies after one 0.25 s timeout."""
-    client.execute_command("CLIENT", "PAUSE", 1500, "ALL")
-    started = time.monotonic()
-    assert _verifier(idp, redis_url).verify(idp.mint()).sub == "test-user"
-    assert time.monotonic() - started < 1.0
-    assert _jwks_fetches(idp) == 1
-    time.sleep(1.5)  # the pause ends before the next test
+    with redis_server(tmp_path, dedicated=True) as url:
+        paused = redis.Redis.from_url(url)
+        paused.execute_command("CLIENT", "PAUSE", 1500, "ALL")
+        started = time.monotonic()
+        assert _verifier(idp, url).verify(idp.mint()).sub == "test-user"
+        assert time.monotonic() - started < 1.0
+        assert _jwks_fetches(idp) == 1
+        time.sleep(1.5)  # the pause ends before the server is stopped
+        paused.close()
