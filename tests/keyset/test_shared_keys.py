@@ -368,7 +368,7 @@ def test_a_lock_holder_that_never_delivers_costs_no_refusal(
 def test_a_paused_redis_costs_one_short_timeout(idp: LocalIssuer, tmp_path: Path) -> None:
     """Redis not answering (CLIENT PAUSE): the token verifies after one 0.25 s timeout."""
     with redis_server(tmp_path, dedicated=True) as url:
-        paused = redis.Redis.from_url(url)
+        paused: Any = redis.Redis.from_url(url)
         paused.execute_command("CLIENT", "PAUSE", 1500, "ALL")
         started = time.monotonic()
         assert _verifier(idp, url).verify(idp.mint()).sub == "test-user"
