@@ -30,6 +30,7 @@ from ._converters import (
     NOT_SCOPES,
     NOT_STR,
     NOT_STR_OR_LIST,
+    SCOPE_SETS,
     BadClaim,
     Convert,
     all_str,
@@ -40,6 +41,7 @@ from ._converters import (
     numeric_date,
     role_set,
     scope_set,
+    scope_text_set,
     str_or_list,
 )
 from ._errors import ConfigurationError, InvalidClaims
@@ -210,7 +212,7 @@ def _inline_table() -> dict[Convert, tuple[tuple[tuple[str, str], ...], str]]:
         ),
         scope_set: (
             (
-                ("type(v) is str", 'frozenset(v.split(" ")).difference(("",))'),
+                ("type(v) is str", "_scopes_get(v) or scope_text_set(v)"),
                 ("type(v) is list and all_str(v)", "frozenset(v)"),
             ),
             NOT_SCOPES,
@@ -244,6 +246,8 @@ def make_builder(
         "_MAX_DATE": MAX_NUMERIC_DATE,
         "_FAILED": _FAILED,
         "all_str": all_str,
+        "_scopes_get": SCOPE_SETS.get,
+        "scope_text_set": scope_text_set,
     }
     lines = [
         "def build(payload):",

@@ -251,13 +251,32 @@ def converter_for(annotation: Any, owner: type) -> Convert:
     )
 
 
+# Scope strings seen, with their sets: a client's tokens carry the same `scope`
+# string again and again, so its set is built once and shared (frozensets are
+# immutable), which also makes each cached token smaller. Bounded in count and
+# in length, so a flood of odd scope strings costs a cleared dict, nothing more.
+SCOPE_SETS: dict[str, frozenset[str]] = {}
+MAX_SCOPE_SETS = 1024
+_MAX_REMEMBERED_SCOPE = 512
+
+
+def scope_text_set(value: str) -> frozenset[str]:
+    """The scopes of a space-separated ``scope`` string (RFC 6749 §3.3), remembered."""
+    # RFC 6749 §3.3: delimited by spaces (%x20) only. str.split() would also
+    # split on other whitespace (NBSP, tabs), turning "a\u00a0admin" into "admin".
+    scopes = frozenset(value.split(" ")).difference(("",))
+    if len(value) <= _MAX_REMEMBERED_SCOPE:
+        if len(SCOPE_SETS) >= MAX_SCOPE_SETS:
+            SCOPE_SETS.clear()
+        SCOPE_SETS[value] = scopes
+    return scopes
+
+
 def scope_set(value: Any) -> frozenset[str]:
     # RFC 8693 §4.2 / RFC 9068 §2.2.3: `scope` is a space-separated string; some
     # issuers (Entra ID, Okta) use `scp` as a string or an array instead.
     if type(value) is str:
-        # RFC 6749 §3.3: delimited by spaces (%x20) only. str.split() would also
-        # split on other whitespace (NBSP, tabs), turning "a\u00a0admin" into "admin".
-        return frozenset(value.split(" ")).difference(("",))
+        return SCOPE_SETS.get(value) or scope_text_set(value)
     if type(value) is list and all_str(value):
         return frozenset(value)
     raise BadClaim(NOT_SCOPES)

@@ -371,8 +371,9 @@ class Issuer:
         (or :class:`~bearerguard.ExpiredToken`) listing every failed check.
         """
         validator, ts = self._validation_at(now)
-        jws = self.unsafe_verify(token)
-        return jws, self._claims(jws, validator, claims_type or self._claims_type, ts)
+        parts = self._parse(token)
+        jws = self._verified(parts, self._keys.get_keys(parts[5]))
+        return jws, self._claims(parts, validator, claims_type or self._claims_type, ts)
 
     @overload
     async def averify_and_validate(
@@ -389,8 +390,9 @@ class Issuer:
     ) -> tuple[JWS, Any]:
         """Async twin of :meth:`verify_and_validate`; key fetches never block the loop."""
         validator, ts = self._validation_at(now)
-        jws = await self.aunsafe_verify(token)
-        return jws, self._claims(jws, validator, claims_type or self._claims_type, ts)
+        parts = self._parse(token)
+        jws = self._verified(parts, await self._keys.aget_keys(parts[5]))
+        return jws, self._claims(parts, validator, claims_type or self._claims_type, ts)
 
     def _validation_at(self, now: Now) -> tuple[Validator, float]:
         """The validator (checked before the token) and the time to validate at."""
@@ -402,9 +404,13 @@ class Issuer:
         return self._validator, _time() if now is None else to_timestamp(now)
 
     @staticmethod
-    def _claims(jws: JWS, validator: Validator, claims_type: type[Any] | None, ts: float) -> Any:
-        typ = jws.header.get("typ")
-        return validated_claims(jws.payload, typ, validator, claims_type or AccessClaims, ts)
+    def _claims(
+        parts: Parts, validator: Validator, claims_type: type[Any] | None, ts: float
+    ) -> Any:
+        # The payload dict itself, not the verified JWS's read-only view of it:
+        # through the view, each of the claims builder's lookups is a method call.
+        typ = parts[0].get("typ")
+        return validated_claims(parts[1], typ, validator, claims_type or AccessClaims, ts)
 
 
 def validated_claims(

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from bearerguard import AccessClaims, ClaimSources, StandardClaims, Validator
 from bearerguard._builder import from_plan, make_builder, plan
+from bearerguard._converters import MAX_SCOPE_SETS, SCOPE_SETS
 from bearerguard._encoding import b64url_encode, json_object, object_fast
 from bearerguard._errors import BearerGuardError, InvalidClaims
 from bearerguard._jws import _parse_fast, _parse_strict, decode, parse
@@ -305,6 +306,32 @@ def test_post_init_classes_are_built_through_init() -> None:
     """A __post_init__ runs: such classes never take the direct builder."""
     claims = PostInitClaims.from_payload({"sub": "ada"})
     assert claims.shout == "ADA"
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        pytest.param(make_builder(AccessClaims), id="generated builder"),
+        pytest.param(lambda p: from_plan(AccessClaims, plan(AccessClaims), p), id="general path"),
+    ],
+)
+def test_tokens_with_the_same_scope_string_share_one_scopes_set(build: Any) -> None:
+    """The set of a scope string seen before is reused, not built again (and not held twice)."""
+    first = build({"sub": "ada", "scope": "orders:read  orders:write"})
+    second = build({"sub": "bob", "scope": "orders:read  orders:write"})
+    assert first.scopes == frozenset({"orders:read", "orders:write"})
+    assert second.scopes is first.scopes
+
+
+def test_remembered_scope_strings_stay_bounded() -> None:
+    """Past MAX_SCOPE_SETS distinct strings the memory starts over; long strings are not kept."""
+    build = make_builder(AccessClaims)
+    for n in range(MAX_SCOPE_SETS + 10):
+        assert build({"scope": f"s{n} read"}).scopes == {f"s{n}", "read"}
+        assert len(SCOPE_SETS) <= MAX_SCOPE_SETS
+    long_scope = " ".join(f"scope-{n}" for n in range(100))
+    assert build({"scope": long_scope}).scopes == set(long_scope.split())
+    assert long_scope not in SCOPE_SETS
 
 
 # -- the cache's time window ---------------------------------------------------------------
