@@ -96,6 +96,15 @@ def _duplicate_jwk(key: DPoPKey, token: str) -> str:
     return _raw_proof(key, header, json.dumps(payload).encode())
 
 
+def _header(alg: str, jwk: dict[str, str]) -> bytes:
+    return json.dumps({"typ": "dpop+jwt", "alg": alg, "jwk": jwk}).encode()
+
+
+def _payload(token: str) -> bytes:
+    claims = {"jti": "raw", "htm": "GET", "htu": URL, "iat": int(time.time()), "ath": _ath(token)}
+    return json.dumps(claims).encode()
+
+
 def _ath(token: str) -> str:
     return b64url_encode(hashlib.sha256(token.encode("ascii")).digest())
 
@@ -124,6 +133,23 @@ def _ath(token: str) -> str:
             _duplicate_jwk,
             "DPoP proof: token header: duplicate JSON member name 'jwk'",
             id="jwk-named-twice",
+        ),
+        pytest.param(
+            lambda key, token: _raw_proof(
+                key, _header("ES256", DPoPKey("RS256").jwk), _payload(token)
+            ),
+            "DPoP proof algorithm 'ES256' does not fit its jwk",
+            id="alg-es256-with-an-rsa-jwk",
+        ),
+        pytest.param(
+            lambda key, token: _raw_proof(key, _header("EdDSA", key.jwk), _payload(token)),
+            "DPoP proof algorithm 'EdDSA' does not fit its jwk",
+            id="alg-eddsa-with-an-ec-jwk",
+        ),
+        pytest.param(
+            _proof(url="https://api.example.com/x%2F..%2Forders"),
+            "DPoP proof htu does not match the request URL",
+            id="htu-encoded-slashes-are-no-segments",
         ),
         pytest.param(
             _proof(headers={"crit": ["exp"]}),
