@@ -8,8 +8,11 @@ Three keys under one hash tag (one Redis Cluster slot), written only by
 * ``{prefix}{deny}:x``, a sorted set of the same fields scored by
   ``expires_ms``: each write first drops the entries whose time has passed,
   and both keys expire with their last entry (``PEXPIRE``);
-* ``{prefix}{deny}:v``, a counter every write increments: a process reloads
-  the hash only when it changed, so an idle deny list costs one ``GET``.
+* ``{prefix}{deny}:v``, the list's version, a hash: ``epoch``, random, set
+  when the key is created, and ``n``, which every write increments. A process
+  reloads the entries only when the version changed, so an idle deny list
+  costs one ``HMGET``; the epoch tells a list that Redis lost and rebuilt
+  apart from the one a process copied, whatever their counts.
 
 :class:`DenyList` is what a process keeps of it: ``{value: before}`` per
 kind, so a check is three dictionary lookups. Redis is not trusted more than
@@ -27,7 +30,7 @@ from typing import Any
 from ._errors import TokenRevoked
 from .claims import StandardClaims
 
-__all__ = ["EXPIRY_MARGIN", "WRITE_SCRIPT", "DenyList", "deny_list_keys", "text"]
+__all__ = ["EXPIRY_MARGIN", "WRITE_SCRIPT", "DenyList", "deny_list_keys", "text", "version_of"]
 
 #: Seconds every entry is kept beyond the last ``exp`` it covers, so a
 #: verifier's leeway (60 s by default) cannot outlive the entry.
@@ -36,7 +39,7 @@ EXPIRY_MARGIN = 300.0
 logger = logging.getLogger("bearerguard.revocation")
 _KINDS = {"j": "jti", "s": "sub", "c": "client_id"}
 
-# KEYS: hash, sorted set, counter. ARGV: now_ms, field, before_ms, expires_ms.
+# KEYS: hash, sorted set, version. ARGV: now_ms, field, before_ms, expires_ms, a new epoch.
 # An existing entry is widened, never narrowed: a later revocation with an
 # earlier `before` does not un-revoke tokens.
 WRITE_SCRIPT = """
@@ -68,14 +71,21 @@ if #last > 0 then
   redis.call('PEXPIRE', KEYS[1], ttl)
   redis.call('PEXPIRE', KEYS[2], ttl)
 end
-redis.call('INCR', KEYS[3])
+redis.call('HSETNX', KEYS[3], 'epoch', ARGV[5])
+redis.call('HINCRBY', KEYS[3], 'n', 1)
 return stored
 """
 
 
 def deny_list_keys(prefix: str) -> tuple[str, str, str]:
-    """The hash, the sorted set and the counter of the deny list under *prefix*."""
+    """The entries, their expiry times and the version of the deny list under *prefix*."""
     return (f"{prefix}{{deny}}:e", f"{prefix}{{deny}}:x", f"{prefix}{{deny}}:v")
+
+
+def version_of(reply: Any) -> str | None:
+    """The version from ``HMGET <version key> epoch n`` (``None``: no list)."""
+    epoch, count = reply
+    return None if count is None else f"{text(epoch)}:{text(count)}"
 
 
 def text(value: Any) -> str:

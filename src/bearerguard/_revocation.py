@@ -17,7 +17,7 @@ connection, the clocks, the lock and the failure policy.
 
 Each process keeps the list as a snapshot in memory; a check is three
 dictionary lookups. The snapshot is reloaded when it is older than
-``staleness`` seconds (one ``GET`` of the counter, and the hash when it
+``staleness`` seconds (one ``HMGET`` of its version, and the entries when it
 moved), so a revocation takes effect on every process within ``staleness``
 seconds, and Redis sees at most one round trip per process per ``staleness``
 seconds, never one per request.
@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -35,7 +36,7 @@ from datetime import datetime
 from typing import Any
 
 from ._clock import MonotonicClock, WallClock
-from ._deny_list import EXPIRY_MARGIN, WRITE_SCRIPT, DenyList, deny_list_keys, text
+from ._deny_list import EXPIRY_MARGIN, WRITE_SCRIPT, DenyList, deny_list_keys, version_of
 from ._errors import ConfigurationError, RevocationUnavailable
 from ._redis_link import RedisLink, RedisUnavailable
 from .claims import StandardClaims
@@ -62,6 +63,7 @@ LOGGER_NAME = "bearerguard.revocation"
 logger = logging.getLogger(LOGGER_NAME)
 _WARN_EVERY = 60.0  # seconds between two "deny list unavailable" warnings
 _MAX_VALUE = 1024  # characters of a jti, sub or client_id
+_VERSION = ("epoch", "n")  # the fields of the version key
 
 
 def _seconds(value: float | datetime, name: str) -> float:
@@ -254,7 +256,13 @@ class Revocations:
 
     def _write(self, kind: str, value: str, before: float, expires: float) -> bool:
         now_ms = math.floor(self._clock() * 1000)
-        args = [now_ms, f"{kind}:{value}", math.ceil(before * 1000), math.ceil(expires * 1000)]
+        args = [
+            now_ms,
+            f"{kind}:{value}",
+            math.ceil(before * 1000),
+            math.ceil(expires * 1000),
+            secrets.token_hex(8),  # the epoch, if this write creates the list
+        ]
         keys = list(self._keys)
         try:
             stored = self._run(
@@ -331,23 +339,23 @@ class Revocations:
         started = self._monotonic()
         current = self._snapshot
         try:
-            version = self._run(lambda client: client.get(version_key))
-            if version is None:  # nothing was ever revoked
+            version = version_of(self._run(lambda client: client.hmget(version_key, _VERSION)))
+            if version is None:  # nothing was ever revoked (or Redis lost the list)
                 return DenyList(None, started)
-            if text(version) == current.version:
+            if version == current.version:
                 return current.reloaded(started)
-            version, entries = self._run(lambda client: _read_all(client, version_key, entries_key))
+            reply, entries = self._run(lambda client: _read_all(client, version_key, entries_key))
         except Exception as exc:  # redis.RedisError, OSError, RedisUnavailable
             raise RevocationUnavailable(
                 f"cannot read the deny list from Redis ({_reason(exc)})", retry_after=5
             ) from None
-        return DenyList.parse(None if version is None else text(version), entries, started)
+        return DenyList.parse(version_of(reply), entries, started)
 
 
 def _read_all(client: Any, version_key: str, entries_key: str) -> list[Any]:
     """The version and every entry, read together (one MULTI/EXEC)."""
     with client.pipeline(transaction=True) as pipe:
-        pipe.get(version_key)
+        pipe.hmget(version_key, _VERSION)
         pipe.hgetall(entries_key)
         return list(pipe.execute())
 
