@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import hmac
 import json
 import math
 import threading
@@ -74,6 +75,7 @@ class Introspector(Generic[C]):
         "_lock",
         "_memory",
         "_prefix",
+        "_record_key",
         "_redis",
         "_validator",
     )
@@ -100,6 +102,7 @@ class Introspector(Generic[C]):
         # answers (it may be allowed to see other tokens) are never read.
         scope = hashlib.sha256(f"{config.issuer}\0{config.client_id}".encode()).hexdigest()[:16]
         self._prefix = f"bearerguard:introspection:{scope}:"
+        self._record_key = _record_key(config)
 
     @property
     def config(self) -> Introspection:
@@ -241,7 +244,10 @@ class Introspector(Generic[C]):
         # Redis is trusted no more than the endpoint: the stored answer is parsed
         # and typed again, and anything odd is ignored (the endpoint is asked).
         try:
-            record = json.loads(stored)
+            mac, _, body = bytes(stored).partition(b".")
+            if not hmac.compare_digest(mac, self._mac(body)):
+                raise ValueError("not written by this API's verifiers (no valid MAC)")
+            record = json.loads(body)
             deadline = record["until"]
             document = record["answer"]
             if not isinstance(deadline, float | int) or not isinstance(document, dict):
@@ -257,13 +263,37 @@ class Introspector(Generic[C]):
             return None
         return (float(deadline), answer)
 
+    def _mac(self, body: bytes) -> bytes:
+        return hmac.new(self._record_key, body, hashlib.sha256).hexdigest().encode()
+
     def _to_redis(self, key: bytes, document: dict[str, Any], deadline: float, t: float) -> None:
         redis = self._redis
         if redis is None:
             return
         name = self._prefix + key.hex()
-        value = json.dumps({"until": deadline, "answer": document}, separators=(",", ":"))
+        body = json.dumps({"until": deadline, "answer": document}, separators=(",", ":")).encode()
+        value = self._mac(body) + b"." + body
         milliseconds = max(1, math.ceil((deadline - t) * 1000))
         # Redis down: the answer stays in this process's memory only.
         with contextlib.suppress(RedisUnavailable):
             redis.run(lambda client: client.set(name, value, px=milliseconds))
+
+
+def _record_key(config: Introspection) -> bytes:
+    """The key of the MAC on this API's records in Redis, from its own credentials.
+
+    Whoever can write to Redis could otherwise store an active answer for a
+    token of their making; the processes of one API share its client secret
+    or private key, a Redis client does not.
+    """
+    if config.client_secret is not None:
+        secret = config.client_secret.encode("utf-8", "surrogatepass")
+    else:
+        from cryptography.hazmat.primitives import serialization
+
+        secret = config._signing_key.private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    return hmac.new(b"bearerguard introspection records", secret, hashlib.sha256).digest()

@@ -10,11 +10,14 @@ an accepted token.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,6 +32,7 @@ from bearerguard import (
     Validator,
     Verifier,
 )
+from tests.issuing.redis_server import redis_server
 
 AUDIENCE = "api://orders"
 TOKEN = "opaque-token-of-the-victim"
@@ -222,3 +226,81 @@ def test_inactive_answer_for_one_token_is_not_reused_for_another(endpoint: Endpo
         verifier.verify(TOKEN + "x")
     assert caught.value.description == "token is not active"
     assert verifier.verify(TOKEN).sub == "alice"  # its own answer, from the cache
+
+
+def _ec_pem() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    return (
+        ec.generate_private_key(ec.SECP256R1())
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize(
+    "credentials",
+    [
+        pytest.param({"client_secret": "orders-api-secret"}, id="client-secret"),
+        pytest.param(
+            {"client_auth": "private_key_jwt", "private_key": _ec_pem()}, id="private-key-jwt"
+        ),
+    ],
+)
+def test_an_answer_planted_in_redis_admits_no_token(
+    endpoint: Endpoint,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    credentials: dict[str, Any],
+) -> None:
+    """A well-formed active answer written into Redis by someone else is ignored: the endpoint
+    decides. The fleet's records carry a MAC under a key from the API's own credentials."""
+    import redis
+
+    endpoint.body = json.dumps({"active": False}).encode()  # the server knows no such token
+    config = Introspection(
+        issuer=endpoint.url,
+        endpoint=endpoint.url + "/introspect",
+        client_id="orders-api",
+        validator=Validator(aud=AUDIENCE),
+        cache_ttl=60,
+        **credentials,
+    )
+    token = "made-up-by-whoever-can-write-redis"
+    scope = hashlib.sha256(f"{endpoint.url}\0orders-api".encode()).hexdigest()[:16]
+    name = f"bearerguard:introspection:{scope}:" + hashlib.sha256(token.encode()).hexdigest()
+    planted = {"active": True, "sub": "admin", "aud": AUDIENCE, "exp": int(time.time()) + 30}
+    with redis_server(tmp_path) as url:
+        client = redis.Redis.from_url(url)
+        client.set(name, json.dumps({"until": time.time() + 30, "answer": planted}), px=30_000)
+        client.close()
+        caplog.set_level(logging.WARNING, logger="bearerguard.introspection")
+        with pytest.raises(InvalidToken) as caught:
+            Verifier([], introspection=config, redis_url=url).verify(token)
+    assert caught.value.description == "token is not active"
+    assert any("unusable introspection answer in Redis" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.redis
+def test_the_fleets_own_answers_are_still_shared(endpoint: Endpoint, tmp_path: Path) -> None:
+    """Two verifiers with the same credentials: the second takes the first's answer."""
+    endpoint.body = json.dumps(_good(endpoint)).encode()
+    config = Introspection(
+        issuer=endpoint.url,
+        endpoint=endpoint.url + "/introspect",
+        client_id="orders-api",
+        client_secret="orders-api-secret",
+        validator=Validator(aud=AUDIENCE),
+        cache_ttl=60,
+    )
+    token = "shared-between-processes"
+    with redis_server(tmp_path) as url:
+        assert Verifier([], introspection=config, redis_url=url).verify(token).sub == "alice"
+        endpoint.body = json.dumps({"active": False}).encode()
+        assert Verifier([], introspection=config, redis_url=url).verify(token).sub == "alice"
