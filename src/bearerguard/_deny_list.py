@@ -6,8 +6,8 @@ Three keys under one hash tag (one Redis Cluster slot), written only by
 * ``{prefix}{deny}:e``, a hash: field ``j:<jti>``, ``s:<sub>`` or
   ``c:<client_id>``, value ``"<before_ms> <expires_ms>"``;
 * ``{prefix}{deny}:x``, a sorted set of the same fields scored by
-  ``expires_ms``: each write first drops the entries whose time has passed,
-  and both keys expire with their last entry (``PEXPIRE``);
+  ``expires_ms``: each write first drops entries whose time has passed (at
+  most 1,000), and both keys expire with their last entry (``PEXPIRE``);
 * ``{prefix}{deny}:v``, the list's version, a hash: ``epoch``, random, set
   when the key is created, and ``n``, which every write increments. A process
   reloads the entries only when the version changed, so an idle deny list
@@ -44,10 +44,12 @@ _KINDS = {"j": "jti", "s": "sub", "c": "client_id"}
 # earlier `before` does not un-revoke tokens.
 WRITE_SCRIPT = """
 local now = tonumber(ARGV[1])
-local old = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)
-if #old > 0 then
-  redis.call('HDEL', KEYS[1], unpack(old))
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+-- At most 1,000 expired entries per write, one by one: the script's time stays
+-- bounded, and no reply is unpacked onto Lua's stack (8,000 values at most).
+local old = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 1000)
+for _, field in ipairs(old) do
+  redis.call('HDEL', KEYS[1], field)
+  redis.call('ZREM', KEYS[2], field)
 end
 local before = tonumber(ARGV[3])
 local expires = tonumber(ARGV[4])

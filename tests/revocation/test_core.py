@@ -525,3 +525,21 @@ def test_a_revocation_after_redis_restarted_empty_is_seen_even_if_the_count_repe
     monotonic.advance(DEFAULT_STALENESS + 0.001)
     with pytest.raises(TokenRevoked):
         verifier.verify(local_issuer.mint(sub="bob", iat=int(time.time()) - 10))
+
+
+def test_a_write_prunes_at_most_a_thousand_expired_entries_and_never_fails_on_many(
+    redis_url: str, prefix: str, redis_client: Any
+) -> None:
+    """9,000 expired entries: each write drops 1,000 of them (a bounded script), and succeeds."""
+    wall = FakeClock(start=time.time())
+    entries, by_expiry = f"{prefix}{{deny}}:e", f"{prefix}{{deny}}:x"
+    with redis_client.pipeline(transaction=False) as pipe:
+        for n in range(9000):
+            pipe.hset(entries, f"j:old-{n}", "1 2")
+            pipe.zadd(by_expiry, {f"j:old-{n}": 2})
+        pipe.execute()
+    revocations = Revocations.from_url(redis_url, prefix=prefix, clock=wall)
+    assert revocations.revoke_subject("alice") is True
+    assert (redis_client.hlen(entries), redis_client.zcard(by_expiry)) == (8001, 8001)
+    assert revocations.revoke_subject("bob") is True
+    assert (redis_client.hlen(entries), redis_client.zcard(by_expiry)) == (7002, 7002)
