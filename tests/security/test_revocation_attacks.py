@@ -104,7 +104,7 @@ def _replace_deny_list_with_a_string(redis_url: str, prefix: str) -> None:
     client = redis.Redis.from_url(redis_url)
     client.delete(f"{prefix}{{deny}}:e")
     client.set(f"{prefix}{{deny}}:e", "not a hash")
-    client.incr(f"{prefix}{{deny}}:v")
+    client.hincrby(f"{prefix}{{deny}}:v", "n", 1)  # the version: a hash (epoch, n)
     client.close()
 
 
