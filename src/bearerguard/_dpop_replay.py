@@ -117,7 +117,10 @@ class RedisReplayCache:
         name = self._prefix + hashlib.sha256(key.encode("utf-8")).hexdigest()
         px = max(1, int(ttl * 1000))
         if self._link is None:
-            return bool(self._client.set(name, b"1", nx=True, px=px))
+            try:
+                return bool(self._client.set(name, b"1", nx=True, px=px))
+            except Exception:  # redis.RedisError, OSError: the check cannot be made
+                raise KeySetUnavailable("DPoP replay cache unavailable", retry_after=5) from None
         try:
             return bool(self._link.run(lambda client: client.set(name, b"1", nx=True, px=px)))
         except RedisUnavailable:

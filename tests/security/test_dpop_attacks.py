@@ -25,6 +25,7 @@ from bearerguard import (
     DPoPRequest,
     InvalidDPoPProof,
     InvalidToken,
+    KeySetUnavailable,
     MemoryReplayCache,
     RedisReplayCache,
     UseDPoPNonce,
@@ -481,3 +482,41 @@ def test_host_header_of_host_and_port_is_the_request_url(
             "GET", "/token", [("Host", host), ("Authorization", f"DPoP {token}"), ("DPoP", proof)]
         )
     assert answer.status == 200
+
+
+# -- a replay cache that cannot answer ---------------------------------------------
+
+
+def _dead_redis_cache() -> RedisReplayCache:
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    # Port 9 (discard) on loopback: connection refused at once, and not retried.
+    client = redis.Redis(host="127.0.0.1", port=9, retry=Retry(NoBackoff(), 0))
+    return RedisReplayCache(client)
+
+
+def test_replay_cache_client_that_fails_refuses_with_503(issuer: LocalIssuer, key: DPoPKey) -> None:
+    """RedisReplayCache(your own client) with Redis down: 503, never a skipped check or a crash."""
+    verifier = _verifier(issuer, dpop_policy=DPoPPolicy(replay_cache=_dead_redis_cache()))
+    token = issuer.mint(cnf=key.cnf)
+    with pytest.raises(KeySetUnavailable) as caught:
+        verifier.verify(
+            token, dpop=DPoPRequest("GET", URL, (key.proof("GET", URL, access_token=token),))
+        )
+    assert (caught.value.status, caught.value.retry_after) == (503, 5)
+    assert caught.value.description == "DPoP replay cache unavailable"
+
+
+@pytest.mark.parametrize("adapter", ["starlette", "flask"])
+def test_replay_cache_client_that_fails_is_a_503_in_adapters(
+    issuer: LocalIssuer, key: DPoPKey, adapter: str
+) -> None:
+    """The same through an adapter: 503 with Retry-After, not a server error."""
+    token = issuer.mint(cnf=key.cnf)
+    proof = key.proof("GET", "https://api.example.com/token", access_token=token)
+    mapping = {**_mapping(issuer.url), "DPOP_POLICY": {"REPLAY_CACHE": _dead_redis_cache()}}
+    with open_dpop_client(adapter, mapping) as send:
+        answer = send("GET", "/token", [("Authorization", f"DPoP {token}"), ("DPoP", proof)])
+    assert answer.status == 503
