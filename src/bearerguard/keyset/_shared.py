@@ -37,6 +37,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import json
 import logging
 import math
 import secrets
@@ -464,6 +465,4 @@ def _int_header(value: str | None) -> int:
 
 
 def _json(value: dict[str, Any]) -> str:
-    import json
-
     return json.dumps(value, separators=(",", ":"), allow_nan=False)
