@@ -520,3 +520,12 @@ def test_replay_cache_client_that_fails_is_a_503_in_adapters(
     with open_dpop_client(adapter, mapping) as send:
         answer = send("GET", "/token", [("Authorization", f"DPoP {token}"), ("DPoP", proof)])
     assert answer.status == 503
+
+
+def test_token_whose_jkt_is_not_ascii_is_refused(issuer: LocalIssuer, key: DPoPKey) -> None:
+    """A cnf.jkt that cannot be a thumbprint (non-ASCII) matches no proof: 401, not a crash."""
+    token = issuer.mint(cnf={"jkt": "é" * 43})
+    proof = key.proof("GET", URL, access_token=token)
+    with pytest.raises(InvalidToken) as caught:
+        _verifier(issuer).verify(token, dpop=DPoPRequest("GET", URL, (proof,)))
+    assert caught.value.description == "token is not DPoP-bound (no cnf.jkt) but was sent as DPoP"
