@@ -23,6 +23,7 @@ import hashlib
 import hmac
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ._algorithms import ALGORITHMS
 from ._dpop_replay import MemoryReplayCache, RedisReplayCache, ReplayCache
@@ -199,12 +200,12 @@ class DPoPPolicy:
         url: str,
         access_token: str,
         now: float,
-    ) -> tuple[str, str]:
+    ) -> tuple[str, Replay]:
         """Check the request's ``DPoP`` header value(s) (RFC 9449 §4.3).
 
-        Returns ``(jkt, replay_key)``: the RFC 7638 thumbprint of the proof's
-        key and the key to record in the replay cache (the caller records it
-        last, once every other check passed). Raises
+        Returns ``(jkt, replay)``: the RFC 7638 thumbprint of the proof's
+        key and the :class:`Replay` entry to record in the replay cache (the
+        caller records it last, once every other check passed). Raises
         :class:`~bearerguard.InvalidDPoPProof` naming the failed check, or
         :class:`~bearerguard.UseDPoPNonce` when a current nonce is needed.
         """
@@ -260,7 +261,9 @@ class DPoPPolicy:
         nonces = self._nonces
         if nonces is not None and not nonces.accepts(payload.get("nonce"), now):
             raise UseDPoPNonce("DPoP proof needs the server's current nonce", nonces.current(now))
-        return jkt, f"{jkt}:{jti}"
+        # Remembered exactly as long as this proof's iat can be accepted, so a cache that
+        # must forget an id early knows until when that id's proof stays dangerous.
+        return jkt, Replay(f"{jkt}:{jti}", max(1.0, iat + self.max_age + self.leeway - now))
 
     def _key(self, h64: str, jwk: object) -> tuple[PublicJWK, str]:
         """The proof's public key and its thumbprint, parsed once per distinct header."""
@@ -278,6 +281,17 @@ class DPoPPolicy:
             self._keys.clear()
         self._keys[h64] = found
         return found
+
+
+class Replay(NamedTuple):
+    """A proof's entry in the replay cache: its key and how long it must be remembered.
+
+    ``ttl`` runs until the proof's ``iat`` can no longer be accepted
+    (``iat + max_age + leeway``), never less than a second.
+    """
+
+    key: str
+    ttl: float
 
 
 def access_token_hash(token: str) -> str:

@@ -21,6 +21,9 @@ from ._redis_link import RedisLink, RedisUnavailable
 __all__ = ["MemoryReplayCache", "RedisReplayCache", "ReplayCache", "ReplayCacheUnavailable"]
 
 
+_UNAVAILABLE = "DPoP replay cache unavailable"
+
+
 class ReplayCacheUnavailable(KeySetUnavailable):
     """The replay cache did not answer: the proof cannot be checked, so 503, never accepted."""
 
@@ -42,15 +45,20 @@ class ReplayCache(Protocol):
 class MemoryReplayCache:
     """A bounded in-process :class:`ReplayCache` (the default).
 
-    Holds at most *max_entries* ids; past that the oldest entries are dropped
-    first, so size it to at least the proofs one instance accepts within
-    the policy's ``max_age`` plus twice its ``leeway`` (100,000 by default, a
-    few tens of MB). It protects one process only: with several instances,
-    use :class:`RedisReplayCache`. *clock* returns POSIX seconds (tests pass
-    a fake one).
+    Holds at most *max_entries* ids (100,000 by default, a few tens of MB).
+    When full it drops the oldest, but never reopens a proof: it remembers
+    until when the dropped ids had to be kept, and until then refuses every
+    new id whose own *ttl* ends no later (the ttl of a proof runs to the end
+    of its ``iat`` window, so a replayed proof has the ttl it had the first
+    time). A flood of valid proofs therefore shortens the ``iat`` window
+    fresh proofs must fall in; it never lets a used proof in again. Size it
+    to the proofs one instance accepts within ``max_age`` plus twice
+    ``leeway``. It protects one process only: with several instances, use
+    :class:`RedisReplayCache`. *clock* returns POSIX seconds (tests pass a
+    fake one).
     """
 
-    __slots__ = ("_clock", "_entries", "_lock", "max_entries")
+    __slots__ = ("_clock", "_entries", "_forgotten_until", "_lock", "max_entries")
 
     def __init__(self, max_entries: int = 100_000, *, clock: Any = None) -> None:
         if isinstance(max_entries, bool) or not isinstance(max_entries, int) or max_entries < 1:
@@ -58,24 +66,29 @@ class MemoryReplayCache:
         self.max_entries = max_entries
         self._clock = clock or time.time
         self._entries: OrderedDict[str, float] = OrderedDict()
+        self._forgotten_until = 0.0  # the latest expiry of an id dropped before it expired
         self._lock = threading.Lock()
 
     def first_use(self, key: str, ttl: float) -> bool:
-        """Record *key* for *ttl* seconds; ``False`` if it is recorded and not expired."""
+        """Record *key* for *ttl* seconds; ``False`` if it is (or may have been) recorded."""
         now = self._clock()
+        expires_at = now + ttl
         entries = self._entries
         with self._lock:
             expires = entries.get(key)
             if expires is not None and expires > now:
                 return False
-            entries[key] = now + ttl
+            if expires is None and expires_at <= self._forgotten_until:
+                return False  # may be an id dropped while full: refused, never reopened
+            entries[key] = expires_at
             entries.move_to_end(key)
             if len(entries) > self.max_entries:
-                # Expired ids first (they sit at the front: the ttl is one value per policy).
                 while entries and next(iter(entries.values())) <= now:
-                    entries.popitem(last=False)
+                    entries.popitem(last=False)  # expired ids first
                 while len(entries) > self.max_entries:
-                    entries.popitem(last=False)
+                    _, dropped = entries.popitem(last=False)
+                    if dropped > self._forgotten_until:
+                        self._forgotten_until = dropped
             return True
 
     def __len__(self) -> int:
@@ -120,8 +133,8 @@ class RedisReplayCache:
             try:
                 return bool(self._client.set(name, b"1", nx=True, px=px))
             except Exception:  # redis.RedisError, OSError: the check cannot be made
-                raise KeySetUnavailable("DPoP replay cache unavailable", retry_after=5) from None
+                raise ReplayCacheUnavailable(_UNAVAILABLE, retry_after=5) from None
         try:
             return bool(self._link.run(lambda client: client.set(name, b"1", nx=True, px=px)))
         except RedisUnavailable:
-            raise ReplayCacheUnavailable("DPoP replay cache unavailable", retry_after=5) from None
+            raise ReplayCacheUnavailable(_UNAVAILABLE, retry_after=5) from None

@@ -44,7 +44,14 @@ from time import time as _time
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from ._confirmation import confirmation_failures
-from ._dpop import DPOP_MODES, DPoPPolicy, DPoPRequest, MemoryReplayCache, RedisReplayCache
+from ._dpop import (
+    DPOP_MODES,
+    DPoPPolicy,
+    DPoPRequest,
+    MemoryReplayCache,
+    RedisReplayCache,
+    Replay,
+)
 from ._errors import (
     AlgorithmNotAllowed,
     BearerGuardError,
@@ -696,7 +703,7 @@ class Verifier(Generic[C]):
         token: str = "",
         t: float = 0.0,
         dpop: DPoPRequest | None = None,
-    ) -> str | None:
+    ) -> Replay | None:
         """Refuse *claims* unless the request satisfies every member of their ``cnf``.
 
         RFC 7800 §3.1: ``cnf`` binds the token to a key; a thief without the
@@ -732,8 +739,8 @@ class Verifier(Generic[C]):
 
     def _dpop_proof(
         self, claims: StandardClaims, token: str, t: float, dpop: DPoPRequest | None
-    ) -> tuple[str | None, str | None]:
-        """``(jkt, replay key)`` of the request's DPoP proof, ``(None, None)`` without one."""
+    ) -> tuple[str | None, Replay | None]:
+        """``(jkt, replay entry)`` of the request's DPoP proof, ``(None, None)`` without one."""
         if self._dpop is None:
             if dpop is not None:
                 raise InvalidToken("DPoP is not accepted here (the verifier has dpop='off')")
@@ -752,22 +759,22 @@ class Verifier(Generic[C]):
             raise InvalidToken("token is not DPoP-bound (no cnf.jkt) but was sent as DPoP")
         return jkt, replay
 
-    def _record(self, replay: str | None) -> None:
+    def _record(self, replay: Replay | None) -> None:
         """Record a DPoP proof as used; refuse it if it was used before (RFC 9449 §11.1)."""
         if replay is not None:
             policy = self._dpop[1]  # type: ignore[index]
-            if not policy.cache.first_use(replay, policy.replay_ttl):
+            if not policy.cache.first_use(replay.key, replay.ttl):
                 raise InvalidDPoPProof("DPoP proof has been used before (jti replay)")
 
-    async def _arecord(self, replay: str | None) -> None:
+    async def _arecord(self, replay: Replay | None) -> None:
         """:meth:`_record` off the event loop unless the cache is in memory."""
         if replay is not None:
             policy = self._dpop[1]  # type: ignore[index]
             cache = policy.cache
             if isinstance(cache, MemoryReplayCache):
-                used = cache.first_use(replay, policy.replay_ttl)
+                used = cache.first_use(replay.key, replay.ttl)
             else:
-                used = await asyncio.to_thread(cache.first_use, replay, policy.replay_ttl)
+                used = await asyncio.to_thread(cache.first_use, replay.key, replay.ttl)
             if not used:
                 raise InvalidDPoPProof("DPoP proof has been used before (jti replay)")
 

@@ -129,11 +129,23 @@ def test_each_default_algorithm_is_accepted(local_issuer: LocalIssuer, alg: str)
 
 
 def test_memory_replay_cache_is_bounded() -> None:
-    """Past max_entries the oldest ids are dropped first."""
+    """Past max_entries the oldest ids are dropped first, and a dropped id is not reopened."""
     cache = MemoryReplayCache(max_entries=2, clock=lambda: 1000.0)
     assert [cache.first_use(k, 60) for k in ("a", "b", "c")] == [True, True, True]
     assert len(cache) == 2
-    assert (cache.first_use("b", 60), cache.first_use("a", 60)) == (False, True)
+    assert (cache.first_use("b", 60), cache.first_use("a", 60)) == (False, False)
+
+
+def test_a_full_memory_replay_cache_takes_ids_whose_window_ends_later() -> None:
+    """Once ids were dropped, a new id is taken only if its ttl ends after theirs did."""
+    now = [1000.0]
+    cache = MemoryReplayCache(max_entries=1, clock=lambda: now[0])
+    assert cache.first_use("a", 60)
+    assert cache.first_use("b", 60)  # drops "a", remembered until 1060
+    assert not cache.first_use("a", 60)  # "a" replayed: its window ends at 1060 too
+    assert not cache.first_use("c", 59)  # a proof whose window ends sooner may be a dropped one
+    now[0] = 1001.0
+    assert cache.first_use("d", 60)  # a fresher proof (window to 1061) is taken
 
 
 def test_memory_replay_cache_forgets_after_ttl() -> None:

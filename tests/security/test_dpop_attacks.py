@@ -321,6 +321,25 @@ def test_refused_proof_does_not_burn_its_id(issuer: LocalIssuer, key: DPoPKey) -
     assert verifier.verify(token, dpop=DPoPRequest("GET", URL, (right,))).sub
 
 
+def test_flooding_the_replay_cache_does_not_reopen_a_used_proof(issuer: LocalIssuer) -> None:
+    """A client filling the in-memory replay cache with its own valid proofs cannot make it
+    forget a victim's proof and then replay that proof within its iat window."""
+    policy = DPoPPolicy(replay_cache=MemoryReplayCache(max_entries=3))
+    verifier = _verifier(issuer, dpop_policy=policy)
+    victim, mallory = DPoPKey(), DPoPKey()
+    victim_token, mallory_token = issuer.mint(cnf=victim.cnf), issuer.mint(cnf=mallory.cnf)
+    captured = DPoPRequest("GET", URL, (victim.proof("GET", URL, access_token=victim_token),))
+    verifier.verify(victim_token, dpop=captured)
+    for _ in range(3):
+        own = mallory.proof("GET", URL, access_token=mallory_token)
+        verifier.verify(mallory_token, dpop=DPoPRequest("GET", URL, (own,)))
+    with pytest.raises(InvalidDPoPProof):
+        verifier.verify(victim_token, dpop=captured)
+    time.sleep(1.1)  # proofs' iat are whole seconds: a fresh one ends its window later
+    fresh = victim.proof("GET", URL, access_token=victim_token)
+    assert verifier.verify(victim_token, dpop=DPoPRequest("GET", URL, (fresh,))).sub
+
+
 @pytest.mark.parametrize(
     "nonce",
     [
