@@ -27,6 +27,8 @@ _UNAVAILABLE = "DPoP replay cache unavailable"
 class ReplayCacheUnavailable(KeySetUnavailable):
     """The replay cache did not answer: the proof cannot be checked, so 503, never accepted."""
 
+    unavailable = _UNAVAILABLE
+
 
 @runtime_checkable
 class ReplayCache(Protocol):

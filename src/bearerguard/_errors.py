@@ -235,6 +235,9 @@ class KeySetUnavailable(BearerGuardError):
 
     code = "temporarily_unavailable"
     status = 503
+    #: What the client is told (the description above is for logs): which
+    #: server-side part did not answer, never why.
+    unavailable = "signing keys unavailable"
 
     def __init__(self, description: str, *, retry_after: int = 30) -> None:
         super().__init__(description)
@@ -249,6 +252,8 @@ class RevocationUnavailable(KeySetUnavailable):
     :class:`KeySetUnavailable`, so every adapter answers it the same way:
     503 with ``Retry-After``; the token may be fine.
     """
+
+    unavailable = "token revocation list unavailable"
 
 
 class FetchError(KeySetUnavailable):
@@ -269,6 +274,8 @@ class IntrospectionUnavailable(KeySetUnavailable):
     token may be fine, and it is never accepted nor refused with 401 on such
     an answer.
     """
+
+    unavailable = "token introspection unavailable"
 
     def __init__(self, description: str, *, retry_after: int = 10) -> None:
         super().__init__(description, retry_after=retry_after)

@@ -20,13 +20,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
-from ._dpop_replay import ReplayCacheUnavailable
 from ._errors import (
     BearerGuardError,
     InsufficientRole,
     InsufficientScope,
     InsufficientUserAuthentication,
-    IntrospectionUnavailable,
     InvalidRequest,
     InvalidToken,
     KeySetUnavailable,
@@ -230,14 +228,7 @@ def error_response(
     if isinstance(error, KeySetUnavailable):
         retry = max(1, int(error.retry_after))
         headers.append(("retry-after", str(retry)))
-        what = (
-            "token introspection unavailable"
-            if isinstance(error, IntrospectionUnavailable)
-            else "DPoP replay cache unavailable"
-            if isinstance(error, ReplayCacheUnavailable)
-            else "signing keys unavailable"
-        )
-        body = {"error": "temporarily_unavailable", "error_description": what}
+        body = {"error": "temporarily_unavailable", "error_description": error.unavailable}
         return _finish(status, headers, body)
     if isinstance(error, MissingToken) or error.code is None:
         body = {"error": "unauthorized", "error_description": "bearer token required"}

@@ -83,11 +83,12 @@ def test_redis_stopped_mid_test_with_required_answers_503_with_retry_after(
             503,
             {
                 "content-type": "application/json",
-                "content-length": "82",
+                "content-length": "91",
                 "cache-control": "no-store",
                 "retry-after": "5",
             },
-            b'{"error":"temporarily_unavailable","error_description":"signing keys unavailable"}',
+            b'{"error":"temporarily_unavailable",'
+            b'"error_description":"token revocation list unavailable"}',
         )
 
 
