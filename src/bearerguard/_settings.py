@@ -269,7 +269,7 @@ class GuardSettings:
     fetcher: Fetcher | None = None
     cache_size: int | None = None
     meter_provider: Any = None
-    redis_url: str | None = None
+    redis_url: str | None = field(default=None, repr=False)  # may hold a password
     introspection: Introspection | None = None
     revocations: Revocations | None = None
     required: bool = True

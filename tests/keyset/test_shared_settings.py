@@ -80,6 +80,12 @@ def test_a_bad_redis_url_never_repeats_its_password() -> None:
     assert "hunter2" not in str(caught.value)
 
 
+def test_the_settings_repr_never_shows_the_redis_password() -> None:
+    """Settings end up in logs and tracebacks: their repr leaves redis_url out."""
+    settings = GuardSettings(oidc=ISSUER, audience=AUD, redis_url="redis://:hunter2@redis:6379/0")
+    assert "hunter2" not in repr(settings)
+
+
 def test_guard_settings_check_redis_url_at_start_up() -> None:
     """GuardSettings(redis_url=) refuses a bad URL when built, before any request."""
     with pytest.raises(ConfigurationError, match="redis_url= must start with redis://"):
