@@ -51,7 +51,9 @@ demo: $(STAMP)
 	$(PY) -m examples.demo
 
 # Regenerates benchmarks/RESULTS.md: side-by-side verification, end to end over HTTP
-# (uvicorn + wrk), start-up and memory. wrk is a system package and is never installed here.
+# (uvicorn + wrk), start-up and memory; then prints the DPoP cost table (benchmarks/dpop.py).
+# wrk is a system package and is never installed here. The fleet benchmark needs its own
+# redis-server and 32 workers: python benchmarks/fleet.py --write (FLEET.md).
 bench: $(STAMP)
 	@command -v wrk >/dev/null 2>&1 || { \
 		echo "make bench: the end-to-end benchmark needs wrk, which is not installed."; \
@@ -59,6 +61,7 @@ bench: $(STAMP)
 		echo "  or run the other sections: $(PY) benchmarks/run.py --write --sections micro,startup,memory"; \
 		exit 1; }
 	$(PY) benchmarks/run.py --write
+	$(PY) benchmarks/dpop.py
 
 fuzz: $(STAMP)
 	$(PY) -m pip install --quiet atheris

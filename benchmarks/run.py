@@ -413,13 +413,16 @@ def others() -> list[str]:
     found = []
     if (here / "dpop.py").exists():
         found.append(
-            "- DPoP (RFC 9449): the cost of proof checking as a ratio to plain bearer "
-            "verification, `python benchmarks/dpop.py` ([dpop.py](dpop.py))."
+            "- DPoP (RFC 9449): what checking a proof costs per request, as a ratio to plain "
+            "bearer verification: [dpop.py](dpop.py), printed by `make bench` after this file "
+            "is written."
         )
     if (here / "fleet.py").exists():
         fleet = "[FLEET.md](FLEET.md)" if (here / "FLEET.md").exists() else "its output"
         found.append(
-            f"- A fleet of workers sharing key sets: `python benchmarks/fleet.py`, see {fleet}."
+            f"- JWKS fetches of a fleet of workers with and without shared key sets "
+            f"(`redis_url=`): `python benchmarks/fleet.py --write` (needs `redis-server`), "
+            f"see {fleet}."
         )
     if (here / "SOAK.md").exists():
         found.append("- Long-running soak: `make soak`, see [SOAK.md](SOAK.md).")
