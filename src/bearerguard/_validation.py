@@ -354,6 +354,9 @@ def check_claims(claims: StandardClaims, validator: Validator, t: float) -> list
     if not v.ignore_auth_time and v._max_age is not None:
         if claims.auth_time is None:
             failures.append("auth_time: required claim is missing (max_age is set)")
+        elif claims.auth_time > t + leeway:
+            # Ahead of the clock by more than the leeway, it would satisfy max_age for longer.
+            failures.append("auth_time: authentication is in the future")
         elif t > claims.auth_time + v._max_age + leeway:
             failures.append("auth_time: authentication is older than max_age")
     if not v.ignore_nonce and v.nonce is not None and claims.nonce != v.nonce:

@@ -242,6 +242,15 @@ def test_leeway_is_configurable(leeway: Any, exp_offset: int, expired: bool) -> 
             ["auth_time: required claim is missing (max_age is set)"],
             id="max_age-auth_time-absent",
         ),
+        pytest.param(
+            {"max_age": 600}, {"auth_time": NOW + 60}, [], id="max_age-ahead-within-leeway"
+        ),
+        pytest.param(
+            {"max_age": 600},
+            {"auth_time": NOW + 3600},
+            ["auth_time: authentication is in the future"],
+            id="max_age-auth_time-in-the-future",
+        ),
     ],
 )
 def test_configured_expectations_are_checked(
