@@ -64,22 +64,22 @@ def _flask_app(idp: LocalIssuer, redis_url: str) -> Flask:
 
 
 def test_starlette_apps_share_one_fetch(idp: LocalIssuer, redis_url: str) -> None:
-    """Three Starlette apps with JWTAuth(redis_url=...): one JWKS fetch among them."""
+    """Three Starlette apps with JWTAuth(redis_url=...): one JWKS fetch, a discovery each."""
     headers = {"Authorization": f"Bearer {idp.mint()}"}
     for _ in range(3):
         with TestClient(_starlette_app(idp, redis_url)) as client:
             response = client.get("/", headers=headers)
             assert (response.status_code, response.text) == (200, "test-user")
-    assert idp.counts == {idp.oidc_path: 1, idp.jwks_path: 1}
+    assert idp.counts == {idp.oidc_path: 3, idp.jwks_path: 1}
 
 
 def test_flask_apps_share_one_fetch(idp: LocalIssuer, redis_url: str) -> None:
-    """Three Flask apps configured with BEARERGUARD_REDIS_URL: one JWKS fetch among them."""
+    """Three Flask apps with BEARERGUARD_REDIS_URL: one JWKS fetch, a discovery each."""
     headers = {"Authorization": f"Bearer {idp.mint()}"}
     for _ in range(3):
         response = _flask_app(idp, redis_url).test_client().get("/", headers=headers)
         assert (response.status_code, response.text) == (200, "test-user")
-    assert idp.counts == {idp.oidc_path: 1, idp.jwks_path: 1}
+    assert idp.counts == {idp.oidc_path: 3, idp.jwks_path: 1}
 
 
 def test_a_starlette_and_a_flask_app_share_the_keys(idp: LocalIssuer, redis_url: str) -> None:

@@ -189,7 +189,8 @@ def _jwks_fetches(idp: LocalIssuer) -> int:
 def test_processes_fetch_the_jwks_once_with_redis(
     idp: LocalIssuer, redis_process: RedisProcess, shared: bool, fetches: int
 ) -> None:
-    """Six processes verifying their first token: one JWKS fetch with redis_url=, six without."""
+    """Six processes verifying their first token: one JWKS fetch with redis_url=, six without;
+    six discoveries either way (each process finds its jwks_uri itself)."""
     fleet = Fleet(SIZE, idp.url, redis_process.url if shared else None)
     try:
         outcomes = fleet.verify(idp.mint())
@@ -197,6 +198,7 @@ def test_processes_fetch_the_jwks_once_with_redis(
         fleet.close()
     assert outcomes == [{"ok": 1}] * SIZE
     assert _jwks_fetches(idp) == fetches
+    assert idp.count(idp.oidc_path) == SIZE
 
 
 def test_a_rotation_costs_one_fetch_for_the_fleet(idp: LocalIssuer, fleet: Fleet) -> None:

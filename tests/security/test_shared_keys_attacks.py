@@ -5,8 +5,10 @@ Such a document is parsed exactly like a fetched one (RFC 8725 §3.1: the key
 decides the algorithm), so the classic key-confusion tricks fail through
 Redis as they fail through the network: a symmetric key or a short RSA key
 beside the issuer's real keys admits no forged token, and the real tokens
-still verify. The JWKS of a real local issuer is the base of
-every planted document; a real redis-server holds it.
+still verify. A document naming another ``jwks_uri`` (an attacker's) never
+decides where a process fetches keys: each process runs discovery itself and
+takes only a document for the ``jwks_uri`` it found. The JWKS of a real local
+issuer is the base of every planted document; a real redis-server holds it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -23,7 +26,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bearerguard import AlgorithmNotAllowed, InvalidToken, Issuer, UnknownKey, Validator
-from bearerguard.keyset import KeySetPolicy
+from bearerguard.keyset import KeySetPolicy, RemoteKeySet
 from bearerguard.keyset._shared import redis_key
 from bearerguard.testing import LocalIssuer
 from bearerguard.verifier import Verifier
@@ -80,26 +83,37 @@ def _forged(kind: str, idp: LocalIssuer) -> str:
     return forge({"alg": "RS256", "kid": "planted", "typ": "at+jwt"}, payload, SHORT_RSA)
 
 
-def _plant(redis_url: str, idp: LocalIssuer, extra: dict[str, Any]) -> None:
-    """The issuer's own JWKS plus *extra*, published as a well-formed fleet document."""
+def _jwks_of(issuer: LocalIssuer) -> bytes:
+    with urllib.request.urlopen(issuer.jwks_uri, timeout=5) as response:
+        return bytes(response.read())
+
+
+def _publish(
+    redis_url: str, source: str, jwks_uri: str, body: bytes, fetched_at: float | None = None
+) -> None:
+    """*body* published as a well-formed fleet document for *source*, naming *jwks_uri*."""
     import redis
 
-    with urllib.request.urlopen(idp.jwks_uri, timeout=5) as response:
-        keys = json.loads(response.read())["keys"]
-    body = json.dumps({"keys": [*keys, extra]}).encode()
     meta = {
         "v": 1,
-        "source": idp.oidc_url,
-        "jwks_uri": idp.jwks_uri,
-        "fetched_at": time.time(),
+        "source": source,
+        "jwks_uri": jwks_uri,
+        "fetched_at": time.time() if fetched_at is None else fetched_at,
         "etag": None,
         "cache_control": "max-age=300",
         "sha256": hashlib.sha256(body).hexdigest(),
     }
     client = redis.Redis.from_url(redis_url)
-    client.delete(redis_key(idp.oidc_url))
-    client.hset(redis_key(idp.oidc_url), mapping={"meta": json.dumps(meta), "jwks": body})
+    client.delete(redis_key(source))
+    client.hset(redis_key(source), mapping={"meta": json.dumps(meta), "jwks": body})
     client.close()
+
+
+def _plant(redis_url: str, idp: LocalIssuer, extra: dict[str, Any]) -> None:
+    """The issuer's own JWKS plus *extra*, published as a well-formed fleet document."""
+    keys = json.loads(_jwks_of(idp))["keys"]
+    body = json.dumps({"keys": [*keys, extra]}).encode()
+    _publish(redis_url, idp.oidc_url, idp.jwks_uri, body)
 
 
 @pytest.mark.parametrize(
@@ -128,4 +142,86 @@ def test_a_planted_confusion_key_admits_no_forged_token(
     with pytest.raises(error) as caught:
         verifier.verify(_forged(kind, idp))
     assert caught.value.description == description
+    assert verifier.verify(idp.mint(sub="alice")).sub == "alice"
+
+
+@pytest.fixture
+def evil() -> Iterator[LocalIssuer]:
+    """The attacker's identity provider: real keys at a jwks_uri of its own."""
+    with LocalIssuer(audience=AUDIENCE) as issuer:
+        yield issuer
+
+
+@pytest.mark.parametrize(
+    ("built", "age", "reason"),
+    [
+        pytest.param(
+            "oidc", 0, "names another jwks_uri than discovery found", id="discovered-fresh"
+        ),
+        pytest.param(
+            "oidc", 3600, "names another jwks_uri than discovery found", id="discovered-expired"
+        ),
+        pytest.param("jwks_uri", 0, "published for another URL", id="jwks-url-fresh"),
+    ],
+)
+def test_a_document_naming_another_jwks_uri_admits_no_token_of_its_keys(
+    idp: LocalIssuer,
+    evil: LocalIssuer,
+    redis_url: str,
+    caplog: pytest.LogCaptureFixture,
+    built: str,
+    age: float,
+    reason: str,
+) -> None:
+    """A document planted for the issuer but naming another jwks_uri, fresh (read from
+    Redis) or expired (the lock holder refetches it): ignored and logged, the keys come
+    from the issuer's own jwks_uri, and a token signed by the planted keys is refused."""
+    source = idp.oidc_url if built == "oidc" else idp.jwks_uri
+    _publish(redis_url, source, evil.jwks_uri, _jwks_of(evil), time.time() - age)
+    planted = evil.count(evil.jwks_path)
+    if built == "oidc":
+        issuer = Issuer.from_oidc(idp.url, validator=Validator(aud=AUDIENCE), lazy=True)
+    else:
+        issuer = Issuer.from_jwks_url(
+            idp.jwks_uri, issuer=idp.url, validator=Validator(aud=AUDIENCE), lazy=True
+        )
+    verifier = Verifier([issuer], redis_url=redis_url)
+    forged = evil.mint(iss=idp.url, sub="mallory")
+    with (
+        caplog.at_level(logging.WARNING, logger="bearerguard.keyset"),
+        pytest.raises(UnknownKey) as caught,
+    ):
+        verifier.verify(forged)
+    assert caught.value.description == "no key of this issuer matches the token's kid and alg"
+    assert reason in caplog.text
+    assert verifier.verify(idp.mint(sub="alice")).sub == "alice"
+    assert evil.count(evil.jwks_path) == planted, "nothing fetched from the planted jwks_uri"
+    expected = {idp.jwks_path: 1} if built == "jwks_uri" else {idp.oidc_path: 1, idp.jwks_path: 1}
+    assert idp.counts == expected
+
+
+def test_a_planted_jwks_uri_is_never_fetched_after_the_document_is_gone(
+    idp: LocalIssuer, evil: LocalIssuer, redis_url: str
+) -> None:
+    """Once the planted document is deleted, a refresh fetches the issuer's own jwks_uri:
+    the process never made the planted one its own."""
+    import redis
+
+    _publish(redis_url, idp.oidc_url, evil.jwks_uri, _jwks_of(evil))
+    planted = evil.count(evil.jwks_path)
+    policy = KeySetPolicy(cooldown=0.1, timeout=2)
+    issuer = Issuer.from_oidc(idp.url, validator=Validator(aud=AUDIENCE), policy=policy, lazy=True)
+    verifier = Verifier([issuer], redis_url=redis_url)
+    with pytest.raises(UnknownKey):
+        verifier.verify(evil.mint(iss=idp.url))
+    client = redis.Redis.from_url(redis_url)
+    client.delete(redis_key(idp.oidc_url))  # the operator cleans Redis
+    client.close()
+    keys = issuer.keys
+    assert isinstance(keys, RemoteKeySet)
+    keys.refresh()
+    assert keys.jwks_uri == idp.jwks_uri
+    assert evil.count(evil.jwks_path) == planted
+    with pytest.raises(UnknownKey):
+        verifier.verify(evil.mint(iss=idp.url))
     assert verifier.verify(idp.mint(sub="alice")).sub == "alice"

@@ -5,8 +5,9 @@ machine decides to fetch asks its :class:`SharedKeySet` instead of the network:
 
 1. **Read.** The JWKS another process published (under a key derived from the
    JWKS URL, or from the metadata URL for a discovered set) is taken when it
-   is newer than what this process holds and still within its lifetime. No
-   request reaches the identity provider.
+   names this process's own ``jwks_uri``, is newer than what this process
+   holds and is still within its lifetime. No request reaches the identity
+   provider.
 2. **Lock.** Otherwise a fetch is due for the fleet: the process that wins a
    short lock (``SET NX PX``) fetches (sending the published ``ETag``), then
    publishes the JWKS with its fetch time and validators (``ETag``,
@@ -17,10 +18,14 @@ machine decides to fetch asks its :class:`SharedKeySet` instead of the network:
    the ``timeout``) for the holder's result and takes it, or, when the fleet has
    just fetched and this process already holds that result, answers with it.
 
-Redis is trusted no more than the network: a published document is parsed
-and validated exactly like a fetched one (the same size cap, the same strict
-JSON, the same key checks). A document that is garbage, oversized, written
-for another URL or not bearerguard's is ignored, logged on
+Redis never decides where keys come from: a discovered set runs discovery
+itself (its own fetch of the metadata document, with every check) before it
+reads Redis, and takes only a document naming exactly the ``jwks_uri`` that
+discovery found (a set built from a JWKS URL: that URL). Redis is trusted no
+more than the network: a published document is parsed and validated exactly
+like a fetched one (the same size cap, the same strict JSON, the same key
+checks). A document that is garbage, oversized, written for another URL or
+not bearerguard's is ignored, logged on
 ``"bearerguard.keyset"``, and the process fetches for itself. Whenever Redis
 does not answer (down, slow, the link's breaker open), or a lock holder does
 not deliver in time, the process fetches for itself exactly as without Redis:
@@ -51,7 +56,7 @@ from .._encoding import json_object
 from .._errors import BearerGuardError, FetchError
 from .._fetch import FetchResponse
 from .._redis_link import RedisLink, RedisUnavailable
-from .._urls import check_url, safe_url
+from .._urls import safe_url
 from ._machine import FetchRequest, FetchResult
 
 if TYPE_CHECKING:
@@ -144,8 +149,8 @@ class SharedKeySet:
         self, keys: RemoteKeySet, link: RedisLink, *, wall: Callable[[], float] = time.time
     ) -> None:
         machine = keys._machine
-        # A discovered set is known by its metadata URL: its jwks_uri comes
-        # with the document, so the fleet runs discovery once too.
+        # A discovered set is known by its metadata URL; the document must
+        # still name the jwks_uri this process's own discovery found.
         source = machine.metadata_url if keys.issuer is not None else machine.jwks_uri
         assert source is not None
         self._source: str = source
@@ -170,6 +175,10 @@ class SharedKeySet:
         (one process for the fleet), else, without Redis, fetched alone.
         """
         asked = self._wall()
+        started = time.monotonic()
+        # Discovery first, over the network: a document in Redis is taken only
+        # for the jwks_uri this process found itself (raises like any fetch).
+        self._keys._locate()
         try:
             found, lock = self._read()
             if self._serves(found, kid) or self._cooling(found, lock):
@@ -181,7 +190,7 @@ class SharedKeySet:
                 return self._fetch_for_fleet(request, found, token)
             # Another process holds the lock: wait for its result, or read the
             # result it has already published.
-            found, lock = self._read() if holder == "fetched" else self._wait(asked)
+            found, lock = self._read() if holder == "fetched" else self._wait(asked, started)
             if (found is not None and found.fetched_at >= asked) or self._cooling(found, lock):
                 assert found is not None
                 return self._apply(request, found, asked)
@@ -249,13 +258,12 @@ class SharedKeySet:
             self._ignore("its JWKS does not match its digest")
         if fetched_at > self._wall() + 60:
             self._ignore("it claims to be fetched in the future")
-        policy = self._keys.policy
-        try:
-            check_url(jwks_uri, "shared jwks_uri", require_https=policy.require_https)
-        except BearerGuardError:
-            self._ignore("its jwks_uri is not an allowed URL")
-        if self._keys.issuer is None and jwks_uri != self._source:
-            self._ignore("it was published for another URL")
+        if jwks_uri != self._keys._machine.jwks_uri:
+            # Redis may save a fetch, never choose where keys come from: the
+            # configured JWKS URL, or the one this process's discovery found.
+            if self._keys.issuer is None:
+                self._ignore("it was published for another URL")
+            self._ignore("it names another jwks_uri than discovery found")
         try:
             kids = frozenset(k.kid for k in keys_from_document(json_object(body, "JWKS"), jwks_uri))
         except BearerGuardError as exc:
@@ -307,16 +315,10 @@ class SharedKeySet:
             headers["cache-control"] = found.cache_control
         if found.etag:
             headers["etag"] = found.etag
-        located = keys._machine.jwks_uri
-        if located is not None and located != found.jwks_uri:
-            self._ignore("it names another jwks_uri than discovery found")
         try:
             result = keys._result(request, FetchResponse(200, headers, found.body), found.jwks_uri)
         except FetchError as exc:
             self._ignore(exc.description)
-        if located is None:
-            with keys._lock:  # only a document that passed every check may locate the keys
-                keys._machine.located(found.jwks_uri)
         self._held_at = found.fetched_at
         if found.fetched_at < asked:
             return dataclasses.replace(result, proof=False)
@@ -329,14 +331,14 @@ class SharedKeySet:
         )
         return None if held is None else _text(held)
 
-    def _wait(self, asked: float) -> tuple[Published | None, str]:
-        """Poll until the lock holder is done, for at most half the policy's timeout.
+    def _wait(self, asked: float, started: float) -> tuple[Published | None, str]:
+        """Poll until the lock holder is done, until half the policy's timeout since *started*.
 
         A caller waits for keys at most ``timeout``: if the holder does not
         deliver (it hangs, or died holding the lock), this process's own fetch
-        must still fit in the other half.
+        must still fit in the other half (discovery counts in the first half).
         """
-        deadline = time.monotonic() + self._keys.policy.timeout / 2
+        deadline = started + self._keys.policy.timeout / 2
         found: Published | None = None
         lock = ""
         while time.monotonic() < deadline:
@@ -357,10 +359,7 @@ class SharedKeySet:
         keys = self._keys
         started = time.monotonic()
         try:
-            url = found.jwks_uri if found and keys._machine.jwks_uri is None else keys._locate()
-            if keys._machine.jwks_uri is None:
-                with keys._lock:
-                    keys._machine.located(url)
+            url = keys._locate()  # located already: found names this very URL
             etag = found.etag if found is not None and found.jwks_uri == url else None
             response = keys._get(url, {"If-None-Match": etag} if etag else {})
             if response.status == 304 and etag and found is not None:
