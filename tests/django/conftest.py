@@ -10,6 +10,7 @@ underneath, which also resets bearerguard's cached configuration).
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -24,6 +25,10 @@ from .testapp_settings import SETTINGS, guard_settings
 
 settings.configure(**SETTINGS)
 django.setup()
+# DRF copies REST_FRAMEWORK's default authentication and permission classes into
+# APIView's class body on first import: import it now, under SETTINGS, so no test's
+# REST_FRAMEWORK override can be the one it keeps (testapp_drf's views rely on them).
+importlib.import_module("rest_framework.views")
 
 
 @pytest.fixture

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -263,3 +266,46 @@ def test_request_without_claims_is_not_permitted() -> None:
     permission = RequireScopes("write")()
     # A stand-in request and a view that is no APIView, on purpose.
     assert permission.has_permission(Request(), object()) is False  # type: ignore[arg-type]
+
+
+# Run in a fresh interpreter: DRF's APIView copies DEFAULT_AUTHENTICATION_CLASSES and
+# DEFAULT_PERMISSION_CLASSES into its class body when rest_framework.views is first
+# imported, so only a new process shows which settings that first import saw.
+_FIRST_IMPORT = """
+import json, sys
+from django.test.utils import override_settings
+if sys.argv[1] == "tests/django":
+    import tests.django.conftest
+else:
+    from tests.security.apps import ensure_django
+    ensure_django()
+with override_settings(REST_FRAMEWORK={}):  # a test's own REST_FRAMEWORK, DRF's defaults
+    from rest_framework.views import APIView
+names = [f"{c.__module__}.{c.__qualname__}" for c in APIView.authentication_classes]
+names += [f"{c.__module__}.{c.__qualname__}" for c in APIView.permission_classes]
+print(json.dumps(names))
+"""
+
+
+@pytest.mark.parametrize(
+    "configured_by",
+    [
+        pytest.param("tests/django", id="tests-django-conftest"),
+        pytest.param("tests/security", id="ensure-django"),
+    ],
+)
+def test_apiview_defaults_are_fixed_when_the_tests_configure_django(configured_by: str) -> None:
+    """A test overriding REST_FRAMEWORK before any DRF view loads cannot change APIView's
+    defaults for the views that rely on them (tests.django.testapp_drf's Claims)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _FIRST_IMPORT, configured_by],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert json.loads(done.stdout) == [
+        "bearerguard.django.rest_framework.BearerTokenAuthentication",
+        "rest_framework.permissions.IsAuthenticated",
+    ]

@@ -297,8 +297,12 @@ def ensure_django() -> None:
             "ISSUER": "http://127.0.0.1:9",
             "AUDIENCE": "api://security",
         },
+        REST_FRAMEWORK=_DRF,
     )
     django.setup()
+    # As in tests/django/conftest.py: APIView keeps the REST_FRAMEWORK defaults of its first
+    # import, so it is imported here, under _DRF, before any test overrides REST_FRAMEWORK.
+    import rest_framework.views  # noqa: F401
 
 
 _DRF = {
