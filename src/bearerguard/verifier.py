@@ -934,20 +934,22 @@ def _time_window(claims: StandardClaims, validator: Validator) -> tuple[float, f
     Exactly the time checks of :func:`~bearerguard._validation.check_claims`,
     computed with the same expressions: ``exp`` (``t >= exp + leeway`` fails),
     ``max_age`` (``t > auth_time + max_age + leeway`` fails; the next float up
-    turns that ``>`` into the deadline's ``<``), ``nbf`` and ``iat``
-    (``t + leeway < nbf`` and ``iat > t + leeway`` fail). Checks the validator
-    skips leave their bound open.
+    turns that ``>`` into the deadline's ``<``), ``nbf``, ``iat`` and, with
+    ``max_age``, ``auth_time`` (``t + leeway < nbf``, ``iat > t + leeway`` and
+    ``auth_time > t + leeway`` fail). Checks the validator skips leave their
+    bound open.
     """
     v = validator
     leeway = v._leeway
     deadline = math.inf
     if not v.ignore_exp and claims.exp is not None:
         deadline = claims.exp + leeway
+    not_before = -math.inf
     if not v.ignore_auth_time and v._max_age is not None and claims.auth_time is not None:
         deadline = min(deadline, math.nextafter(claims.auth_time + v._max_age + leeway, math.inf))
-    not_before = -math.inf
+        not_before = claims.auth_time
     if claims.nbf is not None:
-        not_before = claims.nbf
+        not_before = max(not_before, claims.nbf)
     if not v.ignore_iat and claims.iat is not None:
         not_before = max(not_before, claims.iat)
     return deadline, not_before

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,7 @@ from bearerguard._builder import from_plan, make_builder, plan
 from bearerguard._converters import MAX_SCOPE_SETS, SCOPE_SETS
 from bearerguard._encoding import b64url_encode, json_object, object_fast
 from bearerguard._errors import BearerGuardError, InvalidClaims
+from bearerguard._http import authorization_credentials
 from bearerguard._jws import _parse_fast, _parse_strict, decode, parse
 from bearerguard._validation import check_claims
 from bearerguard.claims import claim
@@ -382,3 +384,33 @@ def test_time_window_is_exactly_the_time_checks(
     deadline, not_before = _time_window(claims, validator)
     cached_ok = t < deadline and t + leeway >= not_before
     assert cached_ok == (check_claims(claims, validator, t) == [])
+
+
+# -- the Authorization header's grammar ----------------------------------------------------
+
+# RFC 6750 §2.1, written as the grammar reads: scheme, 1*SP, b64token.
+B64TOKEN_GRAMMAR = re.compile(r"([A-Za-z]+) +([A-Za-z0-9\-._~+/]+=*)")
+
+
+@SETTINGS
+@given(
+    value=st.builds(
+        lambda scheme, spaces, token: scheme + spaces + token,
+        st.sampled_from(["Bearer", "bearer", "DPoP", "BEARER", "Bearer\t", "Basic"]),
+        st.sampled_from(["", " ", "  ", "\t", " \t"]),
+        st.text(alphabet="Aa0-._~+/= \t,%\x00\u00e9", max_size=12),
+    )
+)
+def test_authorization_credentials_follow_the_b64token_grammar(value: str) -> None:
+    """A header is accepted exactly when it matches the grammar, with the same token."""
+    stripped = value.strip(" \t")
+    expected = B64TOKEN_GRAMMAR.fullmatch(stripped)
+    try:
+        scheme, token = authorization_credentials(value, dpop=True)
+    except BearerGuardError:
+        scheme_name = stripped.partition(" ")[0].lower()
+        assert expected is None or scheme_name not in ("bearer", "dpop") or "," in stripped
+        return
+    assert expected is not None
+    assert token == expected.group(2)
+    assert scheme == ("DPoP" if expected.group(1).lower() == "dpop" else "Bearer")
