@@ -366,6 +366,19 @@ def test_a_lock_holder_that_never_delivers_costs_no_refusal(
     assert _jwks_fetches(idp) == 1
 
 
+def test_a_slow_discovery_counts_in_the_wait_for_a_lock_holder(
+    idp: LocalIssuer, redis_url: str, client: Any
+) -> None:
+    """Discovery taking 60 % of the timeout, then a lock holder that died: the wait for it
+    ends at half the timeout since the fetch began, and the token is answered in time."""
+    client.set(redis_key(idp.oidc_url) + ":lock", "a-process-that-died", px=60_000)
+    idp.delay(0.6 * POLICY.timeout, idp.oidc_path, times=1)
+    started = time.monotonic()
+    assert _verifier(idp, redis_url).verify(idp.mint()).sub == "test-user"
+    assert time.monotonic() - started < POLICY.timeout
+    assert idp.counts == {idp.oidc_path: 1, idp.jwks_path: 1}
+
+
 def test_a_paused_redis_costs_one_short_timeout(idp: LocalIssuer, tmp_path: Path) -> None:
     """Redis not answering (CLIENT PAUSE): the token verifies after one 0.25 s timeout."""
     with redis_server(tmp_path, dedicated=True) as url:
