@@ -105,6 +105,8 @@ _INTERNAL_TYPES = {
     # TokenEndpoint's I/O-free request and response.
     "bearerguard.issuing._token_request.TokenRequest",
     "bearerguard.issuing._wellknown.Response",
+    # DPoPPolicy.check_proof's replay-cache entry: a (key, ttl) named tuple.
+    "bearerguard._dpop.Replay",
 }
 nitpick_ignore = [("py:class", name) for name in sorted(_INTERNAL_TYPES)]
 

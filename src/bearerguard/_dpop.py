@@ -204,8 +204,8 @@ class DPoPPolicy:
         """Check the request's ``DPoP`` header value(s) (RFC 9449 §4.3).
 
         Returns ``(jkt, replay)``: the RFC 7638 thumbprint of the proof's
-        key and the :class:`Replay` entry to record in the replay cache (the
-        caller records it last, once every other check passed). Raises
+        key and the entry to record in the replay cache, a ``(key, ttl)``
+        pair (the caller records it last, once every other check passed). Raises
         :class:`~bearerguard.InvalidDPoPProof` naming the failed check, or
         :class:`~bearerguard.UseDPoPNonce` when a current nonce is needed.
         """
