@@ -11,13 +11,15 @@ so that machine noise hits every contender alike:
   with the cache disabled (cold), ``JWTAuth`` with the cache.
 
 Each round measures every contender once, in a rotating order, and each
-contender's ratio is taken against the floor of the *same round*; the table
-shows the median over rounds of those paired ratios (and of ops/s), so a burst
-of machine noise moves one round, not the result. Then it streams
-distinct tokens through a Verifier (``memory.py``) to show that memory stays bounded.
+contender's ratio is taken against the floor of the *same round*; the tables
+show the median over rounds of those paired ratios (and of ops/s) and their
+min–max, so a burst of machine noise moves one round and shows in the range.
 
-It prints the tables and the performance targets, and with ``--write`` stores
-them with the machine description in ``benchmarks/RESULTS.md``.
+That is the ``micro`` section of ``benchmarks/RESULTS.md``; the others come
+from ``e2e.py`` (uvicorn + wrk over HTTP), ``startup.py`` (import time, first
+request with a cold key set) and ``memory.py`` (one million distinct tokens
+through the cache). ``--sections`` picks which to run; with ``--write`` they
+replace their own sections of ``RESULTS.md`` and the others are kept.
 
 Run: ``make bench`` (or ``python benchmarks/run.py --write``).
 """
