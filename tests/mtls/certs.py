@@ -65,6 +65,12 @@ def _issue(
         .not_valid_before(_NOW - datetime.timedelta(days=2))
         .not_valid_after(not_after or _NOW + datetime.timedelta(days=1))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        # Key identifiers: Python 3.13's default strict X.509 checks require them.
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
+            critical=False,
+        )
         .add_extension(
             x509.ExtendedKeyUsage(
                 [ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH]
@@ -121,6 +127,9 @@ def _ca(directory: Path, name: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Na
             critical=True,
         )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()), critical=False
+        )
         .sign(key, hashes.SHA256())
     )
     path = directory / f"{name}.crt"
